@@ -1,0 +1,461 @@
+//! The control surface that makes the IdP a test tool: clock, faults,
+//! inspection, reset, key rotation, users and clients at run time.
+//!
+//! The operations are methods on [`IdpState`], used both by the embedded
+//! handle ([`super::MockIdp`]) and by the `/admin` HTTP API. The HTTP API is
+//! open on loopback; bound elsewhere it requires `Authorization: Bearer
+//! <admin_token>` from the fixtures, and is off without one.
+
+use std::time::Duration;
+
+use axum::extract::{Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, patch, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::faults::{Endpoint, Fault, IdTokenDefect};
+use super::fixtures::{ClientConfig, TokenFormat, UserConfig};
+use super::keys::{KeySet, RetireError, SigningAlg, SigningKey};
+use super::state::{Grant, IdpState, Store};
+use crate::secret::Secret;
+
+/// Why a control operation was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl IntoResponse for ControlError {
+    fn into_response(self) -> Response {
+        let (status, error) = match &self {
+            ControlError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            ControlError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ControlError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+        };
+        (status, Json(json!({ "error": error, "error_description": self.to_string() }))).into_response()
+    }
+}
+
+/// One authorization code, as inspection shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeView {
+    pub id: String,
+    pub client_id: String,
+    pub sub: String,
+    /// `unused`, `used` or `expired`.
+    pub state: String,
+    pub presented: u32,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+/// One access token, as inspection shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessView {
+    pub id: String,
+    pub client_id: String,
+    pub sub: Option<String>,
+    pub scope: String,
+    pub format: TokenFormat,
+    pub grant: String,
+    /// `active`, `revoked` or `expired`.
+    pub state: String,
+    pub presented: u32,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+/// One refresh token, as inspection shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshView {
+    pub id: String,
+    pub client_id: String,
+    pub sub: String,
+    pub scope: String,
+    pub family: String,
+    /// `active`, `rotated`, `revoked` or `expired`.
+    pub state: String,
+    pub presented: u32,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+/// Everything the IdP issued, in issue order. Ids are
+/// [`super::token_id`] of the values; values are never shown.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grants {
+    pub codes: Vec<CodeView>,
+    pub access_tokens: Vec<AccessView>,
+    pub refresh_tokens: Vec<RefreshView>,
+}
+
+/// A user to add at run time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub username: String,
+    pub password: Secret,
+    #[serde(default)]
+    pub sub: Option<String>,
+    #[serde(default)]
+    pub claims: Map<String, Value>,
+}
+
+fn grant_name(g: Grant) -> String {
+    match g {
+        Grant::AuthorizationCode => "authorization_code",
+        Grant::RefreshToken => "refresh_token",
+        Grant::ClientCredentials => "client_credentials",
+    }
+    .into()
+}
+
+fn user_view(user: &UserConfig) -> Value {
+    json!({ "username": user.username, "sub": user.sub(), "claims": user.claims })
+}
+
+impl IdpState {
+    /// Move the shared clock forward; returns the new time.
+    pub fn advance_clock(&self, by: Duration) -> i64 {
+        self.clock.advance(by)
+    }
+
+    /// Queue `count` faults for `endpoint`.
+    pub fn push_fault(&self, endpoint: Endpoint, fault: Fault, count: usize) -> Result<(), ControlError> {
+        fault.validate().map_err(ControlError::Invalid)?;
+        self.faults().push(endpoint, fault, count);
+        Ok(())
+    }
+
+    /// Make the next `count` ID tokens carry `defect`.
+    pub fn push_id_token_defect(&self, defect: IdTokenDefect, count: usize) {
+        self.faults().push_defect(defect, count);
+    }
+
+    pub fn clear_faults(&self) {
+        self.faults().clear();
+    }
+
+    /// What was issued, with its state on the shared clock.
+    pub fn grants(&self) -> Grants {
+        let now = self.now();
+        let store = self.store();
+        let mut codes: Vec<_> = store.codes.values().collect();
+        codes.sort_by_key(|c| c.seq);
+        let mut access: Vec<_> = store.access.values().collect();
+        access.sort_by_key(|a| a.seq);
+        let mut refresh: Vec<_> = store.refresh.values().collect();
+        refresh.sort_by_key(|r| r.seq);
+        Grants {
+            codes: codes
+                .into_iter()
+                .map(|c| CodeView {
+                    id: c.id.clone(),
+                    client_id: c.client_id.clone(),
+                    sub: c.sub.clone(),
+                    state: if c.used { "used" } else if now >= c.expires_at { "expired" } else { "unused" }.into(),
+                    presented: c.presented,
+                    issued_at: c.issued_at,
+                    expires_at: c.expires_at,
+                })
+                .collect(),
+            access_tokens: access
+                .into_iter()
+                .map(|a| AccessView {
+                    id: a.id.clone(),
+                    client_id: a.client_id.clone(),
+                    sub: a.sub.clone(),
+                    scope: a.scope.to_string(),
+                    format: a.format,
+                    grant: grant_name(a.grant),
+                    state: if a.revoked { "revoked" } else if now >= a.expires_at { "expired" } else { "active" }.into(),
+                    presented: a.presented,
+                    issued_at: a.issued_at,
+                    expires_at: a.expires_at,
+                })
+                .collect(),
+            refresh_tokens: refresh
+                .into_iter()
+                .map(|r| RefreshView {
+                    id: r.id.clone(),
+                    client_id: r.client_id.clone(),
+                    sub: r.sub.clone(),
+                    scope: r.scope.to_string(),
+                    family: r.family.clone(),
+                    state: if r.revoked {
+                        "revoked"
+                    } else if r.rotated {
+                        "rotated"
+                    } else if now >= r.expires_at {
+                        "expired"
+                    } else {
+                        "active"
+                    }
+                    .into(),
+                    presented: r.presented,
+                    issued_at: r.issued_at,
+                    expires_at: r.expires_at,
+                })
+                .collect(),
+        }
+    }
+
+    /// Back to the fixtures: clients, users, keys, clock, no faults, nothing issued.
+    pub fn reset(&self) {
+        *self.store() = Store::from_fixtures(&self.fixtures);
+        self.clear_faults();
+        self.clock.reset();
+        if let Ok(keys) = self.fixtures.signing_keys() {
+            *self.keys_mut() = KeySet::new(keys);
+        }
+    }
+
+    /// Make a new key active for `alg`; the old one stays in the JWKS.
+    pub fn rotate_key(&self, alg: SigningAlg) -> Result<String, ControlError> {
+        let key = SigningKey::generate(alg).map_err(|e| ControlError::Invalid(e.to_string()))?;
+        Ok(self.keys_mut().rotate(key))
+    }
+
+    /// Stop publishing a retired key.
+    pub fn retire_key(&self, kid: &str) -> Result<(), ControlError> {
+        self.keys_mut().retire(kid).map_err(|e| match e {
+            RetireError::Active => ControlError::Conflict(format!("key {kid} is active; rotate first")),
+            RetireError::Unknown => ControlError::NotFound(format!("no published key {kid}")),
+        })
+    }
+
+    pub fn add_user(&self, user: NewUser) -> Result<(), ControlError> {
+        let user = UserConfig {
+            username: user.username,
+            password: user.password,
+            sub: user.sub,
+            claims: user.claims,
+        };
+        user.validate().map_err(ControlError::Invalid)?;
+        let mut store = self.store();
+        if store.users.contains_key(&user.username) {
+            return Err(ControlError::Conflict(format!("user {} exists", user.username)));
+        }
+        if store.user_by_sub(user.sub()).is_some() {
+            return Err(ControlError::Conflict(format!("sub {} is taken", user.sub())));
+        }
+        store.users.insert(user.username.clone(), user);
+        Ok(())
+    }
+
+    /// Merge `claims` into a user's claims; a `null` removes a claim.
+    pub fn set_user_claims(&self, username: &str, claims: Map<String, Value>) -> Result<Value, ControlError> {
+        if claims.contains_key("sub") {
+            return Err(ControlError::Invalid("sub cannot be changed".into()));
+        }
+        let mut store = self.store();
+        let user = store
+            .users
+            .get_mut(username)
+            .ok_or_else(|| ControlError::NotFound(format!("no user {username}")))?;
+        for (k, v) in claims {
+            if v.is_null() {
+                user.claims.remove(&k);
+            } else {
+                user.claims.insert(k, v);
+            }
+        }
+        Ok(user_view(user))
+    }
+
+    pub fn add_client(&self, client: ClientConfig) -> Result<(), ControlError> {
+        client.validate().map_err(ControlError::Invalid)?;
+        if self.keys().active(client.signing_alg).is_none() {
+            return Err(ControlError::Invalid(format!("signing_alg: no {} key is loaded", client.signing_alg)));
+        }
+        let mut store = self.store();
+        if store.clients.contains_key(&client.id) {
+            return Err(ControlError::Conflict(format!("client {} exists", client.id)));
+        }
+        store.clients.insert(client.id.clone(), client);
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockBody {
+    advance_secs: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultBody {
+    endpoint: Endpoint,
+    #[serde(default = "one")]
+    count: usize,
+    fault: Fault,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DefectBody {
+    defect: IdTokenDefect,
+    #[serde(default = "one")]
+    count: usize,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RotateBody {
+    #[serde(default)]
+    alg: Option<SigningAlg>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaimsBody {
+    claims: Map<String, Value>,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// A JSON body, or a clear 400 (axum's own rejection is plain text and,
+/// for some shapes, a 422).
+struct JsonBody<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = ControlError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ControlError::Invalid(format!("cannot read the body: {e}")))?;
+        let bytes = if bytes.is_empty() { axum::body::Bytes::from_static(b"{}") } else { bytes };
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ControlError::Invalid(format!("bad JSON body: {e}")))
+    }
+}
+
+fn clock_view(state: &IdpState) -> Json<Value> {
+    Json(json!({ "now": state.now(), "offset_secs": state.clock.offset() }))
+}
+
+async fn get_clock(State(state): State<IdpState>) -> Json<Value> {
+    clock_view(&state)
+}
+
+async fn post_clock(State(state): State<IdpState>, JsonBody(body): JsonBody<ClockBody>) -> Json<Value> {
+    state.advance_clock(Duration::from_secs(body.advance_secs));
+    clock_view(&state)
+}
+
+async fn post_fault(State(state): State<IdpState>, JsonBody(body): JsonBody<FaultBody>) -> Result<StatusCode, ControlError> {
+    state.push_fault(body.endpoint, body.fault, body.count)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_faults(State(state): State<IdpState>) -> StatusCode {
+    state.clear_faults();
+    StatusCode::NO_CONTENT
+}
+
+async fn post_defect(State(state): State<IdpState>, JsonBody(body): JsonBody<DefectBody>) -> StatusCode {
+    state.push_id_token_defect(body.defect, body.count);
+    StatusCode::NO_CONTENT
+}
+
+async fn get_grants(State(state): State<IdpState>) -> Json<Grants> {
+    Json(state.grants())
+}
+
+async fn post_reset(State(state): State<IdpState>) -> StatusCode {
+    state.reset();
+    StatusCode::NO_CONTENT
+}
+
+async fn post_rotate(State(state): State<IdpState>, JsonBody(body): JsonBody<RotateBody>) -> Result<Json<Value>, ControlError> {
+    let alg = body.alg.unwrap_or(SigningAlg::RS256);
+    // RSA generation is slow: keep it off the async workers.
+    let s = state.clone();
+    let kid = tokio::task::spawn_blocking(move || s.rotate_key(alg))
+        .await
+        .map_err(|_| ControlError::Invalid("key generation failed".into()))??;
+    Ok(Json(json!({ "kid": kid, "alg": alg })))
+}
+
+async fn delete_key(State(state): State<IdpState>, Path(kid): Path<String>) -> Result<StatusCode, ControlError> {
+    state.retire_key(&kid)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn post_user(State(state): State<IdpState>, JsonBody(user): JsonBody<NewUser>) -> Result<StatusCode, ControlError> {
+    state.add_user(user)?;
+    Ok(StatusCode::CREATED)
+}
+
+async fn patch_user(
+    State(state): State<IdpState>,
+    Path(username): Path<String>,
+    JsonBody(body): JsonBody<ClaimsBody>,
+) -> Result<Json<Value>, ControlError> {
+    state.set_user_claims(&username, body.claims).map(Json)
+}
+
+async fn post_client(State(state): State<IdpState>, JsonBody(client): JsonBody<ClientConfig>) -> Result<StatusCode, ControlError> {
+    state.add_client(client)?;
+    Ok(StatusCode::CREATED)
+}
+
+/// Loopback: open. Elsewhere: the configured bearer token, or off.
+async fn guard(State(state): State<IdpState>, request: Request, next: Next) -> Response {
+    if state.admin_open {
+        return next.run(request).await;
+    }
+    let Some(expected) = state.fixtures.idp.admin_token.as_ref() else {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({ "error": "access_denied", "error_description": "the admin API is off: the IdP is not on loopback and no admin_token is configured" })),
+        )
+            .into_response();
+    };
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if presented.is_some_and(|p| expected.matches(p)) {
+        next.run(request).await
+    } else {
+        let mut r = (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "invalid_token", "error_description": "the admin API needs the admin bearer token" })),
+        )
+            .into_response();
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, "Bearer realm=\"standin-admin\"".parse().expect("static header"));
+        r
+    }
+}
+
+/// The `/admin` routes.
+pub fn routes(state: IdpState) -> Router<IdpState> {
+    Router::new()
+        .route("/admin/clock", get(get_clock).post(post_clock))
+        .route("/admin/faults", post(post_fault).delete(delete_faults))
+        .route("/admin/id-token-defects", post(post_defect))
+        .route("/admin/grants", get(get_grants))
+        .route("/admin/reset", post(post_reset))
+        .route("/admin/keys/rotate", post(post_rotate))
+        .route("/admin/keys/{kid}", delete(delete_key))
+        .route("/admin/users", post(post_user))
+        .route("/admin/users/{username}", patch(patch_user))
+        .route("/admin/clients", post(post_client))
+        .route_layer(axum::middleware::from_fn_with_state(state, guard))
+}

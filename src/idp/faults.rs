@@ -1,0 +1,173 @@
+//! Fault injection: make the next responses of an endpoint fail, stall or
+//! carry malformed JSON, and make the next ID tokens defective. This is how
+//! scenarios prove that a platform (or a conformance suite) notices a broken
+//! IdP.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::state::IdpState;
+
+/// The endpoints a fault can be queued for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    Discovery,
+    Jwks,
+    Authorize,
+    Login,
+    Consent,
+    Token,
+    Userinfo,
+    Introspect,
+    Revoke,
+}
+
+/// What the faulty response is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Fault {
+    /// Answer with this status and body instead of the real response.
+    Status {
+        status: u16,
+        #[serde(default)]
+        body: String,
+        #[serde(default = "json_type")]
+        content_type: String,
+    },
+    /// Wait, then give the real response.
+    Delay { delay_ms: u64 },
+    /// A 200 whose body claims to be JSON and is not.
+    MalformedJson,
+}
+
+fn json_type() -> String {
+    "application/json".into()
+}
+
+impl Fault {
+    /// Refuse faults that cannot be sent as HTTP.
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            Fault::Status { status, content_type, .. } => {
+                if !(100..=599).contains(status) {
+                    return Err(format!("status {status} is not an HTTP status (100 to 599)"));
+                }
+                if HeaderValue::from_str(content_type).is_err() {
+                    return Err("content_type is not a valid header value".into());
+                }
+                Ok(())
+            }
+            Fault::Delay { delay_ms } if *delay_ms > 120_000 => {
+                Err("delay_ms above 120000 (two minutes) is refused".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Defects the next ID token can carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdTokenDefect {
+    WrongIss,
+    WrongAud,
+    WrongNonce,
+    Expired,
+    BadSignature,
+}
+
+/// Queued faults and defects.
+#[derive(Debug, Default)]
+pub struct Faults {
+    queues: HashMap<Endpoint, VecDeque<Fault>>,
+    id_token: VecDeque<IdTokenDefect>,
+}
+
+impl Faults {
+    pub fn push(&mut self, endpoint: Endpoint, fault: Fault, count: usize) {
+        let queue = self.queues.entry(endpoint).or_default();
+        queue.extend(std::iter::repeat_n(fault, count));
+    }
+
+    pub fn take(&mut self, endpoint: Endpoint) -> Option<Fault> {
+        self.queues.get_mut(&endpoint)?.pop_front()
+    }
+
+    pub fn push_defect(&mut self, defect: IdTokenDefect, count: usize) {
+        self.id_token.extend(std::iter::repeat_n(defect, count));
+    }
+
+    pub fn take_defect(&mut self) -> Option<IdTokenDefect> {
+        self.id_token.pop_front()
+    }
+
+    pub fn clear(&mut self) {
+        self.queues.clear();
+        self.id_token.clear();
+    }
+}
+
+/// Middleware: if a fault is queued for `endpoint`, apply it.
+pub async fn inject(
+    State((state, endpoint)): State<(IdpState, Endpoint)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let fault = state.faults().take(endpoint);
+    match fault {
+        None => next.run(request).await,
+        Some(Fault::Delay { delay_ms }) => {
+            // A deliberate stall of the response (a slow IdP), not an expiry wait.
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            next.run(request).await
+        }
+        Some(Fault::Status { status, body, content_type }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let mut response = (status, body).into_response();
+            if let Ok(v) = HeaderValue::from_str(&content_type) {
+                response.headers_mut().insert(header::CONTENT_TYPE, v);
+            }
+            response
+        }
+        Some(Fault::MalformedJson) => {
+            let mut response =
+                (StatusCode::OK, "{\"access_token\": \"truncated, \"token_type\":").into_response();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_are_served_in_order_then_stop() {
+        let mut f = Faults::default();
+        f.push(Endpoint::Token, Fault::MalformedJson, 2);
+        f.push(Endpoint::Token, Fault::Delay { delay_ms: 5 }, 1);
+        assert_eq!(f.take(Endpoint::Token), Some(Fault::MalformedJson));
+        assert_eq!(f.take(Endpoint::Token), Some(Fault::MalformedJson));
+        assert_eq!(f.take(Endpoint::Token), Some(Fault::Delay { delay_ms: 5 }));
+        assert_eq!(f.take(Endpoint::Token), None);
+        assert_eq!(f.take(Endpoint::Jwks), None);
+    }
+
+    #[test]
+    fn impossible_statuses_are_refused() {
+        let bad = Fault::Status { status: 42, body: String::new(), content_type: json_type() };
+        assert!(bad.validate().is_err());
+        let ok = Fault::Status { status: 503, body: String::new(), content_type: json_type() };
+        assert!(ok.validate().is_ok());
+    }
+}

@@ -1,0 +1,83 @@
+//! Token introspection (RFC 7662): client-authenticated; unknown, expired
+//! and revoked tokens are `{"active": false}` with 200 (RFC 7662 2.2).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::client_auth;
+use super::error::TokenError;
+use super::http::{Params, form_params, no_store_json};
+use super::state::{IdpState, token_id};
+
+pub async fn handler(State(state): State<IdpState>, headers: HeaderMap, body: Bytes) -> Response {
+    match respond(&state, &headers, &body) {
+        Ok(v) => no_store_json(StatusCode::OK, v),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The `token` parameter of an introspection or revocation request.
+pub fn token_param(params: &Params) -> Result<String, TokenError> {
+    params
+        .get("token")
+        .map_err(|_| TokenError::invalid_request("parameter `token` is repeated"))?
+        .map(String::from)
+        .ok_or_else(|| TokenError::invalid_request("missing parameter `token`"))
+}
+
+fn respond(state: &IdpState, headers: &HeaderMap, body: &Bytes) -> Result<Value, TokenError> {
+    let params = form_params(headers, body).map_err(TokenError::invalid_request)?;
+    let mut store = state.store();
+    client_auth::authenticate(&store, headers, &params)?;
+    let token = token_param(&params)?;
+    let now = state.now();
+    let id = token_id(&token);
+    let issuer = state.issuer.to_string();
+    if let Some(a) = store.access.get_mut(&id) {
+        a.presented += 1;
+        if a.revoked || now >= a.expires_at {
+            return Ok(json!({ "active": false }));
+        }
+        let mut v = json!({
+            "active": true,
+            "token_type": "Bearer",
+            "scope": a.scope.to_string(),
+            "client_id": a.client_id,
+            "exp": a.expires_at,
+            "iat": a.issued_at,
+            "nbf": a.issued_at,
+            "iss": issuer,
+            "aud": a.audience,
+            "sub": a.sub.clone().unwrap_or_else(|| a.client_id.clone()),
+        });
+        if let Some(t) = a.auth_time {
+            v["auth_time"] = t.into();
+        }
+        let sub = a.sub.clone();
+        let username = sub.as_deref().and_then(|s| store.user_by_sub(s)).map(|u| u.username.clone());
+        if let Some(u) = username {
+            v["username"] = u.into();
+        }
+        return Ok(v);
+    }
+    if let Some(r) = store.refresh.get_mut(&id) {
+        r.presented += 1;
+        if r.revoked || r.rotated || now >= r.expires_at {
+            return Ok(json!({ "active": false }));
+        }
+        return Ok(json!({
+            "active": true,
+            "token_type": "refresh_token",
+            "scope": r.scope.to_string(),
+            "client_id": r.client_id,
+            "exp": r.expires_at,
+            "iat": r.issued_at,
+            "iss": issuer,
+            "sub": r.sub,
+        }));
+    }
+    Ok(json!({ "active": false }))
+}

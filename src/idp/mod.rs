@@ -1,0 +1,228 @@
+//! The mock brand identity provider: an OAuth 2.0 authorization server and
+//! OpenID Provider with a controllable clock, fault injection and
+//! inspection.
+//!
+//! One module per endpoint: [`discovery`], [`jwks`], [`authorize`] (with
+//! [`login`] for its forms), [`token`], [`userinfo`], [`introspect`],
+//! [`revoke`], and [`admin`] for the control surface. Decisions live apart
+//! from HTTP where they are more than a lookup ([`token::exchange`],
+//! [`authorize::begin`]).
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use standin::idp::{Fixtures, MockIdp};
+//! let idp = MockIdp::start(Fixtures::default_brand()).await?;
+//! println!("discovery at {}/.well-known/openid-configuration", idp.issuer());
+//! idp.control().advance_clock(std::time::Duration::from_secs(3600));
+//! # Ok(()) }
+//! ```
+
+pub mod admin;
+pub mod authorize;
+pub mod bearer;
+pub mod client_auth;
+pub mod demo;
+pub mod discovery;
+pub mod error;
+pub mod faults;
+pub mod fixtures;
+pub mod http;
+pub mod introspect;
+pub mod jwks;
+pub mod keys;
+pub mod login;
+pub mod pages;
+pub mod revoke;
+pub mod state;
+pub mod token;
+pub mod tokens;
+pub mod userinfo;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Request, StatusCode};
+use axum::routing::{get, post};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tower_http::trace::TraceLayer;
+
+pub use admin::{ControlError, Grants, NewUser};
+pub use faults::{Endpoint, Fault, IdTokenDefect};
+pub use fixtures::{ClientConfig, Fixtures, FixturesError, UserConfig};
+pub use keys::SigningAlg;
+pub use state::{IdpState, token_id};
+
+use crate::clock::Clock;
+
+/// Request bodies above this are refused with 413 before any parsing.
+const BODY_LIMIT: usize = 64 * 1024;
+
+/// The IdP's routes over `state`; usable in-process with `tower::ServiceExt::oneshot`.
+pub fn router(state: IdpState) -> Router {
+    let fault = |endpoint| axum::middleware::from_fn_with_state((state.clone(), endpoint), faults::inject);
+    Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::handler).layer(fault(Endpoint::Discovery)),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::handler).layer(fault(Endpoint::Discovery)),
+        )
+        .route("/jwks", get(jwks::handler).layer(fault(Endpoint::Jwks)))
+        .route(
+            "/authorize",
+            get(authorize::handler).post(authorize::handler).layer(fault(Endpoint::Authorize)),
+        )
+        .route("/login", post(login::login).layer(fault(Endpoint::Login)))
+        .route("/consent", post(login::consent).layer(fault(Endpoint::Consent)))
+        .route("/token", post(token::handler).layer(fault(Endpoint::Token)))
+        .route(
+            "/userinfo",
+            get(userinfo::handler).post(userinfo::handler).layer(fault(Endpoint::Userinfo)),
+        )
+        .route("/introspect", post(introspect::handler).layer(fault(Endpoint::Introspect)))
+        .route("/revoke", post(revoke::handler).layer(fault(Endpoint::Revoke)))
+        .route("/demo/callback", get(demo::callback))
+        .merge(admin::routes(state.clone()))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(
+            // Method and path only: query strings can carry codes and state.
+            TraceLayer::new_for_http().make_span_with(|r: &Request<_>| {
+                tracing::debug_span!("idp", method = %r.method(), path = %r.uri().path())
+            }),
+        )
+        .with_state(state)
+}
+
+async fn not_found() -> (StatusCode, axum::Json<serde_json::Value>) {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({ "error": "not_found", "error_description": "no such endpoint; see /.well-known/openid-configuration" })),
+    )
+}
+
+async fn method_not_allowed() -> (StatusCode, axum::Json<serde_json::Value>) {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        axum::Json(json!({ "error": "invalid_request", "error_description": "this endpoint does not accept this HTTP method" })),
+    )
+}
+
+/// Why the IdP could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("signing keys: {0}")]
+    Keys(#[from] keys::KeyError),
+    #[error("client {client}: signing_alg {alg} has no key loaded")]
+    MissingKey { client: String, alg: SigningAlg },
+}
+
+/// How to start the IdP beyond its fixtures.
+#[derive(Clone, Debug)]
+pub struct IdpOptions {
+    /// Where to listen; port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// The shared clock (pass the same one to the other parties).
+    pub clock: Clock,
+    /// The issuer URL when the IdP is reached by another name than its
+    /// listening address (a proxy, a container). Default: `http://{addr}`.
+    pub issuer: Option<String>,
+}
+
+impl Default for IdpOptions {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            clock: Clock::new(),
+            issuer: None,
+        }
+    }
+}
+
+/// A running mock IdP. Dropping it stops the server.
+pub struct MockIdp {
+    state: IdpState,
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl MockIdp {
+    /// Start on 127.0.0.1 with a free port and its own clock.
+    pub async fn start(fixtures: Fixtures) -> Result<Self, StartError> {
+        Self::start_with(fixtures, IdpOptions::default()).await
+    }
+
+    /// Start with explicit address, clock and issuer.
+    pub async fn start_with(fixtures: Fixtures, options: IdpOptions) -> Result<Self, StartError> {
+        let keys = keys::KeySet::new(fixtures.signing_keys()?);
+        for client in &fixtures.clients {
+            if keys.active(client.signing_alg).is_none() {
+                return Err(StartError::MissingKey { client: client.id.clone(), alg: client.signing_alg });
+            }
+        }
+        let listener = TcpListener::bind(options.addr)
+            .await
+            .map_err(|source| StartError::Bind { addr: options.addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr: options.addr, source })?;
+        let issuer = options
+            .issuer
+            .map(|i| i.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let state = IdpState::new(issuer, options.clock, fixtures, keys, addr.ip().is_loopback());
+        let app = router(state.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(Self { state, addr, shutdown: Some(tx), task: Some(task) })
+    }
+
+    /// The issuer URL (no trailing slash); discovery is below it.
+    pub fn issuer(&self) -> &str {
+        &self.state.issuer
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The clock every expiry decision of this IdP reads.
+    pub fn clock(&self) -> &Clock {
+        &self.state.clock
+    }
+
+    /// The control surface: clock, faults, inspection, users, clients, keys.
+    pub fn control(&self) -> &IdpState {
+        &self.state
+    }
+
+    /// Serve until the server stops (for the command line).
+    pub async fn wait(mut self) {
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for MockIdp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

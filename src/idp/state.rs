@@ -1,0 +1,314 @@
+//! What the IdP remembers: clients, users, sessions, and every code and
+//! token it issued with its state, so a scenario can inspect them.
+//!
+//! Token values are not kept: records are keyed by [`token_id`], a hash of
+//! the value, which is also what inspection shows. A presented token is
+//! found by hashing it.
+//!
+//! The store sits behind a `std::sync::Mutex` that is only ever held for
+//! map operations, never across an `.await` or a signature.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use base64::Engine as _;
+use serde::Serialize;
+use sha2::Digest as _;
+
+use super::faults::Faults;
+use super::fixtures::{ClientConfig, Fixtures, TokenFormat, UserConfig};
+use super::keys::KeySet;
+use crate::clock::Clock;
+
+/// The public id of a code or token: the first 22 characters (132 bits) of
+/// the base64url SHA-256 of its value. Inspection shows this, never values.
+pub fn token_id(value: &str) -> String {
+    let digest = sha2::Sha256::digest(value.as_bytes());
+    let mut id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
+    id.truncate(22);
+    id
+}
+
+/// A space-separated scope, kept as an ordered set of words (RFC 6749 3.3).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scope(BTreeSet<String>);
+
+impl Scope {
+    pub fn parse(text: &str) -> Self {
+        Scope(text.split(' ').filter(|s| !s.is_empty()).map(String::from).collect())
+    }
+
+    pub fn from_words<'a>(words: impl IntoIterator<Item = &'a String>) -> Self {
+        Scope(words.into_iter().cloned().collect())
+    }
+
+    pub fn contains(&self, word: &str) -> bool {
+        self.0.contains(word)
+    }
+
+    pub fn is_subset(&self, other: &Scope) -> bool {
+        self.0.is_subset(&other.0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn union(&self, other: &Scope) -> Scope {
+        Scope(self.0.union(&other.0).cloned().collect())
+    }
+
+    /// Words of `self` not in `allowed`.
+    pub fn outside(&self, allowed: &Scope) -> Vec<String> {
+        self.0.difference(&allowed.0).cloned().collect()
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let words: Vec<&str> = self.0.iter().map(String::as_str).collect();
+        f.write_str(&words.join(" "))
+    }
+}
+
+impl Serialize for Scope {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// PKCE challenge as received at the authorization endpoint (RFC 7636 4.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pkce {
+    pub challenge: String,
+    pub method: PkceMethod,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PkceMethod {
+    S256,
+    Plain,
+}
+
+/// Which grant produced an access token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grant {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+/// An authorization code.
+#[derive(Clone, Debug)]
+pub struct CodeRecord {
+    pub id: String,
+    pub seq: u64,
+    pub client_id: String,
+    /// The `redirect_uri` the authorization request carried, if it did: the
+    /// token request must then carry the same (RFC 6749 4.1.3).
+    pub redirect_uri_param: Option<String>,
+    pub scope: Scope,
+    pub nonce: Option<String>,
+    pub pkce: Option<Pkce>,
+    pub sub: String,
+    pub auth_time: i64,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub used: bool,
+    pub presented: u32,
+    /// Access token ids issued from this code (revoked on replay).
+    pub access_tokens: Vec<String>,
+    /// Refresh token family started by this code (revoked on replay).
+    pub family: Option<String>,
+    /// Presented again after use: tokens minted for it are born revoked.
+    pub replayed: bool,
+}
+
+/// An access token.
+#[derive(Clone, Debug)]
+pub struct AccessRecord {
+    pub id: String,
+    pub seq: u64,
+    pub client_id: String,
+    pub sub: Option<String>,
+    pub scope: Scope,
+    pub format: TokenFormat,
+    pub grant: Grant,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub revoked: bool,
+    pub presented: u32,
+    pub family: Option<String>,
+    pub audience: String,
+    pub auth_time: Option<i64>,
+}
+
+/// A refresh token.
+#[derive(Clone, Debug)]
+pub struct RefreshRecord {
+    pub id: String,
+    pub seq: u64,
+    pub client_id: String,
+    pub sub: String,
+    pub scope: Scope,
+    pub family: String,
+    pub auth_time: i64,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub revoked: bool,
+    /// Exchanged for a successor (rotation): presenting it again is reuse.
+    pub rotated: bool,
+    pub presented: u32,
+}
+
+/// A signed-in browser.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub sub: String,
+    pub auth_time: i64,
+    pub expires_at: i64,
+}
+
+/// A validated authorization request waiting for login or consent.
+#[derive(Clone, Debug)]
+pub struct AuthRequest {
+    pub client_id: String,
+    /// The redirect URI the response goes to (registered, exact).
+    pub redirect_uri: String,
+    /// Whether `redirect_uri` was in the request (see [`CodeRecord`]).
+    pub redirect_uri_param: bool,
+    pub scope: Scope,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub pkce: Option<Pkce>,
+    pub login_hint: Option<String>,
+    pub max_age: Option<i64>,
+    pub force_login: bool,
+    pub force_consent: bool,
+}
+
+/// A login or consent form in flight.
+#[derive(Clone, Debug)]
+pub struct Transaction {
+    pub csrf: String,
+    pub request: AuthRequest,
+    /// Set once the consumer has signed in and consent remains.
+    pub signed_in: Option<Session>,
+    pub expires_at: i64,
+}
+
+/// Everything mutable, behind one lock.
+#[derive(Debug, Default)]
+pub struct Store {
+    pub clients: HashMap<String, ClientConfig>,
+    pub users: HashMap<String, UserConfig>,
+    pub codes: HashMap<String, CodeRecord>,
+    pub access: HashMap<String, AccessRecord>,
+    pub refresh: HashMap<String, RefreshRecord>,
+    pub sessions: HashMap<String, Session>,
+    pub transactions: HashMap<String, Transaction>,
+    /// Scopes each user granted each client: (sub, client_id) -> scopes.
+    pub consents: HashMap<(String, String), Scope>,
+    seq: u64,
+}
+
+impl Store {
+    pub fn from_fixtures(fixtures: &Fixtures) -> Self {
+        Store {
+            clients: fixtures.clients.iter().map(|c| (c.id.clone(), c.clone())).collect(),
+            users: fixtures.users.iter().map(|u| (u.username.clone(), u.clone())).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// A sequence number, so inspection lists records in issue order.
+    pub fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    pub fn user_by_sub(&self, sub: &str) -> Option<&UserConfig> {
+        self.users.values().find(|u| u.sub() == sub)
+    }
+
+    /// Revoke every token of a refresh family (RFC 9700 4.14.2).
+    pub fn revoke_family(&mut self, family: &str) {
+        for r in self.refresh.values_mut().filter(|r| r.family == family) {
+            r.revoked = true;
+        }
+        for a in self.access.values_mut().filter(|a| a.family.as_deref() == Some(family)) {
+            a.revoked = true;
+        }
+    }
+}
+
+/// Shared IdP state: a `Clone` struct of `Arc`s.
+#[derive(Clone)]
+pub struct IdpState {
+    pub issuer: Arc<str>,
+    pub clock: Clock,
+    pub fixtures: Arc<Fixtures>,
+    pub keys: Arc<RwLock<KeySet>>,
+    pub store: Arc<Mutex<Store>>,
+    pub faults: Arc<Mutex<Faults>>,
+    /// Whether the admin API answers without a bearer token (loopback).
+    pub admin_open: bool,
+}
+
+impl IdpState {
+    pub fn new(issuer: String, clock: Clock, fixtures: Fixtures, keys: KeySet, admin_open: bool) -> Self {
+        let store = Store::from_fixtures(&fixtures);
+        IdpState {
+            issuer: issuer.into(),
+            clock,
+            fixtures: Arc::new(fixtures),
+            keys: Arc::new(RwLock::new(keys)),
+            store: Arc::new(Mutex::new(store)),
+            faults: Arc::new(Mutex::new(Faults::default())),
+            admin_open,
+        }
+    }
+
+    /// The store, even if a panicking thread poisoned the lock (the data is
+    /// plain maps; a half-done update is no worse than a lost one).
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn faults(&self) -> MutexGuard<'_, Faults> {
+        self.faults.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn keys(&self) -> std::sync::RwLockReadGuard<'_, KeySet> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn keys_mut(&self) -> std::sync::RwLockWriteGuard<'_, KeySet> {
+        self.keys.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_set_operations() {
+        let allowed = Scope::parse("openid profile  email");
+        assert!(Scope::parse("email openid").is_subset(&allowed));
+        assert_eq!(Scope::parse("openid admin").outside(&allowed), vec!["admin"]);
+        assert_eq!(Scope::parse("b a a").to_string(), "a b");
+    }
+
+    #[test]
+    fn token_ids_are_stable_and_short() {
+        assert_eq!(token_id("abc"), token_id("abc"));
+        assert_ne!(token_id("abc"), token_id("abd"));
+        assert_eq!(token_id("abc").len(), 22);
+    }
+}

@@ -1,0 +1,454 @@
+//! The token endpoint (RFC 6749 section 3.2): authorization code (with PKCE,
+//! RFC 7636), client credentials and refresh token grants.
+//!
+//! [`TokenRequest::from_params`] refuses malformed requests; [`exchange`]
+//! decides; [`handler`] parses and answers.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde::Serialize;
+use sha2::Digest as _;
+
+use super::client_auth;
+use super::error::TokenError;
+use super::fixtures::{ClientConfig, GrantType};
+use super::http::{Params, Repeated, form_params, no_store_json};
+use super::state::{Grant, IdpState, PkceMethod, Scope, token_id};
+use super::tokens::{AccessGrant, IdTokenFor, mint_access, mint_id_token, mint_refresh};
+use crate::secret::random_token;
+
+/// A token request, by grant type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenRequest {
+    AuthorizationCode {
+        code: String,
+        redirect_uri: Option<String>,
+        code_verifier: Option<String>,
+    },
+    ClientCredentials {
+        scope: Option<Scope>,
+    },
+    RefreshToken {
+        refresh_token: String,
+        scope: Option<Scope>,
+    },
+}
+
+fn repeated(r: Repeated) -> TokenError {
+    TokenError::invalid_request(format!("parameter `{}` is repeated (RFC 6749 3.2)", r.0))
+}
+
+impl TokenRequest {
+    pub fn from_params(params: &Params) -> Result<Self, TokenError> {
+        let get = |name: &str| params.get(name).map_err(repeated);
+        let required = |name: &str| {
+            get(name)?.map(String::from).ok_or_else(|| {
+                TokenError::invalid_request(format!("missing parameter `{name}`"))
+            })
+        };
+        let scope = get("scope")?.map(Scope::parse);
+        match get("grant_type")? {
+            None => Err(TokenError::invalid_request("missing parameter `grant_type`")),
+            Some("authorization_code") => Ok(TokenRequest::AuthorizationCode {
+                code: required("code")?,
+                redirect_uri: get("redirect_uri")?.map(String::from),
+                code_verifier: get("code_verifier")?.map(String::from),
+            }),
+            Some("client_credentials") => Ok(TokenRequest::ClientCredentials { scope }),
+            Some("refresh_token") => Ok(TokenRequest::RefreshToken {
+                refresh_token: required("refresh_token")?,
+                scope,
+            }),
+            Some(_) => Err(TokenError::UnsupportedGrantType(
+                "supported grant types: authorization_code, client_credentials, refresh_token".into(),
+            )),
+        }
+    }
+
+    fn grant_type(&self) -> GrantType {
+        match self {
+            TokenRequest::AuthorizationCode { .. } => GrantType::AuthorizationCode,
+            TokenRequest::ClientCredentials { .. } => GrantType::ClientCredentials,
+            TokenRequest::RefreshToken { .. } => GrantType::RefreshToken,
+        }
+    }
+}
+
+/// A successful token response (RFC 6749 5.1, OIDC Core 3.1.3.3).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+/// RFC 7636 4.1: 43 to 128 characters of `[A-Za-z0-9-._~]`.
+fn valid_verifier(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// RFC 7636 4.6.
+fn pkce_matches(method: PkceMethod, challenge: &str, verifier: &str) -> bool {
+    let computed = match method {
+        PkceMethod::Plain => verifier.to_string(),
+        PkceMethod::S256 => base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(verifier.as_bytes())),
+    };
+    aws_lc_rs::constant_time::verify_slices_are_equal(computed.as_bytes(), challenge.as_bytes())
+        .is_ok()
+}
+
+/// Decide a token request for an authenticated client.
+pub fn exchange(state: &IdpState, client: &ClientConfig, request: TokenRequest) -> Result<TokenResponse, TokenError> {
+    if !client.allows_grant(request.grant_type()) {
+        return Err(TokenError::UnauthorizedClient(
+            "this client is not registered for this grant type".into(),
+        ));
+    }
+    match request {
+        TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {
+            authorization_code(state, client, &code, redirect_uri.as_deref(), code_verifier.as_deref())
+        }
+        TokenRequest::ClientCredentials { scope } => client_credentials(state, client, scope),
+        TokenRequest::RefreshToken { refresh_token, scope } => refresh(state, client, &refresh_token, scope),
+    }
+}
+
+fn authorization_code(
+    state: &IdpState,
+    client: &ClientConfig,
+    code: &str,
+    redirect_uri: Option<&str>,
+    verifier: Option<&str>,
+) -> Result<TokenResponse, TokenError> {
+    let now = state.now();
+    let id = token_id(code);
+    let (record, user) = {
+        let mut store = state.store();
+        let Some(record) = store.codes.get_mut(&id) else {
+            return Err(TokenError::invalid_grant("unknown authorization code"));
+        };
+        record.presented += 1;
+        if record.client_id != client.id {
+            return Err(TokenError::invalid_grant("the code was issued to another client"));
+        }
+        if record.used {
+            // RFC 6749 4.1.2: a replayed code revokes what the first use produced.
+            let (access, family) = (record.access_tokens.clone(), record.family.clone());
+            record.replayed = true;
+            for a in access {
+                if let Some(a) = store.access.get_mut(&a) {
+                    a.revoked = true;
+                }
+            }
+            if let Some(family) = family {
+                store.revoke_family(&family);
+            }
+            return Err(TokenError::invalid_grant(
+                "the code was already used; the tokens issued from it are now revoked",
+            ));
+        }
+        if now >= record.expires_at {
+            return Err(TokenError::invalid_grant("the code has expired"));
+        }
+        match (&record.redirect_uri_param, redirect_uri) {
+            (Some(expected), Some(given)) if expected != given => {
+                return Err(TokenError::invalid_grant(
+                    "redirect_uri differs from the one in the authorization request",
+                ));
+            }
+            (Some(_), None) => {
+                return Err(TokenError::invalid_grant(
+                    "redirect_uri is required: the authorization request carried one",
+                ));
+            }
+            (None, Some(given)) if !client.redirect_uris.iter().any(|r| r == given) => {
+                return Err(TokenError::invalid_grant("redirect_uri is not registered for this client"));
+            }
+            _ => {}
+        }
+        match (&record.pkce, verifier) {
+            (Some(pkce), Some(v)) => {
+                if !valid_verifier(v) || !pkce_matches(pkce.method, &pkce.challenge, v) {
+                    return Err(TokenError::invalid_grant("code_verifier does not match the code_challenge"));
+                }
+            }
+            (Some(_), None) => {
+                return Err(TokenError::invalid_grant(
+                    "code_verifier is required: the authorization request carried a code_challenge",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(TokenError::invalid_grant(
+                    "code_verifier sent but the authorization request carried no code_challenge",
+                ));
+            }
+            (None, None) => {}
+        }
+        record.used = true;
+        let record = record.clone();
+        let user = store.user_by_sub(&record.sub).cloned();
+        (record, user)
+    };
+    let user = user.ok_or_else(|| TokenError::invalid_grant("the user of this code no longer exists"))?;
+
+    let family = client.allows_grant(GrantType::RefreshToken).then(|| random_token(12));
+    let (seq_a, seq_r) = {
+        let mut store = state.store();
+        (store.next_seq(), store.next_seq())
+    };
+    let (access_token, access) = mint_access(
+        state,
+        AccessGrant {
+            client,
+            sub: Some(&record.sub),
+            scope: &record.scope,
+            grant: Grant::AuthorizationCode,
+            family: family.clone(),
+            auth_time: Some(record.auth_time),
+        },
+        seq_a,
+    );
+    let refresh = family
+        .as_deref()
+        .map(|f| mint_refresh(state, client, &record.sub, &record.scope, f, record.auth_time, seq_r));
+    let id_token = record.scope.contains("openid").then(|| {
+        mint_id_token(
+            state,
+            IdTokenFor {
+                client,
+                user: &user,
+                scope: &record.scope,
+                nonce: record.nonce.as_deref(),
+                auth_time: record.auth_time,
+                access_token: &access_token,
+            },
+        )
+    });
+
+    let mut store = state.store();
+    // A replay may have arrived while the tokens were being signed.
+    let replayed = store.codes.get(&id).is_some_and(|c| c.replayed);
+    if let Some(code) = store.codes.get_mut(&id) {
+        code.access_tokens.push(access.id.clone());
+        code.family = family.clone();
+    }
+    let mut access = access;
+    access.revoked = replayed;
+    let expires_in = access.expires_at - access.issued_at;
+    store.access.insert(access.id.clone(), access);
+    let refresh_token = refresh.map(|(value, mut record)| {
+        record.revoked = replayed;
+        store.refresh.insert(record.id.clone(), record);
+        value
+    });
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in,
+        scope: record.scope.to_string(),
+        refresh_token,
+        id_token,
+    })
+}
+
+fn client_credentials(state: &IdpState, client: &ClientConfig, scope: Option<Scope>) -> Result<TokenResponse, TokenError> {
+    let allowed = Scope::from_words(&client.scopes);
+    let scope = scope.unwrap_or_else(|| allowed.clone());
+    let outside = scope.outside(&allowed);
+    if !outside.is_empty() {
+        return Err(TokenError::InvalidScope(format!(
+            "not allowed for this client: {}",
+            outside.join(" ")
+        )));
+    }
+    let seq = state.store().next_seq();
+    let (access_token, record) = mint_access(
+        state,
+        AccessGrant {
+            client,
+            sub: None,
+            scope: &scope,
+            grant: Grant::ClientCredentials,
+            family: None,
+            auth_time: None,
+        },
+        seq,
+    );
+    let expires_in = record.expires_at - record.issued_at;
+    state.store().access.insert(record.id.clone(), record);
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in,
+        scope: scope.to_string(),
+        refresh_token: None,
+        id_token: None,
+    })
+}
+
+fn refresh(state: &IdpState, client: &ClientConfig, token: &str, scope: Option<Scope>) -> Result<TokenResponse, TokenError> {
+    let now = state.now();
+    let (record, user) = {
+        let mut store = state.store();
+        let Some(record) = store.refresh.get_mut(&token_id(token)) else {
+            return Err(TokenError::invalid_grant("unknown refresh token"));
+        };
+        record.presented += 1;
+        if record.client_id != client.id {
+            return Err(TokenError::invalid_grant("the refresh token was issued to another client"));
+        }
+        if record.revoked {
+            return Err(TokenError::invalid_grant("the refresh token has been revoked"));
+        }
+        if record.rotated {
+            // RFC 9700 4.14.2: reuse of a rotated refresh token.
+            let family = record.family.clone();
+            if client.refresh_reuse_revokes_family {
+                store.revoke_family(&family);
+                return Err(TokenError::invalid_grant(
+                    "the refresh token was already used; every token of its family is now revoked",
+                ));
+            }
+            return Err(TokenError::invalid_grant("the refresh token was already used"));
+        }
+        if now >= record.expires_at {
+            return Err(TokenError::invalid_grant("the refresh token has expired"));
+        }
+        if let Some(scope) = &scope {
+            let outside = scope.outside(&record.scope);
+            if !outside.is_empty() {
+                return Err(TokenError::InvalidScope(format!(
+                    "wider than the original grant: {}",
+                    outside.join(" ")
+                )));
+            }
+        }
+        if client.refresh_rotation {
+            record.rotated = true;
+        }
+        let record = record.clone();
+        let user = store.user_by_sub(&record.sub).cloned();
+        (record, user)
+    };
+    let user = user.ok_or_else(|| TokenError::invalid_grant("the user of this grant no longer exists"))?;
+    let scope = scope.unwrap_or_else(|| record.scope.clone());
+    let (seq_a, seq_r) = {
+        let mut store = state.store();
+        (store.next_seq(), store.next_seq())
+    };
+    let (access_token, access) = mint_access(
+        state,
+        AccessGrant {
+            client,
+            sub: Some(&record.sub),
+            scope: &scope,
+            grant: Grant::RefreshToken,
+            family: Some(record.family.clone()),
+            auth_time: Some(record.auth_time),
+        },
+        seq_a,
+    );
+    let successor = client.refresh_rotation.then(|| {
+        mint_refresh(state, client, &record.sub, &record.scope, &record.family, record.auth_time, seq_r)
+    });
+    let id_token = scope.contains("openid").then(|| {
+        mint_id_token(
+            state,
+            IdTokenFor {
+                client,
+                user: &user,
+                scope: &scope,
+                nonce: None,
+                auth_time: record.auth_time,
+                access_token: &access_token,
+            },
+        )
+    });
+    let mut store = state.store();
+    // The family may have been revoked (reuse detected) while signing.
+    let family_revoked = store.refresh.get(&record.id).is_some_and(|r| r.revoked);
+    let mut access = access;
+    access.revoked = family_revoked;
+    let expires_in = access.expires_at - access.issued_at;
+    store.access.insert(access.id.clone(), access);
+    let refresh_token = successor.map(|(value, mut r)| {
+        r.revoked = family_revoked;
+        store.refresh.insert(r.id.clone(), r);
+        value
+    });
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in,
+        scope: scope.to_string(),
+        refresh_token,
+        id_token,
+    })
+}
+
+/// `POST /token`.
+pub async fn handler(State(state): State<IdpState>, headers: HeaderMap, body: Bytes) -> Response {
+    match respond(&state, &headers, &body) {
+        Ok(response) => no_store_json(StatusCode::OK, response),
+        Err(error) => {
+            tracing::debug!(error = error.code(), "token request refused");
+            error.into_response()
+        }
+    }
+}
+
+fn respond(state: &IdpState, headers: &HeaderMap, body: &Bytes) -> Result<TokenResponse, TokenError> {
+    let params = form_params(headers, body).map_err(TokenError::invalid_request)?;
+    let client = {
+        let store = state.store();
+        client_auth::authenticate(&store, headers, &params)?
+    };
+    let request = TokenRequest::from_params(&params)?;
+    exchange(state, &client, request)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grant_types_parse_or_are_refused_with_the_rfc_code() {
+        let p = Params::parse(b"grant_type=password&username=a");
+        assert_eq!(TokenRequest::from_params(&p).unwrap_err().code(), "unsupported_grant_type");
+        let p = Params::parse(b"code=x");
+        assert_eq!(TokenRequest::from_params(&p).unwrap_err().code(), "invalid_request");
+        let p = Params::parse(b"grant_type=authorization_code");
+        assert_eq!(TokenRequest::from_params(&p).unwrap_err().code(), "invalid_request");
+        let p = Params::parse(b"grant_type=client_credentials&grant_type=client_credentials");
+        assert_eq!(TokenRequest::from_params(&p).unwrap_err().code(), "invalid_request");
+        let p = Params::parse(b"grant_type=refresh_token&refresh_token=r&scope=a+b");
+        assert_eq!(
+            TokenRequest::from_params(&p).unwrap(),
+            TokenRequest::RefreshToken { refresh_token: "r".into(), scope: Some(Scope::parse("a b")) }
+        );
+    }
+
+    #[test]
+    fn pkce_s256_matches_the_rfc_7636_example() {
+        // RFC 7636 appendix B.
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(valid_verifier(verifier));
+        assert!(pkce_matches(PkceMethod::S256, challenge, verifier));
+        assert!(!pkce_matches(PkceMethod::S256, challenge, &verifier.replace('d', "e")));
+        assert!(!valid_verifier("too-short"));
+        assert!(!valid_verifier(&"a".repeat(129)));
+        assert!(!valid_verifier(&format!("{}!", "a".repeat(50))));
+    }
+}

@@ -1,0 +1,111 @@
+//! The `standin` command line.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use standin::clock::Clock;
+use standin::idp::{Fixtures, IdpOptions, MockIdp};
+use tracing_subscriber::EnvFilter;
+
+/// A stand-in brand identity provider (and, with it, a brand API and a
+/// conversational platform) for testing OAuth 2.0 consumer delegation on
+/// one machine.
+#[derive(Parser)]
+#[command(name = "standin", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start everything with the default fixtures and print where to begin:
+    /// the issuer, the discovery URL and a ready-to-open authorization link
+    /// for the demo client and user.
+    Up {
+        /// Address to listen on (loopback keeps the admin API open).
+        #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+        host: IpAddr,
+        /// Port of the mock IdP.
+        #[arg(long, default_value_t = 8400)]
+        idp_port: u16,
+    },
+    /// Start the mock brand IdP alone.
+    Idp {
+        /// Address to listen on. Off loopback, the admin API needs the
+        /// fixtures' `admin_token`.
+        #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+        host: IpAddr,
+        /// Port to listen on (0 picks a free one).
+        #[arg(long, default_value_t = 8400)]
+        port: u16,
+        /// A brand fixtures file (see fixtures/brand.toml); default: the
+        /// built-in brand.
+        #[arg(long, value_name = "FILE")]
+        fixtures: Option<PathBuf>,
+        /// Public issuer URL, when clients reach the IdP by another name.
+        #[arg(long, value_name = "URL")]
+        issuer: Option<String>,
+    },
+}
+
+fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_target(false)
+        .init();
+}
+
+async fn start_idp(fixtures: Fixtures, host: IpAddr, port: u16, issuer: Option<String>) -> anyhow::Result<MockIdp> {
+    let options = IdpOptions { addr: SocketAddr::new(host, port), clock: Clock::new(), issuer };
+    MockIdp::start_with(fixtures, options).await.context("starting the mock IdP")
+}
+
+fn demo_link(idp: &MockIdp) -> String {
+    let mut url = url::Url::parse(&format!("{}/authorize", idp.issuer())).expect("the issuer is a URL");
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "demo-bot")
+        .append_pair("redirect_uri", &format!("{}/demo/callback", idp.issuer()))
+        .append_pair("scope", "openid profile email orders:read")
+        .append_pair("state", "demo-state")
+        .append_pair("nonce", "demo-nonce")
+        .append_pair("login_hint", "alice");
+    url.to_string()
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_tracing();
+    match Cli::parse().command {
+        Command::Up { host, idp_port } => {
+            let idp = start_idp(Fixtures::default_brand(), host, idp_port, None).await?;
+            println!("standin is up.\n");
+            println!("  mock brand IdP   {}", idp.issuer());
+            println!("  discovery        {}/.well-known/openid-configuration", idp.issuer());
+            println!("  JWKS             {}/jwks", idp.issuer());
+            println!("  admin API        {}/admin/grants (clock, faults, inspection)\n", idp.issuer());
+            println!("Open this link to sign in as the demo user (alice / alice-password):\n");
+            println!("  {}\n", demo_link(&idp));
+            println!("Press Ctrl-C to stop.");
+            shutdown_signal().await;
+        }
+        Command::Idp { host, port, fixtures, issuer } => {
+            let fixtures = match fixtures {
+                Some(path) => Fixtures::load(&path)?,
+                None => Fixtures::default_brand(),
+            };
+            let idp = start_idp(fixtures, host, port, issuer).await?;
+            println!("mock brand IdP: {}", idp.issuer());
+            println!("discovery: {}/.well-known/openid-configuration", idp.issuer());
+            shutdown_signal().await;
+        }
+    }
+    Ok(())
+}
