@@ -26,7 +26,21 @@ pub struct Fixtures {
     pub clients: Vec<ClientConfig>,
     pub users: Vec<UserConfig>,
     /// PEM PKCS#8 private keys, one or more per algorithm.
-    pub keys: Vec<(SigningAlg, Vec<u8>)>,
+    pub keys: Vec<(SigningAlg, KeyPem)>,
+}
+
+/// A PEM private key that redacts itself in `Debug`.
+#[derive(Clone)]
+pub struct KeyPem(pub Vec<u8>);
+
+impl std::fmt::Debug for KeyPem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted private key]")
+    }
+}
+
+fn default_keys() -> Vec<(SigningAlg, KeyPem)> {
+    DEFAULT_KEYS.iter().map(|(a, k)| (*a, KeyPem(k.to_vec()))).collect()
 }
 
 #[derive(Deserialize)]
@@ -285,7 +299,7 @@ impl Fixtures {
     pub fn default_brand() -> Self {
         let mut fixtures = Self::parse(DEFAULT_BRAND, "fixtures/brand.toml")
             .expect("the built-in fixtures are valid");
-        fixtures.keys = DEFAULT_KEYS.iter().map(|(a, k)| (*a, k.to_vec())).collect();
+        fixtures.keys = default_keys();
         fixtures
     }
 
@@ -299,7 +313,7 @@ impl Fixtures {
         })?;
         let mut fixtures = Self::parse(&text, &name)?;
         match &fixtures.idp.keys_dir {
-            None => fixtures.keys = DEFAULT_KEYS.iter().map(|(a, k)| (*a, k.to_vec())).collect(),
+            None => fixtures.keys = default_keys(),
             Some(dir) => {
                 let dir = path.parent().unwrap_or(Path::new(".")).join(dir);
                 for (alg, file) in [
@@ -314,7 +328,7 @@ impl Fixtures {
                             line: 0,
                             message: e.to_string(),
                         })?;
-                        fixtures.keys.push((alg, pem));
+                        fixtures.keys.push((alg, KeyPem(pem)));
                     }
                 }
                 if fixtures.keys.is_empty() {
@@ -383,7 +397,7 @@ impl Fixtures {
     pub fn signing_keys(&self) -> Result<Vec<SigningKey>, super::keys::KeyError> {
         self.keys
             .iter()
-            .map(|(alg, pem)| SigningKey::from_pem(*alg, pem))
+            .map(|(alg, pem)| SigningKey::from_pem(*alg, &pem.0))
             .collect()
     }
 }
