@@ -53,18 +53,32 @@ enum Command {
 
 fn init_tracing() {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_target(false)
         .init();
 }
 
-async fn start_idp(fixtures: Fixtures, host: IpAddr, port: u16, issuer: Option<String>) -> anyhow::Result<MockIdp> {
-    let options = IdpOptions { addr: SocketAddr::new(host, port), clock: Clock::new(), issuer };
-    MockIdp::start_with(fixtures, options).await.context("starting the mock IdP")
+async fn start_idp(
+    fixtures: Fixtures,
+    host: IpAddr,
+    port: u16,
+    issuer: Option<String>,
+) -> anyhow::Result<MockIdp> {
+    let options = IdpOptions {
+        addr: SocketAddr::new(host, port),
+        clock: Clock::new(),
+        issuer,
+    };
+    MockIdp::start_with(fixtures, options)
+        .await
+        .context("starting the mock IdP")
 }
 
 fn demo_link(idp: &MockIdp) -> String {
-    let mut url = url::Url::parse(&format!("{}/authorize", idp.issuer())).expect("the issuer is a URL");
+    let mut url =
+        url::Url::parse(&format!("{}/authorize", idp.issuer())).expect("the issuer is a URL");
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", "demo-bot")
@@ -88,22 +102,36 @@ async fn main() -> anyhow::Result<()> {
             let idp = start_idp(Fixtures::default_brand(), host, idp_port, None).await?;
             println!("standin is up.\n");
             println!("  mock brand IdP   {}", idp.issuer());
-            println!("  discovery        {}/.well-known/openid-configuration", idp.issuer());
+            println!(
+                "  discovery        {}/.well-known/openid-configuration",
+                idp.issuer()
+            );
             println!("  JWKS             {}/jwks", idp.issuer());
-            println!("  admin API        {}/admin/grants (clock, faults, inspection)\n", idp.issuer());
+            println!(
+                "  admin API        {}/admin/grants (clock, faults, inspection)\n",
+                idp.issuer()
+            );
             println!("Open this link to sign in as the demo user (alice / alice-password):\n");
             println!("  {}\n", demo_link(&idp));
             println!("Press Ctrl-C to stop.");
             shutdown_signal().await;
         }
-        Command::Idp { host, port, fixtures, issuer } => {
+        Command::Idp {
+            host,
+            port,
+            fixtures,
+            issuer,
+        } => {
             let fixtures = match fixtures {
                 Some(path) => Fixtures::load(&path)?,
                 None => Fixtures::default_brand(),
             };
             let idp = start_idp(fixtures, host, port, issuer).await?;
             println!("mock brand IdP: {}", idp.issuer());
-            println!("discovery: {}/.well-known/openid-configuration", idp.issuer());
+            println!(
+                "discovery: {}/.well-known/openid-configuration",
+                idp.issuer()
+            );
             shutdown_signal().await;
         }
     }

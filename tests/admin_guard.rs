@@ -16,7 +16,13 @@ fn state(admin_token: Option<&str>, admin_open: bool) -> IdpState {
     let mut fixtures = Fixtures::default_brand();
     fixtures.idp.admin_token = admin_token.map(Secret::new);
     let keys = KeySet::new(fixtures.signing_keys().unwrap());
-    IdpState::new("http://idp.example".into(), Clock::new(), fixtures, keys, admin_open)
+    IdpState::new(
+        "http://idp.example".into(),
+        Clock::new(),
+        fixtures,
+        keys,
+        admin_open,
+    )
 }
 
 async fn get_grants(state: &IdpState, bearer: Option<&str>) -> (StatusCode, String) {
@@ -24,9 +30,14 @@ async fn get_grants(state: &IdpState, bearer: Option<&str>) -> (StatusCode, Stri
     if let Some(b) = bearer {
         request = request.header(header::AUTHORIZATION, format!("Bearer {b}"));
     }
-    let response = router(state.clone()).oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    let response = router(state.clone())
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     let status = response.status();
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
@@ -59,7 +70,11 @@ async fn off_loopback_admin_without_a_token_is_off() {
 async fn protocol_endpoints_do_not_need_the_admin_token() {
     let s = state(Some("s3cret-admin"), false);
     let response = router(s)
-        .oneshot(Request::get("/.well-known/openid-configuration").body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/.well-known/openid-configuration")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);

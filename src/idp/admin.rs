@@ -41,7 +41,11 @@ impl IntoResponse for ControlError {
             ControlError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ControlError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
         };
-        (status, Json(json!({ "error": error, "error_description": self.to_string() }))).into_response()
+        (
+            status,
+            Json(json!({ "error": error, "error_description": self.to_string() })),
+        )
+            .into_response()
     }
 }
 
@@ -130,7 +134,12 @@ impl IdpState {
     }
 
     /// Queue `count` faults for `endpoint`.
-    pub fn push_fault(&self, endpoint: Endpoint, fault: Fault, count: usize) -> Result<(), ControlError> {
+    pub fn push_fault(
+        &self,
+        endpoint: Endpoint,
+        fault: Fault,
+        count: usize,
+    ) -> Result<(), ControlError> {
         fault.validate().map_err(ControlError::Invalid)?;
         self.faults().push(endpoint, fault, count);
         Ok(())
@@ -162,7 +171,14 @@ impl IdpState {
                     id: c.id.clone(),
                     client_id: c.client_id.clone(),
                     sub: c.sub.clone(),
-                    state: if c.used { "used" } else if now >= c.expires_at { "expired" } else { "unused" }.into(),
+                    state: if c.used {
+                        "used"
+                    } else if now >= c.expires_at {
+                        "expired"
+                    } else {
+                        "unused"
+                    }
+                    .into(),
                     presented: c.presented,
                     issued_at: c.issued_at,
                     expires_at: c.expires_at,
@@ -177,7 +193,14 @@ impl IdpState {
                     scope: a.scope.to_string(),
                     format: a.format,
                     grant: grant_name(a.grant),
-                    state: if a.revoked { "revoked" } else if now >= a.expires_at { "expired" } else { "active" }.into(),
+                    state: if a.revoked {
+                        "revoked"
+                    } else if now >= a.expires_at {
+                        "expired"
+                    } else {
+                        "active"
+                    }
+                    .into(),
                     presented: a.presented,
                     issued_at: a.issued_at,
                     expires_at: a.expires_at,
@@ -228,7 +251,9 @@ impl IdpState {
     /// Stop publishing a retired key.
     pub fn retire_key(&self, kid: &str) -> Result<(), ControlError> {
         self.keys_mut().retire(kid).map_err(|e| match e {
-            RetireError::Active => ControlError::Conflict(format!("key {kid} is active; rotate first")),
+            RetireError::Active => {
+                ControlError::Conflict(format!("key {kid} is active; rotate first"))
+            }
             RetireError::Unknown => ControlError::NotFound(format!("no published key {kid}")),
         })
     }
@@ -243,17 +268,27 @@ impl IdpState {
         user.validate().map_err(ControlError::Invalid)?;
         let mut store = self.store();
         if store.users.contains_key(&user.username) {
-            return Err(ControlError::Conflict(format!("user {} exists", user.username)));
+            return Err(ControlError::Conflict(format!(
+                "user {} exists",
+                user.username
+            )));
         }
         if store.user_by_sub(user.sub()).is_some() {
-            return Err(ControlError::Conflict(format!("sub {} is taken", user.sub())));
+            return Err(ControlError::Conflict(format!(
+                "sub {} is taken",
+                user.sub()
+            )));
         }
         store.users.insert(user.username.clone(), user);
         Ok(())
     }
 
     /// Merge `claims` into a user's claims; a `null` removes a claim.
-    pub fn set_user_claims(&self, username: &str, claims: Map<String, Value>) -> Result<Value, ControlError> {
+    pub fn set_user_claims(
+        &self,
+        username: &str,
+        claims: Map<String, Value>,
+    ) -> Result<Value, ControlError> {
         if claims.contains_key("sub") {
             return Err(ControlError::Invalid("sub cannot be changed".into()));
         }
@@ -275,11 +310,17 @@ impl IdpState {
     pub fn add_client(&self, client: ClientConfig) -> Result<(), ControlError> {
         client.validate().map_err(ControlError::Invalid)?;
         if self.keys().active(client.signing_alg).is_none() {
-            return Err(ControlError::Invalid(format!("signing_alg: no {} key is loaded", client.signing_alg)));
+            return Err(ControlError::Invalid(format!(
+                "signing_alg: no {} key is loaded",
+                client.signing_alg
+            )));
         }
         let mut store = self.store();
         if store.clients.contains_key(&client.id) {
-            return Err(ControlError::Conflict(format!("client {} exists", client.id)));
+            return Err(ControlError::Conflict(format!(
+                "client {} exists",
+                client.id
+            )));
         }
         store.clients.insert(client.id.clone(), client);
         Ok(())
@@ -337,7 +378,11 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| ControlError::Invalid(format!("cannot read the body: {e}")))?;
-        let bytes = if bytes.is_empty() { axum::body::Bytes::from_static(b"{}") } else { bytes };
+        let bytes = if bytes.is_empty() {
+            axum::body::Bytes::from_static(b"{}")
+        } else {
+            bytes
+        };
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|e| ControlError::Invalid(format!("bad JSON body: {e}")))
@@ -352,12 +397,18 @@ async fn get_clock(State(state): State<IdpState>) -> Json<Value> {
     clock_view(&state)
 }
 
-async fn post_clock(State(state): State<IdpState>, JsonBody(body): JsonBody<ClockBody>) -> Json<Value> {
+async fn post_clock(
+    State(state): State<IdpState>,
+    JsonBody(body): JsonBody<ClockBody>,
+) -> Json<Value> {
     state.advance_clock(Duration::from_secs(body.advance_secs));
     clock_view(&state)
 }
 
-async fn post_fault(State(state): State<IdpState>, JsonBody(body): JsonBody<FaultBody>) -> Result<StatusCode, ControlError> {
+async fn post_fault(
+    State(state): State<IdpState>,
+    JsonBody(body): JsonBody<FaultBody>,
+) -> Result<StatusCode, ControlError> {
     state.push_fault(body.endpoint, body.fault, body.count)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -367,7 +418,10 @@ async fn delete_faults(State(state): State<IdpState>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-async fn post_defect(State(state): State<IdpState>, JsonBody(body): JsonBody<DefectBody>) -> StatusCode {
+async fn post_defect(
+    State(state): State<IdpState>,
+    JsonBody(body): JsonBody<DefectBody>,
+) -> StatusCode {
     state.push_id_token_defect(body.defect, body.count);
     StatusCode::NO_CONTENT
 }
@@ -381,7 +435,10 @@ async fn post_reset(State(state): State<IdpState>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-async fn post_rotate(State(state): State<IdpState>, JsonBody(body): JsonBody<RotateBody>) -> Result<Json<Value>, ControlError> {
+async fn post_rotate(
+    State(state): State<IdpState>,
+    JsonBody(body): JsonBody<RotateBody>,
+) -> Result<Json<Value>, ControlError> {
     let alg = body.alg.unwrap_or(SigningAlg::RS256);
     // RSA generation is slow: keep it off the async workers.
     let s = state.clone();
@@ -391,12 +448,18 @@ async fn post_rotate(State(state): State<IdpState>, JsonBody(body): JsonBody<Rot
     Ok(Json(json!({ "kid": kid, "alg": alg })))
 }
 
-async fn delete_key(State(state): State<IdpState>, Path(kid): Path<String>) -> Result<StatusCode, ControlError> {
+async fn delete_key(
+    State(state): State<IdpState>,
+    Path(kid): Path<String>,
+) -> Result<StatusCode, ControlError> {
     state.retire_key(&kid)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn post_user(State(state): State<IdpState>, JsonBody(user): JsonBody<NewUser>) -> Result<StatusCode, ControlError> {
+async fn post_user(
+    State(state): State<IdpState>,
+    JsonBody(user): JsonBody<NewUser>,
+) -> Result<StatusCode, ControlError> {
     state.add_user(user)?;
     Ok(StatusCode::CREATED)
 }
@@ -409,7 +472,10 @@ async fn patch_user(
     state.set_user_claims(&username, body.claims).map(Json)
 }
 
-async fn post_client(State(state): State<IdpState>, JsonBody(client): JsonBody<ClientConfig>) -> Result<StatusCode, ControlError> {
+async fn post_client(
+    State(state): State<IdpState>,
+    JsonBody(client): JsonBody<ClientConfig>,
+) -> Result<StatusCode, ControlError> {
     state.add_client(client)?;
     Ok(StatusCode::CREATED)
 }
@@ -439,7 +505,12 @@ async fn guard(State(state): State<IdpState>, request: Request, next: Next) -> R
             Json(json!({ "error": "invalid_token", "error_description": "the admin API needs the admin bearer token" })),
         )
             .into_response();
-        r.headers_mut().insert(header::WWW_AUTHENTICATE, "Bearer realm=\"standin-admin\"".parse().expect("static header"));
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            "Bearer realm=\"standin-admin\""
+                .parse()
+                .expect("static header"),
+        );
         r
     }
 }

@@ -14,7 +14,10 @@ use super::error::{AuthorizeError, ErrorPage};
 use super::fixtures::{ClientConfig, GrantType};
 use super::http::{Params, cookie, form_params, html, see_other, set_cookie};
 use super::pages;
-use super::state::{AuthRequest, CodeRecord, IdpState, Pkce, PkceMethod, Session, Store, Transaction, Scope, token_id};
+use super::state::{
+    AuthRequest, CodeRecord, IdpState, Pkce, PkceMethod, Scope, Session, Store, Transaction,
+    token_id,
+};
 use crate::secret::random_token;
 
 pub const SESSION_COOKIE: &str = "standin_session";
@@ -28,9 +31,20 @@ pub enum Outcome {
     /// Refuse on our own page: the client or redirect URI is not trusted.
     Refuse(ErrorPage),
     /// Show the login form for transaction `txn`.
-    Login { txn: String, csrf: String, client_name: String, login_hint: Option<String>, error: Option<String> },
+    Login {
+        txn: String,
+        csrf: String,
+        client_name: String,
+        login_hint: Option<String>,
+        error: Option<String>,
+    },
     /// Show the consent form for transaction `txn`.
-    Consent { txn: String, csrf: String, client_name: String, scope: Scope },
+    Consent {
+        txn: String,
+        csrf: String,
+        client_name: String,
+        scope: Scope,
+    },
 }
 
 /// Build the redirect to the client: the registered URI with `params`
@@ -50,13 +64,32 @@ pub fn redirect_to(issuer: &str, redirect_uri: &str, params: &[(&str, &str)]) ->
     url.to_string()
 }
 
-pub fn error_redirect(state: &IdpState, request: &AuthRequest, error: AuthorizeError) -> Outcome {
+/// Where an error goes once the redirect URI is trusted: `error`,
+/// `error_description`, `state` (unchanged) and `iss`.
+fn error_location(
+    state: &IdpState,
+    redirect_uri: &str,
+    request_state: Option<&str>,
+    error: AuthorizeError,
+) -> String {
     let description = error.description();
-    let mut params = vec![("error", error.code()), ("error_description", description.as_str())];
-    if let Some(s) = &request.state {
+    let mut params = vec![
+        ("error", error.code()),
+        ("error_description", description.as_str()),
+    ];
+    if let Some(s) = request_state {
         params.push(("state", s));
     }
-    Outcome::Redirect(redirect_to(&state.issuer, &request.redirect_uri, &params))
+    redirect_to(&state.issuer, redirect_uri, &params)
+}
+
+pub fn error_redirect(state: &IdpState, request: &AuthRequest, error: AuthorizeError) -> Outcome {
+    Outcome::Redirect(error_location(
+        state,
+        &request.redirect_uri,
+        request.state.as_deref(),
+        error,
+    ))
 }
 
 fn client_name(client: &ClientConfig) -> String {
@@ -64,22 +97,25 @@ fn client_name(client: &ClientConfig) -> String {
 }
 
 /// Steps 1 and 2: the client and its redirect URI, checked without redirecting.
-fn trusted_redirect(store: &Store, params: &Params) -> Result<(ClientConfig, String, bool), ErrorPage> {
+fn trusted_redirect(
+    store: &Store,
+    params: &Params,
+) -> Result<(ClientConfig, String, bool), ErrorPage> {
     if let Some(r) = params.first_repeated(&["client_id", "redirect_uri"]) {
         return Err(ErrorPage::bad_request(
             "invalid_request",
             format!("The parameter `{}` appears more than once.", r.0),
         ));
     }
-    let client_id = params
-        .get("client_id")
-        .ok()
-        .flatten()
-        .ok_or_else(|| ErrorPage::bad_request("invalid_request", "The request has no client_id."))?;
-    let client = store
-        .clients
-        .get(client_id)
-        .ok_or_else(|| ErrorPage::bad_request("invalid_client", "No client is registered with this client_id."))?;
+    let client_id = params.get("client_id").ok().flatten().ok_or_else(|| {
+        ErrorPage::bad_request("invalid_request", "The request has no client_id.")
+    })?;
+    let client = store.clients.get(client_id).ok_or_else(|| {
+        ErrorPage::bad_request(
+            "invalid_client",
+            "No client is registered with this client_id.",
+        )
+    })?;
     let redirect_uri = match params.get("redirect_uri").ok().flatten() {
         Some(given) => {
             // Exact string comparison (RFC 9700 4.1.3): no prefix, no query
@@ -112,7 +148,12 @@ fn trusted_redirect(store: &Store, params: &Params) -> Result<(ClientConfig, Str
 }
 
 /// Steps 3 onwards: everything else, errors going back to the client.
-fn parse_request(client: &ClientConfig, redirect_uri: String, redirect_uri_param: bool, params: &Params) -> Result<AuthRequest, (AuthRequest, AuthorizeError)> {
+fn parse_request(
+    client: &ClientConfig,
+    redirect_uri: String,
+    redirect_uri_param: bool,
+    params: &Params,
+) -> Result<AuthRequest, AuthorizeError> {
     // `state` first, so that even errors about other parameters carry it.
     let mut request = AuthRequest {
         client_id: client.id.clone(),
@@ -128,50 +169,63 @@ fn parse_request(client: &ClientConfig, redirect_uri: String, redirect_uri_param
         force_consent: false,
     };
     let names = [
-        "state", "response_type", "scope", "nonce", "code_challenge", "code_challenge_method",
-        "prompt", "login_hint", "max_age",
+        "state",
+        "response_type",
+        "scope",
+        "nonce",
+        "code_challenge",
+        "code_challenge_method",
+        "prompt",
+        "login_hint",
+        "max_age",
     ];
     if let Some(r) = params.first_repeated(&names) {
         let e = AuthorizeError::InvalidRequest(format!("parameter `{}` is repeated", r.0));
-        return Err((request, e));
+        return Err(e);
     }
     let get = |name: &str| params.get(name).ok().flatten();
     match get("response_type") {
-        None => return Err((request, AuthorizeError::InvalidRequest("missing parameter `response_type`".into()))),
+        None => {
+            return Err(AuthorizeError::InvalidRequest(
+                "missing parameter `response_type`".into(),
+            ));
+        }
         Some("code") => {}
         Some(_) => {
-            return Err((
-                request,
-                AuthorizeError::UnsupportedResponseType("only response_type=code is supported".into()),
+            return Err(AuthorizeError::UnsupportedResponseType(
+                "only response_type=code is supported".into(),
             ));
         }
     }
     if !client.allows_grant(GrantType::AuthorizationCode) {
-        return Err((
-            request,
-            AuthorizeError::UnauthorizedClient("this client is not registered for the authorization code grant".into()),
+        return Err(AuthorizeError::UnauthorizedClient(
+            "this client is not registered for the authorization code grant".into(),
         ));
     }
     let scope = Scope::parse(get("scope").unwrap_or("openid"));
     let outside = scope.outside(&Scope::from_words(&client.scopes));
     if !outside.is_empty() {
-        return Err((request, AuthorizeError::InvalidScope(format!("not allowed for this client: {}", outside.join(" ")))));
+        return Err(AuthorizeError::InvalidScope(format!(
+            "not allowed for this client: {}",
+            outside.join(" ")
+        )));
     }
     if scope.is_empty() {
-        return Err((request, AuthorizeError::InvalidScope("empty scope".into())));
+        return Err(AuthorizeError::InvalidScope("empty scope".into()));
     }
     request.scope = scope;
     request.nonce = get("nonce").map(String::from);
     request.login_hint = get("login_hint").map(String::from);
     request.pkce = match (get("code_challenge"), get("code_challenge_method")) {
         (None, Some(_)) => {
-            return Err((request, AuthorizeError::InvalidRequest("code_challenge_method without code_challenge".into())));
+            return Err(AuthorizeError::InvalidRequest(
+                "code_challenge_method without code_challenge".into(),
+            ));
         }
         (None, None) => {
             if client.is_public() || client.require_pkce {
-                return Err((
-                    request,
-                    AuthorizeError::InvalidRequest("this client must use PKCE: send code_challenge with method S256".into()),
+                return Err(AuthorizeError::InvalidRequest(
+                    "this client must use PKCE: send code_challenge with method S256".into(),
                 ));
             }
             None
@@ -182,38 +236,58 @@ fn parse_request(client: &ClientConfig, redirect_uri: String, redirect_uri_param
                 "S256" => PkceMethod::S256,
                 "plain" if client.allow_plain_pkce && !client.is_public() => PkceMethod::Plain,
                 "plain" => {
-                    return Err((
-                        request,
-                        AuthorizeError::InvalidRequest("PKCE method plain is not allowed for this client; use S256".into()),
+                    return Err(AuthorizeError::InvalidRequest(
+                        "PKCE method plain is not allowed for this client; use S256".into(),
                     ));
                 }
                 _ => {
-                    return Err((request, AuthorizeError::InvalidRequest("unsupported code_challenge_method; use S256".into())));
+                    return Err(AuthorizeError::InvalidRequest(
+                        "unsupported code_challenge_method; use S256".into(),
+                    ));
                 }
             };
             let well_formed = (43..=128).contains(&challenge.len())
-                && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+                && challenge
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
             if !well_formed {
-                return Err((request, AuthorizeError::InvalidRequest("code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]".into())));
+                return Err(AuthorizeError::InvalidRequest(
+                    "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]".into(),
+                ));
             }
-            Some(Pkce { challenge: challenge.to_string(), method })
+            Some(Pkce {
+                challenge: challenge.to_string(),
+                method,
+            })
         }
     };
     if let Some(max_age) = get("max_age") {
         match max_age.parse::<i64>() {
             Ok(v) if v >= 0 => request.max_age = Some(v),
-            _ => return Err((request, AuthorizeError::InvalidRequest("max_age must be a non-negative integer".into()))),
+            _ => {
+                return Err(AuthorizeError::InvalidRequest(
+                    "max_age must be a non-negative integer".into(),
+                ));
+            }
         }
     }
-    let prompt: Vec<&str> = get("prompt").map(|p| p.split(' ').filter(|s| !s.is_empty()).collect()).unwrap_or_default();
+    let prompt: Vec<&str> = get("prompt")
+        .map(|p| p.split(' ').filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
     for value in &prompt {
         match *value {
             "none" | "login" | "consent" | "select_account" => {}
-            _ => return Err((request, AuthorizeError::InvalidRequest(format!("unknown prompt value `{value}`")))),
+            _ => {
+                return Err(AuthorizeError::InvalidRequest(format!(
+                    "unknown prompt value `{value}`"
+                )));
+            }
         }
     }
     if prompt.contains(&"none") && prompt.len() > 1 {
-        return Err((request, AuthorizeError::InvalidRequest("prompt=none cannot be combined with other values".into())));
+        return Err(AuthorizeError::InvalidRequest(
+            "prompt=none cannot be combined with other values".into(),
+        ));
     }
     request.force_login = prompt.contains(&"login") || prompt.contains(&"select_account");
     request.force_consent = prompt.contains(&"consent");
@@ -222,7 +296,11 @@ fn parse_request(client: &ClientConfig, redirect_uri: String, redirect_uri_param
 
 /// A valid, unexpired login session for the cookie value, if any.
 fn session(store: &Store, cookie: Option<&str>, now: i64) -> Option<Session> {
-    store.sessions.get(cookie?).filter(|s| now < s.expires_at).cloned()
+    store
+        .sessions
+        .get(cookie?)
+        .filter(|s| now < s.expires_at)
+        .cloned()
 }
 
 fn needs_consent(store: &Store, client: &ClientConfig, request: &AuthRequest, sub: &str) -> bool {
@@ -239,7 +317,12 @@ fn needs_consent(store: &Store, client: &ClientConfig, request: &AuthRequest, su
 }
 
 /// Issue a code for a signed-in consumer and build the success redirect.
-pub fn issue_code(state: &IdpState, store: &mut Store, request: &AuthRequest, session: &Session) -> String {
+pub fn issue_code(
+    state: &IdpState,
+    store: &mut Store,
+    request: &AuthRequest,
+    session: &Session,
+) -> String {
     let now = state.now();
     let code = random_token(32);
     let seq = store.next_seq();
@@ -247,7 +330,9 @@ pub fn issue_code(state: &IdpState, store: &mut Store, request: &AuthRequest, se
         id: token_id(&code),
         seq,
         client_id: request.client_id.clone(),
-        redirect_uri_param: request.redirect_uri_param.then(|| request.redirect_uri.clone()),
+        redirect_uri_param: request
+            .redirect_uri_param
+            .then(|| request.redirect_uri.clone()),
         scope: request.scope.clone(),
         nonce: request.nonce.clone(),
         pkce: request.pkce.clone(),
@@ -270,27 +355,52 @@ pub fn issue_code(state: &IdpState, store: &mut Store, request: &AuthRequest, se
 }
 
 /// Open a login or consent transaction.
-fn open_transaction(state: &IdpState, store: &mut Store, request: AuthRequest, signed_in: Option<Session>) -> (String, String) {
+fn open_transaction(
+    state: &IdpState,
+    store: &mut Store,
+    request: AuthRequest,
+    signed_in: Option<Session>,
+) -> (String, String) {
     let txn = random_token(24);
     let csrf = random_token(24);
     let expires_at = state.now() + state.fixtures.idp.form_ttl_secs as i64;
-    store.transactions.retain(|_, t| t.expires_at > expires_at - state.fixtures.idp.form_ttl_secs as i64);
+    store
+        .transactions
+        .retain(|_, t| t.expires_at > expires_at - state.fixtures.idp.form_ttl_secs as i64);
     store.transactions.insert(
         txn.clone(),
-        Transaction { csrf: csrf.clone(), request, signed_in, expires_at },
+        Transaction {
+            csrf: csrf.clone(),
+            request,
+            signed_in,
+            expires_at,
+        },
     );
     (txn, csrf)
 }
 
 /// After login (or with a live session): consent if needed, else a code.
-pub fn proceed(state: &IdpState, store: &mut Store, request: AuthRequest, session: Session) -> Outcome {
+pub fn proceed(
+    state: &IdpState,
+    store: &mut Store,
+    request: AuthRequest,
+    session: Session,
+) -> Outcome {
     let Some(client) = store.clients.get(&request.client_id).cloned() else {
-        return Outcome::Refuse(ErrorPage::bad_request("invalid_client", "The client was removed."));
+        return Outcome::Refuse(ErrorPage::bad_request(
+            "invalid_client",
+            "The client was removed.",
+        ));
     };
     if needs_consent(store, &client, &request, &session.sub) {
         let scope = request.scope.clone();
         let (txn, csrf) = open_transaction(state, store, request, Some(session));
-        return Outcome::Consent { txn, csrf, client_name: client_name(&client), scope };
+        return Outcome::Consent {
+            txn,
+            csrf,
+            client_name: client_name(&client),
+            scope,
+        };
     }
     Outcome::Redirect(issue_code(state, store, &request, &session))
 }
@@ -304,9 +414,12 @@ pub fn begin(state: &IdpState, params: &Params, session_cookie: Option<&str>) ->
         Err(page) => return Outcome::Refuse(page),
     };
     let prompt_none = params.get("prompt").ok().flatten() == Some("none");
-    let request = match parse_request(&client, redirect_uri, redirect_uri_param, params) {
+    let state_param = params.get("state").ok().flatten();
+    let request = match parse_request(&client, redirect_uri.clone(), redirect_uri_param, params) {
         Ok(r) => r,
-        Err((request, error)) => return error_redirect(state, &request, error),
+        Err(error) => {
+            return Outcome::Redirect(error_location(state, &redirect_uri, state_param, error));
+        }
     };
     let live = session(&store, session_cookie, now).filter(|s| {
         !request.force_login && request.max_age.is_none_or(|max| now - s.auth_time <= max)
@@ -314,7 +427,11 @@ pub fn begin(state: &IdpState, params: &Params, session_cookie: Option<&str>) ->
     match live {
         Some(session) => {
             if prompt_none && needs_consent(&store, &client, &request, &session.sub) {
-                return error_redirect(state, &request, AuthorizeError::ConsentRequired("consent is needed and prompt=none".into()));
+                return error_redirect(
+                    state,
+                    &request,
+                    AuthorizeError::ConsentRequired("consent is needed and prompt=none".into()),
+                );
             }
             proceed(state, &mut store, request, session)
         }
@@ -326,7 +443,13 @@ pub fn begin(state: &IdpState, params: &Params, session_cookie: Option<&str>) ->
         None => {
             let login_hint = request.login_hint.clone();
             let (txn, csrf) = open_transaction(state, &mut store, request, None);
-            Outcome::Login { txn, csrf, client_name: client_name(&client), login_hint, error: None }
+            Outcome::Login {
+                txn,
+                csrf,
+                client_name: client_name(&client),
+                login_hint,
+                error: None,
+            }
         }
     }
 }
@@ -336,26 +459,67 @@ pub fn respond(state: &IdpState, outcome: Outcome) -> Response {
     match outcome {
         Outcome::Redirect(location) => see_other(&location),
         Outcome::Refuse(page) => page.into_response(),
-        Outcome::Login { txn, csrf, client_name, login_hint, error } => {
+        Outcome::Login {
+            txn,
+            csrf,
+            client_name,
+            login_hint,
+            error,
+        } => {
             let status = StatusCode::OK;
-            let mut response = html(status, pages::login_page(&client_name, &txn, &csrf, login_hint.as_deref(), error.as_deref()));
-            set_cookie(&mut response, CSRF_COOKIE, &csrf, state.fixtures.idp.form_ttl_secs);
+            let mut response = html(
+                status,
+                pages::login_page(
+                    &client_name,
+                    &txn,
+                    &csrf,
+                    login_hint.as_deref(),
+                    error.as_deref(),
+                ),
+            );
+            set_cookie(
+                &mut response,
+                CSRF_COOKIE,
+                &csrf,
+                state.fixtures.idp.form_ttl_secs,
+            );
             response
         }
-        Outcome::Consent { txn, csrf, client_name, scope } => {
-            let mut response = html(StatusCode::OK, pages::consent_page(&client_name, &scope, &txn, &csrf));
-            set_cookie(&mut response, CSRF_COOKIE, &csrf, state.fixtures.idp.form_ttl_secs);
+        Outcome::Consent {
+            txn,
+            csrf,
+            client_name,
+            scope,
+        } => {
+            let mut response = html(
+                StatusCode::OK,
+                pages::consent_page(&client_name, &scope, &txn, &csrf),
+            );
+            set_cookie(
+                &mut response,
+                CSRF_COOKIE,
+                &csrf,
+                state.fixtures.idp.form_ttl_secs,
+            );
             response
         }
     }
 }
 
 /// `GET /authorize` and `POST /authorize` (OIDC Core 3.1.2.1 requires both).
-pub async fn handler(State(state): State<IdpState>, method: Method, RawQuery(query): RawQuery, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn handler(
+    State(state): State<IdpState>,
+    method: Method,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let params = if method == Method::POST {
         match form_params(&headers, &body) {
             Ok(p) => p,
-            Err(reason) => return ErrorPage::bad_request("invalid_request", reason).into_response(),
+            Err(reason) => {
+                return ErrorPage::bad_request("invalid_request", reason).into_response();
+            }
         }
     } else {
         Params::parse(query.unwrap_or_default().as_bytes())
@@ -371,7 +535,14 @@ mod tests {
 
     #[test]
     fn redirects_keep_the_registered_query_and_add_iss() {
-        let url = redirect_to("http://idp", "https://app.example/cb?tenant=a", &[("code", "c d"), ("state", "s&t")]);
-        assert_eq!(url, "https://app.example/cb?tenant=a&code=c+d&state=s%26t&iss=http%3A%2F%2Fidp");
+        let url = redirect_to(
+            "http://idp",
+            "https://app.example/cb?tenant=a",
+            &[("code", "c d"), ("state", "s&t")],
+        );
+        assert_eq!(
+            url,
+            "https://app.example/cb?tenant=a&code=c+d&state=s%26t&iss=http%3A%2F%2Fidp"
+        );
     }
 }

@@ -21,14 +21,20 @@ pub fn extract(headers: &HeaderMap, form: Option<&Params>) -> Result<String, Bea
     let from_header = match headers.get(header::AUTHORIZATION) {
         None => None,
         Some(v) => {
-            let v = v
-                .to_str()
-                .map_err(|_| BearerError::InvalidRequest("malformed Authorization header".into()))?;
+            let v = v.to_str().map_err(|_| {
+                BearerError::InvalidRequest("malformed Authorization header".into())
+            })?;
             match v.split_once(' ') {
-                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+                Some((scheme, token))
+                    if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+                {
                     Some(token.trim().to_string())
                 }
-                _ => return Err(BearerError::InvalidRequest("the Authorization header is not a Bearer token".into())),
+                _ => {
+                    return Err(BearerError::InvalidRequest(
+                        "the Authorization header is not a Bearer token".into(),
+                    ));
+                }
             }
         }
     };
@@ -40,7 +46,9 @@ pub fn extract(headers: &HeaderMap, form: Option<&Params>) -> Result<String, Bea
             .map(String::from),
     };
     match (from_header, from_body) {
-        (Some(_), Some(_)) => Err(BearerError::InvalidRequest("more than one way of sending the token was used".into())),
+        (Some(_), Some(_)) => Err(BearerError::InvalidRequest(
+            "more than one way of sending the token was used".into(),
+        )),
         (Some(t), None) | (None, Some(t)) => Ok(t),
         (None, None) => Err(BearerError::Missing),
     }
@@ -49,9 +57,13 @@ pub fn extract(headers: &HeaderMap, form: Option<&Params>) -> Result<String, Bea
 /// Verify a JWT's signature with the published key its header names.
 fn verify_signature(state: &IdpState, token: &str) -> Result<(), BearerError> {
     let invalid = |d: &str| BearerError::InvalidToken(d.to_string());
-    let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("malformed token header"))?;
+    let header =
+        jsonwebtoken::decode_header(token).map_err(|_| invalid("malformed token header"))?;
     let kid = header.kid.ok_or_else(|| invalid("the token has no kid"))?;
-    let key = state.keys().find(&kid).ok_or_else(|| invalid("the token's kid is not in the JWKS"))?;
+    let key = state
+        .keys()
+        .find(&kid)
+        .ok_or_else(|| invalid("the token's kid is not in the JWKS"))?;
     if header.alg != key.alg().jwt_algorithm() {
         return Err(invalid("the token's alg does not match its key"));
     }
@@ -77,15 +89,23 @@ pub fn validate(state: &IdpState, token: &str) -> Result<AccessRecord, BearerErr
             r.clone()
         })
     };
-    if looks_like_jwt || record.as_ref().is_some_and(|r| r.format == TokenFormat::Jwt) {
+    if looks_like_jwt
+        || record
+            .as_ref()
+            .is_some_and(|r| r.format == TokenFormat::Jwt)
+    {
         verify_signature(state, token)?;
     }
     let record = record.ok_or_else(|| BearerError::InvalidToken("unknown access token".into()))?;
     if record.revoked {
-        return Err(BearerError::InvalidToken("the access token has been revoked".into()));
+        return Err(BearerError::InvalidToken(
+            "the access token has been revoked".into(),
+        ));
     }
     if state.now() >= record.expires_at {
-        return Err(BearerError::InvalidToken("the access token has expired".into()));
+        return Err(BearerError::InvalidToken(
+            "the access token has expired".into(),
+        ));
     }
     Ok(record)
 }

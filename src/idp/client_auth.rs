@@ -80,14 +80,23 @@ fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, TokenErr
                 secret: secret.to_string(),
             }),
             (Some(id), None) => Ok(Presented::None { id: id.to_string() }),
-            (None, Some(_)) => Err(TokenError::invalid_request("client_secret without client_id")),
-            (None, None) => Err(invalid_client("no client authentication in the request", false)),
+            (None, Some(_)) => Err(TokenError::invalid_request(
+                "client_secret without client_id",
+            )),
+            (None, None) => Err(invalid_client(
+                "no client authentication in the request",
+                false,
+            )),
         },
     }
 }
 
 /// Authenticate the client of a request; returns its registration.
-pub fn authenticate(store: &Store, headers: &HeaderMap, params: &Params) -> Result<ClientConfig, TokenError> {
+pub fn authenticate(
+    store: &Store,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<ClientConfig, TokenError> {
     let presented = presented(headers, params)?;
     let (id, secret, method) = match &presented {
         Presented::Basic { id, secret } => (id, Some(secret), AuthMethod::ClientSecretBasic),
@@ -112,7 +121,10 @@ pub fn authenticate(store: &Store, headers: &HeaderMap, params: &Params) -> Resu
             ));
         }
         (None, Some(_)) => {
-            return Err(invalid_client("this public client has no secret to present", basic));
+            return Err(invalid_client(
+                "this public client has no secret to present",
+                basic,
+            ));
         }
         (None, None) => {}
     }
@@ -139,7 +151,10 @@ mod tests {
     fn basic(id: &str, secret: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
         let v = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
-        h.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Basic {v}")).unwrap());
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Basic {v}")).unwrap(),
+        );
         h
     }
 
@@ -147,16 +162,25 @@ mod tests {
     fn basic_and_post_both_work_and_both_at_once_does_not() {
         let s = store();
         let none = Params::parse(b"");
-        assert_eq!(authenticate(&s, &basic("demo-bot", "demo-bot-secret"), &none).unwrap().id, "demo-bot");
+        assert_eq!(
+            authenticate(&s, &basic("demo-bot", "demo-bot-secret"), &none)
+                .unwrap()
+                .id,
+            "demo-bot"
+        );
         let post = Params::parse(b"client_id=demo-bot&client_secret=demo-bot-secret");
-        assert_eq!(authenticate(&s, &HeaderMap::new(), &post).unwrap().id, "demo-bot");
+        assert_eq!(
+            authenticate(&s, &HeaderMap::new(), &post).unwrap().id,
+            "demo-bot"
+        );
         let both = authenticate(&s, &basic("demo-bot", "demo-bot-secret"), &post).unwrap_err();
         assert_eq!(both.code(), "invalid_request");
     }
 
     #[test]
     fn wrong_secret_over_basic_is_a_challenge() {
-        let err = authenticate(&store(), &basic("demo-bot", "nope"), &Params::parse(b"")).unwrap_err();
+        let err =
+            authenticate(&store(), &basic("demo-bot", "nope"), &Params::parse(b"")).unwrap_err();
         assert!(matches!(err, TokenError::InvalidClient { basic: true, .. }));
     }
 
@@ -176,8 +200,14 @@ mod tests {
     fn public_clients_authenticate_with_their_id_only() {
         let s = store();
         let p = Params::parse(b"client_id=demo-spa");
-        assert_eq!(authenticate(&s, &HeaderMap::new(), &p).unwrap().id, "demo-spa");
+        assert_eq!(
+            authenticate(&s, &HeaderMap::new(), &p).unwrap().id,
+            "demo-spa"
+        );
         let p = Params::parse(b"client_id=demo-bot");
-        assert_eq!(authenticate(&s, &HeaderMap::new(), &p).unwrap_err().code(), "invalid_client");
+        assert_eq!(
+            authenticate(&s, &HeaderMap::new(), &p).unwrap_err().code(),
+            "invalid_client"
+        );
     }
 }

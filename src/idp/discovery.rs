@@ -10,7 +10,12 @@ use super::state::IdpState;
 
 pub fn metadata(state: &IdpState) -> Value {
     let iss = &*state.issuer;
-    let algs: Vec<&str> = state.keys().algorithms().iter().map(|a| a.as_str()).collect();
+    let algs: Vec<&str> = state
+        .keys()
+        .algorithms()
+        .iter()
+        .map(|a| a.as_str())
+        .collect();
     let mut scopes: Vec<String> = state
         .store()
         .clients

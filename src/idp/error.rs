@@ -218,15 +218,21 @@ impl IntoResponse for BearerError {
                     error_description: "no bearer token in the request".into(),
                 },
             ),
-            BearerError::InvalidRequest(d) => bearer_parts(StatusCode::BAD_REQUEST, "invalid_request", d),
-            BearerError::InvalidToken(d) => bearer_parts(StatusCode::UNAUTHORIZED, "invalid_token", d),
+            BearerError::InvalidRequest(d) => {
+                bearer_parts(StatusCode::BAD_REQUEST, "invalid_request", d)
+            }
+            BearerError::InvalidToken(d) => {
+                bearer_parts(StatusCode::UNAUTHORIZED, "invalid_token", d)
+            }
             BearerError::InsufficientScope(d) => {
                 bearer_parts(StatusCode::FORBIDDEN, "insufficient_scope", d)
             }
         };
         let mut response = (status, axum::Json(body)).into_response();
         if let Ok(value) = HeaderValue::from_str(&challenge) {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
         }
         response
             .headers_mut()
@@ -235,7 +241,11 @@ impl IntoResponse for BearerError {
     }
 }
 
-fn bearer_parts<'a>(status: StatusCode, code: &'a str, description: &str) -> (StatusCode, String, ErrorBody<'a>) {
+fn bearer_parts<'a>(
+    status: StatusCode,
+    code: &'a str,
+    description: &str,
+) -> (StatusCode, String, ErrorBody<'a>) {
     let description = sanitize_description(description);
     (
         status,
@@ -258,11 +268,19 @@ mod tests {
 
     #[test]
     fn invalid_client_over_basic_is_a_401_challenge() {
-        let r = TokenError::InvalidClient { description: "bad secret".into(), basic: true }.into_response();
+        let r = TokenError::InvalidClient {
+            description: "bad secret".into(),
+            basic: true,
+        }
+        .into_response();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         assert!(r.headers().get(header::WWW_AUTHENTICATE).is_some());
         assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
-        let r = TokenError::InvalidClient { description: "bad secret".into(), basic: false }.into_response();
+        let r = TokenError::InvalidClient {
+            description: "bad secret".into(),
+            basic: false,
+        }
+        .into_response();
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         assert!(r.headers().get(header::WWW_AUTHENTICATE).is_none());
     }

@@ -55,9 +55,15 @@ impl Fault {
     /// Refuse faults that cannot be sent as HTTP.
     pub fn validate(&self) -> Result<(), String> {
         match self {
-            Fault::Status { status, content_type, .. } => {
+            Fault::Status {
+                status,
+                content_type,
+                ..
+            } => {
                 if !(100..=599).contains(status) {
-                    return Err(format!("status {status} is not an HTTP status (100 to 599)"));
+                    return Err(format!(
+                        "status {status} is not an HTTP status (100 to 599)"
+                    ));
                 }
                 if HeaderValue::from_str(content_type).is_err() {
                     return Err("content_type is not a valid header value".into());
@@ -128,7 +134,11 @@ pub async fn inject(
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
             next.run(request).await
         }
-        Some(Fault::Status { status, body, content_type }) => {
+        Some(Fault::Status {
+            status,
+            body,
+            content_type,
+        }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             let mut response = (status, body).into_response();
             if let Ok(v) = HeaderValue::from_str(&content_type) {
@@ -137,11 +147,15 @@ pub async fn inject(
             response
         }
         Some(Fault::MalformedJson) => {
-            let mut response =
-                (StatusCode::OK, "{\"access_token\": \"truncated, \"token_type\":").into_response();
-            response
-                .headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            let mut response = (
+                StatusCode::OK,
+                "{\"access_token\": \"truncated, \"token_type\":",
+            )
+                .into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             response
         }
     }
@@ -165,9 +179,17 @@ mod tests {
 
     #[test]
     fn impossible_statuses_are_refused() {
-        let bad = Fault::Status { status: 42, body: String::new(), content_type: json_type() };
+        let bad = Fault::Status {
+            status: 42,
+            body: String::new(),
+            content_type: json_type(),
+        };
         assert!(bad.validate().is_err());
-        let ok = Fault::Status { status: 503, body: String::new(), content_type: json_type() };
+        let ok = Fault::Status {
+            status: 503,
+            body: String::new(),
+            content_type: json_type(),
+        };
         assert!(ok.validate().is_ok());
     }
 }

@@ -14,9 +14,18 @@ use crate::secret::Secret;
 /// The default brand, compiled in so `MockIdp::start` works from any directory.
 const DEFAULT_BRAND: &str = include_str!("../../fixtures/brand.toml");
 const DEFAULT_KEYS: [(SigningAlg, &[u8]); 3] = [
-    (SigningAlg::RS256, include_bytes!("../../fixtures/keys/rs256.pem")),
-    (SigningAlg::ES256, include_bytes!("../../fixtures/keys/es256.pem")),
-    (SigningAlg::EdDSA, include_bytes!("../../fixtures/keys/eddsa.pem")),
+    (
+        SigningAlg::RS256,
+        include_bytes!("../../fixtures/keys/rs256.pem"),
+    ),
+    (
+        SigningAlg::ES256,
+        include_bytes!("../../fixtures/keys/es256.pem"),
+    ),
+    (
+        SigningAlg::EdDSA,
+        include_bytes!("../../fixtures/keys/eddsa.pem"),
+    ),
 ];
 
 /// A whole brand: IdP settings, clients, users and signing keys.
@@ -40,7 +49,10 @@ impl std::fmt::Debug for KeyPem {
 }
 
 fn default_keys() -> Vec<(SigningAlg, KeyPem)> {
-    DEFAULT_KEYS.iter().map(|(a, k)| (*a, KeyPem(k.to_vec()))).collect()
+    DEFAULT_KEYS
+        .iter()
+        .map(|(a, k)| (*a, KeyPem(k.to_vec())))
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -233,11 +245,16 @@ impl ClientConfig {
             }
         }
         if self.allows_grant(GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
-            return Err("redirect_uris: a client with the authorization_code grant needs at least one".into());
+            return Err(
+                "redirect_uris: a client with the authorization_code grant needs at least one"
+                    .into(),
+            );
         }
         if self.is_public() {
             if self.allows_grant(GrantType::ClientCredentials) {
-                return Err("grant_types: a public client (no secret) cannot use client_credentials".into());
+                return Err(
+                    "grant_types: a public client (no secret) cannot use client_credentials".into(),
+                );
             }
             if self.allow_plain_pkce {
                 return Err("allow_plain_pkce: public clients must use S256".into());
@@ -246,7 +263,9 @@ impl ClientConfig {
                 return Err("auth_methods: a public client (no secret) can only use `none`".into());
             }
         } else if self.auth_methods().contains(&AuthMethod::None) {
-            return Err("auth_methods: `none` is for public clients; remove it or the secret".into());
+            return Err(
+                "auth_methods: `none` is for public clients; remove it or the secret".into(),
+            );
         }
         if self.scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
             return Err("scopes: each scope is one non-empty word".into());
@@ -367,7 +386,10 @@ impl Fixtures {
                 .validate()
                 .map_err(|m| fail(span.clone(), format!("clients[{i}] ({}).{m}", client.id)))?;
             if clients.iter().any(|c: &ClientConfig| c.id == client.id) {
-                return Err(fail(span, format!("clients[{i}].id: `{}` is registered twice", client.id)));
+                return Err(fail(
+                    span,
+                    format!("clients[{i}].id: `{}` is registered twice", client.id),
+                ));
             }
             clients.push(client);
         }
@@ -377,7 +399,10 @@ impl Fixtures {
             let user = spanned.into_inner();
             user.validate()
                 .map_err(|m| fail(span.clone(), format!("users[{i}] ({}).{m}", user.username)))?;
-            if users.iter().any(|u: &UserConfig| u.username == user.username) {
+            if users
+                .iter()
+                .any(|u: &UserConfig| u.username == user.username)
+            {
                 return Err(fail(
                     span,
                     format!("users[{i}].username: `{}` appears twice", user.username),
@@ -412,7 +437,13 @@ mod tests {
         for id in ["demo-bot", "demo-spa", "demo-service"] {
             assert!(f.clients.iter().any(|c| c.id == id), "{id}");
         }
-        assert!(f.clients.iter().find(|c| c.id == "demo-spa").unwrap().is_public());
+        assert!(
+            f.clients
+                .iter()
+                .find(|c| c.id == "demo-spa")
+                .unwrap()
+                .is_public()
+        );
         assert_eq!(f.signing_keys().unwrap().len(), 3);
     }
 
@@ -437,7 +468,10 @@ mod tests {
     fn a_semantic_error_names_the_client_and_field() {
         let text = "[[clients]]\nid = \"spa\"\nredirect_uris = [\"https://a.example/cb#frag\"]\n";
         let err = Fixtures::parse(text, "c.toml").unwrap_err();
-        assert!(err.message.contains("clients[0] (spa).redirect_uris[0]"), "{err}");
+        assert!(
+            err.message.contains("clients[0] (spa).redirect_uris[0]"),
+            "{err}"
+        );
         assert_eq!(err.line, 1);
     }
 }

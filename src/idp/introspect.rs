@@ -57,7 +57,10 @@ fn respond(state: &IdpState, headers: &HeaderMap, body: &Bytes) -> Result<Value,
             v["auth_time"] = t.into();
         }
         let sub = a.sub.clone();
-        let username = sub.as_deref().and_then(|s| store.user_by_sub(s)).map(|u| u.username.clone());
+        let username = sub
+            .as_deref()
+            .and_then(|s| store.user_by_sub(s))
+            .map(|u| u.username.clone());
         if let Some(u) = username {
             v["username"] = u.into();
         }

@@ -61,7 +61,9 @@ impl SigningAlg {
     /// signature algorithm uses (SHA-512 for Ed25519), base64url encoded.
     pub fn half_hash(self, value: &str) -> String {
         let digest: Vec<u8> = match self {
-            SigningAlg::RS256 | SigningAlg::ES256 => sha2::Sha256::digest(value.as_bytes()).to_vec(),
+            SigningAlg::RS256 | SigningAlg::ES256 => {
+                sha2::Sha256::digest(value.as_bytes()).to_vec()
+            }
             SigningAlg::EdDSA => sha2::Sha512::digest(value.as_bytes()).to_vec(),
         };
         URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
@@ -258,8 +260,7 @@ impl SigningKey {
         let mut out = URL_SAFE_NO_PAD.encode(header.to_string());
         out.push('.');
         out.push_str(
-            &URL_SAFE_NO_PAD
-                .encode(serde_json::to_vec(claims).expect("claims serialise to JSON")),
+            &URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialise to JSON")),
         );
         let signature = self.sign(out.as_bytes());
         out.push('.');
@@ -366,12 +367,9 @@ mod tests {
             let mut validation = jsonwebtoken::Validation::new(alg.jwt_algorithm());
             validation.required_spec_claims.clear();
             validation.validate_exp = false;
-            let data = jsonwebtoken::decode::<serde_json::Value>(
-                &jwt,
-                key.decoding_key(),
-                &validation,
-            )
-            .unwrap();
+            let data =
+                jsonwebtoken::decode::<serde_json::Value>(&jwt, key.decoding_key(), &validation)
+                    .unwrap();
             assert_eq!(data.claims["sub"], "alice");
         }
     }

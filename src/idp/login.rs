@@ -16,9 +16,15 @@ use super::state::{IdpState, Session, Store, Transaction};
 use crate::secret::random_token;
 
 /// Find the transaction a form belongs to, checking CSRF and expiry.
-fn transaction(state: &IdpState, store: &mut Store, headers: &HeaderMap, params: &Params) -> Result<(String, Transaction), ErrorPage> {
+fn transaction(
+    state: &IdpState,
+    store: &mut Store,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<(String, Transaction), ErrorPage> {
     let get = |name: &str| params.get(name).ok().flatten();
-    let txn_id = get("txn").ok_or_else(|| ErrorPage::bad_request("invalid_request", "The form has no transaction."))?;
+    let txn_id = get("txn")
+        .ok_or_else(|| ErrorPage::bad_request("invalid_request", "The form has no transaction."))?;
     let txn = store.transactions.get(txn_id).cloned().ok_or_else(|| {
         ErrorPage::bad_request(
             "invalid_request",
@@ -60,7 +66,11 @@ pub async fn login(State(state): State<IdpState>, headers: HeaderMap, body: Byte
     };
     let username = params.get("username").ok().flatten().unwrap_or("");
     let password = params.get("password").ok().flatten().unwrap_or("");
-    let user = store.users.get(username).filter(|u| u.password.matches(password)).cloned();
+    let user = store
+        .users
+        .get(username)
+        .filter(|u| u.password.matches(password))
+        .cloned();
     let Some(user) = user else {
         tracing::info!("sign-in refused: wrong user name or password");
         let client_name = store
@@ -107,7 +117,8 @@ pub async fn consent(State(state): State<IdpState>, headers: HeaderMap, body: By
         Err(page) => return page.into_response(),
     };
     let Some(session) = txn.signed_in.clone() else {
-        return ErrorPage::bad_request("invalid_request", "Sign in before giving consent.").into_response();
+        return ErrorPage::bad_request("invalid_request", "Sign in before giving consent.")
+            .into_response();
     };
     let decision = params.get("decision").ok().flatten();
     let request = txn.request;

@@ -62,7 +62,8 @@ const BODY_LIMIT: usize = 64 * 1024;
 
 /// The IdP's routes over `state`; usable in-process with `tower::ServiceExt::oneshot`.
 pub fn router(state: IdpState) -> Router {
-    let fault = |endpoint| axum::middleware::from_fn_with_state((state.clone(), endpoint), faults::inject);
+    let fault =
+        |endpoint| axum::middleware::from_fn_with_state((state.clone(), endpoint), faults::inject);
     Router::new()
         .route(
             "/.well-known/openid-configuration",
@@ -103,14 +104,18 @@ pub fn router(state: IdpState) -> Router {
 async fn not_found() -> (StatusCode, axum::Json<serde_json::Value>) {
     (
         StatusCode::NOT_FOUND,
-        axum::Json(json!({ "error": "not_found", "error_description": "no such endpoint; see /.well-known/openid-configuration" })),
+        axum::Json(
+            json!({ "error": "not_found", "error_description": "no such endpoint; see /.well-known/openid-configuration" }),
+        ),
     )
 }
 
 async fn method_not_allowed() -> (StatusCode, axum::Json<serde_json::Value>) {
     (
         StatusCode::METHOD_NOT_ALLOWED,
-        axum::Json(json!({ "error": "invalid_request", "error_description": "this endpoint does not accept this HTTP method" })),
+        axum::Json(
+            json!({ "error": "invalid_request", "error_description": "this endpoint does not accept this HTTP method" }),
+        ),
     )
 }
 
@@ -118,7 +123,10 @@ async fn method_not_allowed() -> (StatusCode, axum::Json<serde_json::Value>) {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("signing keys: {0}")]
     Keys(#[from] keys::KeyError),
     #[error("client {client}: signing_alg {alg} has no key loaded")]
@@ -166,20 +174,34 @@ impl MockIdp {
         let keys = keys::KeySet::new(fixtures.signing_keys()?);
         for client in &fixtures.clients {
             if keys.active(client.signing_alg).is_none() {
-                return Err(StartError::MissingKey { client: client.id.clone(), alg: client.signing_alg });
+                return Err(StartError::MissingKey {
+                    client: client.id.clone(),
+                    alg: client.signing_alg,
+                });
             }
         }
-        let listener = TcpListener::bind(options.addr)
-            .await
-            .map_err(|source| StartError::Bind { addr: options.addr, source })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| StartError::Bind { addr: options.addr, source })?;
+        let listener =
+            TcpListener::bind(options.addr)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: options.addr,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: options.addr,
+            source,
+        })?;
         let issuer = options
             .issuer
             .map(|i| i.trim_end_matches('/').to_string())
             .unwrap_or_else(|| format!("http://{addr}"));
-        let state = IdpState::new(issuer, options.clock, fixtures, keys, addr.ip().is_loopback());
+        let state = IdpState::new(
+            issuer,
+            options.clock,
+            fixtures,
+            keys,
+            addr.ip().is_loopback(),
+        );
         let app = router(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -189,7 +211,12 @@ impl MockIdp {
                 })
                 .await;
         });
-        Ok(Self { state, addr, shutdown: Some(tx), task: Some(task) })
+        Ok(Self {
+            state,
+            addr,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
     }
 
     /// The issuer URL (no trailing slash); discovery is below it.

@@ -20,9 +20,20 @@ fn page(title: &str, body: &str) -> String {
 }
 
 /// The username and password form.
-pub fn login_page(client_name: &str, txn: &str, csrf: &str, username: Option<&str>, error: Option<&str>) -> String {
+pub fn login_page(
+    client_name: &str,
+    txn: &str,
+    csrf: &str,
+    username: Option<&str>,
+    error: Option<&str>,
+) -> String {
     let error = error
-        .map(|e| format!("<p class=\"error\" id=\"login-error\" role=\"alert\">{}</p>\n", escape(e)))
+        .map(|e| {
+            format!(
+                "<p class=\"error\" id=\"login-error\" role=\"alert\">{}</p>\n",
+                escape(e)
+            )
+        })
         .unwrap_or_default();
     let body = format!(
         "<h1>Sign in</h1>\n<p>{client} wants to know who you are.</p>\n{error}\
@@ -80,7 +91,13 @@ pub fn error_page(code: &str, description: &str) -> String {
 pub fn demo_callback_page(params: &[(String, String)]) -> String {
     let rows: String = params
         .iter()
-        .map(|(k, v)| format!("<tr><th>{}</th><td><code>{}</code></td></tr>\n", escape(k), escape(v)))
+        .map(|(k, v)| {
+            format!(
+                "<tr><th>{}</th><td><code>{}</code></td></tr>\n",
+                escape(k),
+                escape(v)
+            )
+        })
         .collect();
     let body = format!(
         "<h1>Authorization response</h1>\n\
@@ -96,7 +113,13 @@ mod tests {
 
     #[test]
     fn reflected_values_are_escaped() {
-        let html = login_page("<b>bot</b>", "t", "c", Some("\"><script>alert(1)</script>"), Some("<i>"));
+        let html = login_page(
+            "<b>bot</b>",
+            "t",
+            "c",
+            Some("\"><script>alert(1)</script>"),
+            Some("<i>"),
+        );
         assert!(!html.contains("<script>"));
         assert!(!html.contains("<b>bot"));
         assert!(!html.contains("<i>"));

@@ -18,7 +18,8 @@ pub async fn handler(State(state): State<IdpState>, headers: HeaderMap, body: By
     match respond(&state, &headers, &body) {
         Ok(()) => {
             let mut r = StatusCode::OK.into_response();
-            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             r
         }
         Err(e) => e.into_response(),

@@ -35,7 +35,12 @@ pub struct Scope(BTreeSet<String>);
 
 impl Scope {
     pub fn parse(text: &str) -> Self {
-        Scope(text.split(' ').filter(|s| !s.is_empty()).map(String::from).collect())
+        Scope(
+            text.split(' ')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+        )
     }
 
     pub fn from_words<'a>(words: impl IntoIterator<Item = &'a String>) -> Self {
@@ -216,8 +221,16 @@ pub struct Store {
 impl Store {
     pub fn from_fixtures(fixtures: &Fixtures) -> Self {
         Store {
-            clients: fixtures.clients.iter().map(|c| (c.id.clone(), c.clone())).collect(),
-            users: fixtures.users.iter().map(|u| (u.username.clone(), u.clone())).collect(),
+            clients: fixtures
+                .clients
+                .iter()
+                .map(|c| (c.id.clone(), c.clone()))
+                .collect(),
+            users: fixtures
+                .users
+                .iter()
+                .map(|u| (u.username.clone(), u.clone()))
+                .collect(),
             ..Default::default()
         }
     }
@@ -237,7 +250,11 @@ impl Store {
         for r in self.refresh.values_mut().filter(|r| r.family == family) {
             r.revoked = true;
         }
-        for a in self.access.values_mut().filter(|a| a.family.as_deref() == Some(family)) {
+        for a in self
+            .access
+            .values_mut()
+            .filter(|a| a.family.as_deref() == Some(family))
+        {
             a.revoked = true;
         }
     }
@@ -257,7 +274,13 @@ pub struct IdpState {
 }
 
 impl IdpState {
-    pub fn new(issuer: String, clock: Clock, fixtures: Fixtures, keys: KeySet, admin_open: bool) -> Self {
+    pub fn new(
+        issuer: String,
+        clock: Clock,
+        fixtures: Fixtures,
+        keys: KeySet,
+        admin_open: bool,
+    ) -> Self {
         let store = Store::from_fixtures(&fixtures);
         IdpState {
             issuer: issuer.into(),
@@ -301,7 +324,10 @@ mod tests {
     fn scope_set_operations() {
         let allowed = Scope::parse("openid profile  email");
         assert!(Scope::parse("email openid").is_subset(&allowed));
-        assert_eq!(Scope::parse("openid admin").outside(&allowed), vec!["admin"]);
+        assert_eq!(
+            Scope::parse("openid admin").outside(&allowed),
+            vec!["admin"]
+        );
         assert_eq!(Scope::parse("b a a").to_string(), "a b");
     }
 

@@ -45,13 +45,15 @@ impl TokenRequest {
     pub fn from_params(params: &Params) -> Result<Self, TokenError> {
         let get = |name: &str| params.get(name).map_err(repeated);
         let required = |name: &str| {
-            get(name)?.map(String::from).ok_or_else(|| {
-                TokenError::invalid_request(format!("missing parameter `{name}`"))
-            })
+            get(name)?
+                .map(String::from)
+                .ok_or_else(|| TokenError::invalid_request(format!("missing parameter `{name}`")))
         };
         let scope = get("scope")?.map(Scope::parse);
         match get("grant_type")? {
-            None => Err(TokenError::invalid_request("missing parameter `grant_type`")),
+            None => Err(TokenError::invalid_request(
+                "missing parameter `grant_type`",
+            )),
             Some("authorization_code") => Ok(TokenRequest::AuthorizationCode {
                 code: required("code")?,
                 redirect_uri: get("redirect_uri")?.map(String::from),
@@ -63,7 +65,8 @@ impl TokenRequest {
                 scope,
             }),
             Some(_) => Err(TokenError::UnsupportedGrantType(
-                "supported grant types: authorization_code, client_credentials, refresh_token".into(),
+                "supported grant types: authorization_code, client_credentials, refresh_token"
+                    .into(),
             )),
         }
     }
@@ -109,18 +112,33 @@ fn pkce_matches(method: PkceMethod, challenge: &str, verifier: &str) -> bool {
 }
 
 /// Decide a token request for an authenticated client.
-pub fn exchange(state: &IdpState, client: &ClientConfig, request: TokenRequest) -> Result<TokenResponse, TokenError> {
+pub fn exchange(
+    state: &IdpState,
+    client: &ClientConfig,
+    request: TokenRequest,
+) -> Result<TokenResponse, TokenError> {
     if !client.allows_grant(request.grant_type()) {
         return Err(TokenError::UnauthorizedClient(
             "this client is not registered for this grant type".into(),
         ));
     }
     match request {
-        TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {
-            authorization_code(state, client, &code, redirect_uri.as_deref(), code_verifier.as_deref())
-        }
+        TokenRequest::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => authorization_code(
+            state,
+            client,
+            &code,
+            redirect_uri.as_deref(),
+            code_verifier.as_deref(),
+        ),
         TokenRequest::ClientCredentials { scope } => client_credentials(state, client, scope),
-        TokenRequest::RefreshToken { refresh_token, scope } => refresh(state, client, &refresh_token, scope),
+        TokenRequest::RefreshToken {
+            refresh_token,
+            scope,
+        } => refresh(state, client, &refresh_token, scope),
     }
 }
 
@@ -140,7 +158,9 @@ fn authorization_code(
         };
         record.presented += 1;
         if record.client_id != client.id {
-            return Err(TokenError::invalid_grant("the code was issued to another client"));
+            return Err(TokenError::invalid_grant(
+                "the code was issued to another client",
+            ));
         }
         if record.used {
             // RFC 6749 4.1.2: a replayed code revokes what the first use produced.
@@ -173,14 +193,18 @@ fn authorization_code(
                 ));
             }
             (None, Some(given)) if !client.redirect_uris.iter().any(|r| r == given) => {
-                return Err(TokenError::invalid_grant("redirect_uri is not registered for this client"));
+                return Err(TokenError::invalid_grant(
+                    "redirect_uri is not registered for this client",
+                ));
             }
             _ => {}
         }
         match (&record.pkce, verifier) {
             (Some(pkce), Some(v)) => {
                 if !valid_verifier(v) || !pkce_matches(pkce.method, &pkce.challenge, v) {
-                    return Err(TokenError::invalid_grant("code_verifier does not match the code_challenge"));
+                    return Err(TokenError::invalid_grant(
+                        "code_verifier does not match the code_challenge",
+                    ));
                 }
             }
             (Some(_), None) => {
@@ -200,9 +224,12 @@ fn authorization_code(
         let user = store.user_by_sub(&record.sub).cloned();
         (record, user)
     };
-    let user = user.ok_or_else(|| TokenError::invalid_grant("the user of this code no longer exists"))?;
+    let user =
+        user.ok_or_else(|| TokenError::invalid_grant("the user of this code no longer exists"))?;
 
-    let family = client.allows_grant(GrantType::RefreshToken).then(|| random_token(12));
+    let family = client
+        .allows_grant(GrantType::RefreshToken)
+        .then(|| random_token(12));
     let (seq_a, seq_r) = {
         let mut store = state.store();
         (store.next_seq(), store.next_seq())
@@ -219,9 +246,17 @@ fn authorization_code(
         },
         seq_a,
     );
-    let refresh = family
-        .as_deref()
-        .map(|f| mint_refresh(state, client, &record.sub, &record.scope, f, record.auth_time, seq_r));
+    let refresh = family.as_deref().map(|f| {
+        mint_refresh(
+            state,
+            client,
+            &record.sub,
+            &record.scope,
+            f,
+            record.auth_time,
+            seq_r,
+        )
+    });
     let id_token = record.scope.contains("openid").then(|| {
         mint_id_token(
             state,
@@ -262,7 +297,11 @@ fn authorization_code(
     })
 }
 
-fn client_credentials(state: &IdpState, client: &ClientConfig, scope: Option<Scope>) -> Result<TokenResponse, TokenError> {
+fn client_credentials(
+    state: &IdpState,
+    client: &ClientConfig,
+    scope: Option<Scope>,
+) -> Result<TokenResponse, TokenError> {
     let allowed = Scope::from_words(&client.scopes);
     let scope = scope.unwrap_or_else(|| allowed.clone());
     let outside = scope.outside(&allowed);
@@ -297,7 +336,12 @@ fn client_credentials(state: &IdpState, client: &ClientConfig, scope: Option<Sco
     })
 }
 
-fn refresh(state: &IdpState, client: &ClientConfig, token: &str, scope: Option<Scope>) -> Result<TokenResponse, TokenError> {
+fn refresh(
+    state: &IdpState,
+    client: &ClientConfig,
+    token: &str,
+    scope: Option<Scope>,
+) -> Result<TokenResponse, TokenError> {
     let now = state.now();
     let (record, user) = {
         let mut store = state.store();
@@ -306,10 +350,14 @@ fn refresh(state: &IdpState, client: &ClientConfig, token: &str, scope: Option<S
         };
         record.presented += 1;
         if record.client_id != client.id {
-            return Err(TokenError::invalid_grant("the refresh token was issued to another client"));
+            return Err(TokenError::invalid_grant(
+                "the refresh token was issued to another client",
+            ));
         }
         if record.revoked {
-            return Err(TokenError::invalid_grant("the refresh token has been revoked"));
+            return Err(TokenError::invalid_grant(
+                "the refresh token has been revoked",
+            ));
         }
         if record.rotated {
             // RFC 9700 4.14.2: reuse of a rotated refresh token.
@@ -320,7 +368,9 @@ fn refresh(state: &IdpState, client: &ClientConfig, token: &str, scope: Option<S
                     "the refresh token was already used; every token of its family is now revoked",
                 ));
             }
-            return Err(TokenError::invalid_grant("the refresh token was already used"));
+            return Err(TokenError::invalid_grant(
+                "the refresh token was already used",
+            ));
         }
         if now >= record.expires_at {
             return Err(TokenError::invalid_grant("the refresh token has expired"));
@@ -341,7 +391,8 @@ fn refresh(state: &IdpState, client: &ClientConfig, token: &str, scope: Option<S
         let user = store.user_by_sub(&record.sub).cloned();
         (record, user)
     };
-    let user = user.ok_or_else(|| TokenError::invalid_grant("the user of this grant no longer exists"))?;
+    let user =
+        user.ok_or_else(|| TokenError::invalid_grant("the user of this grant no longer exists"))?;
     let scope = scope.unwrap_or_else(|| record.scope.clone());
     let (seq_a, seq_r) = {
         let mut store = state.store();
@@ -360,7 +411,15 @@ fn refresh(state: &IdpState, client: &ClientConfig, token: &str, scope: Option<S
         seq_a,
     );
     let successor = client.refresh_rotation.then(|| {
-        mint_refresh(state, client, &record.sub, &record.scope, &record.family, record.auth_time, seq_r)
+        mint_refresh(
+            state,
+            client,
+            &record.sub,
+            &record.scope,
+            &record.family,
+            record.auth_time,
+            seq_r,
+        )
     });
     let id_token = scope.contains("openid").then(|| {
         mint_id_token(
@@ -408,7 +467,11 @@ pub async fn handler(State(state): State<IdpState>, headers: HeaderMap, body: By
     }
 }
 
-fn respond(state: &IdpState, headers: &HeaderMap, body: &Bytes) -> Result<TokenResponse, TokenError> {
+fn respond(
+    state: &IdpState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<TokenResponse, TokenError> {
     let params = form_params(headers, body).map_err(TokenError::invalid_request)?;
     let client = {
         let store = state.store();
@@ -425,17 +488,32 @@ mod tests {
     #[test]
     fn grant_types_parse_or_are_refused_with_the_rfc_code() {
         let p = Params::parse(b"grant_type=password&username=a");
-        assert_eq!(TokenRequest::from_params(&p).unwrap_err().code(), "unsupported_grant_type");
+        assert_eq!(
+            TokenRequest::from_params(&p).unwrap_err().code(),
+            "unsupported_grant_type"
+        );
         let p = Params::parse(b"code=x");
-        assert_eq!(TokenRequest::from_params(&p).unwrap_err().code(), "invalid_request");
+        assert_eq!(
+            TokenRequest::from_params(&p).unwrap_err().code(),
+            "invalid_request"
+        );
         let p = Params::parse(b"grant_type=authorization_code");
-        assert_eq!(TokenRequest::from_params(&p).unwrap_err().code(), "invalid_request");
+        assert_eq!(
+            TokenRequest::from_params(&p).unwrap_err().code(),
+            "invalid_request"
+        );
         let p = Params::parse(b"grant_type=client_credentials&grant_type=client_credentials");
-        assert_eq!(TokenRequest::from_params(&p).unwrap_err().code(), "invalid_request");
+        assert_eq!(
+            TokenRequest::from_params(&p).unwrap_err().code(),
+            "invalid_request"
+        );
         let p = Params::parse(b"grant_type=refresh_token&refresh_token=r&scope=a+b");
         assert_eq!(
             TokenRequest::from_params(&p).unwrap(),
-            TokenRequest::RefreshToken { refresh_token: "r".into(), scope: Some(Scope::parse("a b")) }
+            TokenRequest::RefreshToken {
+                refresh_token: "r".into(),
+                scope: Some(Scope::parse("a b"))
+            }
         );
     }
 
@@ -446,7 +524,11 @@ mod tests {
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(valid_verifier(verifier));
         assert!(pkce_matches(PkceMethod::S256, challenge, verifier));
-        assert!(!pkce_matches(PkceMethod::S256, challenge, &verifier.replace('d', "e")));
+        assert!(!pkce_matches(
+            PkceMethod::S256,
+            challenge,
+            &verifier.replace('d', "e")
+        ));
         assert!(!valid_verifier("too-short"));
         assert!(!valid_verifier(&"a".repeat(129)));
         assert!(!valid_verifier(&format!("{}!", "a".repeat(50))));

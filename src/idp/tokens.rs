@@ -16,8 +16,19 @@ const SCOPE_CLAIMS: [(&str, &[&str]); 4] = [
     (
         "profile",
         &[
-            "name", "family_name", "given_name", "middle_name", "nickname", "preferred_username",
-            "profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale",
+            "name",
+            "family_name",
+            "given_name",
+            "middle_name",
+            "nickname",
+            "preferred_username",
+            "profile",
+            "picture",
+            "website",
+            "gender",
+            "birthdate",
+            "zoneinfo",
+            "locale",
             "updated_at",
         ],
     ),
@@ -32,7 +43,9 @@ pub fn claims_for(user: &UserConfig, scope: &Scope) -> Map<String, Value> {
     user.claims
         .iter()
         .filter(|(name, _)| {
-            let owner = SCOPE_CLAIMS.iter().find(|(_, claims)| claims.contains(&name.as_str()));
+            let owner = SCOPE_CLAIMS
+                .iter()
+                .find(|(_, claims)| claims.contains(&name.as_str()));
             match owner {
                 Some((s, _)) => scope.contains(s),
                 None => true,
@@ -201,7 +214,9 @@ pub fn mint_id_token(state: &IdpState, t: IdTokenFor<'_>) -> String {
 
 /// Flip bits in the first signature character: still base64url, no longer valid.
 fn corrupt_signature(jwt: String) -> String {
-    let Some(dot) = jwt.rfind('.') else { return jwt };
+    let Some(dot) = jwt.rfind('.') else {
+        return jwt;
+    };
     let (head, sig) = jwt.split_at(dot + 1);
     let mut chars: Vec<char> = sig.chars().collect();
     if let Some(first) = chars.first_mut() {
@@ -223,7 +238,10 @@ mod tests {
         let only_email = claims_for(&user, &Scope::parse("openid email"));
         assert!(only_email.contains_key("email"));
         assert!(!only_email.contains_key("name"));
-        assert!(only_email.contains_key("tier"), "brand claims are always released");
+        assert!(
+            only_email.contains_key("tier"),
+            "brand claims are always released"
+        );
         user.claims.clear();
         assert!(claims_for(&user, &Scope::parse("openid profile")).is_empty());
     }

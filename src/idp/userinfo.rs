@@ -11,14 +11,24 @@ use super::http::{form_params, is_form, no_store_json};
 use super::state::IdpState;
 use super::tokens::claims_for;
 
-pub async fn handler(State(state): State<IdpState>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn handler(
+    State(state): State<IdpState>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     match respond(&state, &method, &headers, &body) {
         Ok(claims) => no_store_json(StatusCode::OK, claims),
         Err(e) => e.into_response(),
     }
 }
 
-fn respond(state: &IdpState, method: &Method, headers: &HeaderMap, body: &Bytes) -> Result<serde_json::Value, BearerError> {
+fn respond(
+    state: &IdpState,
+    method: &Method,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<serde_json::Value, BearerError> {
     let form = if method == Method::POST && is_form(headers) {
         Some(form_params(headers, body).map_err(|r| BearerError::InvalidRequest(r.into()))?)
     } else {
@@ -27,15 +37,17 @@ fn respond(state: &IdpState, method: &Method, headers: &HeaderMap, body: &Bytes)
     let token = bearer::extract(headers, form.as_ref())?;
     let record = bearer::validate(state, &token)?;
     if !record.scope.contains("openid") {
-        return Err(BearerError::InsufficientScope("userinfo needs the openid scope".into()));
+        return Err(BearerError::InsufficientScope(
+            "userinfo needs the openid scope".into(),
+        ));
     }
     let sub = record
         .sub
         .ok_or_else(|| BearerError::InvalidToken("this token does not represent a user".into()))?;
     let store = state.store();
-    let user = store
-        .user_by_sub(&sub)
-        .ok_or_else(|| BearerError::InvalidToken("the user of this token no longer exists".into()))?;
+    let user = store.user_by_sub(&sub).ok_or_else(|| {
+        BearerError::InvalidToken("the user of this token no longer exists".into())
+    })?;
     let mut claims = claims_for(user, &record.scope);
     claims.insert("sub".into(), sub.clone().into());
     Ok(serde_json::Value::Object(claims))
