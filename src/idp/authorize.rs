@@ -422,7 +422,11 @@ pub fn begin(state: &IdpState, params: &Params, session_cookie: Option<&str>) ->
         }
     };
     let live = session(&store, session_cookie, now).filter(|s| {
-        !request.force_login && request.max_age.is_none_or(|max| now - s.auth_time <= max)
+        // OIDC Core 3.1.2.1: max_age=0 is equivalent to prompt=login (WG issue #993).
+        !request.force_login
+            && request
+                .max_age
+                .is_none_or(|max| max > 0 && now - s.auth_time <= max)
     });
     match live {
         Some(session) => {

@@ -97,6 +97,7 @@ pub async fn login(State(state): State<IdpState>, headers: HeaderMap, body: Byte
         expires_at: now + ttl as i64,
     };
     let session_id = random_token(32);
+    store.sessions.retain(|_, s| s.expires_at > now);
     store.sessions.insert(session_id.clone(), session.clone());
     let outcome = authorize::proceed(&state, &mut store, txn.request, session);
     drop(store);

@@ -1,0 +1,128 @@
+//! A recorded HTTP exchange with one of the IdP's endpoints.
+
+use std::fmt;
+
+use anyhow::{Context as _, anyhow};
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+/// Status, headers and body of a response. `Debug` lists only the status
+/// and the JSON member names: bodies carry tokens.
+pub struct Exchange {
+    pub url: String,
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+    pub json: Option<Value>,
+}
+
+impl fmt::Debug for Exchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.summary())
+    }
+}
+
+impl Exchange {
+    /// Send a request and record the answer.
+    pub async fn send(request: reqwest::RequestBuilder) -> anyhow::Result<Self> {
+        let response = request
+            .send()
+            .await
+            .context("the request was not answered")?;
+        let url = response.url().path().to_string();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response
+            .text()
+            .await
+            .with_context(|| format!("the body from {url} could not be read"))?;
+        let json = serde_json::from_str(&body).ok();
+        Ok(Self {
+            url,
+            status,
+            headers,
+            body,
+            json,
+        })
+    }
+
+    pub async fn get(http: &reqwest::Client, url: &str) -> anyhow::Result<Self> {
+        Self::send(http.get(url))
+            .await
+            .with_context(|| format!("GET {url}"))
+    }
+
+    /// One line for failure messages: status, path, `error` and
+    /// `error_description` when present, JSON member names otherwise.
+    pub fn summary(&self) -> String {
+        match &self.json {
+            Some(Value::Object(members)) => {
+                let error = members.get("error").and_then(Value::as_str);
+                let description = members.get("error_description").and_then(Value::as_str);
+                match error {
+                    Some(error) => format!(
+                        "{} from {} with error {error:?} ({})",
+                        self.status,
+                        self.url,
+                        description.unwrap_or("no description")
+                    ),
+                    None => format!(
+                        "{} from {} with members {:?}",
+                        self.status,
+                        self.url,
+                        members.keys().collect::<Vec<_>>()
+                    ),
+                }
+            }
+            Some(_) => format!("{} from {} with a JSON body", self.status, self.url),
+            None => format!(
+                "{} from {} with a non-JSON body of {} bytes",
+                self.status,
+                self.url,
+                self.body.len()
+            ),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// A member of the JSON body.
+    pub fn member(&self, name: &str) -> Option<&Value> {
+        self.json.as_ref().and_then(|j| j.get(name))
+    }
+
+    /// A string member of the JSON body, or a failure naming it.
+    pub fn string(&self, name: &str) -> anyhow::Result<&str> {
+        self.member(name)
+            .and_then(Value::as_str)
+            .ok_or_else(|| anyhow!("expected a string {name:?} in {}", self.summary()))
+    }
+
+    /// RFC 6749 5.2: a JSON error body with this `error`; returns the
+    /// description.
+    pub fn expect_error(&self, status: u16, error: &str) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.status == status && self.member("error").and_then(Value::as_str) == Some(error),
+            "expected {status} with error {error:?}, got {}",
+            self.summary()
+        );
+        let content_type = self.header("content-type").unwrap_or("");
+        anyhow::ensure!(
+            content_type.starts_with("application/json"),
+            "an error body must be application/json (RFC 6749 5.2), got {content_type:?}"
+        );
+        if let Some(description) = self.member("error_description") {
+            let description = description.as_str().unwrap_or_default();
+            anyhow::ensure!(
+                description
+                    .chars()
+                    .all(|c| (' '..='~').contains(&c) && c != '"' && c != '\\'),
+                "error_description must be printable ASCII without '\"' or '\\' \
+                 (RFC 6749 5.2), got {description:?}"
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,217 @@
+//! The IdP's login form and consent page, as the consumer uses them.
+
+use anyhow::{anyhow, ensure};
+use cucumber::{given, then, when};
+use standin::conformance::Landing;
+use standin::secret::Secret;
+
+use super::IdpWorld;
+
+impl IdpWorld {
+    /// Fill and submit the login form the consumer is looking at.
+    pub async fn sign_in(&mut self, username: &str, password: &Secret) -> anyhow::Result<()> {
+        let page = self.page()?.clone();
+        let landing = self
+            .agent
+            .sign_in(&page, username, password.expose())
+            .await?;
+        self.arrive(landing);
+        Ok(())
+    }
+
+    /// Is the consumer looking at a consent page?
+    pub fn on_consent_page(&self) -> bool {
+        let allow = &self.agent.hints().allow_button;
+        matches!(
+            &self.landing,
+            Some(Landing::Page(page)) if matches!(page.form_with_button(allow), Ok(Some(_)))
+        )
+    }
+
+    /// Is the consumer looking at the login form?
+    pub fn on_login_form(&self) -> bool {
+        matches!(
+            &self.landing,
+            Some(Landing::Page(page)) if matches!(page.login_form(self.agent.hints()), Ok(Some(_)))
+        )
+    }
+
+    pub async fn allow_consent(&mut self) -> anyhow::Result<()> {
+        let page = self.page()?.clone();
+        let landing = self.agent.allow_consent(&page).await?;
+        self.arrive(landing);
+        Ok(())
+    }
+
+    /// The whole front channel with the test user: open the link shaped so
+    /// far, sign in, consent if asked; the IdP must redirect back with a code.
+    pub async fn sign_in_fully(&mut self) -> anyhow::Result<()> {
+        self.open_authorization_link().await?;
+        if self.on_login_form() {
+            let user = self.user.clone();
+            self.sign_in(&user.username, &user.password).await?;
+        }
+        if self.on_consent_page() {
+            self.allow_consent().await?;
+        }
+        let callback = self.callback()?;
+        ensure!(
+            callback.get("code").is_some(),
+            "signing in ended with {callback:?} instead of a code"
+        );
+        Ok(())
+    }
+}
+
+#[when(expr = "the consumer signs in as {string} with password {string}")]
+async fn sign_in_as(
+    world: &mut IdpWorld,
+    username: String,
+    password: String,
+) -> anyhow::Result<()> {
+    world.sign_in(&username, &Secret::new(password)).await
+}
+
+#[when("the consumer signs in as the test user")]
+async fn sign_in_test_user(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let user = world.user.clone();
+    world.sign_in(&user.username, &user.password).await
+}
+
+#[when("the consumer signs in as the test user with a wrong password")]
+async fn sign_in_wrong_password(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let user = world.user.clone();
+    let wrong = Secret::new(format!("{}-wrong", user.password.expose()));
+    world.sign_in(&user.username, &wrong).await
+}
+
+#[when("the consumer allows consent")]
+async fn allow_consent(world: &mut IdpWorld) -> anyhow::Result<()> {
+    ensure!(
+        world.on_consent_page(),
+        "expected a consent page with an {:?} button, the consumer got {}",
+        world.agent.hints().allow_button,
+        world.landing()?.describe()
+    );
+    world.allow_consent().await
+}
+
+#[when("the consumer allows consent if asked")]
+async fn allow_consent_if_asked(world: &mut IdpWorld) -> anyhow::Result<()> {
+    if world.on_consent_page() {
+        world.allow_consent().await?;
+    }
+    Ok(())
+}
+
+#[when("the consumer denies consent")]
+async fn deny_consent(world: &mut IdpWorld) -> anyhow::Result<()> {
+    ensure!(
+        world.on_consent_page(),
+        "expected a consent page, the consumer got {}",
+        world.landing()?.describe()
+    );
+    let page = world.page()?.clone();
+    let landing = world.agent.deny_consent(&page).await?;
+    world.arrive(landing);
+    Ok(())
+}
+
+#[given("the consumer has signed in as the test user")]
+async fn has_signed_in(world: &mut IdpWorld) -> anyhow::Result<()> {
+    world.sign_in_fully().await?;
+    // The next link starts afresh; the session cookie stays in the browser.
+    world.pending = None;
+    Ok(())
+}
+
+#[when("the consumer completes sign-in and consent as the test user")]
+async fn completes_sign_in(world: &mut IdpWorld) -> anyhow::Result<()> {
+    world.sign_in_fully().await
+}
+
+#[then("the consumer sees the login form")]
+fn sees_login_form(world: &mut IdpWorld) -> anyhow::Result<()> {
+    ensure!(
+        world.on_login_form(),
+        "expected the login form, the consumer got {}",
+        world.landing()?.describe()
+    );
+    Ok(())
+}
+
+#[then("the consumer does not see the login form")]
+fn does_not_see_login_form(world: &mut IdpWorld) -> anyhow::Result<()> {
+    ensure!(
+        !world.on_login_form(),
+        "expected no login form (the consumer has a session), but the IdP asked again"
+    );
+    Ok(())
+}
+
+#[then("the consumer sees the login form again with an error")]
+fn sees_login_form_with_error(world: &mut IdpWorld) -> anyhow::Result<()> {
+    sees_login_form(world)?;
+    let page = world.page()?;
+    let error = page
+        .text_of("#login-error")
+        .or_else(|| page.text_of(".error"))
+        .or_else(|| page.text_of("[role=alert]"))
+        .ok_or_else(|| anyhow!("the login form shows no error message"))?;
+    ensure!(!error.is_empty(), "the login error message is empty");
+    Ok(())
+}
+
+#[then("the consumer sees the consent page")]
+fn sees_consent_page(world: &mut IdpWorld) -> anyhow::Result<()> {
+    ensure!(
+        world.on_consent_page(),
+        "expected the consent page, the consumer got {}",
+        world.landing()?.describe()
+    );
+    Ok(())
+}
+
+#[then(expr = "the login form is prefilled with {string}")]
+fn login_prefilled(world: &mut IdpWorld, username: String) -> anyhow::Result<()> {
+    let page = world.page()?;
+    let hints = world.agent.hints();
+    let form = page
+        .login_form(hints)?
+        .ok_or_else(|| anyhow!("no login form on {}", page.describe()))?;
+    let value = form.value(&hints.username_field).unwrap_or_default();
+    ensure!(
+        value == username,
+        "the username field holds {value:?}, expected {username:?}"
+    );
+    Ok(())
+}
+
+#[then("the login page forbids framing by other sites")]
+fn login_forbids_framing(world: &mut IdpWorld) -> anyhow::Result<()> {
+    sees_login_form(world)?;
+    let page = world.page()?;
+    let xfo = page
+        .header("x-frame-options")
+        .map(|v| v.trim().to_ascii_uppercase());
+    let xfo_ok = matches!(xfo.as_deref(), Some("DENY") | Some("SAMEORIGIN"));
+    let csp_ok = page
+        .headers
+        .get_all("content-security-policy")
+        .iter()
+        .any(|v| {
+            v.to_str().is_ok_and(|csp| {
+                csp.split(';').any(|directive| {
+                    let mut words = directive.split_whitespace();
+                    words.next() == Some("frame-ancestors")
+                        && words.all(|w| w == "'none'" || w == "'self'")
+                })
+            })
+        });
+    ensure!(
+        xfo_ok || csp_ok,
+        "the login page needs X-Frame-Options DENY or SAMEORIGIN, or a CSP frame-ancestors \
+         'none' or 'self' against clickjacking; got X-Frame-Options {xfo:?}"
+    );
+    Ok(())
+}

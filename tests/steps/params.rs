@@ -1,0 +1,149 @@
+//! Parameter types of the step expressions (`{pkce}`, `{which}` ...).
+
+use std::str::FromStr;
+
+use cucumber::Parameter;
+use standin::conformance::control::{CodeState, GrantKind, TokenState};
+
+/// PKCE `code_challenge_method` (RFC 7636 4.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Parameter)]
+#[param(name = "pkce", regex = "S256|plain")]
+pub enum PkceMethod {
+    S256,
+    Plain,
+}
+
+impl PkceMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PkceMethod::S256 => "S256",
+            PkceMethod::Plain => "plain",
+        }
+    }
+}
+
+impl FromStr for PkceMethod {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "S256" => Ok(Self::S256),
+            "plain" => Ok(Self::Plain),
+            other => Err(format!("unknown PKCE method {other:?}")),
+        }
+    }
+}
+
+/// Which of the token responses a scenario received.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Parameter)]
+#[param(name = "which", regex = "first|previous|latest")]
+pub enum Which {
+    First,
+    Previous,
+    Latest,
+}
+
+impl FromStr for Which {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "first" => Ok(Self::First),
+            "previous" => Ok(Self::Previous),
+            "latest" => Ok(Self::Latest),
+            other => Err(format!("unknown position {other:?}")),
+        }
+    }
+}
+
+impl Which {
+    /// Index into a history of `len` items.
+    pub fn index(self, len: usize) -> Option<usize> {
+        match self {
+            Which::First => (len > 0).then_some(0),
+            Which::Previous => len.checked_sub(2),
+            Which::Latest => len.checked_sub(1),
+        }
+    }
+}
+
+/// A kind of token the IdP keeps a record of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Parameter)]
+#[param(name = "kind", regex = "access token|refresh token")]
+pub enum TokenKind {
+    Access,
+    Refresh,
+}
+
+impl FromStr for TokenKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "access token" => Ok(Self::Access),
+            "refresh token" => Ok(Self::Refresh),
+            other => Err(format!("unknown token kind {other:?}")),
+        }
+    }
+}
+
+/// The lifecycle state of a token in the IdP's records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Parameter)]
+#[param(name = "state", regex = "active|rotated|revoked|expired")]
+pub struct StateParam(pub TokenState);
+
+impl FromStr for StateParam {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        serde_json::from_value(serde_json::Value::String(s.into()))
+            .map(StateParam)
+            .map_err(|_| format!("unknown token state {s:?}"))
+    }
+}
+
+/// The lifecycle state of an authorization code in the IdP's records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Parameter)]
+#[param(name = "code_state", regex = "unused|used|expired")]
+pub struct CodeStateParam(pub CodeState);
+
+impl FromStr for CodeStateParam {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        serde_json::from_value(serde_json::Value::String(s.into()))
+            .map(CodeStateParam)
+            .map_err(|_| format!("unknown code state {s:?}"))
+    }
+}
+
+/// An OAuth 2.0 grant type, in words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Parameter)]
+#[param(
+    name = "grant",
+    regex = "authorization code|refresh token|client credentials"
+)]
+pub struct Grant(pub GrantKind);
+
+impl FromStr for Grant {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        serde_json::from_value(serde_json::Value::String(s.replace(' ', "_")))
+            .map(Grant)
+            .map_err(|_| format!("unknown grant {s:?}"))
+    }
+}
+
+/// How a client authenticates at the token endpoint (RFC 6749 2.3.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Parameter)]
+#[param(name = "auth", regex = "a Basic header|the request body")]
+pub enum AuthStyle {
+    Basic,
+    Body,
+}
+
+impl FromStr for AuthStyle {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "a Basic header" => Ok(Self::Basic),
+            "the request body" => Ok(Self::Body),
+            other => Err(format!("unknown client authentication {other:?}")),
+        }
+    }
+}
