@@ -5,14 +5,13 @@
 //! Only then do errors go back to the client as `error=...&state=...&iss=...`
 //! (RFC 9207).
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::error::{AuthorizeError, ErrorPage};
 use super::fixtures::{ClientConfig, GrantType};
-use super::http::{Params, cookie, form_params, html, see_other, set_cookie};
+use super::http::{Params, RawBody, cookie, form_params, html, see_other, set_cookie};
 use super::pages;
 use super::state::{
     AuthRequest, CodeRecord, IdpState, Pkce, PkceMethod, Scope, Session, Store, Transaction,
@@ -516,7 +515,7 @@ pub async fn handler(
     method: Method,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: RawBody,
 ) -> Response {
     let params = if method == Method::POST {
         match form_params(&headers, &body) {

@@ -2,6 +2,7 @@
 //! repeats, HTML and JSON responses with the right headers, cookies.
 
 use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -66,13 +67,38 @@ pub fn is_form(headers: &HeaderMap) -> bool {
         })
 }
 
+/// A request body, or why it could not be read (too large, broken
+/// stream), so each endpoint can answer in its own error format instead of
+/// axum's plain-text rejection.
+pub struct RawBody(pub Result<Bytes, String>);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(RawBody(Bytes::from_request(request, state).await.map_err(
+            |rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    format!(
+                        "the request body is too large ({} KiB at most)",
+                        super::BODY_LIMIT / 1024
+                    )
+                } else {
+                    "the request body could not be read".to_string()
+                }
+            },
+        )))
+    }
+}
+
 /// A form body, or the reason it is not one.
-pub fn form_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, &'static str> {
+pub fn form_params(headers: &HeaderMap, body: &RawBody) -> Result<Params, String> {
+    let body = body.0.as_ref().map_err(Clone::clone)?;
     if !is_form(headers) {
-        return Err("the request body must be application/x-www-form-urlencoded");
+        return Err("the request body must be application/x-www-form-urlencoded".into());
     }
     if std::str::from_utf8(body).is_err() {
-        return Err("the request body is not valid UTF-8");
+        return Err("the request body is not valid UTF-8".into());
     }
     Ok(Params::parse(body))
 }

@@ -1,7 +1,6 @@
 //! Token introspection (RFC 7662): client-authenticated; unknown, expired
 //! and revoked tokens are `{"active": false}` with 200 (RFC 7662 2.2).
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -9,10 +8,10 @@ use serde_json::{Value, json};
 
 use super::client_auth;
 use super::error::TokenError;
-use super::http::{Params, form_params, no_store_json};
+use super::http::{Params, RawBody, form_params, no_store_json};
 use super::state::{IdpState, token_id};
 
-pub async fn handler(State(state): State<IdpState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn handler(State(state): State<IdpState>, headers: HeaderMap, body: RawBody) -> Response {
     match respond(&state, &headers, &body) {
         Ok(v) => no_store_json(StatusCode::OK, v),
         Err(e) => e.into_response(),
@@ -28,10 +27,18 @@ pub fn token_param(params: &Params) -> Result<String, TokenError> {
         .ok_or_else(|| TokenError::invalid_request("missing parameter `token`"))
 }
 
-fn respond(state: &IdpState, headers: &HeaderMap, body: &Bytes) -> Result<Value, TokenError> {
+fn respond(state: &IdpState, headers: &HeaderMap, body: &RawBody) -> Result<Value, TokenError> {
     let params = form_params(headers, body).map_err(TokenError::invalid_request)?;
     let mut store = state.store();
-    client_auth::authenticate(&store, headers, &params)?;
+    // RFC 7662 2.1: the caller must authenticate; a public client's bare
+    // client_id proves nothing.
+    let client = client_auth::authenticate(&store, headers, &params)?;
+    if client.is_public() {
+        return Err(TokenError::InvalidClient {
+            description: "introspection needs client authentication with a secret".into(),
+            basic: false,
+        });
+    }
     let token = token_param(&params)?;
     let now = state.now();
     let id = token_id(&token);

@@ -4,14 +4,13 @@
 //! match the `standin_csrf` cookie set when the form was shown (double
 //! submit), so another site cannot post the form in the consumer's name.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
 use super::authorize::{self, CSRF_COOKIE, Outcome, SESSION_COOKIE};
 use super::error::{AuthorizeError, ErrorPage};
-use super::http::{Params, cookie, form_params, see_other, set_cookie};
+use super::http::{Params, RawBody, cookie, form_params, see_other, set_cookie};
 use super::state::{IdpState, Session, Store, Transaction};
 use crate::secret::random_token;
 
@@ -54,7 +53,7 @@ fn txn_matches(expected: &str, given: &str) -> bool {
 }
 
 /// `POST /login`.
-pub async fn login(State(state): State<IdpState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn login(State(state): State<IdpState>, headers: HeaderMap, body: RawBody) -> Response {
     let params = match form_params(&headers, &body) {
         Ok(p) => p,
         Err(reason) => return ErrorPage::bad_request("invalid_request", reason).into_response(),
@@ -107,7 +106,7 @@ pub async fn login(State(state): State<IdpState>, headers: HeaderMap, body: Byte
 }
 
 /// `POST /consent`: `decision=allow` or `decision=deny`.
-pub async fn consent(State(state): State<IdpState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn consent(State(state): State<IdpState>, headers: HeaderMap, body: RawBody) -> Response {
     let params = match form_params(&headers, &body) {
         Ok(p) => p,
         Err(reason) => return ErrorPage::bad_request("invalid_request", reason).into_response(),

@@ -58,7 +58,7 @@ pub use state::{IdpState, token_id};
 use crate::clock::Clock;
 
 /// Request bodies above this are refused with 413 before any parsing.
-const BODY_LIMIT: usize = 64 * 1024;
+pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 
 /// The IdP's routes over `state`; usable in-process with `tower::ServiceExt::oneshot`.
 pub fn router(state: IdpState) -> Router {

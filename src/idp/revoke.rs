@@ -3,18 +3,17 @@
 //! 2.2: the response does not reveal whether a token exists). Revoking a
 //! refresh token revokes its whole family, access tokens included.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::client_auth;
 use super::error::TokenError;
-use super::http::form_params;
+use super::http::{RawBody, form_params};
 use super::introspect::token_param;
 use super::state::{IdpState, token_id};
 
-pub async fn handler(State(state): State<IdpState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn handler(State(state): State<IdpState>, headers: HeaderMap, body: RawBody) -> Response {
     match respond(&state, &headers, &body) {
         Ok(()) => {
             let mut r = StatusCode::OK.into_response();
@@ -26,7 +25,7 @@ pub async fn handler(State(state): State<IdpState>, headers: HeaderMap, body: By
     }
 }
 
-fn respond(state: &IdpState, headers: &HeaderMap, body: &Bytes) -> Result<(), TokenError> {
+fn respond(state: &IdpState, headers: &HeaderMap, body: &RawBody) -> Result<(), TokenError> {
     let params = form_params(headers, body).map_err(TokenError::invalid_request)?;
     let mut store = state.store();
     let client = client_auth::authenticate(&store, headers, &params)?;

@@ -4,7 +4,6 @@
 //! [`TokenRequest::from_params`] refuses malformed requests; [`exchange`]
 //! decides; [`handler`] parses and answers.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +14,7 @@ use sha2::Digest as _;
 use super::client_auth;
 use super::error::TokenError;
 use super::fixtures::{ClientConfig, GrantType};
-use super::http::{Params, Repeated, form_params, no_store_json};
+use super::http::{Params, RawBody, Repeated, form_params, no_store_json};
 use super::state::{Grant, IdpState, PkceMethod, Scope, token_id};
 use super::tokens::{AccessGrant, IdTokenFor, mint_access, mint_id_token, mint_refresh};
 use crate::secret::random_token;
@@ -457,7 +456,7 @@ fn refresh(
 }
 
 /// `POST /token`.
-pub async fn handler(State(state): State<IdpState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn handler(State(state): State<IdpState>, headers: HeaderMap, body: RawBody) -> Response {
     match respond(&state, &headers, &body) {
         Ok(response) => no_store_json(StatusCode::OK, response),
         Err(error) => {
@@ -470,7 +469,7 @@ pub async fn handler(State(state): State<IdpState>, headers: HeaderMap, body: By
 fn respond(
     state: &IdpState,
     headers: &HeaderMap,
-    body: &Bytes,
+    body: &RawBody,
 ) -> Result<TokenResponse, TokenError> {
     let params = form_params(headers, body).map_err(TokenError::invalid_request)?;
     let client = {

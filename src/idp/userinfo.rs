@@ -1,13 +1,12 @@
 //! The UserInfo endpoint (OIDC Core 5.3): GET and POST, bearer protected.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::bearer;
 use super::error::BearerError;
-use super::http::{form_params, is_form, no_store_json};
+use super::http::{RawBody, form_params, is_form, no_store_json};
 use super::state::IdpState;
 use super::tokens::claims_for;
 
@@ -15,7 +14,7 @@ pub async fn handler(
     State(state): State<IdpState>,
     method: Method,
     headers: HeaderMap,
-    body: Bytes,
+    body: RawBody,
 ) -> Response {
     match respond(&state, &method, &headers, &body) {
         Ok(claims) => no_store_json(StatusCode::OK, claims),
@@ -27,10 +26,10 @@ fn respond(
     state: &IdpState,
     method: &Method,
     headers: &HeaderMap,
-    body: &Bytes,
+    body: &RawBody,
 ) -> Result<serde_json::Value, BearerError> {
     let form = if method == Method::POST && is_form(headers) {
-        Some(form_params(headers, body).map_err(|r| BearerError::InvalidRequest(r.into()))?)
+        Some(form_params(headers, body).map_err(|r| BearerError::InvalidRequest(r))?)
     } else {
         None
     };

@@ -1,0 +1,115 @@
+//! Helpers shared by `tests/oidc_client.rs` and `tests/robustness.rs`.
+//!
+//! Each test target compiles this module on its own and uses part of it.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+
+use scraper::{Html, Selector};
+use standin::clock::Clock;
+use standin::idp::keys::KeySet;
+use standin::idp::{Fixtures, IdpState};
+
+/// Alice, the default fixture user.
+pub const ALICE: &str = "alice";
+pub const ALICE_PASSWORD: &str = "alice-password";
+pub const ALICE_SUB: &str = "c0ffee00-a11c-4e00-8000-000000000001";
+
+/// The RFC 6749 5.2 error codes: all a token endpoint may answer.
+pub const TOKEN_ERRORS: [&str; 6] = [
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+];
+
+/// An IdP state for in-process use with `standin::idp::router`, built the
+/// way `MockIdp::start_with` builds it (default brand, own clock).
+pub fn idp_state(issuer: &str) -> IdpState {
+    let fixtures = Fixtures::default_brand();
+    let keys = KeySet::new(fixtures.signing_keys().expect("fixture keys parse"));
+    IdpState::new(issuer.to_string(), Clock::new(), fixtures, keys, true)
+}
+
+/// A form as a browser sees it: where it posts, and its named inputs.
+#[derive(Debug, Clone)]
+pub struct HtmlForm {
+    pub action: String,
+    pub method: String,
+    /// Every named `<input>` with its value (empty when it has none).
+    pub inputs: HashMap<String, String>,
+    /// `type` attribute of each named input.
+    pub input_types: HashMap<String, String>,
+    /// `name=value` of each submit button.
+    pub buttons: Vec<(String, String)>,
+}
+
+/// The first `<form>` of a page, if any.
+pub fn first_form(html: &str) -> Option<HtmlForm> {
+    let doc = Html::parse_document(html);
+    let form_sel = Selector::parse("form").expect("selector");
+    let input_sel = Selector::parse("input[name]").expect("selector");
+    let button_sel = Selector::parse("button[name]").expect("selector");
+    let form = doc.select(&form_sel).next()?;
+    let mut inputs = HashMap::new();
+    let mut input_types = HashMap::new();
+    for input in form.select(&input_sel) {
+        let name = input.attr("name").unwrap_or_default().to_string();
+        inputs.insert(
+            name.clone(),
+            input.attr("value").unwrap_or_default().to_string(),
+        );
+        input_types.insert(name, input.attr("type").unwrap_or("text").to_string());
+    }
+    let buttons = form
+        .select(&button_sel)
+        .map(|b| {
+            (
+                b.attr("name").unwrap_or_default().to_string(),
+                b.attr("value").unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    Some(HtmlForm {
+        action: form.attr("action").unwrap_or_default().to_string(),
+        method: form.attr("method").unwrap_or("get").to_ascii_lowercase(),
+        inputs,
+        input_types,
+        buttons,
+    })
+}
+
+/// The value of cookie `name` among a response's `Set-Cookie` headers.
+pub fn set_cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// Query parameters of a URL, in order.
+pub fn query_pairs(url: &url::Url) -> Vec<(String, String)> {
+    url.query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The only value of `name` in `pairs`; panics if it is repeated.
+pub fn only(pairs: &[(String, String)], name: &str) -> Option<String> {
+    let mut values = pairs
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.clone());
+    let first = values.next();
+    assert!(
+        values.next().is_none(),
+        "`{name}` appears more than once in {pairs:?}"
+    );
+    first
+}

@@ -1,0 +1,601 @@
+//! The mock IdP seen by an ordinary OpenID Connect relying party: the
+//! `openidconnect` crate, used exactly as its documentation shows, against a
+//! `MockIdp` on a free port.
+//!
+//! The crate's default reqwest (0.12) is off (DEPENDENCIES.md trap 1), so
+//! [`Http`] adapts reqwest 0.13 to its `AsyncHttpClient`, with redirects off.
+//! The login and consent steps are driven as a browser would drive them:
+//! cookies on, redirects off, forms read from the HTML.
+
+mod common;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreIdToken, CoreIdTokenClaims,
+    CoreIdTokenVerifier, CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreTokenResponse,
+    CoreTokenType, CoreUserInfoClaims,
+};
+use openidconnect::{
+    AccessTokenHash, AsyncHttpClient, AuthType, AuthorizationCode, ClaimsVerificationError,
+    ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpRequest,
+    HttpResponse, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl,
+    RequestTokenError, Scope, SignatureVerificationError, TokenResponse as _,
+};
+use standin::idp::{ClientConfig, Fixtures, IdTokenDefect, MockIdp};
+use url::Url;
+
+use common::{ALICE, ALICE_PASSWORD, ALICE_SUB, first_form, only, query_pairs};
+
+const DEMO_CALLBACK: &str = "http://127.0.0.1:8400/demo/callback";
+
+/// `CoreClient` after `from_provider_metadata` with a redirect URI.
+type Client = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+/// The relying party's HTTP client for `openidconnect`: reqwest 0.13,
+/// redirects off (following them would open the client to SSRF). Both
+/// reqwest 0.13 and oauth2 5 / openidconnect 4 use `http` 1.x (one version
+/// in the lock file), so method, headers and status pass straight through.
+struct Http(reqwest::Client);
+
+impl Http {
+    fn new() -> Self {
+        Http(
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("reqwest client"),
+        )
+    }
+}
+
+impl<'c> AsyncHttpClient<'c> for Http {
+    type Error = std::io::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, Self::Error>> + Send + 'c>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let response = self
+                .0
+                .request(parts.method, parts.uri.to_string())
+                .headers(parts.headers)
+                .body(body)
+                .send()
+                .await
+                .map_err(std::io::Error::other)?;
+            let mut builder = openidconnect::http::Response::builder()
+                .status(response.status())
+                .version(response.version());
+            for (name, value) in response.headers() {
+                builder = builder.header(name, value);
+            }
+            let body = response.bytes().await.map_err(std::io::Error::other)?;
+            builder.body(body.to_vec()).map_err(std::io::Error::other)
+        })
+    }
+}
+
+/// A browser: cookies kept, redirects not followed (the redirect URI does
+/// not need to exist; the test reads the `Location`).
+struct Browser {
+    http: reqwest::Client,
+    issuer: String,
+}
+
+impl Browser {
+    fn new(issuer: &str) -> Self {
+        Browser {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("reqwest client"),
+            issuer: issuer.to_string(),
+        }
+    }
+
+    /// Follow an authorization URL through login and consent (allowing) to
+    /// the redirect back to the client; returns that `Location`.
+    async fn authorize(&self, url: &Url, username: &str, password: &str) -> Url {
+        let mut response = self
+            .http
+            .get(url.clone())
+            .send()
+            .await
+            .expect("GET authorize");
+        for _ in 0..4 {
+            let status = response.status();
+            if status == reqwest::StatusCode::SEE_OTHER {
+                let location = response.headers()[reqwest::header::LOCATION]
+                    .to_str()
+                    .expect("ASCII Location");
+                return Url::parse(location).expect("absolute Location");
+            }
+            assert_eq!(
+                status,
+                reqwest::StatusCode::OK,
+                "expected a form page, got {status}"
+            );
+            let html = response.text().await.expect("page body");
+            let form = first_form(&html).unwrap_or_else(|| panic!("no form in page:\n{html}"));
+            assert_eq!(form.method, "post", "{html}");
+            let mut fields = vec![
+                ("txn".to_string(), form.inputs["txn"].clone()),
+                ("csrf".to_string(), form.inputs["csrf"].clone()),
+            ];
+            match form.action.as_str() {
+                "/login" => {
+                    assert_eq!(form.input_types["password"], "password");
+                    assert!(form.inputs.contains_key("username"));
+                    fields.push(("username".into(), username.into()));
+                    fields.push(("password".into(), password.into()));
+                }
+                "/consent" => {
+                    assert!(form.buttons.contains(&("decision".into(), "allow".into())));
+                    fields.push(("decision".into(), "allow".into()));
+                }
+                other => panic!("unexpected form action {other}:\n{html}"),
+            }
+            response = self
+                .http
+                .post(format!("{}{}", self.issuer, form.action))
+                .form(&fields)
+                .send()
+                .await
+                .expect("POST form");
+        }
+        panic!("no redirect back to the client after login and consent");
+    }
+}
+
+async fn discover(idp: &MockIdp, http: &Http) -> CoreProviderMetadata {
+    CoreProviderMetadata::discover_async(
+        IssuerUrl::new(idp.issuer().to_string()).expect("issuer URL"),
+        http,
+    )
+    .await
+    .expect("discovery (and its JWKS fetch) succeeds")
+}
+
+fn client(meta: CoreProviderMetadata, id: &str, secret: Option<&str>, redirect: &str) -> Client {
+    CoreClient::from_provider_metadata(
+        meta,
+        ClientId::new(id.to_string()),
+        secret.map(|s| ClientSecret::new(s.to_string())),
+    )
+    .set_redirect_uri(RedirectUrl::new(redirect.to_string()).expect("redirect URL"))
+}
+
+/// What one authorization code flow produced.
+struct Flow {
+    nonce: Nonce,
+    tokens: CoreTokenResponse,
+}
+
+/// Authorize (PKCE S256, state, nonce) through the browser, check the
+/// authorization response, exchange the code with the crate.
+async fn code_flow(
+    idp: &MockIdp,
+    browser: &Browser,
+    client: &Client,
+    http: &Http,
+    scopes: &[&str],
+) -> Flow {
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut request = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge);
+    for scope in scopes {
+        request = request.add_scope(Scope::new(scope.to_string()));
+    }
+    let (url, state, nonce) = request.url();
+
+    let location = browser.authorize(&url, ALICE, ALICE_PASSWORD).await;
+    let redirect = client
+        .redirect_uri()
+        .expect("redirect URI set")
+        .url()
+        .as_str();
+    let query_start = location.as_str().strip_prefix(redirect).unwrap_or_else(|| {
+        panic!("redirected to {location}, which is not the registered {redirect}")
+    });
+    assert!(
+        query_start.starts_with('?') || query_start.starts_with('&'),
+        "{location}"
+    );
+    let params = query_pairs(&location);
+    assert_eq!(
+        only(&params, "error"),
+        None,
+        "authorization error: {location}"
+    );
+    assert_eq!(
+        only(&params, "state").as_deref(),
+        Some(state.secret().as_str()),
+        "state echoed (RFC 6749 4.1.2)"
+    );
+    assert_eq!(
+        only(&params, "iss").as_deref(),
+        Some(idp.issuer()),
+        "iss (RFC 9207)"
+    );
+    let code = only(&params, "code").expect("a code");
+
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .expect("token endpoint discovered")
+        .set_pkce_verifier(verifier)
+        .request_async(http)
+        .await
+        .expect("the crate exchanges the code");
+    Flow { nonce, tokens }
+}
+
+/// Verify an ID token with the crate (signature, iss, aud, exp, nonce) and
+/// its `at_hash` against the access token.
+fn verify_id_token(
+    verifier: &CoreIdTokenVerifier<'_>,
+    id_token: &CoreIdToken,
+    nonce: &Nonce,
+    tokens: &CoreTokenResponse,
+) -> CoreIdTokenClaims {
+    let claims = id_token
+        .claims(verifier, nonce)
+        .expect("the crate accepts the ID token")
+        .clone();
+    let expected = claims.access_token_hash().expect("at_hash present");
+    let actual = AccessTokenHash::from_token(
+        tokens.access_token(),
+        id_token.signing_alg().expect("signing alg"),
+        id_token.signing_key(verifier).expect("signing key"),
+    )
+    .expect("at_hash computable");
+    assert_eq!(&actual, expected, "at_hash matches the access token");
+    claims
+}
+
+#[tokio::test]
+async fn discovery_matches_the_issuer_and_advertises_working_endpoints() {
+    let idp = MockIdp::start(Fixtures::default_brand())
+        .await
+        .expect("IdP starts");
+    let http = Http::new();
+    let meta = discover(&idp, &http).await;
+    let issuer = idp.issuer();
+    assert_eq!(meta.issuer().as_str(), issuer);
+    assert_eq!(
+        meta.authorization_endpoint().as_str(),
+        format!("{issuer}/authorize")
+    );
+    assert_eq!(
+        meta.token_endpoint().map(|u| u.as_str().to_string()),
+        Some(format!("{issuer}/token"))
+    );
+    assert_eq!(
+        meta.userinfo_endpoint().map(|u| u.as_str().to_string()),
+        Some(format!("{issuer}/userinfo"))
+    );
+    assert_eq!(meta.jwks_uri().as_str(), format!("{issuer}/jwks"));
+    // The JWKS was fetched during discovery: one key per signing algorithm.
+    let algs = meta.id_token_signing_alg_values_supported();
+    assert!(
+        algs.contains(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256),
+        "{algs:?}"
+    );
+    assert!(
+        algs.contains(&CoreJwsSigningAlgorithm::EcdsaP256Sha256),
+        "{algs:?}"
+    );
+    assert!(meta.jwks().keys().len() >= 2, "JWKS fetched with the keys");
+}
+
+#[tokio::test]
+async fn code_flow_with_pkce_id_token_userinfo_and_refresh() {
+    let idp = MockIdp::start(Fixtures::default_brand())
+        .await
+        .expect("IdP starts");
+    let http = Http::new();
+    let meta = discover(&idp, &http).await;
+    let client = client(meta, "demo-bot", Some("demo-bot-secret"), DEMO_CALLBACK);
+    let browser = Browser::new(idp.issuer());
+
+    let flow = code_flow(&idp, &browser, &client, &http, &["profile", "email"]).await;
+    let tokens = &flow.tokens;
+    assert_eq!(tokens.token_type(), &CoreTokenType::Bearer);
+    let verifier = client.id_token_verifier();
+    let id_token = tokens.id_token().expect("an ID token (scope openid)");
+    assert_eq!(
+        id_token.signing_alg().unwrap(),
+        &CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256
+    );
+    let claims = verify_id_token(&verifier, id_token, &flow.nonce, tokens);
+    assert_eq!(claims.issuer().as_str(), idp.issuer());
+    assert_eq!(claims.subject().as_str(), ALICE_SUB);
+    assert_eq!(
+        claims.audiences(),
+        &[openidconnect::Audience::new("demo-bot".into())]
+    );
+    assert_eq!(
+        claims.nonce().map(|n| n.secret()),
+        Some(flow.nonce.secret())
+    );
+    assert!(claims.auth_time().is_some(), "auth_time present");
+    assert_eq!(
+        claims.email().map(|e| e.as_str()),
+        Some("alice@example.com")
+    );
+
+    // UserInfo through the crate, bound to the ID token's subject.
+    let userinfo: CoreUserInfoClaims = client
+        .user_info(
+            tokens.access_token().clone(),
+            Some(claims.subject().clone()),
+        )
+        .expect("userinfo endpoint discovered")
+        .request_async(&http)
+        .await
+        .expect("the crate reads userinfo");
+    assert_eq!(userinfo.subject().as_str(), ALICE_SUB);
+    assert_eq!(
+        userinfo.email().map(|e| e.as_str()),
+        Some("alice@example.com")
+    );
+    let name = userinfo
+        .name()
+        .and_then(|n| n.get(None))
+        .map(|n| n.as_str().to_string());
+    assert_eq!(name.as_deref(), Some("Alice Example"));
+
+    // Refresh through the crate: a new access token, a rotated refresh
+    // token, and an ID token for the same user and authentication.
+    let refresh = tokens.refresh_token().expect("a refresh token").clone();
+    let refreshed = client
+        .exchange_refresh_token(&refresh)
+        .expect("token endpoint discovered")
+        .request_async(&http)
+        .await
+        .expect("the crate refreshes");
+    assert_ne!(
+        refreshed.access_token().secret(),
+        tokens.access_token().secret()
+    );
+    let rotated = refreshed
+        .refresh_token()
+        .expect("rotation issues a new refresh token");
+    assert_ne!(rotated.secret(), refresh.secret());
+    let new_id = refreshed
+        .id_token()
+        .expect("refresh with openid returns an ID token");
+    // OIDC Core 12.2: no nonce is expected; iss, sub, aud and auth_time as before.
+    let new_claims = new_id
+        .claims(&verifier, |_: Option<&Nonce>| Ok(()))
+        .expect("the crate accepts the refreshed ID token");
+    assert_eq!(new_claims.issuer(), claims.issuer());
+    assert_eq!(new_claims.subject(), claims.subject());
+    assert_eq!(new_claims.audiences(), claims.audiences());
+    assert_eq!(new_claims.auth_time(), claims.auth_time());
+    let again: CoreUserInfoClaims = client
+        .user_info(
+            refreshed.access_token().clone(),
+            Some(claims.subject().clone()),
+        )
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("the refreshed access token works at userinfo");
+    assert_eq!(again.subject().as_str(), ALICE_SUB);
+
+    // The rotated-out refresh token is refused as the crate understands it.
+    let reuse = client
+        .exchange_refresh_token(&refresh)
+        .unwrap()
+        .request_async(&http)
+        .await;
+    match reuse {
+        Err(RequestTokenError::ServerResponse(e)) => {
+            assert_eq!(e.error(), &CoreErrorResponseType::InvalidGrant, "{e:?}")
+        }
+        other => panic!("reuse of a rotated refresh token: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn es256_public_client_passes_the_crates_verification() {
+    let idp = MockIdp::start(Fixtures::default_brand())
+        .await
+        .expect("IdP starts");
+    let http = Http::new();
+    let meta = discover(&idp, &http).await;
+    // demo-spa: public (no secret), PKCE required, ID tokens signed ES256.
+    let client = client(meta, "demo-spa", None, DEMO_CALLBACK);
+    let browser = Browser::new(idp.issuer());
+    let flow = code_flow(&idp, &browser, &client, &http, &["email"]).await;
+    let id_token = flow.tokens.id_token().expect("an ID token");
+    assert_eq!(
+        id_token.signing_alg().unwrap(),
+        &CoreJwsSigningAlgorithm::EcdsaP256Sha256
+    );
+
+    // The verifier built from discovery allows the advertised algorithms;
+    // pinned to the client's registered ES256 it still accepts, pinned to
+    // RS256 (the OIDC default) it refuses: the token really is ES256.
+    let discovered = client.id_token_verifier();
+    verify_id_token(&discovered, id_token, &flow.nonce, &flow.tokens);
+    let rs256_only = client
+        .id_token_verifier()
+        .set_allowed_algs([CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
+    match id_token.claims(&rs256_only, &flow.nonce) {
+        Err(ClaimsVerificationError::SignatureVerification(
+            SignatureVerificationError::DisallowedAlg(_),
+        )) => {}
+        other => panic!("an RS256-only verifier must refuse ES256: {other:?}"),
+    }
+    let verifier = client
+        .id_token_verifier()
+        .set_allowed_algs([CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
+    let claims = verify_id_token(&verifier, id_token, &flow.nonce, &flow.tokens);
+    assert_eq!(claims.subject().as_str(), ALICE_SUB);
+    assert_eq!(
+        claims.audiences(),
+        &[openidconnect::Audience::new("demo-spa".into())]
+    );
+
+    let userinfo: CoreUserInfoClaims = client
+        .user_info(
+            flow.tokens.access_token().clone(),
+            Some(claims.subject().clone()),
+        )
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("userinfo with the ES256-signed access token");
+    assert_eq!(userinfo.subject().as_str(), ALICE_SUB);
+}
+
+#[tokio::test]
+async fn a_runtime_client_with_a_query_in_its_redirect_uri_and_client_secret_post() {
+    let idp = MockIdp::start(Fixtures::default_brand())
+        .await
+        .expect("IdP starts");
+    let redirect = "https://rp.example/cb?tenant=acme";
+    let config: ClientConfig = serde_json::from_value(serde_json::json!({
+        "id": "rp-post",
+        "secret": "rp-post-secret",
+        "redirect_uris": [redirect],
+        "auth_methods": ["client_secret_post"],
+        "scopes": ["openid", "profile", "email"],
+    }))
+    .expect("client config");
+    idp.control().add_client(config).expect("client added");
+
+    let http = Http::new();
+    let meta = discover(&idp, &http).await;
+    let client = client(meta, "rp-post", Some("rp-post-secret"), redirect)
+        .set_auth_type(AuthType::RequestBody);
+    let browser = Browser::new(idp.issuer());
+    let flow = code_flow(&idp, &browser, &client, &http, &["profile"]).await;
+    let verifier = client.id_token_verifier();
+    let claims = verify_id_token(
+        &verifier,
+        flow.tokens.id_token().expect("ID token"),
+        &flow.nonce,
+        &flow.tokens,
+    );
+    assert_eq!(claims.subject().as_str(), ALICE_SUB);
+    // Profile, not email, was asked for.
+    assert!(claims.email().is_none());
+
+    // The same client over Basic is not registered for it: invalid_client.
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, _, _) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge)
+        .url();
+    let location = browser.authorize(&url, ALICE, ALICE_PASSWORD).await;
+    let code = only(&query_pairs(&location), "code").expect("code");
+    let basic = client.clone().set_auth_type(AuthType::BasicAuth);
+    match basic
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+    {
+        Err(RequestTokenError::ServerResponse(e)) => {
+            assert_eq!(e.error(), &CoreErrorResponseType::InvalidClient, "{e:?}")
+        }
+        other => panic!("Basic for a client_secret_post client: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn every_injected_id_token_defect_is_rejected_by_the_crate() {
+    let idp = MockIdp::start(Fixtures::default_brand())
+        .await
+        .expect("IdP starts");
+    let http = Http::new();
+    let meta = discover(&idp, &http).await;
+    let client = client(meta, "demo-bot", Some("demo-bot-secret"), DEMO_CALLBACK);
+    let browser = Browser::new(idp.issuer());
+    let verifier = client.id_token_verifier();
+
+    // Control: without a defect the same flow verifies.
+    let flow = code_flow(&idp, &browser, &client, &http, &[]).await;
+    verify_id_token(
+        &verifier,
+        flow.tokens.id_token().unwrap(),
+        &flow.nonce,
+        &flow.tokens,
+    );
+
+    for defect in [
+        IdTokenDefect::WrongIss,
+        IdTokenDefect::WrongAud,
+        IdTokenDefect::WrongNonce,
+        IdTokenDefect::Expired,
+        IdTokenDefect::BadSignature,
+    ] {
+        idp.control().push_id_token_defect(defect, 1);
+        let flow = code_flow(&idp, &browser, &client, &http, &[]).await;
+        let id_token = flow.tokens.id_token().expect("an ID token");
+        let result = id_token.claims(&verifier, &flow.nonce);
+        // The crate names the defect that was injected, not some other failure.
+        let named = matches!(
+            (&defect, &result),
+            (
+                IdTokenDefect::WrongIss,
+                Err(ClaimsVerificationError::InvalidIssuer(_))
+            ) | (
+                IdTokenDefect::WrongAud,
+                Err(ClaimsVerificationError::InvalidAudience(_))
+            ) | (
+                IdTokenDefect::WrongNonce,
+                Err(ClaimsVerificationError::InvalidNonce(_))
+            ) | (
+                IdTokenDefect::Expired,
+                Err(ClaimsVerificationError::Expired(_))
+            ) | (
+                IdTokenDefect::BadSignature,
+                Err(ClaimsVerificationError::SignatureVerification(
+                    SignatureVerificationError::CryptoError(_),
+                )),
+            )
+        );
+        assert!(named, "{defect:?}: the crate answered {result:?}");
+        if defect == IdTokenDefect::BadSignature {
+            // Only the signature is broken: unchecked, the claims are fine.
+            let unchecked = client
+                .id_token_verifier()
+                .insecure_disable_signature_check();
+            id_token
+                .claims(&unchecked, &flow.nonce)
+                .expect("a bad-signature ID token is otherwise sound");
+        }
+    }
+
+    // The queue is spent: the next ID token is sound again.
+    let flow = code_flow(&idp, &browser, &client, &http, &[]).await;
+    verify_id_token(
+        &verifier,
+        flow.tokens.id_token().unwrap(),
+        &flow.nonce,
+        &flow.tokens,
+    );
+}
