@@ -90,6 +90,18 @@ fn demo_link(idp: &MockIdp) -> String {
     url.to_string()
 }
 
+/// The demo link returns to the IdP's own demo callback page; on another
+/// port than the fixtures expect, register that page for the demo client.
+fn register_demo_callback(idp: &MockIdp) {
+    let callback = format!("{}/demo/callback", idp.issuer());
+    let mut store = idp.control().store();
+    if let Some(client) = store.clients.get_mut("demo-bot")
+        && !client.redirect_uris.contains(&callback)
+    {
+        client.redirect_uris.push(callback);
+    }
+}
+
 async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
@@ -100,6 +112,7 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Up { host, idp_port } => {
             let idp = start_idp(Fixtures::default_brand(), host, idp_port, None).await?;
+            register_demo_callback(&idp);
             println!("standin is up.\n");
             println!("  mock brand IdP   {}", idp.issuer());
             println!(
