@@ -111,6 +111,16 @@ Feature: The token endpoint
       And the new refresh token differs from the previous one
       And the token response must not be cached
 
+    @fixtures
+    Scenario: A refresh token is bound to the client it was issued to
+      Given the authorization link asks for scope "openid profile offline_access"
+      When the consumer completes sign-in and consent as the test user
+      And the bot exchanges the code
+      And the public client "demo-spa" refreshes with the bot's refresh token
+      Then the token endpoint refuses with "invalid_grant"
+      When the bot refreshes the tokens
+      Then the token response has an access token, an ID token and a refresh token
+
     @fixtures @control
     Scenario: Reusing a rotated refresh token revokes the family
       Given the authorization link asks for scope "openid profile offline_access"
@@ -124,6 +134,37 @@ Feature: The token endpoint
       And the IdP lists every refresh token of the family as revoked
       When the bot refreshes the tokens with the latest refresh token
       Then the token endpoint refuses with "invalid_grant"
+
+  Rule: Malformed token requests are refused
+
+    Scenario: An unsupported grant type
+      When the bot asks for a token with the grant type "password"
+      Then the token endpoint refuses with "unsupported_grant_type"
+      And the token response must not be cached
+
+    Scenario: A token request without a grant type
+      When the consumer completes sign-in and consent as the test user
+      And the bot exchanges the code without saying which grant type it uses
+      Then the token endpoint refuses with "invalid_request"
+
+    Scenario: A parameter sent twice
+      When the consumer completes sign-in and consent as the test user
+      And the bot exchanges the code sending the "code" parameter twice
+      Then the token endpoint refuses with "invalid_request"
+
+    Scenario: A client may not authenticate two ways at once
+      When the consumer completes sign-in and consent as the test user
+      And the bot exchanges the code authenticating with both a Basic header and the client secret in the body
+      Then the token endpoint refuses with "invalid_request"
+
+    @control
+    Scenario: Basic credentials are form-encoded before base64 (RFC 6749 2.3.1)
+      Given a registered client "odd-bot" with secret "p:ss%w+rd 1" and redirect URI "http://127.0.0.1:8400/demo/callback"
+      When the consumer completes sign-in and consent as the test user
+      And the bot exchanges the code with its secret in a Basic header without form-encoding it
+      Then the token endpoint refuses the client with 401 and a Basic challenge
+      When the bot exchanges the code
+      Then the token response has an access token and an ID token
 
   Rule: Client credentials never grant more than the client may have
 
@@ -145,3 +186,14 @@ Feature: The token endpoint
       When the client "demo-service" with secret "demo-service-secret" asks for a token with client credentials and scope "orders:read admin:everything"
       Then the token endpoint refuses with "invalid_scope"
       And the token response must not be cached
+
+    @fixtures
+    Scenario: Without a scope the client gets all of its scopes
+      When the client "demo-service" with secret "demo-service-secret" asks for a token with client credentials and no scope
+      Then the token response has an access token and no refresh token
+      And the token response grants scope "orders:read payments:write delegated.token.read.external"
+
+    @fixtures
+    Scenario: A public client may not use client credentials
+      When the public client "demo-spa" asks for a token with client credentials
+      Then the token endpoint refuses with "unauthorized_client"

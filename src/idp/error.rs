@@ -210,13 +210,12 @@ pub enum BearerError {
 impl IntoResponse for BearerError {
     fn into_response(self) -> Response {
         let (status, challenge, body) = match &self {
+            // RFC 6750 3.1: no error code or other error information, in
+            // the challenge or the body.
             BearerError::Missing => (
                 StatusCode::UNAUTHORIZED,
                 "Bearer realm=\"standin\"".to_string(),
-                ErrorBody {
-                    error: "invalid_token",
-                    error_description: "no bearer token in the request".into(),
-                },
+                None,
             ),
             BearerError::InvalidRequest(d) => {
                 bearer_parts(StatusCode::BAD_REQUEST, "invalid_request", d)
@@ -228,7 +227,10 @@ impl IntoResponse for BearerError {
                 bearer_parts(StatusCode::FORBIDDEN, "insufficient_scope", d)
             }
         };
-        let mut response = (status, axum::Json(body)).into_response();
+        let mut response = match body {
+            Some(body) => (status, axum::Json(body)).into_response(),
+            None => status.into_response(),
+        };
         if let Ok(value) = HeaderValue::from_str(&challenge) {
             response
                 .headers_mut()
@@ -245,15 +247,15 @@ fn bearer_parts<'a>(
     status: StatusCode,
     code: &'a str,
     description: &str,
-) -> (StatusCode, String, ErrorBody<'a>) {
+) -> (StatusCode, String, Option<ErrorBody<'a>>) {
     let description = sanitize_description(description);
     (
         status,
         format!("Bearer realm=\"standin\", error=\"{code}\", error_description=\"{description}\""),
-        ErrorBody {
+        Some(ErrorBody {
             error: code,
             error_description: description,
-        },
+        }),
     )
 }
 

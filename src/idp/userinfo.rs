@@ -29,7 +29,7 @@ fn respond(
     body: &RawBody,
 ) -> Result<serde_json::Value, BearerError> {
     let form = if method == Method::POST && is_form(headers) {
-        Some(form_params(headers, body).map_err(|r| BearerError::InvalidRequest(r))?)
+        Some(form_params(headers, body).map_err(BearerError::InvalidRequest)?)
     } else {
         None
     };

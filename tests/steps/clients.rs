@@ -164,3 +164,11 @@ fn client_secret_post(world: &mut IdpWorld) {
 fn default_scope(world: &mut IdpWorld, scope: String) {
     world.client.scope = scope;
 }
+
+#[given(expr = "the test user is {string} with password {string}")]
+fn test_user(world: &mut IdpWorld, username: String, password: String) {
+    world.user = TestUser {
+        username,
+        password: Secret::new(password),
+    };
+}

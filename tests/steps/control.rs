@@ -265,3 +265,65 @@ async fn family_revoked(world: &mut IdpWorld) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[when("the IdP's clock moves past the lifetime of the access token")]
+async fn clock_past_access(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let expires_in = world
+        .token_set(Which::Latest)?
+        .expires_in
+        .ok_or_else(|| anyhow!("the token response has no expires_in"))?;
+    let secs = u64::try_from(expires_in + 1)?;
+    world
+        .control()?
+        .advance_clock(Duration::from_secs(secs))
+        .await?;
+    Ok(())
+}
+
+#[when(expr = "the IdP's clock moves to {int} seconds before the access token expires")]
+async fn clock_before_access(world: &mut IdpWorld, before: i64) -> anyhow::Result<()> {
+    let expires_in = world
+        .token_set(Which::Latest)?
+        .expires_in
+        .ok_or_else(|| anyhow!("the token response has no expires_in"))?;
+    let secs = u64::try_from(expires_in - before)
+        .map_err(|_| anyhow!("the access token lasts only {expires_in} seconds"))?;
+    world
+        .control()?
+        .advance_clock(Duration::from_secs(secs))
+        .await?;
+    Ok(())
+}
+
+#[when("the IdP's clock moves past the lifetime of the refresh token")]
+async fn clock_past_refresh(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let refresh = world
+        .token_set(Which::Latest)?
+        .refresh_token
+        .clone()
+        .ok_or_else(|| anyhow!("the latest token response had no refresh token"))?;
+    let control = world.control()?;
+    let grants = control.grants().await?;
+    let record = grants
+        .refresh_token(refresh.expose())
+        .ok_or_else(|| anyhow!("the IdP does not list the refresh token"))?;
+    let clock = control.clock().await?;
+    let secs = u64::try_from(record.expires_at - clock.now + 1)?;
+    control.advance_clock(Duration::from_secs(secs)).await?;
+    Ok(())
+}
+
+#[then(expr = "the IdP records the latest access token as {word}")]
+async fn lists_format(world: &mut IdpWorld, format: String) -> anyhow::Result<()> {
+    let token = world.token_set(Which::Latest)?.access_token.clone();
+    let grants = world.control()?.grants().await?;
+    let record = grants
+        .access_token(token.expose())
+        .ok_or_else(|| anyhow!("the IdP does not list the latest access token"))?;
+    let actual = serde_json::to_value(record.format)?;
+    ensure!(
+        actual.as_str() == Some(format.as_str()),
+        "the IdP records the access token as {actual}, expected {format}"
+    );
+    Ok(())
+}

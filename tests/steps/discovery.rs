@@ -196,3 +196,10 @@ fn jwks_has_kid(world: &mut IdpWorld, kid: String) -> anyhow::Result<()> {
     ensure!(found, "the JWKS does not publish {kid:?}");
     Ok(())
 }
+
+#[when(expr = "the bot requests {string} from the IdP")]
+async fn request_path(world: &mut IdpWorld, path: String) -> anyhow::Result<()> {
+    let url = format!("{}{path}", world.issuer);
+    world.exchange = Some(Exchange::get(&world.http, &url).await?);
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! A recorded HTTP exchange with one of the IdP's endpoints.
 
 use std::fmt;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow};
 use reqwest::header::HeaderMap;
@@ -14,6 +15,8 @@ pub struct Exchange {
     pub headers: HeaderMap,
     pub body: String,
     pub json: Option<Value>,
+    /// From sending the request to having read the whole body.
+    pub elapsed: Duration,
 }
 
 impl fmt::Debug for Exchange {
@@ -25,6 +28,7 @@ impl fmt::Debug for Exchange {
 impl Exchange {
     /// Send a request and record the answer.
     pub async fn send(request: reqwest::RequestBuilder) -> anyhow::Result<Self> {
+        let started = Instant::now();
         let response = request
             .send()
             .await
@@ -43,6 +47,7 @@ impl Exchange {
             headers,
             body,
             json,
+            elapsed: started.elapsed(),
         })
     }
 
@@ -82,6 +87,35 @@ impl Exchange {
                 self.body.len()
             ),
         }
+    }
+
+    /// RFC 6749 5.2 `invalid_client`: 401 when the client used HTTP Basic
+    /// (then with a Basic challenge), 400 or 401 otherwise.
+    pub fn expect_invalid_client(&self, basic_used: bool) -> anyhow::Result<()> {
+        let status = if self.status == 401 || basic_used {
+            401
+        } else {
+            400
+        };
+        self.expect_error(status, "invalid_client")?;
+        if basic_used {
+            self.expect_basic_challenge()?;
+        }
+        Ok(())
+    }
+
+    /// `WWW-Authenticate` naming the Basic scheme (RFC 6749 5.2, RFC 7617).
+    pub fn expect_basic_challenge(&self) -> anyhow::Result<()> {
+        let challenge = self.header("www-authenticate").ok_or_else(|| {
+            anyhow!("a 401 for Basic authentication needs WWW-Authenticate (RFC 6749 5.2)")
+        })?;
+        anyhow::ensure!(
+            challenge
+                .get(..6)
+                .is_some_and(|s| s.eq_ignore_ascii_case("basic ")),
+            "WWW-Authenticate must name the Basic scheme the client used, got {challenge:?}"
+        );
+        Ok(())
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {

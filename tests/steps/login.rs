@@ -2,7 +2,7 @@
 
 use anyhow::{anyhow, ensure};
 use cucumber::{given, then, when};
-use standin::conformance::Landing;
+use standin::conformance::{Form, Landing, Page};
 use standin::secret::Secret;
 
 use super::IdpWorld;
@@ -212,6 +212,120 @@ fn login_forbids_framing(world: &mut IdpWorld) -> anyhow::Result<()> {
         xfo_ok || csp_ok,
         "the login page needs X-Frame-Options DENY or SAMEORIGIN, or a CSP frame-ancestors \
          'none' or 'self' against clickjacking; got X-Frame-Options {xfo:?}"
+    );
+    Ok(())
+}
+
+// --- forged form posts (CSRF) ------------------------------------------------------
+
+/// The anti-CSRF hidden field of a form, by the usual names.
+fn csrf_field(form: &Form) -> anyhow::Result<String> {
+    form.fields
+        .iter()
+        .filter(|f| f.kind == "hidden")
+        .map(|f| f.name.clone())
+        .find(|name| {
+            let name = name.to_ascii_lowercase();
+            name.contains("csrf") || name.contains("xsrf") || name.contains("authenticity")
+        })
+        .ok_or_else(|| anyhow!("the form has no hidden anti-CSRF field"))
+}
+
+impl IdpWorld {
+    /// The login form on the current page, filled in for the test user.
+    fn filled_login_form(&self) -> anyhow::Result<Form> {
+        let page = self.page()?;
+        let hints = self.agent.hints();
+        let mut form = page
+            .login_form(hints)?
+            .ok_or_else(|| anyhow!("no login form on {}", page.describe()))?;
+        let password_field = form
+            .password_field(hints)
+            .ok_or_else(|| anyhow!("the login form has no password field"))?;
+        form.set(&hints.username_field, &self.user.username);
+        form.set(&password_field, self.user.password.expose());
+        Ok(form)
+    }
+
+    /// The consent form on the current page and its allow button.
+    fn consent_form(&self) -> anyhow::Result<(Form, standin::conformance::agent::Button)> {
+        let page = self.page()?;
+        page.form_with_button(&self.agent.hints().allow_button)?
+            .ok_or_else(|| anyhow!("no consent form on {}", page.describe()))
+    }
+
+    /// Post a form the way another site would make the browser post it:
+    /// without the IdP's cookies (they are SameSite=Lax) and without
+    /// following redirects.
+    async fn post_cross_site(
+        &mut self,
+        form: &Form,
+        pressed: Option<&standin::conformance::agent::Button>,
+    ) -> anyhow::Result<()> {
+        let response = self
+            .http
+            .post(form.action.clone())
+            .form(&form.submission(pressed))
+            .send()
+            .await?;
+        let page = Page {
+            status: response.status(),
+            url: response.url().clone(),
+            headers: response.headers().clone(),
+            html: response.text().await?,
+        };
+        self.landing = Some(Landing::Page(page));
+        Ok(())
+    }
+}
+
+#[when("the login form is posted from another site, without the IdP's cookie")]
+async fn login_cross_site(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let form = world.filled_login_form()?;
+    let pressed = form.buttons.first().cloned();
+    world.post_cross_site(&form, pressed.as_ref()).await
+}
+
+#[when("the consumer's browser posts the login form with a wrong CSRF token")]
+async fn login_wrong_csrf(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let mut form = world.filled_login_form()?;
+    let field = csrf_field(&form)?;
+    form.set(&field, "not-the-csrf-token-of-this-form");
+    let pressed = form.buttons.first().cloned();
+    let landing = world.agent.submit(&form, pressed.as_ref()).await?;
+    world.arrive(landing);
+    Ok(())
+}
+
+#[when("the consent form is posted from another site, without the IdP's cookie")]
+async fn consent_cross_site(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let (form, allow) = world.consent_form()?;
+    world.post_cross_site(&form, Some(&allow)).await
+}
+
+#[when("the consumer's browser posts the consent form with a wrong CSRF token")]
+async fn consent_wrong_csrf(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let (mut form, allow) = world.consent_form()?;
+    let field = csrf_field(&form)?;
+    form.set(&field, "not-the-csrf-token-of-this-form");
+    let landing = world.agent.submit(&form, Some(&allow)).await?;
+    world.arrive(landing);
+    Ok(())
+}
+
+#[then(expr = "the login page shows the login hint {string} as text, not as markup")]
+fn login_hint_escaped(world: &mut IdpWorld, hint: String) -> anyhow::Result<()> {
+    login_prefilled(world, hint.clone())?;
+    let page = world.page()?;
+    ensure!(
+        !page.html.contains(&hint),
+        "the login page reflects the login hint unescaped"
+    );
+    let document = scraper::Html::parse_document(&page.html);
+    let scripts = scraper::Selector::parse("script").expect("static selector");
+    ensure!(
+        document.select(&scripts).next().is_none(),
+        "the login page contains a script element"
     );
     Ok(())
 }

@@ -14,17 +14,26 @@
 //! - [`login`]: login form and consent page
 //! - [`token`]: the token endpoint and the tokens it returns
 //! - [`userinfo`]: the userinfo endpoint
+//! - [`introspect`]: token introspection (RFC 7662)
+//! - [`revoke`]: token revocation (RFC 7009)
 //! - [`control`]: the mock's control surface (`@control`)
+//! - [`faults`]: injected faults and what the bot sees of them (`@control`)
+//! - [`admin`]: users, claims, clients, keys and reset at run time, and the
+//!   admin API's own answers (`@control`)
 //! - [`params`]: parameter types of the step expressions
 //! - [`http`]: a recorded HTTP exchange
 
+pub mod admin;
 pub mod authorize;
 pub mod clients;
 pub mod control;
 pub mod discovery;
+pub mod faults;
 pub mod http;
+pub mod introspect;
 pub mod login;
 pub mod params;
+pub mod revoke;
 pub mod token;
 pub mod userinfo;
 
@@ -106,6 +115,8 @@ pub struct IdpWorld {
     pub tokens: Vec<TokenSet>,
     /// Keys created by the control surface, oldest first.
     pub rotated_kids: Vec<String>,
+    /// Why the last request got no answer (a client-side timeout), if so.
+    pub unanswered: Option<String>,
 }
 
 impl IdpWorld {
@@ -162,6 +173,7 @@ impl IdpWorld {
             exchange: None,
             tokens: Vec::new(),
             rotated_kids: Vec::new(),
+            unanswered: None,
         })
     }
 

@@ -147,3 +147,63 @@ impl FromStr for AuthStyle {
         }
     }
 }
+
+/// A way of forging a JWT access token from a real one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Parameter)]
+#[param(
+    name = "forgery",
+    regex = "alg none|HMAC signed with the public key|unknown kid|tampered payload"
+)]
+pub enum Forgery {
+    /// `alg: none` and no signature (RFC 8725 3.1).
+    AlgNone,
+    /// `alg: HS256`, the MAC keyed with the published public key (RFC 8725 3.1).
+    HmacWithPublicKey,
+    /// The header names a key the JWKS does not publish.
+    UnknownKid,
+    /// A claim changed after signing, the signature kept.
+    TamperedPayload,
+}
+
+impl FromStr for Forgery {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "alg none" => Ok(Self::AlgNone),
+            "HMAC signed with the public key" => Ok(Self::HmacWithPublicKey),
+            "unknown kid" => Ok(Self::UnknownKid),
+            "tampered payload" => Ok(Self::TamperedPayload),
+            other => Err(format!("unknown forgery {other:?}")),
+        }
+    }
+}
+
+/// One of the checks a client makes on an ID token (OIDC Core 3.1.3.7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Parameter)]
+#[param(name = "id_check", regex = "signature|issuer|audience|expiry|nonce")]
+pub enum IdTokenCheck {
+    /// Signed by a key the JWKS publishes, with that key's algorithm.
+    Signature,
+    /// `iss` is the discovered issuer.
+    Issuer,
+    /// `aud` contains the client.
+    Audience,
+    /// `exp` is in the future.
+    Expiry,
+    /// `nonce` is the one the authorization link carried.
+    Nonce,
+}
+
+impl FromStr for IdTokenCheck {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "signature" => Ok(Self::Signature),
+            "issuer" => Ok(Self::Issuer),
+            "audience" => Ok(Self::Audience),
+            "expiry" => Ok(Self::Expiry),
+            "nonce" => Ok(Self::Nonce),
+            other => Err(format!("unknown ID token check {other:?}")),
+        }
+    }
+}

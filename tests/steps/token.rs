@@ -2,6 +2,7 @@
 //! tokens it returns (OIDC Core 3.1.3).
 
 use anyhow::{Context as _, anyhow, bail, ensure};
+use base64::Engine as _;
 use cucumber::{then, when};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
@@ -12,7 +13,7 @@ use standin::secret::Secret;
 use super::IdpWorld;
 use super::clients::{ClientUnderTest, basic};
 use super::http::Exchange;
-use super::params::{AuthStyle, Which};
+use super::params::{AuthStyle, Forgery, IdTokenCheck, Which};
 
 /// One successful token response.
 #[derive(Clone, Debug)]
@@ -23,6 +24,8 @@ pub struct TokenSet {
     pub refresh_token: Option<Secret>,
     pub id_token: Option<Secret>,
     pub scope: Option<String>,
+    /// The `grant_type` of the request that produced it.
+    pub grant_type: String,
 }
 
 impl TokenSet {
@@ -44,6 +47,7 @@ impl TokenSet {
                 .member("scope")
                 .and_then(Value::as_str)
                 .map(str::to_string),
+            grant_type: String::new(),
         })
     }
 }
@@ -67,11 +71,21 @@ impl IdpWorld {
         request: reqwest::RequestBuilder,
         form: Vec<(String, String)>,
     ) -> anyhow::Result<()> {
+        self.unanswered = None;
         let exchange = Exchange::send(request.form(&form))
             .await
             .context("POST to the token endpoint")?;
-        if exchange.status == 200 {
-            self.tokens.push(TokenSet::from_exchange(&exchange)?);
+        // A 200 that is not a token response (an injected fault) is kept as
+        // the exchange only; `token_success` refuses it.
+        if exchange.status == 200
+            && let Ok(mut tokens) = TokenSet::from_exchange(&exchange)
+        {
+            tokens.grant_type = form
+                .iter()
+                .find(|(k, _)| k == "grant_type")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            self.tokens.push(tokens);
         }
         self.exchange = Some(exchange);
         Ok(())
@@ -130,6 +144,8 @@ impl IdpWorld {
             "expected a token response, got {}",
             exchange.summary()
         );
+        TokenSet::from_exchange(exchange)
+            .with_context(|| format!("expected a token response, got {}", exchange.summary()))?;
         Ok(exchange)
     }
 
@@ -254,6 +270,152 @@ async fn refresh_with(world: &mut IdpWorld, which: Which) -> anyhow::Result<()> 
     world.refresh_with(which).await
 }
 
+#[when(expr = "the bot asks for a token with the grant type {string}")]
+async fn unsupported_grant(world: &mut IdpWorld, grant_type: String) -> anyhow::Result<()> {
+    let user = world.user.clone();
+    let form = vec![
+        ("grant_type".to_string(), grant_type),
+        ("username".to_string(), user.username.clone()),
+        ("password".to_string(), user.password.expose().to_string()),
+    ];
+    let client = world.client.clone();
+    world.token_request(&client, client.auth, form).await
+}
+
+#[when("the bot exchanges the code without saying which grant type it uses")]
+async fn exchange_without_grant_type(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let mut form = world.code_form(Verifier::FromLink)?;
+    form.retain(|(k, _)| k != "grant_type");
+    let client = world.client.clone();
+    world.token_request(&client, client.auth, form).await
+}
+
+#[when(expr = "the bot exchanges the code sending the {string} parameter twice")]
+async fn exchange_repeating(world: &mut IdpWorld, name: String) -> anyhow::Result<()> {
+    let mut form = world.code_form(Verifier::FromLink)?;
+    let value = form
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| anyhow!("the code exchange has no {name:?} parameter to repeat"))?;
+    form.push((name, value));
+    let client = world.client.clone();
+    world.token_request(&client, client.auth, form).await
+}
+
+#[when(
+    "the bot exchanges the code authenticating with both a Basic header and the client secret in the body"
+)]
+async fn exchange_both_auth(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let mut form = world.code_form(Verifier::FromLink)?;
+    let client = world.client.clone();
+    let secret = client
+        .secret
+        .clone()
+        .ok_or_else(|| anyhow!("the bot's client has no secret"))?;
+    form.push(("client_id".into(), client.id.clone()));
+    form.push(("client_secret".into(), secret.expose().to_string()));
+    let endpoint = world.endpoint("token_endpoint").await?;
+    let request = world
+        .http
+        .post(&endpoint)
+        .header(reqwest::header::AUTHORIZATION, basic(&client.id, &secret));
+    world.post_token_form(request, form).await
+}
+
+#[when("the bot exchanges the code with its secret in a Basic header without form-encoding it")]
+async fn exchange_raw_basic(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let form = world.code_form(Verifier::FromLink)?;
+    let client = world.client.clone();
+    let secret = client
+        .secret
+        .clone()
+        .ok_or_else(|| anyhow!("the bot's client has no secret"))?;
+    let raw = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        client.id,
+        secret.expose()
+    ));
+    let endpoint = world.endpoint("token_endpoint").await?;
+    let request = world
+        .http
+        .post(&endpoint)
+        .header(reqwest::header::AUTHORIZATION, format!("Basic {raw}"));
+    world.post_token_form(request, form).await
+}
+
+#[when(expr = "the public client {string} refreshes with the bot's refresh token")]
+async fn public_client_refreshes(world: &mut IdpWorld, id: String) -> anyhow::Result<()> {
+    let refresh = world
+        .token_set(Which::Latest)?
+        .refresh_token
+        .clone()
+        .ok_or_else(|| anyhow!("the bot has no refresh token"))?;
+    let form = vec![
+        ("grant_type".to_string(), "refresh_token".to_string()),
+        ("refresh_token".to_string(), refresh.expose().to_string()),
+    ];
+    let client = ClientUnderTest::public(&id);
+    world.token_request(&client, client.auth, form).await
+}
+
+#[when(
+    expr = "the client {string} with secret {string} asks for a token with client credentials and no scope"
+)]
+async fn client_credentials_no_scope(
+    world: &mut IdpWorld,
+    id: String,
+    secret: String,
+) -> anyhow::Result<()> {
+    let client = ClientUnderTest::confidential(&id, &secret);
+    let form = vec![("grant_type".to_string(), "client_credentials".to_string())];
+    world.token_request(&client, client.auth, form).await
+}
+
+#[when(expr = "the public client {string} asks for a token with client credentials")]
+async fn public_client_credentials(world: &mut IdpWorld, id: String) -> anyhow::Result<()> {
+    let client = ClientUnderTest::public(&id);
+    let form = vec![("grant_type".to_string(), "client_credentials".to_string())];
+    world.token_request(&client, client.auth, form).await
+}
+
+#[when(expr = "the bot exchanges the code giving up after {int} ms")]
+async fn exchange_with_timeout(world: &mut IdpWorld, timeout_ms: u64) -> anyhow::Result<()> {
+    let mut form = world.code_form(Verifier::FromLink)?;
+    let client = world.client.clone();
+    let endpoint = world.endpoint("token_endpoint").await?;
+    let request = client
+        .authenticate(world.http.post(&endpoint), &mut form, client.auth)
+        .timeout(std::time::Duration::from_millis(timeout_ms))
+        .form(&form);
+    match request.send().await {
+        Ok(response) => {
+            world.unanswered = None;
+            world.exchange = None;
+            bail!(
+                "the token endpoint answered {} within {timeout_ms} ms",
+                response.status()
+            )
+        }
+        Err(e) if e.is_timeout() => {
+            world.unanswered = Some(format!("no answer within {timeout_ms} ms"));
+            Ok(())
+        }
+        Err(e) => Err(anyhow!(
+            "the token request failed, but not by timing out: {e}"
+        )),
+    }
+}
+
+#[then("the bot's request times out")]
+fn request_timed_out(world: &mut IdpWorld) -> anyhow::Result<()> {
+    ensure!(
+        world.unanswered.is_some(),
+        "expected the last request to time out, but it was answered"
+    );
+    Ok(())
+}
+
 // --- answers -----------------------------------------------------------------
 
 #[then("the token response has an access token, an ID token and a refresh token")]
@@ -353,16 +515,7 @@ fn refuses_with(world: &mut IdpWorld, error: String) -> anyhow::Result<()> {
 fn refuses_client_basic(world: &mut IdpWorld) -> anyhow::Result<()> {
     let exchange = world.exchange()?;
     exchange.expect_error(401, "invalid_client")?;
-    let challenge = exchange.header("www-authenticate").ok_or_else(|| {
-        anyhow!("a 401 for Basic authentication needs WWW-Authenticate (RFC 6749 5.2)")
-    })?;
-    ensure!(
-        challenge
-            .get(..6)
-            .is_some_and(|s| s.eq_ignore_ascii_case("basic ")),
-        "WWW-Authenticate must name the Basic scheme the client used, got {challenge:?}"
-    );
-    Ok(())
+    exchange.expect_basic_challenge()
 }
 
 #[then("the token response must not be cached")]
@@ -416,15 +569,36 @@ async fn id_token_valid(world: &mut IdpWorld) -> anyhow::Result<()> {
 
 #[then("the ID token fails verification")]
 async fn id_token_invalid(world: &mut IdpWorld) -> anyhow::Result<()> {
-    let sent_nonce = world.sent()?.nonce.clone();
-    let verdict = world.verified_id_token(Which::Latest).await;
-    let nonce_ok = |claims: &Value| {
-        sent_nonce.is_none() || claims.get("nonce").and_then(Value::as_str) == sent_nonce.as_deref()
-    };
-    match verdict {
-        Ok(claims) if nonce_ok(&claims) => bail!("the ID token verifies, expected it not to"),
-        _ => Ok(()),
-    }
+    let report = world.inspect_id_token(Which::Latest).await?;
+    ensure!(
+        !report.failed.is_empty(),
+        "the ID token passes every check (signature, issuer, audience, expiry, nonce), \
+         expected it not to"
+    );
+    Ok(())
+}
+
+#[then(expr = "the ID token fails the {id_check} check and passes the others")]
+async fn id_token_fails_check(world: &mut IdpWorld, check: IdTokenCheck) -> anyhow::Result<()> {
+    let report = world.inspect_id_token(Which::Latest).await?;
+    let failed: Vec<IdTokenCheck> = report.failed.iter().map(|(c, _)| *c).collect();
+    ensure!(
+        failed == [check],
+        "expected the ID token to fail only the {check:?} check, it failed {:?}",
+        report.failed
+    );
+    Ok(())
+}
+
+#[then("the ID token passes every check")]
+async fn id_token_passes(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let report = world.inspect_id_token(Which::Latest).await?;
+    ensure!(
+        report.failed.is_empty(),
+        "the ID token fails {:?}",
+        report.failed
+    );
+    Ok(())
 }
 
 #[then(expr = "the token endpoint answers with status {int}")]
@@ -466,4 +640,435 @@ impl IdpWorld {
             .map_err(|e| anyhow!("the ID token does not verify: {e}"))?;
         Ok(data.claims)
     }
+}
+
+/// What a client's checks of an ID token found (OIDC Core 3.1.3.7).
+#[derive(Debug)]
+pub struct IdTokenReport {
+    /// Each failed check with the reason.
+    pub failed: Vec<(IdTokenCheck, String)>,
+    pub header: jsonwebtoken::Header,
+}
+
+/// The JSON of one base64url segment of a compact JWS.
+pub fn jws_segment(token: &str, index: usize) -> anyhow::Result<Value> {
+    let segment = token
+        .split('.')
+        .nth(index)
+        .ok_or_else(|| anyhow!("the token is not a compact JWS"))?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(segment)
+        .context("a JWS segment is not base64url")?;
+    serde_json::from_slice(&bytes).context("a JWS segment is not JSON")
+}
+
+impl IdpWorld {
+    /// Check a JWS signature against the published JWKS: the `kid` must be
+    /// published and the key verify with its own algorithm. Returns the
+    /// header; claims are not validated here.
+    pub async fn verify_with_jwks(&mut self, token: &str) -> anyhow::Result<jsonwebtoken::Header> {
+        let header = decode_header(token).context("the token is not a JWS")?;
+        let kid = header
+            .kid
+            .clone()
+            .ok_or_else(|| anyhow!("the token header has no kid"))?;
+        let jwks: JwkSet = serde_json::from_value(self.jwks().await?.clone())
+            .context("the JWKS does not parse")?;
+        let jwk = jwks
+            .find(&kid)
+            .ok_or_else(|| anyhow!("kid {kid:?} is not in the JWKS"))?;
+        let key = DecodingKey::from_jwk(jwk).context("the JWK cannot verify")?;
+        if let Some(alg) = &jwk.common.key_algorithm {
+            ensure!(
+                format!("{alg:?}") == format!("{:?}", header.alg),
+                "the token says alg {:?} but its key is for {alg:?}",
+                header.alg
+            );
+        }
+        let mut validation = Validation::new(header.alg);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        decode::<Value>(token, &key, &validation)
+            .map_err(|e| anyhow!("the signature does not verify: {e}"))?;
+        Ok(header)
+    }
+
+    /// Run every check a client makes on an ID token and report the ones
+    /// that fail; an error only when there is no ID token to check.
+    pub async fn inspect_id_token(&mut self, which: Which) -> anyhow::Result<IdTokenReport> {
+        let token = self
+            .token_set(which)?
+            .id_token
+            .clone()
+            .ok_or_else(|| anyhow!("the {which:?} token response had no ID token"))?;
+        let header = decode_header(token.expose()).context("the ID token is not a JWS")?;
+        let claims = jws_segment(token.expose(), 1).context("the ID token's payload")?;
+        let mut failed = Vec::new();
+        if let Err(e) = self.verify_with_jwks(token.expose()).await {
+            failed.push((IdTokenCheck::Signature, e.to_string()));
+        }
+        let iss = claims.get("iss").and_then(Value::as_str);
+        if iss != Some(self.issuer.as_str()) {
+            failed.push((
+                IdTokenCheck::Issuer,
+                format!("iss is {iss:?}, the issuer is {:?}", self.issuer),
+            ));
+        }
+        let client = self.client.id.as_str();
+        let aud_ok = match claims.get("aud") {
+            Some(Value::String(aud)) => aud == client,
+            Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(client)),
+            _ => false,
+        };
+        if !aud_ok {
+            failed.push((
+                IdTokenCheck::Audience,
+                format!("aud {:?} does not contain {client:?}", claims.get("aud")),
+            ));
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs() as i64;
+        // The usual 60 s of leeway for clock skew.
+        match claims.get("exp").and_then(Value::as_i64) {
+            Some(exp) if exp + 60 > now => {}
+            exp => failed.push((
+                IdTokenCheck::Expiry,
+                format!("exp {exp:?} is not after now ({now})"),
+            )),
+        }
+        // OIDC Core 3.1.3.7 step 11; after a refresh the nonce may be left
+        // out, but if present it is the original one (OIDC Core 12.2).
+        let from_code = self.token_set(which)?.grant_type == "authorization_code";
+        let sent_nonce = self.sent()?.nonce.clone();
+        let nonce = claims.get("nonce").and_then(Value::as_str);
+        let nonce_ok = match (&sent_nonce, nonce) {
+            (Some(sent), Some(nonce)) => sent == nonce,
+            (Some(_), None) => !from_code,
+            (None, nonce) => nonce.is_none() || !from_code,
+        };
+        if !nonce_ok {
+            failed.push((
+                IdTokenCheck::Nonce,
+                format!(
+                    "nonce is {}, the authorization link carried {}",
+                    if nonce.is_some() {
+                        "a different one"
+                    } else {
+                        "missing"
+                    },
+                    if sent_nonce.is_some() { "one" } else { "none" }
+                ),
+            ));
+        }
+        Ok(IdTokenReport { failed, header })
+    }
+
+    /// A forgery of a JWT the IdP issued (RFC 8725 3.1, 3.2).
+    pub async fn forge(&mut self, token: &str, forgery: Forgery) -> anyhow::Result<String> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut header = jws_segment(token, 0).context("only a JWT can be forged")?;
+        let mut claims = jws_segment(token, 1).context("only a JWT can be forged")?;
+        let signature = token.rsplit('.').next().unwrap_or_default().to_string();
+        let encode = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+        match forgery {
+            Forgery::AlgNone => {
+                header["alg"] = "none".into();
+                Ok(format!("{}.{}.", encode(&header), encode(&claims)))
+            }
+            Forgery::UnknownKid => {
+                header["kid"] = "kid-the-idp-never-published".into();
+                Ok(format!(
+                    "{}.{}.{signature}",
+                    encode(&header),
+                    encode(&claims)
+                ))
+            }
+            Forgery::TamperedPayload => {
+                claims["sub"] = "someone-else-entirely".into();
+                claims["exp"] = (claims["exp"].as_i64().unwrap_or(0) + 86_400).into();
+                Ok(format!(
+                    "{}.{}.{signature}",
+                    encode(&header),
+                    encode(&claims)
+                ))
+            }
+            Forgery::HmacWithPublicKey => {
+                let kid = header["kid"].as_str().unwrap_or_default().to_string();
+                let jwks = self.jwks().await?.clone();
+                let jwk = jwks["keys"]
+                    .as_array()
+                    .and_then(|keys| keys.iter().find(|k| k["kid"] == kid.as_str()))
+                    .ok_or_else(|| anyhow!("kid {kid:?} of the token is not in the JWKS"))?;
+                let secret = public_key_pem(jwk).unwrap_or_else(|| jwk.to_string());
+                header["alg"] = "HS256".into();
+                let input = format!("{}.{}", encode(&header), encode(&claims));
+                let key =
+                    aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
+                let mac = aws_lc_rs::hmac::sign(&key, input.as_bytes());
+                Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(mac.as_ref())))
+            }
+        }
+    }
+}
+
+/// The PEM SubjectPublicKeyInfo of an RSA JWK: what an attacker feeds an
+/// HMAC verifier that takes "the key" as a byte string.
+fn public_key_pem(jwk: &Value) -> Option<String> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    if jwk["kty"] != "RSA" {
+        return None;
+    }
+    let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str()?).ok()?;
+    let e = URL_SAFE_NO_PAD.decode(jwk["e"].as_str()?).ok()?;
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let len = content.len();
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let bytes: Vec<u8> = len
+                .to_be_bytes()
+                .into_iter()
+                .skip_while(|b| *b == 0)
+                .collect();
+            out.push(0x80 | bytes.len() as u8);
+            out.extend(bytes);
+        }
+        out.extend_from_slice(content);
+        out
+    }
+    fn integer(value: &[u8]) -> Vec<u8> {
+        let mut content = Vec::new();
+        if value.first().is_some_and(|b| b & 0x80 != 0) {
+            content.push(0);
+        }
+        content.extend_from_slice(value);
+        tlv(0x02, &content)
+    }
+    let rsa_public = tlv(0x30, &[integer(&n), integer(&e)].concat());
+    let algorithm = tlv(
+        0x30,
+        &[
+            tlv(
+                0x06,
+                &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01],
+            ),
+            vec![0x05, 0x00],
+        ]
+        .concat(),
+    );
+    let bit_string = tlv(0x03, &[&[0u8][..], &rsa_public].concat());
+    let spki = tlv(0x30, &[algorithm, bit_string].concat());
+    let b64 = STANDARD.encode(spki);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .filter_map(|c| std::str::from_utf8(c).ok())
+        .collect();
+    Some(format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        lines.join("\n")
+    ))
+}
+
+// --- the tokens themselves ----------------------------------------------------
+
+#[then(expr = "the ID token names the subject {string}")]
+async fn id_token_subject(world: &mut IdpWorld, sub: String) -> anyhow::Result<()> {
+    let claims = world.verified_id_token(Which::Latest).await?;
+    let actual = claims.get("sub").and_then(Value::as_str);
+    ensure!(
+        actual == Some(sub.as_str()),
+        "the ID token names the subject {actual:?}, expected {sub:?}"
+    );
+    Ok(())
+}
+
+#[then(expr = "the ID token carries the claim {string} with the value {string}")]
+async fn id_token_claim(world: &mut IdpWorld, claim: String, value: String) -> anyhow::Result<()> {
+    let claims = world.verified_id_token(Which::Latest).await?;
+    let actual = claims.get(&claim);
+    ensure!(
+        actual.and_then(Value::as_str) == Some(value.as_str()),
+        "the ID token carries {actual:?} for {claim:?}, expected {value:?}"
+    );
+    Ok(())
+}
+
+#[then(expr = "the ID token does not carry the claim {string}")]
+async fn id_token_lacks_claim(world: &mut IdpWorld, claim: String) -> anyhow::Result<()> {
+    let claims = world.verified_id_token(Which::Latest).await?;
+    ensure!(
+        claims.get(&claim).is_none(),
+        "the ID token still carries {claim:?}"
+    );
+    Ok(())
+}
+
+#[then(expr = "the ID token is signed with {string} by a key the JWKS publishes")]
+async fn id_token_alg(world: &mut IdpWorld, alg: String) -> anyhow::Result<()> {
+    world.verified_id_token(Which::Latest).await?;
+    let report = world.inspect_id_token(Which::Latest).await?;
+    let actual = format!("{:?}", report.header.alg);
+    ensure!(
+        actual == alg,
+        "the ID token is signed with {actual}, expected {alg}"
+    );
+    Ok(())
+}
+
+#[then(expr = "the access token is a JWT signed with {string} by a key the JWKS publishes")]
+async fn access_token_alg(world: &mut IdpWorld, alg: String) -> anyhow::Result<()> {
+    let token = world.token_set(Which::Latest)?.access_token.clone();
+    let header = world.verify_with_jwks(token.expose()).await?;
+    let actual = format!("{:?}", header.alg);
+    ensure!(
+        actual == alg,
+        "the access token is signed with {actual}, expected {alg}"
+    );
+    // RFC 9068 2.1.
+    let typ = header.typ.unwrap_or_default();
+    ensure!(
+        typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt"),
+        "a JWT access token has typ at+jwt (RFC 9068 2.1), got {typ:?}"
+    );
+    Ok(())
+}
+
+#[then("the access token is opaque")]
+fn access_token_opaque(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let token = world.token_set(Which::Latest)?.access_token.clone();
+    ensure!(
+        !token.expose().is_empty() && decode_header(token.expose()).is_err(),
+        "expected an opaque access token, got a JWT"
+    );
+    Ok(())
+}
+
+// --- requests that are not well-formed token requests ---------------------------
+
+impl IdpWorld {
+    /// Send a raw request to the token endpoint and record the answer.
+    pub async fn raw_token_request(
+        &mut self,
+        build: impl FnOnce(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    ) -> anyhow::Result<()> {
+        let endpoint = self.endpoint("token_endpoint").await?;
+        let exchange = Exchange::send(build(&self.http, &endpoint)).await?;
+        self.exchange = Some(exchange);
+        Ok(())
+    }
+}
+
+#[when(expr = "the bot sends a {word} request to the token endpoint")]
+async fn token_wrong_method(world: &mut IdpWorld, method: String) -> anyhow::Result<()> {
+    let method = reqwest::Method::from_bytes(method.as_bytes())?;
+    world
+        .raw_token_request(|http, url| http.request(method, url))
+        .await
+}
+
+#[when("the bot sends its token request as JSON instead of a form")]
+async fn token_as_json(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let client = world.client.clone();
+    let secret = client.secret.clone().unwrap_or_else(|| Secret::new(""));
+    let body = serde_json::json!({
+        "grant_type": "client_credentials",
+        "client_id": client.id,
+        "client_secret": secret.expose(),
+    });
+    world
+        .raw_token_request(|http, url| http.post(url).json(&body))
+        .await
+}
+
+#[when("the bot sends a token request whose body is not valid UTF-8")]
+async fn token_bad_utf8(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let client = world.client.clone();
+    let secret = client.secret.clone().unwrap_or_else(|| Secret::new(""));
+    let mut body = b"grant_type=client_credentials&scope=".to_vec();
+    body.extend_from_slice(&[0xff, 0xfe, 0xc3, 0x28]);
+    world
+        .raw_token_request(|http, url| {
+            http.post(url)
+                .header(reqwest::header::AUTHORIZATION, basic(&client.id, &secret))
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(body)
+        })
+        .await
+}
+
+#[when(expr = "the bot sends a token request of {int} KB")]
+async fn token_huge(world: &mut IdpWorld, kb: usize) -> anyhow::Result<()> {
+    let client = world.client.clone();
+    let secret = client.secret.clone().unwrap_or_else(|| Secret::new(""));
+    let body = format!(
+        "grant_type=authorization_code&code={}",
+        "A".repeat(kb * 1024)
+    );
+    world
+        .raw_token_request(|http, url| {
+            http.post(url)
+                .header(reqwest::header::AUTHORIZATION, basic(&client.id, &secret))
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(body)
+        })
+        .await
+}
+
+#[then(expr = "the IdP answers {int} with a JSON error")]
+fn token_json_error(world: &mut IdpWorld, status: u16) -> anyhow::Result<()> {
+    let exchange = world.exchange()?;
+    ensure!(
+        exchange.status == status,
+        "expected {status}, got {}",
+        exchange.summary()
+    );
+    let content_type = exchange.header("content-type").unwrap_or_default();
+    ensure!(
+        content_type.starts_with("application/json"),
+        "expected a JSON error body, got {content_type:?} ({})",
+        exchange.summary()
+    );
+    let error = exchange.string("error")?;
+    ensure!(!error.is_empty(), "the error code is empty");
+    Ok(())
+}
+
+#[then("the token endpoint refuses the request as too large, with a JSON error")]
+fn token_too_large(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let exchange = world.exchange()?;
+    // 413 (RFC 9110 15.5.14), or the token endpoint's own 400
+    // invalid_request (RFC 6749 5.2); either way a JSON error, no 5xx.
+    match exchange.status {
+        413 => {
+            let content_type = exchange.header("content-type").unwrap_or_default();
+            ensure!(
+                content_type.starts_with("application/json") && exchange.member("error").is_some(),
+                "expected a JSON error with the 413, got {}",
+                exchange.summary()
+            );
+            Ok(())
+        }
+        _ => exchange.expect_error(400, "invalid_request"),
+    }
+}
+
+#[then("the answer lists POST as the allowed method")]
+fn allow_post(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let allow = world.exchange()?.header("allow").unwrap_or_default();
+    ensure!(
+        allow.split(',').any(|m| m.trim() == "POST"),
+        "a 405 must list the allowed methods in Allow (RFC 9110 15.5.6), got {allow:?}"
+    );
+    Ok(())
 }

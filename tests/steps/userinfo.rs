@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::IdpWorld;
 use super::http::Exchange;
-use super::params::Which;
+use super::params::{Forgery, Which};
 
 impl IdpWorld {
     pub async fn call_userinfo(&mut self, token: &str) -> anyhow::Result<()> {
@@ -14,6 +14,25 @@ impl IdpWorld {
         let exchange = Exchange::send(self.http.get(&endpoint).bearer_auth(token)).await?;
         self.exchange = Some(exchange);
         Ok(())
+    }
+
+    /// Call userinfo with a request built from the endpoint URL.
+    pub async fn call_userinfo_with(
+        &mut self,
+        build: impl FnOnce(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    ) -> anyhow::Result<()> {
+        let endpoint = self.endpoint("userinfo_endpoint").await?;
+        let exchange = Exchange::send(build(&self.http, &endpoint)).await?;
+        self.exchange = Some(exchange);
+        Ok(())
+    }
+
+    fn latest_access_token(&self) -> anyhow::Result<String> {
+        Ok(self
+            .token_set(Which::Latest)?
+            .access_token
+            .expose()
+            .to_string())
     }
 }
 
@@ -65,6 +84,163 @@ fn userinfo_refuses(world: &mut IdpWorld) -> anyhow::Result<()> {
     ensure!(
         challenge.starts_with("Bearer") && challenge.contains("error=\"invalid_token\""),
         "expected WWW-Authenticate: Bearer error=\"invalid_token\" (RFC 6750 3.1), got {challenge:?}"
+    );
+    Ok(())
+}
+
+#[when("the bot calls userinfo with POST and the access token in the Authorization header")]
+async fn userinfo_post_header(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let token = world.latest_access_token()?;
+    world
+        .call_userinfo_with(|http, url| http.post(url).bearer_auth(&token))
+        .await
+}
+
+#[when("the bot calls userinfo with POST and the access token in the form body")]
+async fn userinfo_post_body(world: &mut IdpWorld) -> anyhow::Result<()> {
+    // RFC 6750 2.2: form-encoded body parameter `access_token`.
+    let token = world.latest_access_token()?;
+    world
+        .call_userinfo_with(|http, url| http.post(url).form(&[("access_token", &token)]))
+        .await
+}
+
+#[when("the bot calls userinfo with the access token both in the header and in the form body")]
+async fn userinfo_both(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let token = world.latest_access_token()?;
+    world
+        .call_userinfo_with(|http, url| {
+            http.post(url)
+                .bearer_auth(&token)
+                .form(&[("access_token", &token)])
+        })
+        .await
+}
+
+#[when("the bot calls userinfo without an access token")]
+async fn userinfo_without_token(world: &mut IdpWorld) -> anyhow::Result<()> {
+    world.call_userinfo_with(|http, url| http.get(url)).await
+}
+
+#[when(expr = "the bot calls userinfo with a forgery of the access token: {forgery}")]
+async fn userinfo_forgery(world: &mut IdpWorld, forgery: Forgery) -> anyhow::Result<()> {
+    let token = world.latest_access_token()?;
+    let forged = world.forge(&token, forgery).await?;
+    world.call_userinfo(&forged).await
+}
+
+/// The parameters of a `WWW-Authenticate: Bearer ...` challenge.
+fn bearer_challenge(world: &IdpWorld) -> anyhow::Result<String> {
+    let exchange = world.exchange()?;
+    let challenge = exchange
+        .header("www-authenticate")
+        .ok_or_else(|| anyhow!("expected WWW-Authenticate (RFC 6750 3), got none"))?;
+    ensure!(
+        challenge
+            .get(..6)
+            .is_some_and(|s| s.eq_ignore_ascii_case("bearer")),
+        "expected a Bearer challenge (RFC 6750 3), got {challenge:?}"
+    );
+    Ok(challenge.to_string())
+}
+
+#[then("userinfo asks for a token with a Bearer challenge and no error code")]
+fn userinfo_bare_challenge(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let exchange = world.exchange()?;
+    ensure!(
+        exchange.status == 401,
+        "a request without a token gets 401 (RFC 6750 3.1), got {}",
+        exchange.summary()
+    );
+    let challenge = bearer_challenge(world)?;
+    ensure!(
+        !challenge.contains("error="),
+        "a request without any authentication gets no error code (RFC 6750 3.1), got {challenge:?}"
+    );
+    let exchange = world.exchange()?;
+    ensure!(
+        exchange.member("error").is_none(),
+        "a request without any authentication should get no error information \
+         (RFC 6750 3.1), the body says {}",
+        exchange.summary()
+    );
+    Ok(())
+}
+
+#[then("userinfo refuses the request with 400 invalid_request")]
+fn userinfo_invalid_request(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let exchange = world.exchange()?;
+    ensure!(
+        exchange.status == 400,
+        "expected 400 (RFC 6750 3.1 invalid_request), got {}",
+        exchange.summary()
+    );
+    let challenge = bearer_challenge(world)?;
+    ensure!(
+        challenge.contains("error=\"invalid_request\""),
+        "expected error=\"invalid_request\" in the challenge, got {challenge:?}"
+    );
+    Ok(())
+}
+
+#[then("userinfo refuses the token with 403 insufficient_scope")]
+fn userinfo_insufficient_scope(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let exchange = world.exchange()?;
+    ensure!(
+        exchange.status == 403,
+        "expected 403 (RFC 6750 3.1 insufficient_scope), got {}",
+        exchange.summary()
+    );
+    let challenge = bearer_challenge(world)?;
+    ensure!(
+        challenge.contains("error=\"insufficient_scope\""),
+        "expected error=\"insufficient_scope\" in the challenge, got {challenge:?}"
+    );
+    Ok(())
+}
+
+fn userinfo_claims(world: &IdpWorld) -> anyhow::Result<&serde_json::Map<String, Value>> {
+    let exchange = world.exchange()?;
+    ensure!(
+        exchange.status == 200,
+        "expected userinfo claims, got {}",
+        exchange.summary()
+    );
+    exchange
+        .json
+        .as_ref()
+        .and_then(Value::as_object)
+        .ok_or_else(|| anyhow!("the userinfo response is not a JSON object"))
+}
+
+#[then(expr = "userinfo returns the claim {string}")]
+fn userinfo_has_claim(world: &mut IdpWorld, claim: String) -> anyhow::Result<()> {
+    let claims = userinfo_claims(world)?;
+    ensure!(
+        claims.get(&claim).is_some_and(|v| !v.is_null()),
+        "userinfo does not return {claim:?}: {:?}",
+        claims.keys().collect::<Vec<_>>()
+    );
+    Ok(())
+}
+
+#[then(expr = "userinfo returns the claim {string} with the value {string}")]
+fn userinfo_claim_value(world: &mut IdpWorld, claim: String, value: String) -> anyhow::Result<()> {
+    let claims = userinfo_claims(world)?;
+    let actual = claims.get(&claim);
+    ensure!(
+        actual.and_then(Value::as_str) == Some(value.as_str()),
+        "userinfo returns {actual:?} for {claim:?}, expected {value:?}"
+    );
+    Ok(())
+}
+
+#[then(expr = "userinfo does not return the claim {string}")]
+fn userinfo_lacks_claim(world: &mut IdpWorld, claim: String) -> anyhow::Result<()> {
+    let claims = userinfo_claims(world)?;
+    ensure!(
+        claims.get(&claim).is_none(),
+        "userinfo returns {claim:?}, which the scope does not release"
     );
     Ok(())
 }

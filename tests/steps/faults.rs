@@ -1,0 +1,76 @@
+//! Faults the mock injects on request (`@control`), and what the bot sees of
+//! them: a failing status with a body, a 200 that is not JSON, a slow
+//! answer. Faults are queued with the steps in [`control`](super::control).
+
+use std::time::Duration;
+
+use anyhow::{anyhow, ensure};
+use cucumber::{given, then};
+use standin::conformance::control::{Endpoint, Fault};
+
+use super::IdpWorld;
+
+#[given(
+    expr = "the IdP's {word} endpoint fails {int} time(s) with status {int} and the body {string}"
+)]
+async fn fault_status_body(
+    world: &mut IdpWorld,
+    endpoint: String,
+    count: u32,
+    status: u16,
+    body: String,
+) -> anyhow::Result<()> {
+    let endpoint: Endpoint = endpoint.parse().map_err(|e: String| anyhow!(e))?;
+    let fault = Fault::Status {
+        status,
+        body: Some(body),
+        content_type: None,
+    };
+    world.control()?.queue_fault(endpoint, fault, count).await?;
+    Ok(())
+}
+
+#[then(expr = "the answer has status {int}")]
+fn answer_status(world: &mut IdpWorld, status: u16) -> anyhow::Result<()> {
+    let exchange = world.exchange()?;
+    ensure!(
+        exchange.status == status,
+        "expected status {status}, got {}",
+        exchange.summary()
+    );
+    Ok(())
+}
+
+#[then(expr = "the answer has status {int} and the body {string}")]
+fn answer_status_body(world: &mut IdpWorld, status: u16, body: String) -> anyhow::Result<()> {
+    answer_status(world, status)?;
+    let exchange = world.exchange()?;
+    ensure!(
+        exchange.body == body,
+        "expected the body {body:?}, got {} bytes that differ",
+        exchange.body.len()
+    );
+    Ok(())
+}
+
+#[then("the answer is a 200 whose body is not JSON")]
+fn answer_not_json(world: &mut IdpWorld) -> anyhow::Result<()> {
+    answer_status(world, 200)?;
+    let exchange = world.exchange()?;
+    ensure!(
+        !exchange.body.is_empty() && exchange.json.is_none(),
+        "expected a non-empty body that does not parse as JSON, got {}",
+        exchange.summary()
+    );
+    Ok(())
+}
+
+#[then(expr = "the answer took at least {int} ms")]
+fn answer_slow(world: &mut IdpWorld, ms: u64) -> anyhow::Result<()> {
+    let elapsed = world.exchange()?.elapsed;
+    ensure!(
+        elapsed >= Duration::from_millis(ms),
+        "the answer came after {elapsed:?}, expected a delay of at least {ms} ms"
+    );
+    Ok(())
+}
