@@ -23,6 +23,15 @@ impl Secret {
         &self.0
     }
 
+    /// Serialise the value itself: for `#[serde(serialize_with)]` on the
+    /// one field of a request that must carry a secret on purpose.
+    pub fn serialize_exposed<S: Serializer>(
+        secret: &Secret,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&secret.0)
+    }
+
     /// Compare with a presented value in constant time.
     pub fn matches(&self, presented: &str) -> bool {
         aws_lc_rs::constant_time::verify_slices_are_equal(self.0.as_bytes(), presented.as_bytes())

@@ -17,11 +17,16 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::idp::token_id;
+pub use crate::idp::admin::{
+    AccessView, CodeState, CodeView, Grants, NewUser, RefreshView, TokenState,
+};
+pub use crate::idp::fixtures::TokenFormat;
+pub use crate::idp::state::Grant;
+pub use crate::idp::{Endpoint, Fault, IdTokenDefect, SigningAlg};
 use crate::secret::Secret;
 
 /// A boxed future, so [`IdpControl`] can be used as `dyn IdpControl`.
@@ -75,7 +80,7 @@ pub trait IdpControl: Send + Sync + fmt::Debug {
     /// Register a client.
     fn add_client(&self, client: NewClient) -> ControlFuture<'_, ()>;
     /// Add a new active signing key for `alg`; returns its `kid`.
-    fn rotate_key(&self, alg: KeyAlg) -> ControlFuture<'_, String>;
+    fn rotate_key(&self, alg: SigningAlg) -> ControlFuture<'_, String>;
     /// Stop publishing a (no longer active) key.
     fn retire_key(&self, kid: &str) -> ControlFuture<'_, ()>;
     /// Back to the fixtures: clients, users, keys, clock, no faults, no
@@ -88,86 +93,6 @@ pub trait IdpControl: Send + Sync + fmt::Debug {
 pub struct ClockState {
     pub now: i64,
     pub offset_secs: i64,
-}
-
-/// The endpoints a fault can be queued on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Endpoint {
-    Discovery,
-    Jwks,
-    Authorize,
-    Login,
-    Consent,
-    Token,
-    Userinfo,
-    Introspect,
-    Revoke,
-}
-
-impl std::str::FromStr for Endpoint {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        serde_json::from_value(Value::String(s.to_ascii_lowercase()))
-            .map_err(|_| format!("unknown endpoint {s:?}"))
-    }
-}
-
-/// What a faulty endpoint does.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Fault {
-    /// Answer with this status and body instead.
-    Status {
-        status: u16,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        body: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        content_type: Option<String>,
-    },
-    /// Wait, then answer normally.
-    Delay { delay_ms: u64 },
-    /// 200 with a body that is not JSON.
-    MalformedJson,
-}
-
-/// How the next ID token is spoiled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IdTokenDefect {
-    WrongIss,
-    WrongAud,
-    WrongNonce,
-    Expired,
-    BadSignature,
-}
-
-impl std::str::FromStr for IdTokenDefect {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        serde_json::from_value(Value::String(s.replace([' ', '-'], "_")))
-            .map_err(|_| format!("unknown ID token defect {s:?}"))
-    }
-}
-
-/// Signing algorithms a key can be rotated for.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum KeyAlg {
-    #[default]
-    RS256,
-    ES256,
-    EdDSA,
-}
-
-/// `POST /admin/users`.
-#[derive(Clone, Debug, Serialize)]
-pub struct NewUser {
-    pub username: String,
-    #[serde(serialize_with = "expose")]
-    pub password: Secret,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sub: Option<String>,
-    pub claims: Map<String, Value>,
 }
 
 /// `POST /admin/clients`: the fields of a `[[clients]]` fixture entry. Only
@@ -188,137 +113,6 @@ impl NewClient {
             body.insert("secret".into(), Value::String(secret.expose().to_string()));
         }
         Value::Object(body)
-    }
-}
-
-fn expose<S: serde::Serializer>(secret: &Secret, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(secret.expose())
-}
-
-/// `GET /admin/grants`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-pub struct Grants {
-    pub codes: Vec<CodeGrant>,
-    pub access_tokens: Vec<AccessTokenGrant>,
-    pub refresh_tokens: Vec<RefreshTokenGrant>,
-}
-
-impl Grants {
-    /// The access token whose value is `token`.
-    pub fn access_token(&self, token: &str) -> Option<&AccessTokenGrant> {
-        let id = token_id(token);
-        self.access_tokens.iter().find(|g| g.id == id)
-    }
-
-    /// The refresh token whose value is `token`.
-    pub fn refresh_token(&self, token: &str) -> Option<&RefreshTokenGrant> {
-        let id = token_id(token);
-        self.refresh_tokens
-            .iter()
-            .find(|g| g.id == id)
-    }
-
-    /// The code whose value is `code`.
-    pub fn code(&self, code: &str) -> Option<&CodeGrant> {
-        let id = token_id(code);
-        self.codes.iter().find(|g| g.id == id)
-    }
-
-    /// Every refresh token of a family.
-    pub fn refresh_family(&self, family: &str) -> impl Iterator<Item = &RefreshTokenGrant> {
-        self.refresh_tokens
-            .iter()
-            .filter(move |g| g.family == family)
-    }
-}
-
-/// An authorization code as the IdP records it.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct CodeGrant {
-    pub id: String,
-    pub client_id: String,
-    pub sub: String,
-    pub state: CodeState,
-    pub presented: u32,
-    pub issued_at: i64,
-    pub expires_at: i64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CodeState {
-    Unused,
-    Used,
-    Expired,
-}
-
-/// An access token as the IdP records it.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct AccessTokenGrant {
-    pub id: String,
-    pub client_id: String,
-    /// Absent for a client credentials token.
-    #[serde(default)]
-    pub sub: Option<String>,
-    pub scope: String,
-    pub format: AccessTokenFormat,
-    pub grant: GrantKind,
-    pub state: TokenState,
-    pub presented: u32,
-    pub issued_at: i64,
-    pub expires_at: i64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AccessTokenFormat {
-    Jwt,
-    Opaque,
-}
-
-/// The grant a token came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GrantKind {
-    AuthorizationCode,
-    RefreshToken,
-    ClientCredentials,
-}
-
-/// A refresh token as the IdP records it.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct RefreshTokenGrant {
-    pub id: String,
-    pub client_id: String,
-    pub sub: String,
-    pub scope: String,
-    /// Every refresh token rotated from the same code shares a family.
-    pub family: String,
-    pub state: TokenState,
-    pub presented: u32,
-    pub issued_at: i64,
-    pub expires_at: i64,
-}
-
-/// Lifecycle of an access or refresh token.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TokenState {
-    Active,
-    /// A refresh token that was exchanged for a new one.
-    Rotated,
-    Revoked,
-    Expired,
-}
-
-impl fmt::Display for TokenState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TokenState::Active => "active",
-            TokenState::Rotated => "rotated",
-            TokenState::Revoked => "revoked",
-            TokenState::Expired => "expired",
-        })
     }
 }
 
@@ -494,7 +288,7 @@ impl IdpControl for AdminApi {
         })
     }
 
-    fn rotate_key(&self, alg: KeyAlg) -> ControlFuture<'_, String> {
+    fn rotate_key(&self, alg: SigningAlg) -> ControlFuture<'_, String> {
         #[derive(Deserialize)]
         struct Rotated {
             kid: String,
@@ -540,17 +334,18 @@ fn urlencode_segment(segment: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::idp::token_id;
 
     #[test]
     fn fault_serialises_as_the_contract_says() {
         let fault = Fault::Status {
             status: 503,
-            body: None,
-            content_type: None,
+            body: String::new(),
+            content_type: "application/json".into(),
         };
         assert_eq!(
             serde_json::to_value(&fault).unwrap(),
-            json!({"kind": "status", "status": 503})
+            json!({"kind": "status", "status": 503, "body": "", "content_type": "application/json"})
         );
         assert_eq!(
             serde_json::to_value(Fault::MalformedJson).unwrap(),

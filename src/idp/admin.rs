@@ -20,7 +20,7 @@ use serde_json::{Map, Value, json};
 use super::faults::{Endpoint, Fault, IdTokenDefect};
 use super::fixtures::{ClientConfig, TokenFormat, UserConfig};
 use super::keys::{KeySet, RetireError, SigningAlg, SigningKey};
-use super::state::{Grant, IdpState, Store};
+use super::state::{Grant, IdpState, Store, token_id};
 use crate::secret::Secret;
 
 /// Why a control operation was refused.
@@ -49,14 +49,44 @@ impl IntoResponse for ControlError {
     }
 }
 
+/// Lifecycle of an authorization code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeState {
+    Unused,
+    Used,
+    Expired,
+}
+
+/// Lifecycle of an access or refresh token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenState {
+    Active,
+    /// A refresh token that was exchanged for its successor.
+    Rotated,
+    Revoked,
+    Expired,
+}
+
+impl std::fmt::Display for TokenState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TokenState::Active => "active",
+            TokenState::Rotated => "rotated",
+            TokenState::Revoked => "revoked",
+            TokenState::Expired => "expired",
+        })
+    }
+}
+
 /// One authorization code, as inspection shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeView {
     pub id: String,
     pub client_id: String,
     pub sub: String,
-    /// `unused`, `used` or `expired`.
-    pub state: String,
+    pub state: CodeState,
     pub presented: u32,
     pub issued_at: i64,
     pub expires_at: i64,
@@ -67,12 +97,13 @@ pub struct CodeView {
 pub struct AccessView {
     pub id: String,
     pub client_id: String,
+    /// Absent for a client credentials token.
+    #[serde(default)]
     pub sub: Option<String>,
     pub scope: String,
     pub format: TokenFormat,
-    pub grant: String,
-    /// `active`, `revoked` or `expired`.
-    pub state: String,
+    pub grant: Grant,
+    pub state: TokenState,
     pub presented: u32,
     pub issued_at: i64,
     pub expires_at: i64,
@@ -85,9 +116,9 @@ pub struct RefreshView {
     pub client_id: String,
     pub sub: String,
     pub scope: String,
+    /// Every refresh token rotated from the same code shares a family.
     pub family: String,
-    /// `active`, `rotated`, `revoked` or `expired`.
-    pub state: String,
+    pub state: TokenState,
     pub presented: u32,
     pub issued_at: i64,
     pub expires_at: i64,
@@ -102,25 +133,45 @@ pub struct Grants {
     pub refresh_tokens: Vec<RefreshView>,
 }
 
+impl Grants {
+    /// The access token whose value is `token`.
+    pub fn access_token(&self, token: &str) -> Option<&AccessView> {
+        let id = token_id(token);
+        self.access_tokens.iter().find(|g| g.id == id)
+    }
+
+    /// The refresh token whose value is `token`.
+    pub fn refresh_token(&self, token: &str) -> Option<&RefreshView> {
+        let id = token_id(token);
+        self.refresh_tokens.iter().find(|g| g.id == id)
+    }
+
+    /// The code whose value is `code`.
+    pub fn code(&self, code: &str) -> Option<&CodeView> {
+        let id = token_id(code);
+        self.codes.iter().find(|g| g.id == id)
+    }
+
+    /// Every refresh token of a family.
+    pub fn refresh_family(&self, family: &str) -> impl Iterator<Item = &RefreshView> {
+        self.refresh_tokens
+            .iter()
+            .filter(move |g| g.family == family)
+    }
+}
+
 /// A user to add at run time.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     pub username: String,
+    /// Sent in clear only on the way to the admin API.
+    #[serde(serialize_with = "Secret::serialize_exposed")]
     pub password: Secret,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
     #[serde(default)]
     pub claims: Map<String, Value>,
-}
-
-fn grant_name(g: Grant) -> String {
-    match g {
-        Grant::AuthorizationCode => "authorization_code",
-        Grant::RefreshToken => "refresh_token",
-        Grant::ClientCredentials => "client_credentials",
-    }
-    .into()
 }
 
 fn user_view(user: &UserConfig) -> Value {
@@ -172,13 +223,12 @@ impl IdpState {
                     client_id: c.client_id.clone(),
                     sub: c.sub.clone(),
                     state: if c.used {
-                        "used"
+                        CodeState::Used
                     } else if now >= c.expires_at {
-                        "expired"
+                        CodeState::Expired
                     } else {
-                        "unused"
-                    }
-                    .into(),
+                        CodeState::Unused
+                    },
                     presented: c.presented,
                     issued_at: c.issued_at,
                     expires_at: c.expires_at,
@@ -192,15 +242,14 @@ impl IdpState {
                     sub: a.sub.clone(),
                     scope: a.scope.to_string(),
                     format: a.format,
-                    grant: grant_name(a.grant),
+                    grant: a.grant,
                     state: if a.revoked {
-                        "revoked"
+                        TokenState::Revoked
                     } else if now >= a.expires_at {
-                        "expired"
+                        TokenState::Expired
                     } else {
-                        "active"
-                    }
-                    .into(),
+                        TokenState::Active
+                    },
                     presented: a.presented,
                     issued_at: a.issued_at,
                     expires_at: a.expires_at,
@@ -215,15 +264,14 @@ impl IdpState {
                     scope: r.scope.to_string(),
                     family: r.family.clone(),
                     state: if r.revoked {
-                        "revoked"
+                        TokenState::Revoked
                     } else if r.rotated {
-                        "rotated"
+                        TokenState::Rotated
                     } else if now >= r.expires_at {
-                        "expired"
+                        TokenState::Expired
                     } else {
-                        "active"
-                    }
-                    .into(),
+                        TokenState::Active
+                    },
                     presented: r.presented,
                     issued_at: r.issued_at,
                     expires_at: r.expires_at,

@@ -29,6 +29,16 @@ pub enum Endpoint {
     Revoke,
 }
 
+impl std::str::FromStr for Endpoint {
+    type Err = String;
+
+    /// The endpoint by its name in the admin API (`token`, `jwks`, ...).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        serde_json::from_value(serde_json::Value::String(s.to_ascii_lowercase()))
+            .map_err(|_| format!("unknown endpoint {s:?}"))
+    }
+}
+
 /// What the faulty response is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -87,6 +97,16 @@ pub enum IdTokenDefect {
     WrongNonce,
     Expired,
     BadSignature,
+}
+
+impl std::str::FromStr for IdTokenDefect {
+    type Err = String;
+
+    /// `wrong_iss`, `wrong iss` or `wrong-iss`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        serde_json::from_value(serde_json::Value::String(s.replace([' ', '-'], "_")))
+            .map_err(|_| format!("unknown ID token defect {s:?}"))
+    }
 }
 
 /// Queued faults and defects.

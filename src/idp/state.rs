@@ -96,7 +96,7 @@ pub enum PkceMethod {
 }
 
 /// Which grant produced an access token.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Grant {
     AuthorizationCode,

@@ -8,7 +8,7 @@ use anyhow::{anyhow, ensure};
 use cucumber::{given, then, when};
 use serde_json::{Map, Value, json};
 use standin::conformance::control::{
-    Endpoint, Fault, IdTokenDefect, KeyAlg, NewClient, NewUser, TokenState,
+    Endpoint, Fault, IdTokenDefect, NewClient, NewUser, SigningAlg, TokenState,
 };
 use standin::secret::Secret;
 
@@ -35,8 +35,8 @@ async fn fault_status(
     let endpoint: Endpoint = endpoint.parse().map_err(|e: String| anyhow!(e))?;
     let fault = Fault::Status {
         status,
-        body: None,
-        content_type: None,
+        body: String::new(),
+        content_type: "application/json".into(),
     };
     world.control()?.queue_fault(endpoint, fault, count).await?;
     Ok(())
@@ -132,7 +132,7 @@ async fn add_client(
 
 #[when("the IdP rotates its signing key")]
 async fn rotate_key(world: &mut IdpWorld) -> anyhow::Result<()> {
-    let kid = world.control()?.rotate_key(KeyAlg::RS256).await?;
+    let kid = world.control()?.rotate_key(SigningAlg::RS256).await?;
     world.rotated_kids.push(kid);
     world.jwks = None;
     Ok(())

@@ -23,8 +23,8 @@ async fn fault_status_body(
     let endpoint: Endpoint = endpoint.parse().map_err(|e: String| anyhow!(e))?;
     let fault = Fault::Status {
         status,
-        body: Some(body),
-        content_type: None,
+        body,
+        content_type: "application/json".into(),
     };
     world.control()?.queue_fault(endpoint, fault, count).await?;
     Ok(())

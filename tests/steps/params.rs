@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use cucumber::Parameter;
-use standin::conformance::control::{CodeState, GrantKind, TokenState};
+use standin::conformance::control::{CodeState, Grant as GrantKind, TokenState};
 
 /// PKCE `code_challenge_method` (RFC 7636 4.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Parameter)]
