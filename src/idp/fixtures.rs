@@ -76,6 +76,9 @@ pub struct IdpSettings {
     pub session_ttl_secs: u64,
     /// How long a login or consent form stays valid.
     pub form_ttl_secs: u64,
+    /// How long expired codes and tokens stay listed by inspection before
+    /// they are forgotten (shared clock).
+    pub retain_expired_secs: u64,
     /// Bearer token for the admin API. Required when the IdP is bound to a
     /// non-loopback address; without it the admin API is then off.
     pub admin_token: Option<Secret>,
@@ -90,6 +93,7 @@ impl Default for IdpSettings {
             code_ttl_secs: 60,
             session_ttl_secs: 8 * 3600,
             form_ttl_secs: 600,
+            retain_expired_secs: 3600,
             admin_token: None,
             keys_dir: None,
         }

@@ -119,6 +119,18 @@ async fn method_not_allowed() -> (StatusCode, axum::Json<serde_json::Value>) {
     )
 }
 
+/// Forget long-expired codes and tokens every few seconds of real time
+/// (decisions use the shared clock), so a load test does not grow the IdP
+/// without bound.
+async fn prune_periodically(state: IdpState) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        state.prune();
+    }
+}
+
 /// Why the IdP could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -203,6 +215,7 @@ impl MockIdp {
             addr.ip().is_loopback(),
         );
         let app = router(state.clone());
+        let pruner = tokio::spawn(prune_periodically(state.clone()));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -210,6 +223,7 @@ impl MockIdp {
                     let _ = rx.await;
                 })
                 .await;
+            pruner.abort();
         });
         Ok(Self {
             state,

@@ -56,8 +56,7 @@ pub fn login_page(
 /// The consent form: Allow or Deny.
 pub fn consent_page(client_name: &str, scope: &Scope, txn: &str, csrf: &str) -> String {
     let items: String = scope
-        .to_string()
-        .split(' ')
+        .words()
         .map(|s| format!("<li><code>{}</code></li>", escape(s)))
         .collect();
     let body = format!(

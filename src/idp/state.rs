@@ -8,7 +8,7 @@
 //! The store sits behind a `std::sync::Mutex` that is only ever held for
 //! map operations, never across an `.await` or a signature.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use base64::Engine as _;
@@ -29,50 +29,60 @@ pub fn token_id(value: &str) -> String {
     id
 }
 
-/// A space-separated scope, kept as an ordered set of words (RFC 6749 3.3).
+/// A space-separated scope (RFC 6749 3.3), kept in canonical form: its
+/// words sorted, without repeats, joined by one space. One allocation per
+/// scope, since every stored token holds one.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Scope(BTreeSet<String>);
+pub struct Scope(String);
 
 impl Scope {
     pub fn parse(text: &str) -> Self {
-        Scope(
-            text.split(' ')
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect(),
-        )
+        Self::canonical(text.split(' '))
     }
 
     pub fn from_words<'a>(words: impl IntoIterator<Item = &'a String>) -> Self {
-        Scope(words.into_iter().cloned().collect())
+        Self::canonical(words.into_iter().map(String::as_str))
+    }
+
+    fn canonical<'a>(words: impl Iterator<Item = &'a str>) -> Self {
+        let mut words: Vec<&str> = words.filter(|w| !w.is_empty()).collect();
+        words.sort_unstable();
+        words.dedup();
+        Scope(words.join(" "))
+    }
+
+    pub fn words(&self) -> impl Iterator<Item = &str> {
+        self.0.split(' ').filter(|w| !w.is_empty())
     }
 
     pub fn contains(&self, word: &str) -> bool {
-        self.0.contains(word)
+        self.words().any(|w| w == word)
     }
 
     pub fn is_subset(&self, other: &Scope) -> bool {
-        self.0.is_subset(&other.0)
+        self.words().all(|w| other.contains(w))
     }
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    pub fn union(&self, other: &Scope) -> Scope {
-        Scope(self.0.union(&other.0).cloned().collect())
-    }
-
     /// Words of `self` not in `allowed`.
     pub fn outside(&self, allowed: &Scope) -> Vec<String> {
-        self.0.difference(&allowed.0).cloned().collect()
+        self.words()
+            .filter(|w| !allowed.contains(w))
+            .map(String::from)
+            .collect()
+    }
+
+    pub fn union(&self, other: &Scope) -> Scope {
+        Self::canonical(self.words().chain(other.words()))
     }
 }
 
 impl std::fmt::Display for Scope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let words: Vec<&str> = self.0.iter().map(String::as_str).collect();
-        f.write_str(&words.join(" "))
+        f.write_str(&self.0)
     }
 }
 
@@ -245,6 +255,18 @@ impl Store {
         self.users.values().find(|u| u.sub() == sub)
     }
 
+    /// Forget what expired more than `retain` seconds before `now`: codes,
+    /// tokens, sessions and forms. Keeps a long-running IdP's memory bounded
+    /// by what is live, while inspection still shows recent expiries.
+    pub fn prune(&mut self, now: i64, retain: i64) {
+        let horizon = now.saturating_sub(retain);
+        self.codes.retain(|_, c| c.expires_at > horizon);
+        self.access.retain(|_, a| a.expires_at > horizon);
+        self.refresh.retain(|_, r| r.expires_at > horizon);
+        self.sessions.retain(|_, s| s.expires_at > now);
+        self.transactions.retain(|_, t| t.expires_at > now);
+    }
+
     /// Revoke every token of a refresh family (RFC 9700 4.14.2).
     pub fn revoke_family(&mut self, family: &str) {
         for r in self.refresh.values_mut().filter(|r| r.family == family) {
@@ -314,6 +336,13 @@ impl IdpState {
     pub fn now(&self) -> i64 {
         self.clock.now()
     }
+
+    /// Apply the retention rule of [`Store::prune`] now.
+    pub fn prune(&self) {
+        let retain = i64::try_from(self.fixtures.idp.retain_expired_secs).unwrap_or(i64::MAX);
+        let now = self.now();
+        self.store().prune(now, retain);
+    }
 }
 
 #[cfg(test)]
@@ -329,6 +358,41 @@ mod tests {
             vec!["admin"]
         );
         assert_eq!(Scope::parse("b a a").to_string(), "a b");
+    }
+
+    #[test]
+    fn prune_forgets_only_what_expired_before_the_retention_window() {
+        let fixtures = Fixtures::default_brand();
+        let mut store = Store::from_fixtures(&fixtures);
+        let session = |expires_at| Session {
+            sub: "s".into(),
+            auth_time: 0,
+            expires_at,
+        };
+        store.sessions.insert("live".into(), session(200));
+        store.sessions.insert("dead".into(), session(50));
+        let record = |expires_at| RefreshRecord {
+            id: String::new(),
+            seq: 0,
+            client_id: "c".into(),
+            sub: "s".into(),
+            scope: Scope::parse("openid"),
+            family: "f".into(),
+            auth_time: 0,
+            issued_at: 0,
+            expires_at,
+            revoked: false,
+            rotated: false,
+            presented: 0,
+        };
+        store.refresh.insert("recently-expired".into(), record(80));
+        store.refresh.insert("long-expired".into(), record(10));
+        store.refresh.insert("live".into(), record(500));
+        store.prune(100, 50);
+        let mut kept: Vec<&String> = store.refresh.keys().collect();
+        kept.sort();
+        assert_eq!(kept, ["live", "recently-expired"]);
+        assert_eq!(store.sessions.keys().collect::<Vec<_>>(), ["live"]);
     }
 
     #[test]
