@@ -2,6 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -90,6 +91,15 @@ fn demo_link(idp: &MockIdp) -> String {
     url.to_string()
 }
 
+/// Print a line to stdout; a closed pipe (`standin idp | head -1`) is not
+/// an error worth dying for, unlike `println!`, which panics on it.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// The demo link returns to the IdP's own demo callback page; on another
 /// port than the fixtures expect, register that page for the demo client.
 fn register_demo_callback(idp: &MockIdp) {
@@ -106,27 +116,46 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
+    let cli = Cli::parse();
     init_tracing();
-    match Cli::parse().command {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // A user's mistake (a bad fixtures file, a port in use) reads as
+            // one line with its causes, never as a backtrace.
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
         Command::Up { host, idp_port } => {
             let idp = start_idp(Fixtures::default_brand(), host, idp_port, None).await?;
             register_demo_callback(&idp);
-            println!("standin is up.\n");
-            println!("  mock brand IdP   {}", idp.issuer());
-            println!(
+            say!("standin is up.\n");
+            say!("  mock brand IdP   {}", idp.issuer());
+            say!(
                 "  discovery        {}/.well-known/openid-configuration",
                 idp.issuer()
             );
-            println!("  JWKS             {}/jwks", idp.issuer());
-            println!(
+            say!("  JWKS             {}/jwks", idp.issuer());
+            say!(
                 "  admin API        {}/admin/grants (clock, faults, inspection)\n",
                 idp.issuer()
             );
-            println!("Open this link to sign in as the demo user (alice / alice-password):\n");
-            println!("  {}\n", demo_link(&idp));
-            println!("Press Ctrl-C to stop.");
+            say!("Open this link to sign in as the demo user (alice / alice-password):\n");
+            say!("  {}\n", demo_link(&idp));
+            say!("Press Ctrl-C to stop.");
             shutdown_signal().await;
         }
         Command::Idp {
@@ -140,8 +169,8 @@ async fn main() -> anyhow::Result<()> {
                 None => Fixtures::default_brand(),
             };
             let idp = start_idp(fixtures, host, port, issuer).await?;
-            println!("mock brand IdP: {}", idp.issuer());
-            println!(
+            say!("mock brand IdP: {}", idp.issuer());
+            say!(
                 "discovery: {}/.well-known/openid-configuration",
                 idp.issuer()
             );

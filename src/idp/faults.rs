@@ -126,6 +126,11 @@ impl Faults {
         self.queues.get_mut(&endpoint)?.pop_front()
     }
 
+    /// How many faults are still queued for `endpoint`.
+    pub fn pending(&self, endpoint: Endpoint) -> usize {
+        self.queues.get(&endpoint).map_or(0, VecDeque::len)
+    }
+
     pub fn push_defect(&mut self, defect: IdTokenDefect, count: usize) {
         self.id_token.extend(std::iter::repeat_n(defect, count));
     }

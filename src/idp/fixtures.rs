@@ -308,13 +308,22 @@ impl UserConfig {
     }
 }
 
-/// A fixtures file that could not be used.
+/// A fixtures file that could not be used. `line` is 0 when the problem
+/// is the file as a whole (it cannot be read).
 #[derive(Debug, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
 pub struct FixturesError {
     pub file: String,
     pub line: usize,
     pub message: String,
+}
+
+impl std::fmt::Display for FixturesError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            0 => write!(f, "{}: {}", self.file, self.message),
+            line => write!(f, "{}:{line}: {}", self.file, self.message),
+        }
+    }
 }
 
 impl Fixtures {
@@ -372,26 +381,81 @@ impl Fixtures {
     /// Parse fixtures text; `name` is used in errors. Keys are left empty.
     pub fn parse(text: &str, name: &str) -> Result<Self, FixturesError> {
         let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
-        let file: FixturesFile = toml::from_str(text).map_err(|e| FixturesError {
+        let fail = |line: usize, message: String| FixturesError {
             file: name.to_string(),
-            line: e.span().map(|s| line_of(s.start)).unwrap_or(0),
-            message: e.message().trim().to_string(),
-        })?;
-        let fail = |span: std::ops::Range<usize>, message: String| FixturesError {
-            file: name.to_string(),
-            line: line_of(span.start),
+            line,
             message,
+        };
+        let deserializer = toml::Deserializer::parse(text).map_err(|e| {
+            fail(
+                e.span().map_or(0, |s| line_of(s.start)),
+                e.message().trim().to_string(),
+            )
+        })?;
+        // The path names the field even where toml's own message does not
+        // ("invalid type: integer, expected a string": which field?).
+        let file: FixturesFile = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            use serde_path_to_error::Segment;
+            let mut path = String::new();
+            for segment in e.path().iter() {
+                match segment {
+                    // toml::Spanned's own wrapper key is not part of the file.
+                    Segment::Map { key } if key.starts_with("$__") => {}
+                    Segment::Map { key } | Segment::Enum { variant: key } => {
+                        if !path.is_empty() {
+                            path.push('.');
+                        }
+                        path.push_str(key);
+                    }
+                    Segment::Seq { index } => path.push_str(&format!("[{index}]")),
+                    Segment::Unknown => {}
+                }
+            }
+            let inner = e.into_inner();
+            let line = inner.span().map_or(0, |s| line_of(s.start));
+            let message = inner.message().trim().to_string();
+            if path.is_empty() || message.contains(&path) {
+                fail(line, message)
+            } else {
+                fail(line, format!("{path}: {message}"))
+            }
+        })?;
+        // A semantic error names a field of an entry: point at the line
+        // where that field is written, or else where the entry starts.
+        let field_line = |span: &std::ops::Range<usize>, message: &str| {
+            let field = message.split(['.', '[', ':', ' ']).next().unwrap_or("");
+            // The entry runs from its header to the next table header.
+            let start = span.start.min(text.len());
+            let end = text[start..]
+                .match_indices("\n[")
+                .next()
+                .map_or(text.len(), |(i, _)| start + i + 1);
+            let entry = &text[start..end.max(span.end.min(text.len()))];
+            let offset = entry
+                .match_indices('\n')
+                .map(|(i, _)| i + 1)
+                .chain(std::iter::once(0))
+                .find(|&i| {
+                    let rest = entry[i..].trim_start();
+                    rest.strip_prefix(field)
+                        .is_some_and(|r| r.trim_start().starts_with('='))
+                })
+                .unwrap_or(0);
+            line_of(span.start + offset)
         };
         let mut clients = Vec::new();
         for (i, spanned) in file.clients.into_iter().enumerate() {
             let span = spanned.span();
             let client = spanned.into_inner();
-            client
-                .validate()
-                .map_err(|m| fail(span.clone(), format!("clients[{i}] ({}).{m}", client.id)))?;
+            if let Err(m) = client.validate() {
+                return Err(fail(
+                    field_line(&span, &m),
+                    format!("clients[{i}] ({}).{m}", client.id),
+                ));
+            }
             if clients.iter().any(|c: &ClientConfig| c.id == client.id) {
                 return Err(fail(
-                    span,
+                    field_line(&span, "id"),
                     format!("clients[{i}].id: `{}` is registered twice", client.id),
                 ));
             }
@@ -401,14 +465,18 @@ impl Fixtures {
         for (i, spanned) in file.users.into_iter().enumerate() {
             let span = spanned.span();
             let user = spanned.into_inner();
-            user.validate()
-                .map_err(|m| fail(span.clone(), format!("users[{i}] ({}).{m}", user.username)))?;
+            if let Err(m) = user.validate() {
+                return Err(fail(
+                    field_line(&span, &m),
+                    format!("users[{i}] ({}).{m}", user.username),
+                ));
+            }
             if users
                 .iter()
                 .any(|u: &UserConfig| u.username == user.username)
             {
                 return Err(fail(
-                    span,
+                    field_line(&span, "username"),
                     format!("users[{i}].username: `{}` appears twice", user.username),
                 ));
             }
@@ -476,6 +544,14 @@ mod tests {
             err.message.contains("clients[0] (spa).redirect_uris[0]"),
             "{err}"
         );
-        assert_eq!(err.line, 1);
+        assert_eq!(err.line, 3, "{err}");
+    }
+
+    #[test]
+    fn a_type_error_inside_an_entry_names_the_field_path() {
+        let text = "[[users]]\nusername = \"a\"\npassword = \"b\"\n\n[[users]]\nusername = \"c\"\npassword = 5\n";
+        let err = Fixtures::parse(text, "u.toml").unwrap_err();
+        assert_eq!(err.line, 7, "{err}");
+        assert!(err.message.contains("users[1].password"), "{err}");
     }
 }
