@@ -18,15 +18,19 @@ use openidconnect::core::{
     CoreTokenType, CoreUserInfoClaims,
 };
 use openidconnect::{
-    AccessTokenHash, AsyncHttpClient, AuthType, AuthorizationCode, ClaimsVerificationError,
-    ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpRequest,
-    HttpResponse, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl,
-    RequestTokenError, Scope, SignatureVerificationError, TokenResponse as _,
+    AccessToken, AccessTokenHash, AsyncHttpClient, AuthType, AuthorizationCode,
+    ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, HttpRequest, HttpResponse, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope,
+    SignatureVerificationError, StandardErrorResponse, SubjectIdentifier, TokenResponse as _,
 };
 use standin::idp::{ClientConfig, Fixtures, IdTokenDefect, MockIdp};
 use url::Url;
 
 use common::{ALICE, ALICE_PASSWORD, ALICE_SUB, first_form, only, query_pairs};
+
+/// The token endpoint's error body as the crate reads it.
+type CoreErrorResponse = StandardErrorResponse<CoreErrorResponseType>;
 
 const DEMO_CALLBACK: &str = "http://127.0.0.1:8400/demo/callback";
 
@@ -157,6 +161,16 @@ impl Browser {
     }
 }
 
+/// A fresh mock IdP (default brand), the relying party's HTTP client and a
+/// browser for the consumer.
+async fn start() -> (MockIdp, Http, Browser) {
+    let idp = MockIdp::start(Fixtures::default_brand())
+        .await
+        .expect("IdP starts");
+    let browser = Browser::new(idp.issuer());
+    (idp, Http::new(), browser)
+}
+
 async fn discover(idp: &MockIdp, http: &Http) -> CoreProviderMetadata {
     CoreProviderMetadata::discover_async(
         IssuerUrl::new(idp.issuer().to_string()).expect("issuer URL"),
@@ -166,30 +180,40 @@ async fn discover(idp: &MockIdp, http: &Http) -> CoreProviderMetadata {
     .expect("discovery (and its JWKS fetch) succeeds")
 }
 
-fn client(meta: CoreProviderMetadata, id: &str, secret: Option<&str>, redirect: &str) -> Client {
+/// A client built from discovery, as the crate's documentation shows.
+async fn client(
+    idp: &MockIdp,
+    http: &Http,
+    id: &str,
+    secret: Option<&str>,
+    redirect: &str,
+) -> Client {
     CoreClient::from_provider_metadata(
-        meta,
+        discover(idp, http).await,
         ClientId::new(id.to_string()),
         secret.map(|s| ClientSecret::new(s.to_string())),
     )
     .set_redirect_uri(RedirectUrl::new(redirect.to_string()).expect("redirect URL"))
 }
 
-/// What one authorization code flow produced.
-struct Flow {
-    nonce: Nonce,
-    tokens: CoreTokenResponse,
+/// The default brand's confidential bot client.
+async fn demo_bot(idp: &MockIdp, http: &Http) -> Client {
+    client(
+        idp,
+        http,
+        "demo-bot",
+        Some("demo-bot-secret"),
+        DEMO_CALLBACK,
+    )
+    .await
 }
 
-/// Authorize (PKCE S256, state, nonce) through the browser, check the
-/// authorization response, exchange the code with the crate.
-async fn code_flow(
-    idp: &MockIdp,
-    browser: &Browser,
+/// An authorization URL with PKCE S256, a fresh state and nonce, and
+/// `scopes` besides `openid`.
+fn authorization_url(
     client: &Client,
-    http: &Http,
     scopes: &[&str],
-) -> Flow {
+) -> (Url, CsrfToken, Nonce, PkceCodeVerifier) {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut request = client
         .authorize_url(
@@ -202,7 +226,80 @@ async fn code_flow(
         request = request.add_scope(Scope::new(scope.to_string()));
     }
     let (url, state, nonce) = request.url();
+    (url, state, nonce, verifier)
+}
 
+/// The token endpoint refused with this RFC 6749 5.2 error code; `what`
+/// says what was asked, for the failure message.
+fn assert_token_error<RE: std::error::Error + 'static>(
+    result: Result<CoreTokenResponse, RequestTokenError<RE, CoreErrorResponse>>,
+    expected: CoreErrorResponseType,
+    what: &str,
+) {
+    match result {
+        Err(RequestTokenError::ServerResponse(e)) => {
+            assert_eq!(e.error(), &expected, "{what}: {e:?}")
+        }
+        other => panic!("{what}: {other:?}"),
+    }
+}
+
+/// UserInfo through the crate with this access token, bound to `subject`.
+async fn userinfo(
+    client: &Client,
+    http: &Http,
+    access_token: &AccessToken,
+    subject: &SubjectIdentifier,
+    what: &str,
+) -> CoreUserInfoClaims {
+    client
+        .user_info(access_token.clone(), Some(subject.clone()))
+        .expect("userinfo endpoint discovered")
+        .request_async(http)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e:?}"))
+}
+
+/// The refresh grant through the crate.
+async fn refresh_with(
+    client: &Client,
+    http: &Http,
+    refresh: &RefreshToken,
+) -> Result<CoreTokenResponse, RequestTokenError<std::io::Error, CoreErrorResponse>> {
+    client
+        .exchange_refresh_token(refresh)
+        .expect("token endpoint discovered")
+        .request_async(http)
+        .await
+}
+
+/// What one authorization code flow produced.
+struct Flow {
+    nonce: Nonce,
+    tokens: CoreTokenResponse,
+}
+
+impl Flow {
+    fn id_token(&self) -> &CoreIdToken {
+        self.tokens.id_token().expect("an ID token (scope openid)")
+    }
+
+    /// The ID token's claims, verified by [`verify_id_token`].
+    fn verified_claims(&self, verifier: &CoreIdTokenVerifier<'_>) -> CoreIdTokenClaims {
+        verify_id_token(verifier, self.id_token(), &self.nonce, &self.tokens)
+    }
+}
+
+/// Authorize (PKCE S256, state, nonce) through the browser, check the
+/// authorization response, exchange the code with the crate.
+async fn code_flow(
+    idp: &MockIdp,
+    browser: &Browser,
+    client: &Client,
+    http: &Http,
+    scopes: &[&str],
+) -> Flow {
+    let (url, state, nonce, verifier) = authorization_url(client, scopes);
     let location = browser.authorize(&url, ALICE, ALICE_PASSWORD).await;
     let redirect = client
         .redirect_uri()
@@ -269,10 +366,7 @@ fn verify_id_token(
 
 #[tokio::test]
 async fn discovery_matches_the_issuer_and_advertises_working_endpoints() {
-    let idp = MockIdp::start(Fixtures::default_brand())
-        .await
-        .expect("IdP starts");
-    let http = Http::new();
+    let (idp, http, _) = start().await;
     let meta = discover(&idp, &http).await;
     let issuer = idp.issuer();
     assert_eq!(meta.issuer().as_str(), issuer);
@@ -304,24 +398,18 @@ async fn discovery_matches_the_issuer_and_advertises_working_endpoints() {
 
 #[tokio::test]
 async fn code_flow_with_pkce_id_token_userinfo_and_refresh() {
-    let idp = MockIdp::start(Fixtures::default_brand())
-        .await
-        .expect("IdP starts");
-    let http = Http::new();
-    let meta = discover(&idp, &http).await;
-    let client = client(meta, "demo-bot", Some("demo-bot-secret"), DEMO_CALLBACK);
-    let browser = Browser::new(idp.issuer());
+    let (idp, http, browser) = start().await;
+    let client = demo_bot(&idp, &http).await;
 
     let flow = code_flow(&idp, &browser, &client, &http, &["profile", "email"]).await;
     let tokens = &flow.tokens;
     assert_eq!(tokens.token_type(), &CoreTokenType::Bearer);
     let verifier = client.id_token_verifier();
-    let id_token = tokens.id_token().expect("an ID token (scope openid)");
     assert_eq!(
-        id_token.signing_alg().unwrap(),
+        flow.id_token().signing_alg().unwrap(),
         &CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256
     );
-    let claims = verify_id_token(&verifier, id_token, &flow.nonce, tokens);
+    let claims = flow.verified_claims(&verifier);
     assert_eq!(claims.issuer().as_str(), idp.issuer());
     assert_eq!(claims.subject().as_str(), ALICE_SUB);
     assert_eq!(
@@ -339,21 +427,17 @@ async fn code_flow_with_pkce_id_token_userinfo_and_refresh() {
     );
 
     // UserInfo through the crate, bound to the ID token's subject.
-    let userinfo: CoreUserInfoClaims = client
-        .user_info(
-            tokens.access_token().clone(),
-            Some(claims.subject().clone()),
-        )
-        .expect("userinfo endpoint discovered")
-        .request_async(&http)
-        .await
-        .expect("the crate reads userinfo");
-    assert_eq!(userinfo.subject().as_str(), ALICE_SUB);
-    assert_eq!(
-        userinfo.email().map(|e| e.as_str()),
-        Some("alice@example.com")
-    );
-    let name = userinfo
+    let info = userinfo(
+        &client,
+        &http,
+        tokens.access_token(),
+        claims.subject(),
+        "the crate reads userinfo",
+    )
+    .await;
+    assert_eq!(info.subject().as_str(), ALICE_SUB);
+    assert_eq!(info.email().map(|e| e.as_str()), Some("alice@example.com"));
+    let name = info
         .name()
         .and_then(|n| n.get(None))
         .map(|n| n.as_str().to_string());
@@ -362,10 +446,7 @@ async fn code_flow_with_pkce_id_token_userinfo_and_refresh() {
     // Refresh through the crate: a new access token, a rotated refresh
     // token, and an ID token for the same user and authentication.
     let refresh = tokens.refresh_token().expect("a refresh token").clone();
-    let refreshed = client
-        .exchange_refresh_token(&refresh)
-        .expect("token endpoint discovered")
-        .request_async(&http)
+    let refreshed = refresh_with(&client, &http, &refresh)
         .await
         .expect("the crate refreshes");
     assert_ne!(
@@ -387,43 +468,31 @@ async fn code_flow_with_pkce_id_token_userinfo_and_refresh() {
     assert_eq!(new_claims.subject(), claims.subject());
     assert_eq!(new_claims.audiences(), claims.audiences());
     assert_eq!(new_claims.auth_time(), claims.auth_time());
-    let again: CoreUserInfoClaims = client
-        .user_info(
-            refreshed.access_token().clone(),
-            Some(claims.subject().clone()),
-        )
-        .unwrap()
-        .request_async(&http)
-        .await
-        .expect("the refreshed access token works at userinfo");
+    let again = userinfo(
+        &client,
+        &http,
+        refreshed.access_token(),
+        claims.subject(),
+        "the refreshed access token works at userinfo",
+    )
+    .await;
     assert_eq!(again.subject().as_str(), ALICE_SUB);
 
     // The rotated-out refresh token is refused as the crate understands it.
-    let reuse = client
-        .exchange_refresh_token(&refresh)
-        .unwrap()
-        .request_async(&http)
-        .await;
-    match reuse {
-        Err(RequestTokenError::ServerResponse(e)) => {
-            assert_eq!(e.error(), &CoreErrorResponseType::InvalidGrant, "{e:?}")
-        }
-        other => panic!("reuse of a rotated refresh token: {other:?}"),
-    }
+    assert_token_error(
+        refresh_with(&client, &http, &refresh).await,
+        CoreErrorResponseType::InvalidGrant,
+        "reuse of a rotated refresh token",
+    );
 }
 
 #[tokio::test]
 async fn es256_public_client_passes_the_crates_verification() {
-    let idp = MockIdp::start(Fixtures::default_brand())
-        .await
-        .expect("IdP starts");
-    let http = Http::new();
-    let meta = discover(&idp, &http).await;
+    let (idp, http, browser) = start().await;
     // demo-spa: public (no secret), PKCE required, ID tokens signed ES256.
-    let client = client(meta, "demo-spa", None, DEMO_CALLBACK);
-    let browser = Browser::new(idp.issuer());
+    let client = client(&idp, &http, "demo-spa", None, DEMO_CALLBACK).await;
     let flow = code_flow(&idp, &browser, &client, &http, &["email"]).await;
-    let id_token = flow.tokens.id_token().expect("an ID token");
+    let id_token = flow.id_token();
     assert_eq!(
         id_token.signing_alg().unwrap(),
         &CoreJwsSigningAlgorithm::EcdsaP256Sha256
@@ -432,8 +501,7 @@ async fn es256_public_client_passes_the_crates_verification() {
     // The verifier built from discovery allows the advertised algorithms;
     // pinned to the client's registered ES256 it still accepts, pinned to
     // RS256 (the OIDC default) it refuses: the token really is ES256.
-    let discovered = client.id_token_verifier();
-    verify_id_token(&discovered, id_token, &flow.nonce, &flow.tokens);
+    flow.verified_claims(&client.id_token_verifier());
     let rs256_only = client
         .id_token_verifier()
         .set_allowed_algs([CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
@@ -446,30 +514,27 @@ async fn es256_public_client_passes_the_crates_verification() {
     let verifier = client
         .id_token_verifier()
         .set_allowed_algs([CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
-    let claims = verify_id_token(&verifier, id_token, &flow.nonce, &flow.tokens);
+    let claims = flow.verified_claims(&verifier);
     assert_eq!(claims.subject().as_str(), ALICE_SUB);
     assert_eq!(
         claims.audiences(),
         &[openidconnect::Audience::new("demo-spa".into())]
     );
 
-    let userinfo: CoreUserInfoClaims = client
-        .user_info(
-            flow.tokens.access_token().clone(),
-            Some(claims.subject().clone()),
-        )
-        .unwrap()
-        .request_async(&http)
-        .await
-        .expect("userinfo with the ES256-signed access token");
-    assert_eq!(userinfo.subject().as_str(), ALICE_SUB);
+    let info = userinfo(
+        &client,
+        &http,
+        flow.tokens.access_token(),
+        claims.subject(),
+        "userinfo with the ES256-signed access token",
+    )
+    .await;
+    assert_eq!(info.subject().as_str(), ALICE_SUB);
 }
 
 #[tokio::test]
 async fn a_runtime_client_with_a_query_in_its_redirect_uri_and_client_secret_post() {
-    let idp = MockIdp::start(Fixtures::default_brand())
-        .await
-        .expect("IdP starts");
+    let (idp, http, browser) = start().await;
     let redirect = "https://rp.example/cb?tenant=acme";
     let config: ClientConfig = serde_json::from_value(serde_json::json!({
         "id": "rp-post",
@@ -481,69 +546,42 @@ async fn a_runtime_client_with_a_query_in_its_redirect_uri_and_client_secret_pos
     .expect("client config");
     idp.control().add_client(config).expect("client added");
 
-    let http = Http::new();
-    let meta = discover(&idp, &http).await;
-    let client = client(meta, "rp-post", Some("rp-post-secret"), redirect)
+    let client = client(&idp, &http, "rp-post", Some("rp-post-secret"), redirect)
+        .await
         .set_auth_type(AuthType::RequestBody);
-    let browser = Browser::new(idp.issuer());
     let flow = code_flow(&idp, &browser, &client, &http, &["profile"]).await;
-    let verifier = client.id_token_verifier();
-    let claims = verify_id_token(
-        &verifier,
-        flow.tokens.id_token().expect("ID token"),
-        &flow.nonce,
-        &flow.tokens,
-    );
+    let claims = flow.verified_claims(&client.id_token_verifier());
     assert_eq!(claims.subject().as_str(), ALICE_SUB);
     // Profile, not email, was asked for.
     assert!(claims.email().is_none());
 
     // The same client over Basic is not registered for it: invalid_client.
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, _, _) = client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
-        .set_pkce_challenge(challenge)
-        .url();
+    let (url, _, _, verifier) = authorization_url(&client, &[]);
     let location = browser.authorize(&url, ALICE, ALICE_PASSWORD).await;
     let code = only(&query_pairs(&location), "code").expect("code");
     let basic = client.clone().set_auth_type(AuthType::BasicAuth);
-    match basic
+    let result = basic
         .exchange_code(AuthorizationCode::new(code))
-        .unwrap()
+        .expect("token endpoint discovered")
         .set_pkce_verifier(verifier)
         .request_async(&http)
-        .await
-    {
-        Err(RequestTokenError::ServerResponse(e)) => {
-            assert_eq!(e.error(), &CoreErrorResponseType::InvalidClient, "{e:?}")
-        }
-        other => panic!("Basic for a client_secret_post client: {other:?}"),
-    }
+        .await;
+    assert_token_error(
+        result,
+        CoreErrorResponseType::InvalidClient,
+        "Basic for a client_secret_post client",
+    );
 }
 
 #[tokio::test]
 async fn every_injected_id_token_defect_is_rejected_by_the_crate() {
-    let idp = MockIdp::start(Fixtures::default_brand())
-        .await
-        .expect("IdP starts");
-    let http = Http::new();
-    let meta = discover(&idp, &http).await;
-    let client = client(meta, "demo-bot", Some("demo-bot-secret"), DEMO_CALLBACK);
-    let browser = Browser::new(idp.issuer());
+    let (idp, http, browser) = start().await;
+    let client = demo_bot(&idp, &http).await;
     let verifier = client.id_token_verifier();
 
     // Control: without a defect the same flow verifies.
     let flow = code_flow(&idp, &browser, &client, &http, &[]).await;
-    verify_id_token(
-        &verifier,
-        flow.tokens.id_token().unwrap(),
-        &flow.nonce,
-        &flow.tokens,
-    );
+    flow.verified_claims(&verifier);
 
     for defect in [
         IdTokenDefect::WrongIss,
@@ -554,7 +592,7 @@ async fn every_injected_id_token_defect_is_rejected_by_the_crate() {
     ] {
         idp.control().push_id_token_defect(defect, 1);
         let flow = code_flow(&idp, &browser, &client, &http, &[]).await;
-        let id_token = flow.tokens.id_token().expect("an ID token");
+        let id_token = flow.id_token();
         let result = id_token.claims(&verifier, &flow.nonce);
         // The crate names the defect that was injected, not some other failure.
         let named = matches!(
@@ -592,10 +630,5 @@ async fn every_injected_id_token_defect_is_rejected_by_the_crate() {
 
     // The queue is spent: the next ID token is sound again.
     let flow = code_flow(&idp, &browser, &client, &http, &[]).await;
-    verify_id_token(
-        &verifier,
-        flow.tokens.id_token().unwrap(),
-        &flow.nonce,
-        &flow.tokens,
-    );
+    flow.verified_claims(&verifier);
 }

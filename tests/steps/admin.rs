@@ -11,6 +11,7 @@ use standin::secret::Secret;
 
 use super::IdpWorld;
 use super::clients::{ClientUnderTest, DEMO_CALLBACK};
+use super::discovery::jwks_kids;
 use super::http::Exchange;
 use super::params::Which;
 
@@ -35,6 +36,76 @@ fn table_members(step: &Step) -> anyhow::Result<Map<String, Value>> {
         .collect()
 }
 
+// --- users and their claims -----------------------------------------------------
+
+impl IdpWorld {
+    /// Register a consumer account with these claims.
+    async fn add_user(
+        &self,
+        username: String,
+        password: String,
+        claims: Map<String, Value>,
+    ) -> anyhow::Result<()> {
+        let user = NewUser {
+            username,
+            password: Secret::new(password),
+            sub: None,
+            claims,
+        };
+        self.control()?.add_user(user).await?;
+        Ok(())
+    }
+
+    /// Set one claim of a user (`null` removes it); returns the user as the
+    /// IdP now holds it.
+    async fn set_claim(
+        &self,
+        username: &str,
+        claim: String,
+        value: Value,
+    ) -> anyhow::Result<Value> {
+        let mut claims = Map::new();
+        claims.insert(claim, value);
+        Ok(self.control()?.patch_user_claims(username, claims).await?)
+    }
+
+    /// Register a confidential client allowed the code and refresh grants
+    /// (`fields` added to or overriding that), and play it from now on.
+    async fn register_client(
+        &mut self,
+        id: &str,
+        secret: &str,
+        redirect_uri: &str,
+        scopes: &[&str],
+        more_fields: Map<String, Value>,
+    ) -> anyhow::Result<()> {
+        let mut fields = Map::new();
+        fields.insert("redirect_uris".into(), json!([redirect_uri]));
+        fields.insert("scopes".into(), json!(scopes));
+        fields.insert(
+            "grant_types".into(),
+            json!(["authorization_code", "refresh_token"]),
+        );
+        fields.extend(more_fields);
+        self.control()?
+            .add_client(NewClient {
+                id: id.to_string(),
+                secret: Some(Secret::new(secret)),
+                fields,
+            })
+            .await?;
+        let mut client = ClientUnderTest::confidential(id, secret);
+        client.redirect_uri = redirect_uri.to_string();
+        self.use_client(client);
+        Ok(())
+    }
+}
+
+#[given(expr = "a user {string} with password {string}")]
+async fn add_user(world: &mut IdpWorld, username: String, password: String) -> anyhow::Result<()> {
+    world.add_user(username, password, Map::new()).await
+}
+
 #[given(expr = "a user {string} with password {string} and these claims:")]
 async fn add_user_with_claims(
     world: &mut IdpWorld,
@@ -42,14 +113,9 @@ async fn add_user_with_claims(
     password: String,
     step: &Step,
 ) -> anyhow::Result<()> {
-    let user = NewUser {
-        username,
-        password: Secret::new(password),
-        sub: None,
-        claims: table_members(step)?,
-    };
-    world.control()?.add_user(user).await?;
-    Ok(())
+    world
+        .add_user(username, password, table_members(step)?)
+        .await
 }
 
 #[when(expr = "the brand changes the claim {string} of the user {string} to {string}")]
@@ -59,28 +125,51 @@ async fn change_claim(
     username: String,
     value: String,
 ) -> anyhow::Result<()> {
-    let mut claims = Map::new();
-    claims.insert(claim, Value::String(value));
     world
-        .control()?
-        .patch_user_claims(&username, claims)
+        .set_claim(&username, claim, Value::String(value))
         .await?;
     Ok(())
 }
 
+/// The same as [`change_claim`], worded as a precondition.
+#[given(expr = "the user {string} has the claim {string} set to {string}")]
+async fn has_claim(
+    world: &mut IdpWorld,
+    username: String,
+    claim: String,
+    value: String,
+) -> anyhow::Result<()> {
+    change_claim(world, claim, username, value).await
+}
+
 #[when(expr = "the brand removes the claim {string} of the user {string}")]
 async fn remove_claim(world: &mut IdpWorld, claim: String, username: String) -> anyhow::Result<()> {
-    let mut claims = Map::new();
-    claims.insert(claim.clone(), Value::Null);
     let user = world
-        .control()?
-        .patch_user_claims(&username, claims)
+        .set_claim(&username, claim.clone(), Value::Null)
         .await?;
     ensure!(
         user.pointer(&format!("/claims/{claim}")).is_none(),
         "the IdP still holds {claim:?} for {username:?} after removing it"
     );
     Ok(())
+}
+
+#[given(expr = "a registered client {string} with secret {string} and redirect URI {string}")]
+async fn add_client(
+    world: &mut IdpWorld,
+    id: String,
+    secret: String,
+    redirect_uri: String,
+) -> anyhow::Result<()> {
+    world
+        .register_client(
+            &id,
+            &secret,
+            &redirect_uri,
+            &["openid", "profile"],
+            Map::new(),
+        )
+        .await
 }
 
 #[given(expr = "a registered client {string} with secret {string} and these settings:")]
@@ -90,52 +179,51 @@ async fn add_client_with(
     secret: String,
     step: &Step,
 ) -> anyhow::Result<()> {
-    let mut fields = Map::new();
-    fields.insert("redirect_uris".into(), json!([DEMO_CALLBACK]));
-    fields.insert(
-        "scopes".into(),
-        json!(["openid", "profile", "offline_access"]),
-    );
-    fields.insert(
-        "grant_types".into(),
-        json!(["authorization_code", "refresh_token"]),
-    );
-    fields.extend(table_members(step)?);
+    let scopes = ["openid", "profile", "offline_access"];
+    let settings = table_members(step)?;
     world
-        .control()?
-        .add_client(NewClient {
-            id: id.clone(),
-            secret: Some(Secret::new(secret.clone())),
-            fields,
-        })
-        .await?;
-    world.use_client(ClientUnderTest::confidential(&id, &secret));
-    Ok(())
+        .register_client(&id, &secret, DEMO_CALLBACK, &scopes, settings)
+        .await
 }
 
 // --- keys ----------------------------------------------------------------------
 
+/// The `kid` in the header of a JWT; `what` names the token.
+fn kid_of(token: &Secret, what: &str) -> anyhow::Result<String> {
+    let header = jsonwebtoken::decode_header(token.expose())
+        .with_context(|| format!("{what} is not a JWT"))?;
+    header.kid.ok_or_else(|| anyhow!("{what} has no kid"))
+}
+
 impl IdpWorld {
     /// The `kid` in the header of an access token the bot received.
     pub fn access_token_kid(&self, which: Which) -> anyhow::Result<String> {
-        let token = self.token_set(which)?.access_token.clone();
-        let header =
-            jsonwebtoken::decode_header(token.expose()).context("the access token is not a JWT")?;
-        header
-            .kid
-            .ok_or_else(|| anyhow!("the {which:?} access token has no kid"))
+        let token = &self.token_set(which)?.access_token;
+        kid_of(token, &format!("the {which:?} access token"))
+    }
+
+    /// The kid of the key rotated last.
+    pub fn rotated_kid(&self) -> anyhow::Result<&str> {
+        self.rotated_kids
+            .last()
+            .map(String::as_str)
+            .ok_or_else(|| anyhow!("no key has been rotated"))
+    }
+
+    /// The kid of an access token, and the kids the JWKS publishes now.
+    async fn access_token_kid_and_jwks(
+        &mut self,
+        which: Which,
+    ) -> anyhow::Result<(String, Vec<String>)> {
+        let kid = self.access_token_kid(which)?;
+        Ok((kid, self.published_kids().await?))
     }
 
     /// The kids the JWKS publishes now (fetched afresh).
     async fn published_kids(&mut self) -> anyhow::Result<Vec<String>> {
         self.jwks = None;
         let jwks = self.jwks().await?;
-        Ok(jwks["keys"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|k| k["kid"].as_str().map(str::to_string))
-            .collect())
+        Ok(jwks_kids(jwks).into_iter().map(str::to_string).collect())
     }
 
     /// Send a raw request to the admin API and record the answer.
@@ -158,18 +246,20 @@ impl IdpWorld {
     }
 }
 
-#[then(expr = "the {which} access token is signed with the rotated key")]
-fn signed_with_rotated(world: &mut IdpWorld, which: Which) -> anyhow::Result<()> {
-    let rotated = world
-        .rotated_kids
-        .last()
-        .ok_or_else(|| anyhow!("no key has been rotated"))?;
-    let kid = world.access_token_kid(which)?;
+/// The token `what` names kid `kid`, which must be the key rotated last.
+fn expect_rotated_kid(world: &IdpWorld, kid: &str, what: &str) -> anyhow::Result<()> {
+    let rotated = world.rotated_kid()?;
     ensure!(
-        &kid == rotated,
-        "the {which:?} access token names kid {kid:?}, not the rotated key {rotated:?}"
+        kid == rotated,
+        "{what} names kid {kid:?}, not the rotated key {rotated:?}"
     );
     Ok(())
+}
+
+#[then(expr = "the {which} access token is signed with the rotated key")]
+fn signed_with_rotated(world: &mut IdpWorld, which: Which) -> anyhow::Result<()> {
+    let kid = world.access_token_kid(which)?;
+    expect_rotated_kid(world, &kid, &format!("the {which:?} access token"))
 }
 
 #[then(expr = "the {which} access token is not signed with the rotated key")]
@@ -184,28 +274,14 @@ fn not_signed_with_rotated(world: &mut IdpWorld, which: Which) -> anyhow::Result
 
 #[then(expr = "the ID token is signed with the rotated key")]
 fn id_token_signed_with_rotated(world: &mut IdpWorld) -> anyhow::Result<()> {
-    let rotated = world
-        .rotated_kids
-        .last()
-        .ok_or_else(|| anyhow!("no key has been rotated"))?
-        .clone();
-    let token = world
-        .token_set(Which::Latest)?
-        .id_token
-        .clone()
-        .ok_or_else(|| anyhow!("the latest token response had no ID token"))?;
-    let kid = jsonwebtoken::decode_header(token.expose())?.kid;
-    ensure!(
-        kid.as_deref() == Some(rotated.as_str()),
-        "the ID token names kid {kid:?}, not the rotated key {rotated:?}"
-    );
-    Ok(())
+    let token = world.id_token(Which::Latest)?;
+    let kid = kid_of(&token, "the ID token")?;
+    expect_rotated_kid(world, &kid, "the ID token")
 }
 
 #[then(expr = "the JWKS still publishes the key of the {which} access token")]
 async fn jwks_still_has(world: &mut IdpWorld, which: Which) -> anyhow::Result<()> {
-    let kid = world.access_token_kid(which)?;
-    let kids = world.published_kids().await?;
+    let (kid, kids) = world.access_token_kid_and_jwks(which).await?;
     ensure!(
         kids.contains(&kid),
         "the JWKS dropped {kid:?}, which signed a live token: {kids:?}"
@@ -215,8 +291,7 @@ async fn jwks_still_has(world: &mut IdpWorld, which: Which) -> anyhow::Result<()
 
 #[then(expr = "the JWKS no longer publishes the key of the {which} access token")]
 async fn jwks_dropped(world: &mut IdpWorld, which: Which) -> anyhow::Result<()> {
-    let kid = world.access_token_kid(which)?;
-    let kids = world.published_kids().await?;
+    let (kid, kids) = world.access_token_kid_and_jwks(which).await?;
     ensure!(
         !kids.contains(&kid),
         "the JWKS still publishes the retired key {kid:?}"

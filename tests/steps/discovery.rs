@@ -33,6 +33,16 @@ async fn read_oauth_metadata(world: &mut IdpWorld) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The kids a JWKS publishes, in order.
+pub fn jwks_kids(jwks: &Value) -> Vec<&str> {
+    jwks.get("keys")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k.get("kid").and_then(Value::as_str))
+        .collect()
+}
+
 fn document(world: &IdpWorld) -> anyhow::Result<&Value> {
     let exchange = world.exchange()?;
     ensure!(
@@ -40,11 +50,7 @@ fn document(world: &IdpWorld) -> anyhow::Result<&Value> {
         "expected the document, got {}",
         exchange.summary()
     );
-    let content_type = exchange.header("content-type").unwrap_or_default();
-    ensure!(
-        content_type.starts_with("application/json"),
-        "metadata must be application/json, got {content_type:?}"
-    );
+    exchange.expect_json_content_type("metadata")?;
     exchange
         .json
         .as_ref()
@@ -82,15 +88,21 @@ fn has_members(world: &mut IdpWorld, step: &Step) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The list the document has in `member`, if it is a list.
+fn document_list<'w>(world: &'w IdpWorld, member: &str) -> anyhow::Result<Option<&'w Vec<Value>>> {
+    Ok(document(world)?.get(member).and_then(Value::as_array))
+}
+
+fn lists_str(list: &[Value], value: &str) -> bool {
+    list.iter().any(|v| v.as_str() == Some(value))
+}
+
 #[then(expr = "the document lists {string} in {string}")]
 fn lists_value(world: &mut IdpWorld, value: String, member: String) -> anyhow::Result<()> {
-    let doc = document(world)?;
-    let list = doc
-        .get(&member)
-        .and_then(Value::as_array)
+    let list = document_list(world, &member)?
         .ok_or_else(|| anyhow!("{member:?} is not a list in the document"))?;
     ensure!(
-        list.iter().any(|v| v.as_str() == Some(value.as_str())),
+        lists_str(list, &value),
         "{member:?} does not list {value:?}: {list:?}"
     );
     Ok(())
@@ -98,11 +110,7 @@ fn lists_value(world: &mut IdpWorld, value: String, member: String) -> anyhow::R
 
 #[then(expr = "the document does not list {string} in {string}")]
 fn does_not_list_value(world: &mut IdpWorld, value: String, member: String) -> anyhow::Result<()> {
-    let doc = document(world)?;
-    let listed = doc
-        .get(&member)
-        .and_then(Value::as_array)
-        .is_some_and(|list| list.iter().any(|v| v.as_str() == Some(value.as_str())));
+    let listed = document_list(world, &member)?.is_some_and(|list| lists_str(list, &value));
     ensure!(!listed, "{member:?} lists {value:?}");
     Ok(())
 }
@@ -185,14 +193,7 @@ fn jwks_public_distinct(world: &mut IdpWorld) -> anyhow::Result<()> {
 
 #[then(expr = "the JWKS publishes the key {string}")]
 fn jwks_has_kid(world: &mut IdpWorld, kid: String) -> anyhow::Result<()> {
-    let doc = document(world)?;
-    let found = doc
-        .get("keys")
-        .and_then(Value::as_array)
-        .is_some_and(|keys| {
-            keys.iter()
-                .any(|k| k.get("kid") == Some(&Value::String(kid.clone())))
-        });
+    let found = jwks_kids(document(world)?).contains(&kid.as_str());
     ensure!(found, "the JWKS does not publish {kid:?}");
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Faults the mock injects on request (`@control`), and what the bot sees of
 //! them: a failing status with a body, a 200 that is not JSON, a slow
-//! answer. Faults are queued with the steps in [`control`](super::control).
+//! answer. The steps here queue them and check what came back.
 
 use std::time::Duration;
 
@@ -9,6 +9,37 @@ use cucumber::{given, then};
 use standin::conformance::control::{Endpoint, Fault};
 
 use super::IdpWorld;
+
+/// Queue `fault` for the next `count` requests to the endpoint named `endpoint`.
+async fn queue_fault(
+    world: &mut IdpWorld,
+    endpoint: &str,
+    fault: Fault,
+    count: u32,
+) -> anyhow::Result<()> {
+    let endpoint: Endpoint = endpoint.parse().map_err(|e: String| anyhow!(e))?;
+    world.control()?.queue_fault(endpoint, fault, count).await?;
+    Ok(())
+}
+
+/// A failing status with a JSON content type and this body.
+fn status_fault(status: u16, body: String) -> Fault {
+    Fault::Status {
+        status,
+        body,
+        content_type: "application/json".into(),
+    }
+}
+
+#[given(expr = "the IdP's {word} endpoint fails {int} time(s) with status {int}")]
+async fn fault_status(
+    world: &mut IdpWorld,
+    endpoint: String,
+    count: u32,
+    status: u16,
+) -> anyhow::Result<()> {
+    queue_fault(world, &endpoint, status_fault(status, String::new()), count).await
+}
 
 #[given(
     expr = "the IdP's {word} endpoint fails {int} time(s) with status {int} and the body {string}"
@@ -20,25 +51,28 @@ async fn fault_status_body(
     status: u16,
     body: String,
 ) -> anyhow::Result<()> {
-    let endpoint: Endpoint = endpoint.parse().map_err(|e: String| anyhow!(e))?;
-    let fault = Fault::Status {
-        status,
-        body,
-        content_type: "application/json".into(),
-    };
-    world.control()?.queue_fault(endpoint, fault, count).await?;
-    Ok(())
+    queue_fault(world, &endpoint, status_fault(status, body), count).await
+}
+
+#[given(expr = "the IdP's {word} endpoint answers {int} time(s) with a body that is not JSON")]
+async fn fault_malformed(world: &mut IdpWorld, endpoint: String, count: u32) -> anyhow::Result<()> {
+    queue_fault(world, &endpoint, Fault::MalformedJson, count).await
+}
+
+#[given(expr = "the IdP's {word} endpoint answers {int} time(s) after a delay of {int} ms")]
+async fn fault_delay(
+    world: &mut IdpWorld,
+    endpoint: String,
+    count: u32,
+    delay_ms: u64,
+) -> anyhow::Result<()> {
+    queue_fault(world, &endpoint, Fault::Delay { delay_ms }, count).await
 }
 
 #[then(expr = "the answer has status {int}")]
+#[then(expr = "the token endpoint answers with status {int}")]
 fn answer_status(world: &mut IdpWorld, status: u16) -> anyhow::Result<()> {
-    let exchange = world.exchange()?;
-    ensure!(
-        exchange.status == status,
-        "expected status {status}, got {}",
-        exchange.summary()
-    );
-    Ok(())
+    world.exchange()?.expect_status(status)
 }
 
 #[then(expr = "the answer has status {int} and the body {string}")]

@@ -89,6 +89,33 @@ impl Exchange {
         }
     }
 
+    /// The answer has exactly this status.
+    pub fn expect_status(&self, status: u16) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.status == status,
+            "expected status {status}, got {}",
+            self.summary()
+        );
+        Ok(())
+    }
+
+    /// The `Content-Type` names JSON; `what` says what the body is, for the
+    /// failure message.
+    pub fn expect_json_content_type(&self, what: &str) -> anyhow::Result<()> {
+        let content_type = self.header("content-type").unwrap_or_default();
+        anyhow::ensure!(
+            content_type.starts_with("application/json"),
+            "{what} must be application/json, got {content_type:?} ({})",
+            self.summary()
+        );
+        Ok(())
+    }
+
+    /// The body as a JSON object, if it is one.
+    pub fn json_object(&self) -> Option<&serde_json::Map<String, Value>> {
+        self.json.as_ref().and_then(Value::as_object)
+    }
+
     /// RFC 6749 5.2 `invalid_client`: 401 when the client used HTTP Basic
     /// (then with a Basic challenge), 400 or 401 otherwise.
     pub fn expect_invalid_client(&self, basic_used: bool) -> anyhow::Result<()> {
@@ -142,11 +169,7 @@ impl Exchange {
             "expected {status} with error {error:?}, got {}",
             self.summary()
         );
-        let content_type = self.header("content-type").unwrap_or("");
-        anyhow::ensure!(
-            content_type.starts_with("application/json"),
-            "an error body must be application/json (RFC 6749 5.2), got {content_type:?}"
-        );
+        self.expect_json_content_type("an error body (RFC 6749 5.2)")?;
         if let Some(description) = self.member("error_description") {
             let description = description.as_str().unwrap_or_default();
             anyhow::ensure!(

@@ -7,10 +7,10 @@ use cucumber::{then, when};
 use serde_json::Value;
 use standin::secret::Secret;
 
-use super::IdpWorld;
 use super::clients::{ClientUnderTest, basic};
 use super::http::Exchange;
 use super::params::{Forgery, TokenKind, Which};
+use super::{IdpWorld, scope_values, unix_now};
 
 /// How a request to introspection or revocation authenticates its client.
 pub enum ClientAuth {
@@ -77,16 +77,40 @@ impl IdpWorld {
         }
     }
 
+    /// POST a token the bot received, as `token`, to the endpoint the
+    /// discovery document names in `field`.
+    pub async fn post_received_token(
+        &mut self,
+        field: &str,
+        which: Which,
+        kind: TokenKind,
+        auth: ClientAuth,
+    ) -> anyhow::Result<()> {
+        let token = self.token_value(which, kind)?;
+        self.client_post(field, token_form(token.expose()), auth)
+            .await
+    }
+
     pub async fn introspect(&mut self, token: &str, auth: ClientAuth) -> anyhow::Result<()> {
-        let form = vec![("token".to_string(), token.to_string())];
-        self.client_post("introspection_endpoint", form, auth).await
+        self.client_post("introspection_endpoint", token_form(token), auth)
+            .await
+    }
+
+    /// Introspect the latest access token, authenticated as `auth` says.
+    async fn introspect_access_token(&mut self, auth: ClientAuth) -> anyhow::Result<()> {
+        self.post_received_token(
+            "introspection_endpoint",
+            Which::Latest,
+            TokenKind::Access,
+            auth,
+        )
+        .await
     }
 }
 
-#[when(expr = "the bot introspects the {kind}")]
-async fn introspect_latest(world: &mut IdpWorld, kind: TokenKind) -> anyhow::Result<()> {
-    let token = world.token_value(Which::Latest, kind)?;
-    world.introspect(token.expose(), ClientAuth::AsBot).await
+/// The form of an introspection or revocation request.
+pub fn token_form(token: &str) -> Vec<(String, String)> {
+    vec![("token".to_string(), token.to_string())]
 }
 
 #[when(expr = "the bot introspects the {which} {kind}")]
@@ -95,8 +119,14 @@ async fn introspect_which(
     which: Which,
     kind: TokenKind,
 ) -> anyhow::Result<()> {
-    let token = world.token_value(which, kind)?;
-    world.introspect(token.expose(), ClientAuth::AsBot).await
+    world
+        .post_received_token("introspection_endpoint", which, kind, ClientAuth::AsBot)
+        .await
+}
+
+#[when(expr = "the bot introspects the {kind}")]
+async fn introspect_latest(world: &mut IdpWorld, kind: TokenKind) -> anyhow::Result<()> {
+    introspect_which(world, Which::Latest, kind).await
 }
 
 #[when(expr = "the bot introspects the token {string}")]
@@ -113,19 +143,15 @@ async fn introspect_forgery(world: &mut IdpWorld, forgery: Forgery) -> anyhow::R
 
 #[when("the bot introspects the access token without authenticating")]
 async fn introspect_anonymous(world: &mut IdpWorld) -> anyhow::Result<()> {
-    let token = world.token_value(Which::Latest, TokenKind::Access)?;
-    world
-        .introspect(token.expose(), ClientAuth::Anonymous)
-        .await
+    world.introspect_access_token(ClientAuth::Anonymous).await
 }
 
 #[when(
     expr = "the bot introspects the access token with the client secret {string} in a Basic header"
 )]
 async fn introspect_wrong_basic(world: &mut IdpWorld, secret: String) -> anyhow::Result<()> {
-    let token = world.token_value(Which::Latest, TokenKind::Access)?;
     world
-        .introspect(token.expose(), ClientAuth::BasicSecret(secret))
+        .introspect_access_token(ClientAuth::BasicSecret(secret))
         .await
 }
 
@@ -133,18 +159,14 @@ async fn introspect_wrong_basic(world: &mut IdpWorld, secret: String) -> anyhow:
     expr = "the bot introspects the access token with the client secret {string} in the request body"
 )]
 async fn introspect_wrong_body(world: &mut IdpWorld, secret: String) -> anyhow::Result<()> {
-    let token = world.token_value(Which::Latest, TokenKind::Access)?;
     world
-        .introspect(token.expose(), ClientAuth::BodySecret(secret))
+        .introspect_access_token(ClientAuth::BodySecret(secret))
         .await
 }
 
 #[when(expr = "the public client {string} introspects the access token")]
 async fn introspect_public(world: &mut IdpWorld, id: String) -> anyhow::Result<()> {
-    let token = world.token_value(Which::Latest, TokenKind::Access)?;
-    world
-        .introspect(token.expose(), ClientAuth::Public(id))
-        .await
+    world.introspect_access_token(ClientAuth::Public(id)).await
 }
 
 fn introspection(world: &IdpWorld) -> anyhow::Result<&serde_json::Map<String, Value>> {
@@ -154,15 +176,9 @@ fn introspection(world: &IdpWorld) -> anyhow::Result<&serde_json::Map<String, Va
         "introspection answers 200 for a properly authenticated request (RFC 7662 2.2), got {}",
         exchange.summary()
     );
-    let content_type = exchange.header("content-type").unwrap_or_default();
-    ensure!(
-        content_type.starts_with("application/json"),
-        "an introspection response is application/json (RFC 7662 2.2), got {content_type:?}"
-    );
+    exchange.expect_json_content_type("an introspection response (RFC 7662 2.2)")?;
     exchange
-        .json
-        .as_ref()
-        .and_then(Value::as_object)
+        .json_object()
         .ok_or_else(|| anyhow!("the introspection response is not a JSON object"))
 }
 
@@ -205,20 +221,13 @@ async fn introspection_active(world: &mut IdpWorld, kind: TokenKind) -> anyhow::
         .scope
         .clone()
         .ok_or_else(|| anyhow!("the token response did not say which scope it granted"))?;
-    let mut expected: Vec<&str> = granted.split_whitespace().collect();
-    let mut scope: Vec<&str> = text("scope")
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
-    expected.sort_unstable();
-    scope.sort_unstable();
+    let expected = scope_values(&granted);
+    let scope = scope_values(text("scope").unwrap_or_default());
     ensure!(
         scope == expected,
         "scope is {scope:?}, the token response granted {expected:?}"
     );
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs() as i64;
+    let now = unix_now()?;
     let exp = body.get("exp").and_then(Value::as_i64);
     ensure!(
         exp.is_some_and(|exp| exp > now),
@@ -244,10 +253,11 @@ fn introspection_inactive(world: &mut IdpWorld) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[then("the client is refused as unauthenticated")]
-fn refused_unauthenticated(world: &mut IdpWorld) -> anyhow::Result<()> {
+/// `invalid_client` (see [`Exchange::expect_invalid_client`]) and not a
+/// word about the token.
+fn expect_client_refused(world: &IdpWorld, basic_used: bool) -> anyhow::Result<()> {
     let exchange = world.exchange()?;
-    exchange.expect_invalid_client(false)?;
+    exchange.expect_invalid_client(basic_used)?;
     ensure!(
         exchange.member("active").is_none(),
         "a refused client must learn nothing about the token"
@@ -255,13 +265,12 @@ fn refused_unauthenticated(world: &mut IdpWorld) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[then("the client is refused as unauthenticated")]
+fn refused_unauthenticated(world: &mut IdpWorld) -> anyhow::Result<()> {
+    expect_client_refused(world, false)
+}
+
 #[then("the client is refused with 401 and a Basic challenge")]
 fn refused_basic(world: &mut IdpWorld) -> anyhow::Result<()> {
-    let exchange = world.exchange()?;
-    exchange.expect_invalid_client(true)?;
-    ensure!(
-        exchange.member("active").is_none(),
-        "a refused client must learn nothing about the token"
-    );
-    Ok(())
+    expect_client_refused(world, true)
 }

@@ -36,6 +36,22 @@ impl IdpWorld {
         )
     }
 
+    /// Sign in as the scenario's test user.
+    pub async fn sign_in_as_test_user(&mut self) -> anyhow::Result<()> {
+        let user = self.user.clone();
+        self.sign_in(&user.username, &user.password).await
+    }
+
+    /// The consumer must be where `arrived` says; `expected` names it.
+    fn expect_at(&self, arrived: bool, expected: &str) -> anyhow::Result<()> {
+        ensure!(
+            arrived,
+            "expected {expected}, the consumer got {}",
+            self.landing()?.describe()
+        );
+        Ok(())
+    }
+
     pub async fn allow_consent(&mut self) -> anyhow::Result<()> {
         let page = self.page()?.clone();
         let landing = self.agent.allow_consent(&page).await?;
@@ -48,8 +64,7 @@ impl IdpWorld {
     pub async fn sign_in_fully(&mut self) -> anyhow::Result<()> {
         self.open_authorization_link().await?;
         if self.on_login_form() {
-            let user = self.user.clone();
-            self.sign_in(&user.username, &user.password).await?;
+            self.sign_in_as_test_user().await?;
         }
         if self.on_consent_page() {
             self.allow_consent().await?;
@@ -74,8 +89,7 @@ async fn sign_in_as(
 
 #[when("the consumer signs in as the test user")]
 async fn sign_in_test_user(world: &mut IdpWorld) -> anyhow::Result<()> {
-    let user = world.user.clone();
-    world.sign_in(&user.username, &user.password).await
+    world.sign_in_as_test_user().await
 }
 
 #[when("the consumer signs in as the test user with a wrong password")]
@@ -87,12 +101,11 @@ async fn sign_in_wrong_password(world: &mut IdpWorld) -> anyhow::Result<()> {
 
 #[when("the consumer allows consent")]
 async fn allow_consent(world: &mut IdpWorld) -> anyhow::Result<()> {
-    ensure!(
-        world.on_consent_page(),
-        "expected a consent page with an {:?} button, the consumer got {}",
-        world.agent.hints().allow_button,
-        world.landing()?.describe()
+    let expected = format!(
+        "a consent page with an {:?} button",
+        world.agent.hints().allow_button
     );
+    world.expect_at(world.on_consent_page(), &expected)?;
     world.allow_consent().await
 }
 
@@ -106,11 +119,7 @@ async fn allow_consent_if_asked(world: &mut IdpWorld) -> anyhow::Result<()> {
 
 #[when("the consumer denies consent")]
 async fn deny_consent(world: &mut IdpWorld) -> anyhow::Result<()> {
-    ensure!(
-        world.on_consent_page(),
-        "expected a consent page, the consumer got {}",
-        world.landing()?.describe()
-    );
+    world.expect_at(world.on_consent_page(), "a consent page")?;
     let page = world.page()?.clone();
     let landing = world.agent.deny_consent(&page).await?;
     world.arrive(landing);
@@ -132,12 +141,7 @@ async fn completes_sign_in(world: &mut IdpWorld) -> anyhow::Result<()> {
 
 #[then("the consumer sees the login form")]
 fn sees_login_form(world: &mut IdpWorld) -> anyhow::Result<()> {
-    ensure!(
-        world.on_login_form(),
-        "expected the login form, the consumer got {}",
-        world.landing()?.describe()
-    );
-    Ok(())
+    world.expect_at(world.on_login_form(), "the login form")
 }
 
 #[then("the consumer does not see the login form")]
@@ -149,10 +153,15 @@ fn does_not_see_login_form(world: &mut IdpWorld) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The page the consumer is on, which must show the login form.
+fn login_page(world: &IdpWorld) -> anyhow::Result<&Page> {
+    world.expect_at(world.on_login_form(), "the login form")?;
+    world.page()
+}
+
 #[then("the consumer sees the login form again with an error")]
 fn sees_login_form_with_error(world: &mut IdpWorld) -> anyhow::Result<()> {
-    sees_login_form(world)?;
-    let page = world.page()?;
+    let page = login_page(world)?;
     let error = page
         .text_of("#login-error")
         .or_else(|| page.text_of(".error"))
@@ -164,22 +173,15 @@ fn sees_login_form_with_error(world: &mut IdpWorld) -> anyhow::Result<()> {
 
 #[then("the consumer sees the consent page")]
 fn sees_consent_page(world: &mut IdpWorld) -> anyhow::Result<()> {
-    ensure!(
-        world.on_consent_page(),
-        "expected the consent page, the consumer got {}",
-        world.landing()?.describe()
-    );
-    Ok(())
+    world.expect_at(world.on_consent_page(), "the consent page")
 }
 
 #[then(expr = "the login form is prefilled with {string}")]
 fn login_prefilled(world: &mut IdpWorld, username: String) -> anyhow::Result<()> {
-    let page = world.page()?;
-    let hints = world.agent.hints();
-    let form = page
-        .login_form(hints)?
-        .ok_or_else(|| anyhow!("no login form on {}", page.describe()))?;
-    let value = form.value(&hints.username_field).unwrap_or_default();
+    let form = world.login_form()?;
+    let value = form
+        .value(&world.agent.hints().username_field)
+        .unwrap_or_default();
     ensure!(
         value == username,
         "the username field holds {value:?}, expected {username:?}"
@@ -189,8 +191,7 @@ fn login_prefilled(world: &mut IdpWorld, username: String) -> anyhow::Result<()>
 
 #[then("the login page forbids framing by other sites")]
 fn login_forbids_framing(world: &mut IdpWorld) -> anyhow::Result<()> {
-    sees_login_form(world)?;
-    let page = world.page()?;
+    let page = login_page(world)?;
     let xfo = page
         .header("x-frame-options")
         .map(|v| v.trim().to_ascii_uppercase());
@@ -231,14 +232,25 @@ fn csrf_field(form: &Form) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow!("the form has no hidden anti-CSRF field"))
 }
 
+/// Replace the anti-CSRF token of a form with one the IdP never issued.
+fn spoil_csrf(form: &mut Form) -> anyhow::Result<()> {
+    let field = csrf_field(form)?;
+    form.set(&field, "not-the-csrf-token-of-this-form");
+    Ok(())
+}
+
 impl IdpWorld {
+    /// The login form on the current page.
+    fn login_form(&self) -> anyhow::Result<Form> {
+        let page = self.page()?;
+        page.login_form(self.agent.hints())?
+            .ok_or_else(|| anyhow!("no login form on {}", page.describe()))
+    }
+
     /// The login form on the current page, filled in for the test user.
     fn filled_login_form(&self) -> anyhow::Result<Form> {
-        let page = self.page()?;
         let hints = self.agent.hints();
-        let mut form = page
-            .login_form(hints)?
-            .ok_or_else(|| anyhow!("no login form on {}", page.describe()))?;
+        let mut form = self.login_form()?;
         let password_field = form
             .password_field(hints)
             .ok_or_else(|| anyhow!("the login form has no password field"))?;
@@ -289,8 +301,7 @@ async fn login_cross_site(world: &mut IdpWorld) -> anyhow::Result<()> {
 #[when("the consumer's browser posts the login form with a wrong CSRF token")]
 async fn login_wrong_csrf(world: &mut IdpWorld) -> anyhow::Result<()> {
     let mut form = world.filled_login_form()?;
-    let field = csrf_field(&form)?;
-    form.set(&field, "not-the-csrf-token-of-this-form");
+    spoil_csrf(&mut form)?;
     let pressed = form.buttons.first().cloned();
     let landing = world.agent.submit(&form, pressed.as_ref()).await?;
     world.arrive(landing);
@@ -306,8 +317,7 @@ async fn consent_cross_site(world: &mut IdpWorld) -> anyhow::Result<()> {
 #[when("the consumer's browser posts the consent form with a wrong CSRF token")]
 async fn consent_wrong_csrf(world: &mut IdpWorld) -> anyhow::Result<()> {
     let (mut form, allow) = world.consent_form()?;
-    let field = csrf_field(&form)?;
-    form.set(&field, "not-the-csrf-token-of-this-form");
+    spoil_csrf(&mut form)?;
     let landing = world.agent.submit(&form, Some(&allow)).await?;
     world.arrive(landing);
     Ok(())

@@ -259,10 +259,53 @@ impl IdpWorld {
         })
     }
 
+    /// Send a request built from the URL of the endpoint the discovery
+    /// document names in `field` (`token_endpoint` ...); record the answer.
+    pub async fn send_to_endpoint(
+        &mut self,
+        field: &str,
+        build: impl FnOnce(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    ) -> anyhow::Result<()> {
+        let endpoint = self.endpoint(field).await?;
+        self.exchange = Some(Exchange::send(build(&self.http, &endpoint)).await?);
+        Ok(())
+    }
+
     /// The last exchange with a protocol endpoint.
     pub fn exchange(&self) -> anyhow::Result<&Exchange> {
         self.exchange
             .as_ref()
             .ok_or_else(|| anyhow!("no request has been sent to a protocol endpoint yet"))
     }
+}
+
+/// A claim that must be the string `value`; `source` says whose claims
+/// they are ("the ID token", "userinfo").
+pub fn expect_string_claim(
+    source: &str,
+    claims: &serde_json::Map<String, Value>,
+    claim: &str,
+    value: &str,
+) -> anyhow::Result<()> {
+    let actual = claims.get(claim);
+    anyhow::ensure!(
+        actual.and_then(Value::as_str) == Some(value),
+        "{source} carries {actual:?} for {claim:?}, expected {value:?}"
+    );
+    Ok(())
+}
+
+/// The scope values of a space-separated scope, sorted: two scopes grant
+/// the same when these are equal (RFC 6749 3.3).
+pub fn scope_values(scope: &str) -> Vec<&str> {
+    let mut values: Vec<&str> = scope.split_whitespace().collect();
+    values.sort_unstable();
+    values
+}
+
+/// Seconds since the Unix epoch, as JWT and introspection times count.
+pub fn unix_now() -> anyhow::Result<i64> {
+    Ok(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64)
 }

@@ -5,6 +5,37 @@ use std::str::FromStr;
 use cucumber::Parameter;
 use standin::conformance::control::{CodeState, Grant as GrantKind, TokenState};
 
+/// `FromStr` for a parameter enum: each word of the step text names a
+/// variant; `what` names the parameter in the refusal of any other word.
+macro_rules! from_words {
+    ($ty:ident, $what:literal, { $($word:literal => $variant:ident,)+ }) => {
+        impl FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($word => Ok(Self::$variant),)+
+                    other => Err(format!(concat!("unknown ", $what, " {:?}"), other)),
+                }
+            }
+        }
+    };
+}
+
+/// `FromStr` for a newtype over an IdP type that deserializes from the
+/// words, spaces as underscores (`active`, `authorization code` ...).
+macro_rules! from_serde_word {
+    ($ty:ident, $what:literal) => {
+        impl FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                serde_json::from_value(serde_json::Value::String(s.replace(' ', "_")))
+                    .map($ty)
+                    .map_err(|_| format!(concat!("unknown ", $what, " {:?}"), s))
+            }
+        }
+    };
+}
+
 /// PKCE `code_challenge_method` (RFC 7636 4.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Parameter)]
 #[param(name = "pkce", regex = "S256|plain")]
@@ -22,16 +53,10 @@ impl PkceMethod {
     }
 }
 
-impl FromStr for PkceMethod {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "S256" => Ok(Self::S256),
-            "plain" => Ok(Self::Plain),
-            other => Err(format!("unknown PKCE method {other:?}")),
-        }
-    }
-}
+from_words!(PkceMethod, "PKCE method", {
+    "S256" => S256,
+    "plain" => Plain,
+});
 
 /// Which of the token responses a scenario received.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Parameter)]
@@ -42,17 +67,11 @@ pub enum Which {
     Latest,
 }
 
-impl FromStr for Which {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "first" => Ok(Self::First),
-            "previous" => Ok(Self::Previous),
-            "latest" => Ok(Self::Latest),
-            other => Err(format!("unknown position {other:?}")),
-        }
-    }
-}
+from_words!(Which, "position", {
+    "first" => First,
+    "previous" => Previous,
+    "latest" => Latest,
+});
 
 impl Which {
     /// Index into a history of `len` items.
@@ -73,44 +92,24 @@ pub enum TokenKind {
     Refresh,
 }
 
-impl FromStr for TokenKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "access token" => Ok(Self::Access),
-            "refresh token" => Ok(Self::Refresh),
-            other => Err(format!("unknown token kind {other:?}")),
-        }
-    }
-}
+from_words!(TokenKind, "token kind", {
+    "access token" => Access,
+    "refresh token" => Refresh,
+});
 
 /// The lifecycle state of a token in the IdP's records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Parameter)]
 #[param(name = "state", regex = "active|rotated|revoked|expired")]
 pub struct StateParam(pub TokenState);
 
-impl FromStr for StateParam {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        serde_json::from_value(serde_json::Value::String(s.into()))
-            .map(StateParam)
-            .map_err(|_| format!("unknown token state {s:?}"))
-    }
-}
+from_serde_word!(StateParam, "token state");
 
 /// The lifecycle state of an authorization code in the IdP's records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Parameter)]
 #[param(name = "code_state", regex = "unused|used|expired")]
 pub struct CodeStateParam(pub CodeState);
 
-impl FromStr for CodeStateParam {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        serde_json::from_value(serde_json::Value::String(s.into()))
-            .map(CodeStateParam)
-            .map_err(|_| format!("unknown code state {s:?}"))
-    }
-}
+from_serde_word!(CodeStateParam, "code state");
 
 /// An OAuth 2.0 grant type, in words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Parameter)]
@@ -120,14 +119,7 @@ impl FromStr for CodeStateParam {
 )]
 pub struct Grant(pub GrantKind);
 
-impl FromStr for Grant {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        serde_json::from_value(serde_json::Value::String(s.replace(' ', "_")))
-            .map(Grant)
-            .map_err(|_| format!("unknown grant {s:?}"))
-    }
-}
+from_serde_word!(Grant, "grant");
 
 /// How a client authenticates at the token endpoint (RFC 6749 2.3.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Parameter)]
@@ -137,16 +129,10 @@ pub enum AuthStyle {
     Body,
 }
 
-impl FromStr for AuthStyle {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "a Basic header" => Ok(Self::Basic),
-            "the request body" => Ok(Self::Body),
-            other => Err(format!("unknown client authentication {other:?}")),
-        }
-    }
-}
+from_words!(AuthStyle, "client authentication", {
+    "a Basic header" => Basic,
+    "the request body" => Body,
+});
 
 /// A way of forging a JWT access token from a real one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Parameter)]
@@ -165,18 +151,12 @@ pub enum Forgery {
     TamperedPayload,
 }
 
-impl FromStr for Forgery {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "alg none" => Ok(Self::AlgNone),
-            "HMAC signed with the public key" => Ok(Self::HmacWithPublicKey),
-            "unknown kid" => Ok(Self::UnknownKid),
-            "tampered payload" => Ok(Self::TamperedPayload),
-            other => Err(format!("unknown forgery {other:?}")),
-        }
-    }
-}
+from_words!(Forgery, "forgery", {
+    "alg none" => AlgNone,
+    "HMAC signed with the public key" => HmacWithPublicKey,
+    "unknown kid" => UnknownKid,
+    "tampered payload" => TamperedPayload,
+});
 
 /// One of the checks a client makes on an ID token (OIDC Core 3.1.3.7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Parameter)]
@@ -194,16 +174,10 @@ pub enum IdTokenCheck {
     Nonce,
 }
 
-impl FromStr for IdTokenCheck {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "signature" => Ok(Self::Signature),
-            "issuer" => Ok(Self::Issuer),
-            "audience" => Ok(Self::Audience),
-            "expiry" => Ok(Self::Expiry),
-            "nonce" => Ok(Self::Nonce),
-            other => Err(format!("unknown ID token check {other:?}")),
-        }
-    }
-}
+from_words!(IdTokenCheck, "ID token check", {
+    "signature" => Signature,
+    "issuer" => Issuer,
+    "audience" => Audience,
+    "expiry" => Expiry,
+    "nonce" => Nonce,
+});

@@ -1,12 +1,13 @@
 //! Token revocation (RFC 7009): the bot tells the IdP it no longer needs a
 //! token. Client authentication refusals use the steps of
-//! [`introspect`](super::introspect).
+//! [`introspect`](super::introspect), error answers those of
+//! [`token`](super::token).
 
 use anyhow::ensure;
 use cucumber::{then, when};
 
 use super::IdpWorld;
-use super::introspect::ClientAuth;
+use super::introspect::{ClientAuth, token_form};
 use super::params::{TokenKind, Which};
 
 impl IdpWorld {
@@ -17,26 +18,27 @@ impl IdpWorld {
     ) -> anyhow::Result<()> {
         self.client_post("revocation_endpoint", form, auth).await
     }
-}
 
-fn token_form(token: &str) -> Vec<(String, String)> {
-    vec![("token".to_string(), token.to_string())]
-}
-
-#[when(expr = "the bot revokes the {kind}")]
-async fn revoke_latest(world: &mut IdpWorld, kind: TokenKind) -> anyhow::Result<()> {
-    let token = world.token_value(Which::Latest, kind)?;
-    world
-        .revoke(token_form(token.expose()), ClientAuth::AsBot)
-        .await
+    /// Revoke a token the bot received, authenticated as `auth` says.
+    async fn revoke_received(
+        &mut self,
+        which: Which,
+        kind: TokenKind,
+        auth: ClientAuth,
+    ) -> anyhow::Result<()> {
+        self.post_received_token("revocation_endpoint", which, kind, auth)
+            .await
+    }
 }
 
 #[when(expr = "the bot revokes the {which} {kind}")]
 async fn revoke_which(world: &mut IdpWorld, which: Which, kind: TokenKind) -> anyhow::Result<()> {
-    let token = world.token_value(which, kind)?;
-    world
-        .revoke(token_form(token.expose()), ClientAuth::AsBot)
-        .await
+    world.revoke_received(which, kind, ClientAuth::AsBot).await
+}
+
+#[when(expr = "the bot revokes the {kind}")]
+async fn revoke_latest(world: &mut IdpWorld, kind: TokenKind) -> anyhow::Result<()> {
+    revoke_which(world, Which::Latest, kind).await
 }
 
 #[when(expr = "the bot revokes the token {string}")]
@@ -51,17 +53,16 @@ async fn revoke_nothing(world: &mut IdpWorld) -> anyhow::Result<()> {
 
 #[when("the bot revokes the access token without authenticating")]
 async fn revoke_anonymous(world: &mut IdpWorld) -> anyhow::Result<()> {
-    let token = world.token_value(Which::Latest, TokenKind::Access)?;
     world
-        .revoke(token_form(token.expose()), ClientAuth::Anonymous)
+        .revoke_received(Which::Latest, TokenKind::Access, ClientAuth::Anonymous)
         .await
 }
 
 #[when(expr = "the bot revokes the access token with the client secret {string} in a Basic header")]
 async fn revoke_wrong_basic(world: &mut IdpWorld, secret: String) -> anyhow::Result<()> {
-    let token = world.token_value(Which::Latest, TokenKind::Access)?;
+    let auth = ClientAuth::BasicSecret(secret);
     world
-        .revoke(token_form(token.expose()), ClientAuth::BasicSecret(secret))
+        .revoke_received(Which::Latest, TokenKind::Access, auth)
         .await
 }
 
@@ -74,9 +75,4 @@ fn revocation_ok(world: &mut IdpWorld) -> anyhow::Result<()> {
         exchange.summary()
     );
     Ok(())
-}
-
-#[then(expr = "the IdP refuses the revocation with {string}")]
-fn revocation_refused(world: &mut IdpWorld, error: String) -> anyhow::Result<()> {
-    world.exchange()?.expect_error(400, &error)
 }

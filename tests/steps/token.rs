@@ -4,16 +4,16 @@
 use anyhow::{Context as _, anyhow, bail, ensure};
 use base64::Engine as _;
 use cucumber::{then, when};
-use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
 use serde_json::Value;
 use standin::conformance::profile::TokenEndpointAuth;
 use standin::secret::Secret;
 
-use super::IdpWorld;
 use super::clients::{ClientUnderTest, basic};
 use super::http::Exchange;
-use super::params::{AuthStyle, Forgery, IdTokenCheck, Which};
+use super::params::{AuthStyle, Forgery, IdTokenCheck, TokenKind, Which};
+use super::{IdpWorld, expect_string_claim, scope_values, unix_now};
 
 /// One successful token response.
 #[derive(Clone, Debug)]
@@ -117,10 +117,53 @@ impl IdpWorld {
         Ok(form)
     }
 
-    pub async fn exchange_code(&mut self, verifier: Verifier) -> anyhow::Result<()> {
-        let form = self.code_form(verifier)?;
+    /// POST a form to the token endpoint as the bot's client, authenticated
+    /// the way it is configured to.
+    pub async fn bot_token_request(&mut self, form: Vec<(String, String)>) -> anyhow::Result<()> {
         let client = self.client.clone();
         self.token_request(&client, client.auth, form).await
+    }
+
+    /// POST a form to the token endpoint with this `Authorization` header
+    /// and no other client authentication.
+    async fn token_request_authorized(
+        &mut self,
+        authorization: String,
+        form: Vec<(String, String)>,
+    ) -> anyhow::Result<()> {
+        let endpoint = self.endpoint("token_endpoint").await?;
+        let request = self
+            .http
+            .post(&endpoint)
+            .header(reqwest::header::AUTHORIZATION, authorization);
+        self.post_token_form(request, form).await
+    }
+
+    pub async fn exchange_code(&mut self, verifier: Verifier) -> anyhow::Result<()> {
+        let form = self.code_form(verifier)?;
+        self.bot_token_request(form).await
+    }
+
+    /// The code grant form with the verifier from the link, changed by
+    /// `edit`, sent as the bot's client.
+    async fn exchange_code_edited(
+        &mut self,
+        edit: impl FnOnce(&mut Vec<(String, String)>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut form = self.code_form(Verifier::FromLink)?;
+        edit(&mut form)?;
+        self.bot_token_request(form).await
+    }
+
+    /// The bot's client and its secret, for steps that spell out the
+    /// client authentication themselves.
+    fn bot_secret(&self) -> anyhow::Result<(ClientUnderTest, Secret)> {
+        let client = self.client.clone();
+        let secret = client
+            .secret
+            .clone()
+            .ok_or_else(|| anyhow!("the bot's client has no secret"))?;
+        Ok((client, secret))
     }
 
     /// A token response by position.
@@ -149,19 +192,41 @@ impl IdpWorld {
         Ok(exchange)
     }
 
-    pub async fn refresh_with(&mut self, which: Which) -> anyhow::Result<()> {
-        let refresh = self
-            .token_set(which)?
-            .refresh_token
-            .clone()
-            .ok_or_else(|| anyhow!("the {which:?} token response had no refresh token"))?;
-        let form = vec![
+    /// The refresh grant form for a refresh token the bot received.
+    fn refresh_form(&self, which: Which) -> anyhow::Result<Vec<(String, String)>> {
+        let refresh = self.token_value(which, TokenKind::Refresh)?;
+        Ok(vec![
             ("grant_type".to_string(), "refresh_token".to_string()),
             ("refresh_token".to_string(), refresh.expose().to_string()),
-        ];
-        let client = self.client.clone();
-        self.token_request(&client, client.auth, form).await
+        ])
     }
+
+    pub async fn refresh_with(&mut self, which: Which) -> anyhow::Result<()> {
+        let form = self.refresh_form(which)?;
+        self.bot_token_request(form).await
+    }
+
+    /// The ID token of a token response.
+    pub fn id_token(&self, which: Which) -> anyhow::Result<Secret> {
+        self.token_set(which)?
+            .id_token
+            .clone()
+            .ok_or_else(|| anyhow!("the {which:?} token response had no ID token"))
+    }
+
+    /// `expires_in` of the latest token response.
+    pub fn expires_in(&self) -> anyhow::Result<i64> {
+        self.token_set(Which::Latest)?
+            .expires_in
+            .ok_or_else(|| anyhow!("the token response has no expires_in (RFC 6749 5.1)"))
+    }
+}
+
+/// The client credentials grant form, with a scope or without.
+fn client_credentials_form(scope: Option<String>) -> Vec<(String, String)> {
+    let mut form = vec![("grant_type".to_string(), "client_credentials".to_string())];
+    form.extend(scope.map(|scope| ("scope".to_string(), scope)));
+    form
 }
 
 /// What `code_verifier` a code exchange sends.
@@ -219,12 +284,8 @@ async fn exchange_code_auth(world: &mut IdpWorld, style: AuthStyle) -> anyhow::R
 #[when(expr = "the bot exchanges the code with the client secret {string} in a Basic header")]
 async fn exchange_code_wrong_secret(world: &mut IdpWorld, secret: String) -> anyhow::Result<()> {
     let form = world.code_form(Verifier::FromLink)?;
-    let endpoint = world.endpoint("token_endpoint").await?;
-    let request = world.http.post(&endpoint).header(
-        reqwest::header::AUTHORIZATION,
-        basic(&world.client.id, &Secret::new(secret)),
-    );
-    world.post_token_form(request, form).await
+    let authorization = basic(&world.client.id, &Secret::new(secret));
+    world.token_request_authorized(authorization, form).await
 }
 
 #[when(
@@ -237,10 +298,7 @@ async fn client_credentials(
     scope: String,
 ) -> anyhow::Result<()> {
     let client = ClientUnderTest::confidential(&id, &secret);
-    let form = vec![
-        ("grant_type".to_string(), "client_credentials".to_string()),
-        ("scope".to_string(), scope),
-    ];
+    let form = client_credentials_form(Some(scope));
     world.token_request(&client, client.auth, form).await
 }
 
@@ -253,11 +311,13 @@ async fn public_client_exchanges(world: &mut IdpWorld, id: String) -> anyhow::Re
 
 #[when(expr = "the bot exchanges the code giving the redirect URI {string}")]
 async fn exchange_code_other_redirect(world: &mut IdpWorld, uri: String) -> anyhow::Result<()> {
-    let mut form = world.code_form(Verifier::FromLink)?;
-    form.retain(|(k, _)| k != "redirect_uri");
-    form.push(("redirect_uri".into(), uri));
-    let client = world.client.clone();
-    world.token_request(&client, client.auth, form).await
+    world
+        .exchange_code_edited(|form| {
+            form.retain(|(k, _)| k != "redirect_uri");
+            form.push(("redirect_uri".into(), uri));
+            Ok(())
+        })
+        .await
 }
 
 #[when("the bot refreshes the tokens")]
@@ -278,29 +338,32 @@ async fn unsupported_grant(world: &mut IdpWorld, grant_type: String) -> anyhow::
         ("username".to_string(), user.username.clone()),
         ("password".to_string(), user.password.expose().to_string()),
     ];
-    let client = world.client.clone();
-    world.token_request(&client, client.auth, form).await
+    world.bot_token_request(form).await
 }
 
 #[when("the bot exchanges the code without saying which grant type it uses")]
 async fn exchange_without_grant_type(world: &mut IdpWorld) -> anyhow::Result<()> {
-    let mut form = world.code_form(Verifier::FromLink)?;
-    form.retain(|(k, _)| k != "grant_type");
-    let client = world.client.clone();
-    world.token_request(&client, client.auth, form).await
+    world
+        .exchange_code_edited(|form| {
+            form.retain(|(k, _)| k != "grant_type");
+            Ok(())
+        })
+        .await
 }
 
 #[when(expr = "the bot exchanges the code sending the {string} parameter twice")]
 async fn exchange_repeating(world: &mut IdpWorld, name: String) -> anyhow::Result<()> {
-    let mut form = world.code_form(Verifier::FromLink)?;
-    let value = form
-        .iter()
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.clone())
-        .ok_or_else(|| anyhow!("the code exchange has no {name:?} parameter to repeat"))?;
-    form.push((name, value));
-    let client = world.client.clone();
-    world.token_request(&client, client.auth, form).await
+    world
+        .exchange_code_edited(|form| {
+            let value = form
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+                .ok_or_else(|| anyhow!("the code exchange has no {name:?} parameter to repeat"))?;
+            form.push((name, value));
+            Ok(())
+        })
+        .await
 }
 
 #[when(
@@ -308,53 +371,30 @@ async fn exchange_repeating(world: &mut IdpWorld, name: String) -> anyhow::Resul
 )]
 async fn exchange_both_auth(world: &mut IdpWorld) -> anyhow::Result<()> {
     let mut form = world.code_form(Verifier::FromLink)?;
-    let client = world.client.clone();
-    let secret = client
-        .secret
-        .clone()
-        .ok_or_else(|| anyhow!("the bot's client has no secret"))?;
+    let (client, secret) = world.bot_secret()?;
     form.push(("client_id".into(), client.id.clone()));
     form.push(("client_secret".into(), secret.expose().to_string()));
-    let endpoint = world.endpoint("token_endpoint").await?;
-    let request = world
-        .http
-        .post(&endpoint)
-        .header(reqwest::header::AUTHORIZATION, basic(&client.id, &secret));
-    world.post_token_form(request, form).await
+    let authorization = basic(&client.id, &secret);
+    world.token_request_authorized(authorization, form).await
 }
 
 #[when("the bot exchanges the code with its secret in a Basic header without form-encoding it")]
 async fn exchange_raw_basic(world: &mut IdpWorld) -> anyhow::Result<()> {
     let form = world.code_form(Verifier::FromLink)?;
-    let client = world.client.clone();
-    let secret = client
-        .secret
-        .clone()
-        .ok_or_else(|| anyhow!("the bot's client has no secret"))?;
+    let (client, secret) = world.bot_secret()?;
     let raw = base64::engine::general_purpose::STANDARD.encode(format!(
         "{}:{}",
         client.id,
         secret.expose()
     ));
-    let endpoint = world.endpoint("token_endpoint").await?;
-    let request = world
-        .http
-        .post(&endpoint)
-        .header(reqwest::header::AUTHORIZATION, format!("Basic {raw}"));
-    world.post_token_form(request, form).await
+    world
+        .token_request_authorized(format!("Basic {raw}"), form)
+        .await
 }
 
 #[when(expr = "the public client {string} refreshes with the bot's refresh token")]
 async fn public_client_refreshes(world: &mut IdpWorld, id: String) -> anyhow::Result<()> {
-    let refresh = world
-        .token_set(Which::Latest)?
-        .refresh_token
-        .clone()
-        .ok_or_else(|| anyhow!("the bot has no refresh token"))?;
-    let form = vec![
-        ("grant_type".to_string(), "refresh_token".to_string()),
-        ("refresh_token".to_string(), refresh.expose().to_string()),
-    ];
+    let form = world.refresh_form(Which::Latest)?;
     let client = ClientUnderTest::public(&id);
     world.token_request(&client, client.auth, form).await
 }
@@ -368,14 +408,14 @@ async fn client_credentials_no_scope(
     secret: String,
 ) -> anyhow::Result<()> {
     let client = ClientUnderTest::confidential(&id, &secret);
-    let form = vec![("grant_type".to_string(), "client_credentials".to_string())];
+    let form = client_credentials_form(None);
     world.token_request(&client, client.auth, form).await
 }
 
 #[when(expr = "the public client {string} asks for a token with client credentials")]
 async fn public_client_credentials(world: &mut IdpWorld, id: String) -> anyhow::Result<()> {
     let client = ClientUnderTest::public(&id);
-    let form = vec![("grant_type".to_string(), "client_credentials".to_string())];
+    let form = client_credentials_form(None);
     world.token_request(&client, client.auth, form).await
 }
 
@@ -418,8 +458,9 @@ fn request_timed_out(world: &mut IdpWorld) -> anyhow::Result<()> {
 
 // --- answers -----------------------------------------------------------------
 
-#[then("the token response has an access token, an ID token and a refresh token")]
-fn has_all_tokens(world: &mut IdpWorld) -> anyhow::Result<()> {
+/// The last exchange is a successful token response with a Bearer token:
+/// its tokens.
+fn bearer_response(world: &IdpWorld) -> anyhow::Result<&TokenSet> {
     world.token_success()?;
     let tokens = world.token_set(Which::Latest)?;
     ensure!(
@@ -427,14 +468,26 @@ fn has_all_tokens(world: &mut IdpWorld) -> anyhow::Result<()> {
         "token_type must be Bearer, got {:?}",
         tokens.token_type
     );
-    ensure!(
-        !tokens.access_token.expose().is_empty(),
-        "the access token is empty"
-    );
+    Ok(tokens)
+}
+
+/// An openid request returns an ID token.
+fn expect_id_token(tokens: &TokenSet) -> anyhow::Result<()> {
     ensure!(
         tokens.id_token.is_some(),
         "an openid request must return an ID token"
     );
+    Ok(())
+}
+
+#[then("the token response has an access token, an ID token and a refresh token")]
+fn has_all_tokens(world: &mut IdpWorld) -> anyhow::Result<()> {
+    let tokens = bearer_response(world)?;
+    ensure!(
+        !tokens.access_token.expose().is_empty(),
+        "the access token is empty"
+    );
+    expect_id_token(tokens)?;
     ensure!(
         tokens.refresh_token.is_some(),
         "expected a refresh token in the response"
@@ -444,29 +497,12 @@ fn has_all_tokens(world: &mut IdpWorld) -> anyhow::Result<()> {
 
 #[then("the token response has an access token and an ID token")]
 fn has_access_and_id(world: &mut IdpWorld) -> anyhow::Result<()> {
-    world.token_success()?;
-    let tokens = world.token_set(Which::Latest)?;
-    ensure!(
-        tokens.token_type.eq_ignore_ascii_case("bearer"),
-        "token_type must be Bearer, got {:?}",
-        tokens.token_type
-    );
-    ensure!(
-        tokens.id_token.is_some(),
-        "an openid request must return an ID token"
-    );
-    Ok(())
+    expect_id_token(bearer_response(world)?)
 }
 
 #[then("the token response has an access token and no refresh token")]
 fn has_access_no_refresh(world: &mut IdpWorld) -> anyhow::Result<()> {
-    world.token_success()?;
-    let tokens = world.token_set(Which::Latest)?;
-    ensure!(
-        tokens.token_type.eq_ignore_ascii_case("bearer"),
-        "token_type must be Bearer, got {:?}",
-        tokens.token_type
-    );
+    let tokens = bearer_response(world)?;
     ensure!(
         tokens.refresh_token.is_none(),
         "a client credentials response should not include a refresh token (RFC 6749 4.4.3)"
@@ -477,10 +513,7 @@ fn has_access_no_refresh(world: &mut IdpWorld) -> anyhow::Result<()> {
 #[then(expr = "the access token lasts at most {int} seconds")]
 fn access_token_lifetime(world: &mut IdpWorld, max: i64) -> anyhow::Result<()> {
     world.token_success()?;
-    let expires_in = world
-        .token_set(Which::Latest)?
-        .expires_in
-        .ok_or_else(|| anyhow!("the token response has no expires_in (RFC 6749 5.1)"))?;
+    let expires_in = world.expires_in()?;
     ensure!(
         (1..=max).contains(&expires_in),
         "expires_in is {expires_in}, expected between 1 and {max}"
@@ -494,10 +527,8 @@ fn grants_scope(world: &mut IdpWorld, scope: String) -> anyhow::Result<()> {
     let tokens = world.token_set(Which::Latest)?;
     // RFC 6749 5.1: scope may be left out when it is what was asked for.
     let granted = tokens.scope.clone().unwrap_or_else(|| scope.clone());
-    let mut granted: Vec<&str> = granted.split_whitespace().collect();
-    let mut expected: Vec<&str> = scope.split_whitespace().collect();
-    granted.sort_unstable();
-    expected.sort_unstable();
+    let granted = scope_values(&granted);
+    let expected = scope_values(&scope);
     ensure!(
         granted == expected,
         "granted scope {granted:?}, expected {expected:?}"
@@ -505,10 +536,12 @@ fn grants_scope(world: &mut IdpWorld, scope: String) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Token and revocation endpoints answer errors alike (RFC 6749 5.2,
+/// RFC 7009 2.2.1).
 #[then(expr = "the token endpoint refuses with {string}")]
+#[then(expr = "the IdP refuses the revocation with {string}")]
 fn refuses_with(world: &mut IdpWorld, error: String) -> anyhow::Result<()> {
-    let exchange = world.exchange()?;
-    exchange.expect_error(400, &error)
+    world.exchange()?.expect_error(400, &error)
 }
 
 #[then("the token endpoint refuses the client with 401 and a Basic challenge")]
@@ -601,37 +634,14 @@ async fn id_token_passes(world: &mut IdpWorld) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[then(expr = "the token endpoint answers with status {int}")]
-fn token_status(world: &mut IdpWorld, status: u16) -> anyhow::Result<()> {
-    let exchange = world.exchange()?;
-    ensure!(
-        exchange.status == status,
-        "expected status {status}, got {}",
-        exchange.summary()
-    );
-    Ok(())
-}
-
 impl IdpWorld {
     /// Verify an ID token against the published JWKS, the issuer and the
     /// client (OIDC Core 3.1.3.7); returns its claims.
     pub async fn verified_id_token(&mut self, which: Which) -> anyhow::Result<Value> {
-        let token = self
-            .token_set(which)?
-            .id_token
-            .clone()
-            .ok_or_else(|| anyhow!("the {which:?} token response had no ID token"))?;
-        let header = decode_header(token.expose()).context("the ID token is not a JWS")?;
-        let kid = header
-            .kid
-            .clone()
-            .ok_or_else(|| anyhow!("the ID token header has no kid"))?;
-        let jwks: JwkSet = serde_json::from_value(self.jwks().await?.clone())
-            .context("the JWKS does not parse")?;
-        let jwk = jwks
-            .find(&kid)
-            .ok_or_else(|| anyhow!("kid {kid:?} of the ID token is not in the JWKS"))?;
-        let key = DecodingKey::from_jwk(jwk).context("the JWK cannot verify")?;
+        let token = self.id_token(which)?;
+        let (header, _, key) = self
+            .published_key_of(token.expose(), "the ID token")
+            .await?;
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.client.id]);
@@ -663,21 +673,33 @@ pub fn jws_segment(token: &str, index: usize) -> anyhow::Result<Value> {
 }
 
 impl IdpWorld {
-    /// Check a JWS signature against the published JWKS: the `kid` must be
-    /// published and the key verify with its own algorithm. Returns the
-    /// header; claims are not validated here.
-    pub async fn verify_with_jwks(&mut self, token: &str) -> anyhow::Result<jsonwebtoken::Header> {
-        let header = decode_header(token).context("the token is not a JWS")?;
+    /// The header of a JWS (`what` names it), the published JWK its `kid`
+    /// names, and that key for verifying.
+    async fn published_key_of(
+        &mut self,
+        token: &str,
+        what: &str,
+    ) -> anyhow::Result<(jsonwebtoken::Header, Jwk, DecodingKey)> {
+        let header = decode_header(token).with_context(|| format!("{what} is not a JWS"))?;
         let kid = header
             .kid
             .clone()
-            .ok_or_else(|| anyhow!("the token header has no kid"))?;
+            .ok_or_else(|| anyhow!("the header of {what} has no kid"))?;
         let jwks: JwkSet = serde_json::from_value(self.jwks().await?.clone())
             .context("the JWKS does not parse")?;
         let jwk = jwks
             .find(&kid)
-            .ok_or_else(|| anyhow!("kid {kid:?} is not in the JWKS"))?;
-        let key = DecodingKey::from_jwk(jwk).context("the JWK cannot verify")?;
+            .cloned()
+            .ok_or_else(|| anyhow!("kid {kid:?} of {what} is not in the JWKS"))?;
+        let key = DecodingKey::from_jwk(&jwk).context("the JWK cannot verify")?;
+        Ok((header, jwk, key))
+    }
+
+    /// Check a JWS signature against the published JWKS: the `kid` must be
+    /// published and the key verify with its own algorithm. Returns the
+    /// header; claims are not validated here.
+    pub async fn verify_with_jwks(&mut self, token: &str) -> anyhow::Result<jsonwebtoken::Header> {
+        let (header, jwk, key) = self.published_key_of(token, "the token").await?;
         if let Some(alg) = &jwk.common.key_algorithm {
             ensure!(
                 format!("{alg:?}") == format!("{:?}", header.alg),
@@ -698,11 +720,7 @@ impl IdpWorld {
     /// Run every check a client makes on an ID token and report the ones
     /// that fail; an error only when there is no ID token to check.
     pub async fn inspect_id_token(&mut self, which: Which) -> anyhow::Result<IdTokenReport> {
-        let token = self
-            .token_set(which)?
-            .id_token
-            .clone()
-            .ok_or_else(|| anyhow!("the {which:?} token response had no ID token"))?;
+        let token = self.id_token(which)?;
         let header = decode_header(token.expose()).context("the ID token is not a JWS")?;
         let claims = jws_segment(token.expose(), 1).context("the ID token's payload")?;
         let mut failed = Vec::new();
@@ -728,9 +746,7 @@ impl IdpWorld {
                 format!("aud {:?} does not contain {client:?}", claims.get("aud")),
             ));
         }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_secs() as i64;
+        let now = unix_now()?;
         // The usual 60 s of leeway for clock skew.
         match claims.get("exp").and_then(Value::as_i64) {
             Some(exp) if exp + 60 > now => {}
@@ -890,12 +906,10 @@ async fn id_token_subject(world: &mut IdpWorld, sub: String) -> anyhow::Result<(
 #[then(expr = "the ID token carries the claim {string} with the value {string}")]
 async fn id_token_claim(world: &mut IdpWorld, claim: String, value: String) -> anyhow::Result<()> {
     let claims = world.verified_id_token(Which::Latest).await?;
-    let actual = claims.get(&claim);
-    ensure!(
-        actual.and_then(Value::as_str) == Some(value.as_str()),
-        "the ID token carries {actual:?} for {claim:?}, expected {value:?}"
-    );
-    Ok(())
+    let claims = claims
+        .as_object()
+        .ok_or_else(|| anyhow!("the ID token's claims are not a JSON object"))?;
+    expect_string_claim("the ID token", claims, &claim, &value)
 }
 
 #[then(expr = "the ID token does not carry the claim {string}")]
@@ -950,95 +964,72 @@ fn access_token_opaque(world: &mut IdpWorld) -> anyhow::Result<()> {
 
 // --- requests that are not well-formed token requests ---------------------------
 
-impl IdpWorld {
-    /// Send a raw request to the token endpoint and record the answer.
-    pub async fn raw_token_request(
-        &mut self,
-        build: impl FnOnce(&reqwest::Client, &str) -> reqwest::RequestBuilder,
-    ) -> anyhow::Result<()> {
-        let endpoint = self.endpoint("token_endpoint").await?;
-        let exchange = Exchange::send(build(&self.http, &endpoint)).await?;
-        self.exchange = Some(exchange);
-        Ok(())
-    }
-}
-
 #[when(expr = "the bot sends a {word} request to the token endpoint")]
 async fn token_wrong_method(world: &mut IdpWorld, method: String) -> anyhow::Result<()> {
     let method = reqwest::Method::from_bytes(method.as_bytes())?;
     world
-        .raw_token_request(|http, url| http.request(method, url))
+        .send_to_endpoint("token_endpoint", |http, url| http.request(method, url))
+        .await
+}
+
+/// The bot's client id and secret (empty for a public client), for
+/// requests that are not well-formed.
+fn id_and_secret(world: &IdpWorld) -> (String, Secret) {
+    let client = &world.client;
+    let secret = client.secret.clone().unwrap_or_else(|| Secret::new(""));
+    (client.id.clone(), secret)
+}
+
+/// A form-encoded token request with this raw body, authenticated with Basic.
+async fn raw_form_token_request(world: &mut IdpWorld, body: Vec<u8>) -> anyhow::Result<()> {
+    let (id, secret) = id_and_secret(world);
+    world
+        .send_to_endpoint("token_endpoint", |http, url| {
+            http.post(url)
+                .header(reqwest::header::AUTHORIZATION, basic(&id, &secret))
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(body)
+        })
         .await
 }
 
 #[when("the bot sends its token request as JSON instead of a form")]
 async fn token_as_json(world: &mut IdpWorld) -> anyhow::Result<()> {
-    let client = world.client.clone();
-    let secret = client.secret.clone().unwrap_or_else(|| Secret::new(""));
+    let (id, secret) = id_and_secret(world);
     let body = serde_json::json!({
         "grant_type": "client_credentials",
-        "client_id": client.id,
+        "client_id": id,
         "client_secret": secret.expose(),
     });
     world
-        .raw_token_request(|http, url| http.post(url).json(&body))
+        .send_to_endpoint("token_endpoint", |http, url| http.post(url).json(&body))
         .await
 }
 
 #[when("the bot sends a token request whose body is not valid UTF-8")]
 async fn token_bad_utf8(world: &mut IdpWorld) -> anyhow::Result<()> {
-    let client = world.client.clone();
-    let secret = client.secret.clone().unwrap_or_else(|| Secret::new(""));
     let mut body = b"grant_type=client_credentials&scope=".to_vec();
     body.extend_from_slice(&[0xff, 0xfe, 0xc3, 0x28]);
-    world
-        .raw_token_request(|http, url| {
-            http.post(url)
-                .header(reqwest::header::AUTHORIZATION, basic(&client.id, &secret))
-                .header(
-                    reqwest::header::CONTENT_TYPE,
-                    "application/x-www-form-urlencoded",
-                )
-                .body(body)
-        })
-        .await
+    raw_form_token_request(world, body).await
 }
 
 #[when(expr = "the bot sends a token request of {int} KB")]
 async fn token_huge(world: &mut IdpWorld, kb: usize) -> anyhow::Result<()> {
-    let client = world.client.clone();
-    let secret = client.secret.clone().unwrap_or_else(|| Secret::new(""));
     let body = format!(
         "grant_type=authorization_code&code={}",
         "A".repeat(kb * 1024)
     );
-    world
-        .raw_token_request(|http, url| {
-            http.post(url)
-                .header(reqwest::header::AUTHORIZATION, basic(&client.id, &secret))
-                .header(
-                    reqwest::header::CONTENT_TYPE,
-                    "application/x-www-form-urlencoded",
-                )
-                .body(body)
-        })
-        .await
+    raw_form_token_request(world, body.into_bytes()).await
 }
 
 #[then(expr = "the IdP answers {int} with a JSON error")]
 fn token_json_error(world: &mut IdpWorld, status: u16) -> anyhow::Result<()> {
     let exchange = world.exchange()?;
-    ensure!(
-        exchange.status == status,
-        "expected {status}, got {}",
-        exchange.summary()
-    );
-    let content_type = exchange.header("content-type").unwrap_or_default();
-    ensure!(
-        content_type.starts_with("application/json"),
-        "expected a JSON error body, got {content_type:?} ({})",
-        exchange.summary()
-    );
+    exchange.expect_status(status)?;
+    exchange.expect_json_content_type("the error body")?;
     let error = exchange.string("error")?;
     ensure!(!error.is_empty(), "the error code is empty");
     Ok(())
@@ -1051,9 +1042,9 @@ fn token_too_large(world: &mut IdpWorld) -> anyhow::Result<()> {
     // invalid_request (RFC 6749 5.2); either way a JSON error, no 5xx.
     match exchange.status {
         413 => {
-            let content_type = exchange.header("content-type").unwrap_or_default();
+            exchange.expect_json_content_type("the error body of a 413")?;
             ensure!(
-                content_type.starts_with("application/json") && exchange.member("error").is_some(),
+                exchange.member("error").is_some(),
                 "expected a JSON error with the 413, got {}",
                 exchange.summary()
             );

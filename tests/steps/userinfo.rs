@@ -4,48 +4,41 @@ use anyhow::{anyhow, ensure};
 use cucumber::{then, when};
 use serde_json::Value;
 
-use super::IdpWorld;
-use super::http::Exchange;
-use super::params::{Forgery, Which};
+use super::params::{Forgery, TokenKind, Which};
+use super::{IdpWorld, expect_string_claim};
 
 impl IdpWorld {
-    pub async fn call_userinfo(&mut self, token: &str) -> anyhow::Result<()> {
-        let endpoint = self.endpoint("userinfo_endpoint").await?;
-        let exchange = Exchange::send(self.http.get(&endpoint).bearer_auth(token)).await?;
-        self.exchange = Some(exchange);
-        Ok(())
-    }
-
     /// Call userinfo with a request built from the endpoint URL.
     pub async fn call_userinfo_with(
         &mut self,
         build: impl FnOnce(&reqwest::Client, &str) -> reqwest::RequestBuilder,
     ) -> anyhow::Result<()> {
-        let endpoint = self.endpoint("userinfo_endpoint").await?;
-        let exchange = Exchange::send(build(&self.http, &endpoint)).await?;
-        self.exchange = Some(exchange);
-        Ok(())
+        self.send_to_endpoint("userinfo_endpoint", build).await
+    }
+
+    /// GET userinfo with this bearer token.
+    pub async fn call_userinfo(&mut self, token: &str) -> anyhow::Result<()> {
+        self.call_userinfo_with(|http, url| http.get(url).bearer_auth(token))
+            .await
     }
 
     fn latest_access_token(&self) -> anyhow::Result<String> {
         Ok(self
-            .token_set(Which::Latest)?
-            .access_token
+            .token_value(Which::Latest, TokenKind::Access)?
             .expose()
             .to_string())
     }
 }
 
-#[when("the bot calls userinfo with the access token")]
-async fn userinfo_latest(world: &mut IdpWorld) -> anyhow::Result<()> {
-    let token = world.token_set(Which::Latest)?.access_token.clone();
+#[when(expr = "the bot calls userinfo with the {which} access token")]
+async fn userinfo_which(world: &mut IdpWorld, which: Which) -> anyhow::Result<()> {
+    let token = world.token_value(which, TokenKind::Access)?;
     world.call_userinfo(token.expose()).await
 }
 
-#[when(expr = "the bot calls userinfo with the {which} access token")]
-async fn userinfo_which(world: &mut IdpWorld, which: Which) -> anyhow::Result<()> {
-    let token = world.token_set(which)?.access_token.clone();
-    world.call_userinfo(token.expose()).await
+#[when("the bot calls userinfo with the access token")]
+async fn userinfo_latest(world: &mut IdpWorld) -> anyhow::Result<()> {
+    userinfo_which(world, Which::Latest).await
 }
 
 #[when(expr = "the bot calls userinfo with the access token {string}")]
@@ -56,13 +49,7 @@ async fn userinfo_literal(world: &mut IdpWorld, token: String) -> anyhow::Result
 #[then("userinfo answers with the subject of the ID token")]
 async fn userinfo_sub(world: &mut IdpWorld) -> anyhow::Result<()> {
     let id_token = world.verified_id_token(Which::Latest).await?;
-    let exchange = world.exchange()?;
-    ensure!(
-        exchange.status == 200,
-        "expected userinfo claims, got {}",
-        exchange.summary()
-    );
-    let sub = exchange.member("sub").and_then(Value::as_str);
+    let sub = userinfo_claims(world)?.get("sub").and_then(Value::as_str);
     ensure!(
         sub.is_some() && sub == id_token.get("sub").and_then(Value::as_str),
         "userinfo sub must equal the ID token's sub (OIDC Core 5.3.2)"
@@ -72,17 +59,9 @@ async fn userinfo_sub(world: &mut IdpWorld) -> anyhow::Result<()> {
 
 #[then("userinfo refuses the token with 401 invalid_token")]
 fn userinfo_refuses(world: &mut IdpWorld) -> anyhow::Result<()> {
-    let exchange = world.exchange()?;
+    let challenge = bearer_refusal(world, 401, "invalid_token")?;
     ensure!(
-        exchange.status == 401,
-        "expected 401, got {}",
-        exchange.summary()
-    );
-    let challenge = exchange
-        .header("www-authenticate")
-        .ok_or_else(|| anyhow!("a 401 needs WWW-Authenticate (RFC 6750 3)"))?;
-    ensure!(
-        challenge.starts_with("Bearer") && challenge.contains("error=\"invalid_token\""),
+        challenge.starts_with("Bearer"),
         "expected WWW-Authenticate: Bearer error=\"invalid_token\" (RFC 6750 3.1), got {challenge:?}"
     );
     Ok(())
@@ -144,6 +123,23 @@ fn bearer_challenge(world: &IdpWorld) -> anyhow::Result<String> {
     Ok(challenge.to_string())
 }
 
+/// An RFC 6750 3.1 refusal: this status and a Bearer challenge naming this
+/// error code; returns the challenge.
+fn bearer_refusal(world: &IdpWorld, status: u16, error: &str) -> anyhow::Result<String> {
+    let exchange = world.exchange()?;
+    ensure!(
+        exchange.status == status,
+        "expected {status} (RFC 6750 3.1 {error}), got {}",
+        exchange.summary()
+    );
+    let challenge = bearer_challenge(world)?;
+    ensure!(
+        challenge.contains(&format!("error=\"{error}\"")),
+        "expected error=\"{error}\" in the challenge, got {challenge:?}"
+    );
+    Ok(challenge)
+}
+
 #[then("userinfo asks for a token with a Bearer challenge and no error code")]
 fn userinfo_bare_challenge(world: &mut IdpWorld) -> anyhow::Result<()> {
     let exchange = world.exchange()?;
@@ -157,7 +153,6 @@ fn userinfo_bare_challenge(world: &mut IdpWorld) -> anyhow::Result<()> {
         !challenge.contains("error="),
         "a request without any authentication gets no error code (RFC 6750 3.1), got {challenge:?}"
     );
-    let exchange = world.exchange()?;
     ensure!(
         exchange.member("error").is_none(),
         "a request without any authentication should get no error information \
@@ -169,34 +164,12 @@ fn userinfo_bare_challenge(world: &mut IdpWorld) -> anyhow::Result<()> {
 
 #[then("userinfo refuses the request with 400 invalid_request")]
 fn userinfo_invalid_request(world: &mut IdpWorld) -> anyhow::Result<()> {
-    let exchange = world.exchange()?;
-    ensure!(
-        exchange.status == 400,
-        "expected 400 (RFC 6750 3.1 invalid_request), got {}",
-        exchange.summary()
-    );
-    let challenge = bearer_challenge(world)?;
-    ensure!(
-        challenge.contains("error=\"invalid_request\""),
-        "expected error=\"invalid_request\" in the challenge, got {challenge:?}"
-    );
-    Ok(())
+    bearer_refusal(world, 400, "invalid_request").map(drop)
 }
 
 #[then("userinfo refuses the token with 403 insufficient_scope")]
 fn userinfo_insufficient_scope(world: &mut IdpWorld) -> anyhow::Result<()> {
-    let exchange = world.exchange()?;
-    ensure!(
-        exchange.status == 403,
-        "expected 403 (RFC 6750 3.1 insufficient_scope), got {}",
-        exchange.summary()
-    );
-    let challenge = bearer_challenge(world)?;
-    ensure!(
-        challenge.contains("error=\"insufficient_scope\""),
-        "expected error=\"insufficient_scope\" in the challenge, got {challenge:?}"
-    );
-    Ok(())
+    bearer_refusal(world, 403, "insufficient_scope").map(drop)
 }
 
 fn userinfo_claims(world: &IdpWorld) -> anyhow::Result<&serde_json::Map<String, Value>> {
@@ -207,9 +180,7 @@ fn userinfo_claims(world: &IdpWorld) -> anyhow::Result<&serde_json::Map<String, 
         exchange.summary()
     );
     exchange
-        .json
-        .as_ref()
-        .and_then(Value::as_object)
+        .json_object()
         .ok_or_else(|| anyhow!("the userinfo response is not a JSON object"))
 }
 
@@ -226,13 +197,7 @@ fn userinfo_has_claim(world: &mut IdpWorld, claim: String) -> anyhow::Result<()>
 
 #[then(expr = "userinfo returns the claim {string} with the value {string}")]
 fn userinfo_claim_value(world: &mut IdpWorld, claim: String, value: String) -> anyhow::Result<()> {
-    let claims = userinfo_claims(world)?;
-    let actual = claims.get(&claim);
-    ensure!(
-        actual.and_then(Value::as_str) == Some(value.as_str()),
-        "userinfo returns {actual:?} for {claim:?}, expected {value:?}"
-    );
-    Ok(())
+    expect_string_claim("userinfo", userinfo_claims(world)?, &claim, &value)
 }
 
 #[then(expr = "userinfo does not return the claim {string}")]
