@@ -7,6 +7,11 @@
 //! - [`secret`]: values that redact themselves.
 //! - [`idp`]: the mock brand identity provider (OAuth 2.0 authorization
 //!   server and OpenID Provider), embeddable as [`idp::MockIdp`].
+//! - [`resource`]: the mock brand API (resource server), finding the IdP
+//!   over HTTP only, embeddable as [`resource::MockResource`].
+//! - [`platform`]: the reference conversational platform (credentials,
+//!   conversations, API integrations, consumer delegation), embeddable as
+//!   [`platform::Platform`]. It reaches the brand side over HTTP only.
 //! - [`conformance`]: what the Gherkin conformance suite drives: a consumer
 //!   agent that signs in through HTML forms, the control-surface trait, and
 //!   the profile naming an external IdP under test.
@@ -14,6 +19,10 @@
 pub mod clock;
 pub mod conformance;
 pub mod idp;
+pub mod platform;
+pub mod resource;
 pub mod secret;
 
 pub use idp::MockIdp;
+pub use platform::Platform;
+pub use resource::MockResource;

@@ -1,0 +1,287 @@
+//! Conversations: transcript, event log and the per-conversation context.
+//!
+//! The context holds the consumer's access token and its expiry, and
+//! nothing else: a refresh token is never stored (unauthenticated
+//! conversations, source document 001). Another conversation, even of the
+//! same consumer, never sees it; closing the conversation purges it.
+//!
+//! One std `Mutex` guards the map; it is never held across an `.await`
+//! (every method takes and releases it), so a slow brand API call in one
+//! conversation never blocks another.
+
+pub mod http;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::Serialize;
+
+use super::events::{EventKind, EventLog};
+use super::org::OrgId;
+use crate::secret::Secret;
+
+/// Who said a line of the transcript.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    Consumer,
+    Bot,
+}
+
+/// What the bot says: text, and the authentication link when it asks the
+/// consumer to sign in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Reply {
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}
+
+impl Reply {
+    pub fn text(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            link: None,
+        }
+    }
+}
+
+/// One line of the transcript.
+#[derive(Clone, Debug, Serialize)]
+pub struct Message {
+    pub from: Party,
+    pub at: i64,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}
+
+/// The access token of a conversation: the value and when it expires on
+/// the shared clock (from `expires_in`; `None` when the token endpoint gave
+/// none, and then only a 401 ends it).
+#[derive(Clone, Debug)]
+pub struct AccessToken {
+    pub value: Secret,
+    pub expires_at: Option<i64>,
+}
+
+/// One conversation.
+#[derive(Debug)]
+pub struct Conversation {
+    pub id: String,
+    pub org: OrgId,
+    pub bot: String,
+    pub consumer_id: Option<String>,
+    pub closed: bool,
+    pub transcript: Vec<Message>,
+    pub events: EventLog,
+    token: Option<AccessToken>,
+}
+
+/// What a flow needs to know about a conversation (no token).
+#[derive(Clone, Debug)]
+pub struct ConvInfo {
+    pub id: String,
+    pub org: OrgId,
+    pub bot: String,
+    pub consumer_id: Option<String>,
+    pub closed: bool,
+}
+
+/// Whether the context has a token to use.
+pub enum TokenCheck {
+    Valid(Secret),
+    /// There was one; its expiry has passed (it is now purged).
+    Expired,
+    Absent,
+}
+
+/// What the context holds, as `GET /api/conversations/{id}/context` shows
+/// it: presence and expiry, never a value.
+#[derive(Clone, Debug, Serialize)]
+pub struct ContextView {
+    pub access_token_present: bool,
+    pub access_token_expires_at: Option<i64>,
+    /// Always false: there is nowhere to keep one.
+    pub refresh_token_present: bool,
+}
+
+/// Every conversation of the platform.
+#[derive(Clone, Default)]
+pub struct Conversations {
+    inner: Arc<Mutex<HashMap<String, Conversation>>>,
+}
+
+impl Conversations {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Conversation>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Open a conversation; returns its id (unguessable).
+    pub fn open(&self, org: OrgId, bot: String, consumer_id: Option<String>, now: i64) -> String {
+        let id = crate::secret::random_token(16);
+        let mut events = EventLog::default();
+        events.push(now, EventKind::ConversationOpened);
+        self.lock().insert(
+            id.clone(),
+            Conversation {
+                id: id.clone(),
+                org,
+                bot,
+                consumer_id,
+                closed: false,
+                transcript: Vec::new(),
+                events,
+                token: None,
+            },
+        );
+        id
+    }
+
+    pub fn info(&self, id: &str) -> Option<ConvInfo> {
+        self.lock().get(id).map(|c| ConvInfo {
+            id: c.id.clone(),
+            org: c.org.clone(),
+            bot: c.bot.clone(),
+            consumer_id: c.consumer_id.clone(),
+            closed: c.closed,
+        })
+    }
+
+    /// Read a conversation under the lock.
+    pub fn read<R>(&self, id: &str, f: impl FnOnce(&Conversation) -> R) -> Option<R> {
+        self.lock().get(id).map(f)
+    }
+
+    pub fn event(&self, id: &str, now: i64, kind: EventKind) {
+        if let Some(c) = self.lock().get_mut(id) {
+            c.events.push(now, kind);
+        }
+    }
+
+    /// Append a consumer message.
+    pub fn heard(&self, id: &str, now: i64, text: &str) {
+        if let Some(c) = self.lock().get_mut(id) {
+            c.transcript.push(Message {
+                from: Party::Consumer,
+                at: now,
+                text: text.to_string(),
+                link: None,
+            });
+            c.events.push(now, EventKind::ConsumerMessage);
+        }
+    }
+
+    /// Append a bot message (not to a closed conversation).
+    pub fn say(&self, id: &str, now: i64, reply: &Reply) {
+        if let Some(c) = self.lock().get_mut(id).filter(|c| !c.closed) {
+            c.transcript.push(Message {
+                from: Party::Bot,
+                at: now,
+                text: reply.text.clone(),
+                link: reply.link.clone(),
+            });
+        }
+    }
+
+    /// The token to use now, purging it if its expiry has passed.
+    pub fn token(&self, id: &str, now: i64) -> TokenCheck {
+        let mut map = self.lock();
+        let Some(c) = map.get_mut(id).filter(|c| !c.closed) else {
+            return TokenCheck::Absent;
+        };
+        match &c.token {
+            None => TokenCheck::Absent,
+            Some(t) if t.expires_at.is_some_and(|e| now >= e) => {
+                c.token = None;
+                TokenCheck::Expired
+            }
+            Some(t) => TokenCheck::Valid(t.value.clone()),
+        }
+    }
+
+    /// Keep `token` in this conversation's context; false (and the token
+    /// dropped) if the conversation is gone or closed.
+    pub fn store_token(&self, id: &str, token: AccessToken) -> bool {
+        match self.lock().get_mut(id).filter(|c| !c.closed) {
+            Some(c) => {
+                c.token = Some(token);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn drop_token(&self, id: &str) {
+        if let Some(c) = self.lock().get_mut(id) {
+            c.token = None;
+        }
+    }
+
+    pub fn context(&self, id: &str) -> Option<ContextView> {
+        self.read(id, |c| ContextView {
+            access_token_present: c.token.is_some(),
+            access_token_expires_at: c.token.as_ref().and_then(|t| t.expires_at),
+            refresh_token_present: false,
+        })
+    }
+
+    /// Close: the context is purged; transcript and events stay readable.
+    /// False for an unknown id.
+    pub fn close(&self, id: &str, now: i64) -> bool {
+        match self.lock().get_mut(id) {
+            Some(c) => {
+                if !c.closed {
+                    c.closed = true;
+                    c.token = None;
+                    c.events.push(now, EventKind::ConversationClosed);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_expire_on_the_given_clock_and_closing_purges() {
+        let convs = Conversations::default();
+        let org = OrgId::parse("demo").unwrap();
+        let a = convs.open(org.clone(), "bot".into(), Some("alice".into()), 0);
+        let b = convs.open(org, "bot".into(), Some("alice".into()), 0);
+        assert!(convs.store_token(
+            &a,
+            AccessToken {
+                value: Secret::new("at-1"),
+                expires_at: Some(100)
+            }
+        ));
+        assert!(matches!(convs.token(&b, 50), TokenCheck::Absent));
+        assert!(matches!(convs.token(&a, 99), TokenCheck::Valid(t) if t.expose() == "at-1"));
+        assert!(matches!(convs.token(&a, 100), TokenCheck::Expired));
+        assert!(matches!(convs.token(&a, 100), TokenCheck::Absent));
+        convs.store_token(
+            &a,
+            AccessToken {
+                value: Secret::new("at-2"),
+                expires_at: None,
+            },
+        );
+        let debug = convs.read(&a, |c| format!("{c:?}")).unwrap();
+        assert!(!debug.contains("at-2"), "{debug}");
+        assert!(convs.close(&a, 1));
+        assert!(matches!(convs.token(&a, 1), TokenCheck::Absent));
+        assert!(!convs.context(&a).unwrap().access_token_present);
+        assert!(!convs.store_token(
+            &a,
+            AccessToken {
+                value: Secret::new("late"),
+                expires_at: None
+            }
+        ));
+    }
+}

@@ -1,0 +1,427 @@
+//! API integrations: a dialog's outbound call to the brand API, with its
+//! credential applied, and what each answer means for the conversation.
+//!
+//! - 2xx: the answer is rendered from the JSON response.
+//! - 401 (`invalid_token`, or a bare challenge): the token is dropped from
+//!   the conversation and the consumer is challenged again.
+//! - 403 (`insufficient_scope`): reported; the token is kept and nothing is
+//!   retried (no loop).
+//! - 5xx or unreachable: reported; the token is kept.
+
+pub mod template;
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+use tracing::instrument;
+use url::Url;
+
+use super::PlatformState;
+use super::bots::{AnswerTemplate, Dialog};
+use super::conversations::{ConvInfo, Reply, TokenCheck};
+use super::credentials::Credential;
+use super::delegation;
+use super::events::{EventKind, RechallengeReason};
+use crate::secret::Secret;
+use template::{TemplateError, Vars};
+
+/// HTTP methods an integration may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    fn to_reqwest(self) -> reqwest::Method {
+        match self {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Delete => reqwest::Method::DELETE,
+        }
+    }
+}
+
+/// An integration as declared in a dialog.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationConfig {
+    pub name: String,
+    #[serde(default = "get")]
+    pub method: Method,
+    /// URL template; placeholder values are percent-encoded.
+    pub url: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// JSON body template (see [`template::expand_json`]).
+    #[serde(default)]
+    pub body: Option<Value>,
+    /// Name of a credential of the conversation's organisation.
+    #[serde(default)]
+    pub credential: Option<String>,
+}
+
+fn get() -> Method {
+    Method::Get
+}
+
+/// An integration call with its templates expanded, waiting for a token
+/// if need be. Holds no secret.
+#[derive(Clone, Debug)]
+pub struct PreparedCall {
+    pub integration: String,
+    pub method: Method,
+    pub url: Url,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Value>,
+    pub credential: Option<String>,
+    pub answer: AnswerTemplate,
+    pub vars: Vars,
+}
+
+/// Why a call could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error("{0}")]
+    Template(#[from] TemplateError),
+    #[error("the integration URL is not a valid absolute URL")]
+    Url,
+}
+
+/// Expand a dialog's integration with the trigger's captures.
+pub fn prepare(
+    dialog: &Dialog,
+    captures: BTreeMap<String, String>,
+    conv: &ConvInfo,
+) -> Result<PreparedCall, PrepareError> {
+    let mut vars = captures;
+    vars.insert("idempotency_key".into(), crate::secret::random_token(16));
+    vars.insert("conversation_id".into(), conv.id.clone());
+    if let Some(c) = &conv.consumer_id {
+        vars.insert("consumer_id".into(), c.clone());
+    }
+    let i = &dialog.integration;
+    let url = Url::parse(&template::expand_url(&i.url, &vars)?).map_err(|_| PrepareError::Url)?;
+    let headers = i
+        .headers
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), template::expand_text(v, &vars)?)))
+        .collect::<Result<_, TemplateError>>()?;
+    let body = i
+        .body
+        .as_ref()
+        .map(|b| template::expand_json(b, &vars))
+        .transpose()?;
+    Ok(PreparedCall {
+        integration: i.name.clone(),
+        method: i.method,
+        url,
+        headers,
+        body,
+        credential: i.credential.clone(),
+        answer: dialog.answer.clone(),
+        vars,
+    })
+}
+
+/// What the brand API's answer means.
+#[derive(Debug)]
+pub enum Outcome {
+    Success {
+        status: u16,
+        body: Value,
+    },
+    /// 401 with `invalid_token` or a bare challenge (RFC 6750 3.1).
+    InvalidToken,
+    /// 403 `insufficient_scope`, with the scope the API named.
+    Forbidden {
+        scope: Option<String>,
+    },
+    ServerError {
+        status: u16,
+    },
+    ClientError {
+        status: u16,
+        error: Option<String>,
+    },
+    Unreachable,
+    /// A 2xx whose body is not JSON.
+    NotJson {
+        status: u16,
+    },
+}
+
+impl Outcome {
+    fn status(&self) -> Option<u16> {
+        match self {
+            Outcome::Success { status, .. }
+            | Outcome::ServerError { status }
+            | Outcome::ClientError { status, .. }
+            | Outcome::NotJson { status } => Some(*status),
+            Outcome::InvalidToken => Some(401),
+            Outcome::Forbidden { .. } => Some(403),
+            Outcome::Unreachable => None,
+        }
+    }
+}
+
+/// The `key="value"` parameters of a `WWW-Authenticate: Bearer` challenge.
+fn bearer_params(header: Option<&str>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let Some(h) = header else { return out };
+    let rest = h.trim();
+    let rest = rest
+        .strip_prefix("Bearer")
+        .or_else(|| rest.strip_prefix("bearer"))
+        .unwrap_or(rest);
+    for part in rest.split(',') {
+        if let Some((k, v)) = part.trim().split_once('=') {
+            out.insert(k.trim().to_string(), v.trim().trim_matches('"').to_string());
+        }
+    }
+    out
+}
+
+/// Call the brand API with `token` as a bearer token (RFC 6750 2.1).
+#[instrument(skip_all, fields(integration = %call.integration))]
+pub async fn call_api(
+    http: &reqwest::Client,
+    call: &PreparedCall,
+    token: Option<&Secret>,
+) -> Outcome {
+    let mut request = http.request(call.method.to_reqwest(), call.url.clone());
+    for (k, v) in &call.headers {
+        request = request.header(k, v);
+    }
+    if let Some(body) = &call.body {
+        request = request.json(body);
+    }
+    if let Some(token) = token {
+        request = request.bearer_auth(token.expose());
+    }
+    let response = match request.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e.without_url(), "brand API unreachable");
+            return Outcome::Unreachable;
+        }
+    };
+    let status = response.status().as_u16();
+    let challenge = bearer_params(
+        response
+            .headers()
+            .get(reqwest::header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    match status {
+        200..=299 => {
+            let bytes = response.bytes().await.unwrap_or_default();
+            if bytes.is_empty() {
+                return Outcome::Success {
+                    status,
+                    body: Value::Null,
+                };
+            }
+            match serde_json::from_slice(&bytes) {
+                Ok(body) => Outcome::Success { status, body },
+                Err(_) => Outcome::NotJson { status },
+            }
+        }
+        401 => match challenge.get("error").map(String::as_str) {
+            None | Some("invalid_token") => Outcome::InvalidToken,
+            Some(other) => Outcome::ClientError {
+                status,
+                error: Some(other.to_string()),
+            },
+        },
+        403 => Outcome::Forbidden {
+            scope: challenge.get("scope").cloned(),
+        },
+        500..=599 => Outcome::ServerError { status },
+        _ => Outcome::ClientError {
+            status,
+            error: challenge.get("error").cloned(),
+        },
+    }
+}
+
+/// Render the answer of a successful call.
+pub fn render(call: &PreparedCall, body: &Value) -> String {
+    let a = &call.answer;
+    let list = a.list.as_deref().map(|ptr| {
+        let items = body.pointer(ptr).and_then(Value::as_array);
+        match items {
+            Some(items) if !items.is_empty() => items
+                .iter()
+                .map(|item| {
+                    template::render_answer(
+                        a.item.as_deref().unwrap_or("{.}"),
+                        item,
+                        &call.vars,
+                        None,
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(&a.separator),
+            _ => a.empty.clone(),
+        }
+    });
+    template::render_answer(&a.text, body, &call.vars, list.as_deref())
+}
+
+/// A dialog matched in a conversation: prepare its call, then run it with
+/// the conversation's token, or challenge the consumer for one.
+pub async fn start(
+    state: &PlatformState,
+    conv: &ConvInfo,
+    dialog: &Dialog,
+    captures: BTreeMap<String, String>,
+) -> Reply {
+    let call = match prepare(dialog, captures, conv) {
+        Ok(c) => c,
+        Err(e) => return Reply::text(format!("I could not prepare that request: {e}.")),
+    };
+    let Some(name) = call.credential.clone() else {
+        return execute(state, conv, call, None).await;
+    };
+    match state.vault.get(&conv.org, &name) {
+        None => Reply::text(format!(
+            "I cannot do that here: this organisation has no credential named {name:?}."
+        )),
+        Some(Credential::ConsumerAuthentication(credential)) => {
+            let now = state.clock.now();
+            match state.conversations.token(&conv.id, now) {
+                TokenCheck::Valid(token) => execute(state, conv, call, Some(token)).await,
+                TokenCheck::Expired => {
+                    state
+                        .conversations
+                        .event(&conv.id, now, EventKind::TokenExpired);
+                    delegation::challenge::issue(
+                        state,
+                        conv,
+                        &credential,
+                        call,
+                        Some(RechallengeReason::Expired),
+                    )
+                }
+                TokenCheck::Absent => {
+                    delegation::challenge::issue(state, conv, &credential, call, None)
+                }
+            }
+        }
+    }
+}
+
+/// Run a prepared call (with the conversation's token when it has a
+/// Consumer Authentication credential) and turn the outcome into a reply.
+#[instrument(skip_all, fields(conversation = %conv.id, integration = %call.integration))]
+pub async fn execute(
+    state: &PlatformState,
+    conv: &ConvInfo,
+    call: PreparedCall,
+    token: Option<Secret>,
+) -> Reply {
+    let outcome = call_api(&state.api_http, &call, token.as_ref()).await;
+    drop(token);
+    let now = state.clock.now();
+    let events = &state.conversations;
+    if let Some(status) = outcome.status() {
+        events.event(
+            &conv.id,
+            now,
+            EventKind::IntegrationCalled {
+                integration: call.integration.clone(),
+                status,
+            },
+        );
+    }
+    let api_error = |status: Option<u16>, detail: &str| {
+        events.event(
+            &conv.id,
+            now,
+            EventKind::ApiError {
+                status,
+                detail: detail.to_string(),
+            },
+        );
+    };
+    match outcome {
+        Outcome::Success { body, .. } => {
+            events.event(&conv.id, now, EventKind::AnswerPosted);
+            Reply::text(render(&call, &body))
+        }
+        Outcome::InvalidToken => {
+            api_error(Some(401), "invalid_token");
+            events.drop_token(&conv.id);
+            let credential = call
+                .credential
+                .as_deref()
+                .and_then(|name| state.vault.get(&conv.org, name));
+            match credential {
+                Some(Credential::ConsumerAuthentication(c)) => delegation::challenge::issue(
+                    state,
+                    conv,
+                    &c,
+                    call,
+                    Some(RechallengeReason::InvalidToken),
+                ),
+                None => Reply::text(
+                    "The brand API refused the request as unauthorised, and this integration has no sign-in to offer.",
+                ),
+            }
+        }
+        Outcome::Forbidden { scope } => {
+            api_error(Some(403), "insufficient_scope");
+            Reply::text(match scope {
+                Some(scope) => format!(
+                    "The brand API refused this: your sign-in does not allow it (it needs the scope {scope})."
+                ),
+                None => "The brand API refused this: your sign-in does not allow it.".to_string(),
+            })
+        }
+        Outcome::ServerError { status } => {
+            api_error(Some(status), "server_error");
+            Reply::text(format!(
+                "The brand's service is not available right now (HTTP {status}). Please try again in a moment."
+            ))
+        }
+        Outcome::Unreachable => {
+            api_error(None, "unreachable");
+            Reply::text("I could not reach the brand's service. Please try again in a moment.")
+        }
+        Outcome::NotJson { status } => {
+            api_error(Some(status), "response_not_json");
+            Reply::text("The brand's service answered, but not in a form I understand.")
+        }
+        Outcome::ClientError { status, error } => {
+            let detail = error.unwrap_or_else(|| "client_error".into());
+            api_error(Some(status), &detail);
+            Reply::text(format!(
+                "The brand's service could not do that (HTTP {status}, {detail})."
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_challenges_parse() {
+        let p = bearer_params(Some(
+            r#"Bearer realm="brand", error="insufficient_scope", scope="orders:read""#,
+        ));
+        assert_eq!(p["error"], "insufficient_scope");
+        assert_eq!(p["scope"], "orders:read");
+        assert!(bearer_params(Some("Bearer")).is_empty());
+        assert!(bearer_params(None).is_empty());
+    }
+}

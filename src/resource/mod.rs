@@ -1,0 +1,248 @@
+//! The mock brand API: a resource server holding per-consumer data (profile,
+//! orders, payments), protected by the IdP's JWT access tokens.
+//!
+//! It finds the IdP over HTTP only, as a real brand API would: discovery at
+//! `{issuer}/.well-known/openid-configuration`, then its `jwks_uri`
+//! ([`jwks`]). Bearer tokens are checked in [`auth`] (RFC 6750, RFC 9068);
+//! one module per route ([`profile`], [`orders`], [`payments`]); the
+//! [`log`] of requests scenarios assert on; [`faults`] to make routes fail;
+//! [`admin`] for the control surface; [`fixtures`] for the data.
+//!
+//! | route | scope | answer |
+//! |---|---|---|
+//! | `GET /api/me` | `profile` | the consumer's profile, with `sub`; 404 for a subject with no data |
+//! | `GET /api/orders` | `orders:read` | `{"orders": [...]}`, empty for a subject with no data |
+//! | `GET /api/orders/{id}` | `orders:read` | one order; 404 if it is not this consumer's |
+//! | `POST /api/payments` | `payments:write` | 201 `{payment_id, order_id, amount, status}`; `Idempotency-Key` required |
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use standin::idp::{Fixtures, IdpOptions, MockIdp};
+//! use standin::resource::{MockResource, ResourceOptions};
+//! let idp = MockIdp::start(Fixtures::default_brand()).await?;
+//! let mut options = ResourceOptions::new(idp.issuer());
+//! options.clock = idp.clock().clone(); // one clock for every party
+//! let api = MockResource::start_with(options).await?;
+//! println!("orders at {}/api/orders", api.url());
+//! let log = api.control().requests();
+//! # Ok(()) }
+//! ```
+
+pub mod admin;
+pub mod auth;
+pub mod error;
+pub mod faults;
+pub mod fixtures;
+pub mod jwks;
+pub mod log;
+pub mod orders;
+pub mod payments;
+pub mod profile;
+pub mod state;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Request;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tower_http::trace::TraceLayer;
+
+pub use auth::{AuthError, Consumer};
+pub use error::ApiError;
+pub use faults::ApiRoute;
+pub use fixtures::{Amount, ConsumerData, FixturesError, Item, Order, ResourceFixtures};
+pub use log::RequestLogEntry;
+pub use payments::{Payment, PaymentResponse};
+pub use state::ResourceState;
+
+use crate::clock::Clock;
+
+/// Request bodies above this are refused with 413 before any parsing.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The audience a token must name unless configured otherwise (the IdP's
+/// default `audience` for its clients).
+pub const DEFAULT_AUDIENCE: &str = "brand-api";
+
+/// The API's routes over `state`; usable in-process with
+/// `tower::ServiceExt::oneshot`.
+pub fn router(state: ResourceState) -> Router {
+    let fault = |route| from_fn_with_state((state.clone(), route), faults::inject);
+    let auth = |scope: &'static str| from_fn_with_state((state.clone(), scope), auth::require);
+    Router::new()
+        .route(
+            "/api/me",
+            get(profile::handler)
+                .route_layer(auth(profile::SCOPE))
+                .route_layer(fault(ApiRoute::Me)),
+        )
+        .route(
+            "/api/orders",
+            get(orders::list)
+                .route_layer(auth(orders::SCOPE))
+                .route_layer(fault(ApiRoute::Orders)),
+        )
+        .route(
+            "/api/orders/{id}",
+            get(orders::one)
+                .route_layer(auth(orders::SCOPE))
+                .route_layer(fault(ApiRoute::Order)),
+        )
+        .route(
+            "/api/payments",
+            post(payments::handler)
+                .route_layer(auth(payments::SCOPE))
+                .route_layer(fault(ApiRoute::Payments)),
+        )
+        .merge(admin::routes(state.clone()))
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(from_fn_with_state(state.clone(), log::record))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(
+            // Method and path only: headers carry tokens.
+            TraceLayer::new_for_http().make_span_with(|r: &Request<_>| {
+                tracing::debug_span!("brand_api", method = %r.method(), path = %r.uri().path())
+            }),
+        )
+        .with_state(state)
+}
+
+/// Why the API could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("issuer {0:?} is not an absolute http(s) URL")]
+    Issuer(String),
+}
+
+/// How to start the API.
+#[derive(Clone, Debug)]
+pub struct ResourceOptions {
+    /// Where to listen; port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// The shared clock (pass the IdP's).
+    pub clock: Clock,
+    /// The IdP whose tokens are accepted; its discovery document is at
+    /// `{issuer}/.well-known/openid-configuration`.
+    pub issuer: String,
+    /// What the tokens' `aud` must contain.
+    pub audience: String,
+    pub fixtures: ResourceFixtures,
+}
+
+impl ResourceOptions {
+    /// 127.0.0.1 on a free port, a new clock, audience `brand-api`, the
+    /// default fixtures (alice and bob).
+    pub fn new(issuer: impl Into<String>) -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            clock: Clock::new(),
+            issuer: issuer.into(),
+            audience: DEFAULT_AUDIENCE.into(),
+            fixtures: ResourceFixtures::default_brand(),
+        }
+    }
+}
+
+/// A running mock brand API. Dropping it stops the server.
+pub struct MockResource {
+    state: ResourceState,
+    addr: SocketAddr,
+    url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl MockResource {
+    /// Start with the defaults of [`ResourceOptions::new`].
+    pub async fn start(issuer: impl Into<String>) -> Result<Self, StartError> {
+        Self::start_with(ResourceOptions::new(issuer)).await
+    }
+
+    /// Start with explicit address, clock, issuer, audience and fixtures.
+    /// The IdP need not be up yet: its keys are fetched with the first token.
+    pub async fn start_with(options: ResourceOptions) -> Result<Self, StartError> {
+        let issuer = options.issuer.trim_end_matches('/').to_string();
+        match url::Url::parse(&issuer) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => return Err(StartError::Issuer(options.issuer)),
+        }
+        let bind = |source| StartError::Bind {
+            addr: options.addr,
+            source,
+        };
+        let listener = TcpListener::bind(options.addr).await.map_err(bind)?;
+        let addr = listener.local_addr().map_err(bind)?;
+        let state = ResourceState::new(
+            &issuer,
+            &options.audience,
+            options.clock,
+            options.fixtures,
+            addr.ip().is_loopback(),
+        );
+        let app = router(state.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(Self {
+            state,
+            addr,
+            url: format!("http://{addr}"),
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://{addr}`, no trailing slash; the routes are below it.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The clock every expiry decision of this API reads.
+    pub fn clock(&self) -> &Clock {
+        self.state.clock()
+    }
+
+    /// The issuer whose tokens are accepted.
+    pub fn issuer(&self) -> &str {
+        self.state.issuer()
+    }
+
+    /// The control surface: request log, faults, payments, consumers, reset.
+    pub fn control(&self) -> &ResourceState {
+        &self.state
+    }
+
+    /// Serve until the server stops (for the command line).
+    pub async fn wait(mut self) {
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for MockResource {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! `GET /api/me` (scope `profile`): the consumer's profile.
+//!
+//! A token whose `sub` is no consumer of this brand (a client credentials
+//! token, whose `sub` is the client id) gets 404.
+
+use axum::extract::State;
+use axum::{Extension, Json};
+use serde_json::{Map, Value};
+
+use super::auth::Consumer;
+use super::error::ApiError;
+use super::state::ResourceState;
+
+/// The scope this route needs.
+pub const SCOPE: &str = "profile";
+
+pub async fn handler(
+    State(state): State<ResourceState>,
+    Extension(consumer): Extension<Consumer>,
+) -> Result<Json<Map<String, Value>>, ApiError> {
+    let data = state
+        .consumer(&consumer.sub)
+        .ok_or_else(|| ApiError::NotFound("no consumer profile for this token's subject".into()))?;
+    let mut profile = Map::new();
+    profile.insert("sub".into(), Value::String(data.sub));
+    profile.extend(data.profile);
+    Ok(Json(profile))
+}

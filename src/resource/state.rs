@@ -1,0 +1,148 @@
+//! The brand API's shared state: configuration, the consumers' data, the
+//! JWKS cache, the request log, queued faults and payments.
+//!
+//! Each part sits behind its own `std::sync::Mutex`/`RwLock`, held only for
+//! map and list operations, never across an `.await` (the JWKS cache has its
+//! own rules, see [`super::jwks`]). No code path holds two of them at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use super::faults::RouteFaults;
+use super::fixtures::{ConsumerData, ResourceFixtures};
+use super::jwks::JwksCache;
+use super::log::RequestLog;
+use super::payments::Payments;
+use crate::clock::Clock;
+
+/// Everything the API's handlers share. Cloning shares it.
+#[derive(Clone, Debug)]
+pub struct ResourceState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    issuer: String,
+    audience: String,
+    clock: Clock,
+    fixtures: ResourceFixtures,
+    consumers: RwLock<HashMap<String, ConsumerData>>,
+    jwks: JwksCache,
+    log: Mutex<RequestLog>,
+    faults: Mutex<RouteFaults>,
+    payments: Mutex<Payments>,
+    admin_open: bool,
+}
+
+fn index(fixtures: &ResourceFixtures) -> HashMap<String, ConsumerData> {
+    fixtures
+        .consumers
+        .iter()
+        .map(|c| (c.sub.clone(), c.clone()))
+        .collect()
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl ResourceState {
+    /// State for an API trusting tokens of `issuer` (no trailing slash
+    /// needed) addressed to `audience`. `admin_open` opens `/admin` (the
+    /// server opens it when bound to loopback).
+    pub fn new(
+        issuer: &str,
+        audience: &str,
+        clock: Clock,
+        fixtures: ResourceFixtures,
+        admin_open: bool,
+    ) -> Self {
+        let issuer = issuer.trim_end_matches('/').to_string();
+        Self {
+            inner: Arc::new(Inner {
+                jwks: JwksCache::new(&issuer),
+                issuer,
+                audience: audience.to_string(),
+                clock,
+                consumers: RwLock::new(index(&fixtures)),
+                fixtures,
+                log: Mutex::default(),
+                faults: Mutex::default(),
+                payments: Mutex::default(),
+                admin_open,
+            }),
+        }
+    }
+
+    /// The issuer whose tokens are accepted (`iss`).
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// The audience tokens must name (`aud`).
+    pub fn audience(&self) -> &str {
+        &self.inner.audience
+    }
+
+    /// The shared clock every expiry decision reads.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    pub fn now(&self) -> i64 {
+        self.inner.clock.now()
+    }
+
+    pub fn admin_open(&self) -> bool {
+        self.inner.admin_open
+    }
+
+    pub fn jwks(&self) -> &JwksCache {
+        &self.inner.jwks
+    }
+
+    /// The fixtures the API started with (what a reset goes back to).
+    pub fn fixtures(&self) -> &ResourceFixtures {
+        &self.inner.fixtures
+    }
+
+    /// The data of the consumer with this `sub`, if any.
+    pub fn consumer(&self, sub: &str) -> Option<ConsumerData> {
+        self.consumers().get(sub).cloned()
+    }
+
+    pub(crate) fn consumers(
+        &self,
+    ) -> std::sync::RwLockReadGuard<'_, HashMap<String, ConsumerData>> {
+        self.inner
+            .consumers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn consumers_mut(
+        &self,
+    ) -> std::sync::RwLockWriteGuard<'_, HashMap<String, ConsumerData>> {
+        self.inner
+            .consumers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn log(&self) -> MutexGuard<'_, RequestLog> {
+        lock(&self.inner.log)
+    }
+
+    pub(crate) fn faults(&self) -> MutexGuard<'_, RouteFaults> {
+        lock(&self.inner.faults)
+    }
+
+    pub(crate) fn payments_store(&self) -> MutexGuard<'_, Payments> {
+        lock(&self.inner.payments)
+    }
+
+    pub(crate) fn reset_consumers(&self) {
+        *self.consumers_mut() = index(&self.inner.fixtures);
+    }
+}
