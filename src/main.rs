@@ -8,6 +8,8 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use standin::clock::Clock;
 use standin::idp::{Fixtures, IdpOptions, MockIdp};
+use standin::platform::{Platform, PlatformFixtures, PlatformOptions};
+use standin::resource::{MockResource, ResourceOptions};
 use tracing_subscriber::EnvFilter;
 
 /// A stand-in brand identity provider (and, with it, a brand API and a
@@ -22,17 +24,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start everything with the default fixtures and print where to begin:
-    /// the issuer, the discovery URL and a ready-to-open authorization link
-    /// for the demo client and user.
-    Up {
-        /// Address to listen on (loopback keeps the admin API open).
-        #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
-        host: IpAddr,
-        /// Port of the mock IdP.
-        #[arg(long, default_value_t = 8400)]
-        idp_port: u16,
-    },
+    /// Start the mock brand IdP (port 8400), the mock brand API (8401) and
+    /// the reference platform (8402) on 127.0.0.1 with the default fixtures
+    /// and one shared clock, and print where to begin: a chat page where you
+    /// talk to the demo bot, get its sign-in link and see your orders.
+    Up,
     /// Start the mock brand IdP alone.
     Idp {
         /// Address to listen on. Off loopback, the admin API needs the
@@ -50,6 +46,35 @@ enum Command {
         #[arg(long, value_name = "URL")]
         issuer: Option<String>,
     },
+    /// Start the mock brand API alone: bearer JWTs checked against the
+    /// JWKS of the IdP at `--issuer`.
+    Resource {
+        #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+        host: IpAddr,
+        #[arg(long, default_value_t = 8401)]
+        port: u16,
+        /// The IdP whose tokens the API accepts (discovery, then JWKS).
+        #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8400")]
+        issuer: String,
+        /// The `aud` the API requires in access tokens.
+        #[arg(long, default_value = "brand-api")]
+        audience: String,
+    },
+    /// Start the reference platform alone (organisations, bots,
+    /// conversations, consumer delegation).
+    Platform {
+        #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+        host: IpAddr,
+        #[arg(long, default_value_t = 8402)]
+        port: u16,
+        /// A platform fixtures file (see fixtures/platform.toml); default:
+        /// the built-in demo organisation and bot.
+        #[arg(long, value_name = "FILE")]
+        fixtures: Option<PathBuf>,
+        /// Public URL of the platform, from which callback URLs are built.
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
+    },
 }
 
 fn init_tracing() {
@@ -63,13 +88,13 @@ fn init_tracing() {
 
 async fn start_idp(
     fixtures: Fixtures,
-    host: IpAddr,
-    port: u16,
+    addr: SocketAddr,
+    clock: Clock,
     issuer: Option<String>,
 ) -> anyhow::Result<MockIdp> {
     let options = IdpOptions {
-        addr: SocketAddr::new(host, port),
-        clock: Clock::new(),
+        addr,
+        clock,
         issuer,
     };
     MockIdp::start_with(fixtures, options)
@@ -77,6 +102,40 @@ async fn start_idp(
         .context("starting the mock IdP")
 }
 
+async fn start_resource(
+    addr: SocketAddr,
+    clock: Clock,
+    issuer: String,
+    audience: String,
+) -> anyhow::Result<MockResource> {
+    let mut options = ResourceOptions::new(issuer);
+    options.addr = addr;
+    options.clock = clock;
+    options.audience = audience;
+    MockResource::start_with(options)
+        .await
+        .context("starting the mock brand API")
+}
+
+async fn start_platform(
+    fixtures: PlatformFixtures,
+    addr: SocketAddr,
+    clock: Clock,
+    public_url: Option<String>,
+) -> anyhow::Result<Platform> {
+    let options = PlatformOptions {
+        addr,
+        clock,
+        public_url,
+        ..PlatformOptions::default()
+    };
+    Platform::start_with(fixtures, options)
+        .await
+        .context("starting the reference platform")
+}
+
+/// An authorization link for the demo client and user, returning to the
+/// IdP's own demo callback page.
 fn demo_link(idp: &MockIdp) -> String {
     let mut url =
         url::Url::parse(&format!("{}/authorize", idp.issuer())).expect("the issuer is a URL");
@@ -98,18 +157,6 @@ macro_rules! say {
         use std::io::Write as _;
         let _ = writeln!(std::io::stdout(), $($arg)*);
     }};
-}
-
-/// The demo link returns to the IdP's own demo callback page; on another
-/// port than the fixtures expect, register that page for the demo client.
-fn register_demo_callback(idp: &MockIdp) {
-    let callback = format!("{}/demo/callback", idp.issuer());
-    let mut store = idp.control().store();
-    if let Some(client) = store.clients.get_mut("demo-bot")
-        && !client.redirect_uris.contains(&callback)
-    {
-        client.redirect_uris.push(callback);
-    }
 }
 
 async fn shutdown_signal() {
@@ -138,22 +185,37 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    let local = |port| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
     match cli.command {
-        Command::Up { host, idp_port } => {
-            let idp = start_idp(Fixtures::default_brand(), host, idp_port, None).await?;
-            register_demo_callback(&idp);
+        Command::Up => {
+            // One clock for all three parties, as in the tests.
+            let clock = Clock::new();
+            let idp =
+                start_idp(Fixtures::default_brand(), local(8400), clock.clone(), None).await?;
+            let api = start_resource(
+                local(8401),
+                clock.clone(),
+                idp.issuer().to_string(),
+                "brand-api".into(),
+            )
+            .await?;
+            let platform =
+                start_platform(PlatformFixtures::default_demo(), local(8402), clock, None).await?;
             say!("standin is up.\n");
-            say!("  mock brand IdP   {}", idp.issuer());
+            say!("  mock brand IdP       {}", idp.issuer());
             say!(
-                "  discovery        {}/.well-known/openid-configuration",
+                "    discovery          {}/.well-known/openid-configuration",
                 idp.issuer()
             );
-            say!("  JWKS             {}/jwks", idp.issuer());
             say!(
-                "  admin API        {}/admin/grants (clock, faults, inspection)\n",
+                "    admin              {}/admin/grants (clock, faults, inspection)",
                 idp.issuer()
             );
-            say!("Open this link to sign in as the demo user (alice / alice-password):\n");
+            say!("  mock brand API       {}/api/orders", api.url());
+            say!("  reference platform   {}", platform.url());
+            say!("\nTalk to the demo bot (sign in as alice / alice-password when it asks):\n");
+            say!("  {}/chat\n", platform.url());
+            say!("Say \"my orders\". Or try the IdP alone with this authorization link:\n");
             say!("  {}\n", demo_link(&idp));
             say!("Press Ctrl-C to stop.");
             shutdown_signal().await;
@@ -168,12 +230,46 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(path) => Fixtures::load(&path)?,
                 None => Fixtures::default_brand(),
             };
-            let idp = start_idp(fixtures, host, port, issuer).await?;
+            let idp =
+                start_idp(fixtures, SocketAddr::new(host, port), Clock::new(), issuer).await?;
             say!("mock brand IdP: {}", idp.issuer());
             say!(
                 "discovery: {}/.well-known/openid-configuration",
                 idp.issuer()
             );
+            shutdown_signal().await;
+        }
+        Command::Resource {
+            host,
+            port,
+            issuer,
+            audience,
+        } => {
+            let api =
+                start_resource(SocketAddr::new(host, port), Clock::new(), issuer, audience).await?;
+            say!("mock brand API: {}", api.url());
+            say!("accepting tokens from: {}", api.issuer());
+            shutdown_signal().await;
+        }
+        Command::Platform {
+            host,
+            port,
+            fixtures,
+            public_url,
+        } => {
+            let fixtures = match fixtures {
+                Some(path) => PlatformFixtures::load(&path)?,
+                None => PlatformFixtures::default_demo(),
+            };
+            let platform = start_platform(
+                fixtures,
+                SocketAddr::new(host, port),
+                Clock::new(),
+                public_url,
+            )
+            .await?;
+            say!("reference platform: {}", platform.url());
+            say!("chat: {}/chat", platform.url());
             shutdown_signal().await;
         }
     }
