@@ -590,7 +590,7 @@ async fn every_injected_id_token_defect_is_rejected_by_the_crate() {
         IdTokenDefect::Expired,
         IdTokenDefect::BadSignature,
     ] {
-        idp.control().push_id_token_defect(defect, 1);
+        idp.control().push_id_token_defect(defect, 1).unwrap();
         let flow = code_flow(&idp, &browser, &client, &http, &[]).await;
         let id_token = flow.id_token();
         let result = id_token.claims(&verifier, &flow.nonce);

@@ -192,13 +192,20 @@ impl IdpState {
         count: usize,
     ) -> Result<(), ControlError> {
         fault.validate().map_err(ControlError::Invalid)?;
+        super::faults::check_count(count).map_err(ControlError::Invalid)?;
         self.faults().push(endpoint, fault, count);
         Ok(())
     }
 
     /// Make the next `count` ID tokens carry `defect`.
-    pub fn push_id_token_defect(&self, defect: IdTokenDefect, count: usize) {
+    pub fn push_id_token_defect(
+        &self,
+        defect: IdTokenDefect,
+        count: usize,
+    ) -> Result<(), ControlError> {
+        super::faults::check_count(count).map_err(ControlError::Invalid)?;
         self.faults().push_defect(defect, count);
+        Ok(())
     }
 
     pub fn clear_faults(&self) {
@@ -469,9 +476,9 @@ async fn delete_faults(State(state): State<IdpState>) -> StatusCode {
 async fn post_defect(
     State(state): State<IdpState>,
     JsonBody(body): JsonBody<DefectBody>,
-) -> StatusCode {
-    state.push_id_token_defect(body.defect, body.count);
-    StatusCode::NO_CONTENT
+) -> Result<StatusCode, ControlError> {
+    state.push_id_token_defect(body.defect, body.count)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn get_grants(State(state): State<IdpState>) -> Json<Grants> {

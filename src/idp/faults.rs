@@ -14,6 +14,19 @@ use serde::{Deserialize, Serialize};
 
 use super::state::IdpState;
 
+/// The most faults (or defects) one request may queue: enough for any
+/// scenario, small enough that a typo cannot exhaust memory.
+pub const MAX_FAULT_COUNT: usize = 10_000;
+
+/// Refuse a count above [`MAX_FAULT_COUNT`].
+pub fn check_count(count: usize) -> Result<(), String> {
+    if count > MAX_FAULT_COUNT {
+        Err(format!("count above {MAX_FAULT_COUNT} is refused"))
+    } else {
+        Ok(())
+    }
+}
+
 /// The endpoints a fault can be queued for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -31,18 +31,11 @@ use super::log::RequestLogEntry;
 use super::payments::Payment;
 use super::state::ResourceState;
 
-/// Faults queued by one call, at most.
-pub const MAX_FAULT_COUNT: usize = 10_000;
-
 impl ResourceState {
     /// Queue `count` faults for `route`.
     pub fn push_fault(&self, route: ApiRoute, fault: Fault, count: usize) -> Result<(), ApiError> {
         fault.validate().map_err(ApiError::InvalidRequest)?;
-        if count > MAX_FAULT_COUNT {
-            return Err(ApiError::InvalidRequest(format!(
-                "count above {MAX_FAULT_COUNT} is refused"
-            )));
-        }
+        crate::idp::faults::check_count(count).map_err(ApiError::InvalidRequest)?;
         self.faults().push(route, fault, count);
         Ok(())
     }
