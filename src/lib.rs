@@ -5,6 +5,7 @@
 //!
 //! - [`clock`]: the one controllable clock every expiry decision reads.
 //! - [`secret`]: values that redact themselves.
+//! - [`server`]: serving a party's router on a bound listener.
 //! - [`idp`]: the mock brand identity provider (OAuth 2.0 authorization
 //!   server and OpenID Provider), embeddable as [`idp::MockIdp`].
 //! - [`resource`]: the mock brand API (resource server), finding the IdP
@@ -22,6 +23,7 @@ pub mod idp;
 pub mod platform;
 pub mod resource;
 pub mod secret;
+pub mod server;
 
 pub use idp::MockIdp;
 pub use platform::Platform;

@@ -46,7 +46,6 @@ use axum::http::{Request, StatusCode};
 use axum::routing::{get, post};
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use tower_http::trace::TraceLayer;
 
 pub use admin::{ControlError, Grants, NewUser};
@@ -56,6 +55,7 @@ pub use keys::SigningAlg;
 pub use state::{IdpState, token_id};
 
 use crate::clock::Clock;
+use crate::server::Server;
 
 /// Request bodies above this are refused with 413 before any parsing.
 pub(crate) const BODY_LIMIT: usize = 64 * 1024;
@@ -170,9 +170,8 @@ impl Default for IdpOptions {
 /// A running mock IdP. Dropping it stops the server.
 pub struct MockIdp {
     state: IdpState,
-    addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    server: Server,
+    pruner: tokio::task::JoinHandle<()>,
 }
 
 impl MockIdp {
@@ -214,22 +213,12 @@ impl MockIdp {
             keys,
             addr.ip().is_loopback(),
         );
-        let app = router(state.clone());
+        let server = Server::spawn(listener, addr, router(state.clone()));
         let pruner = tokio::spawn(prune_periodically(state.clone()));
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-            pruner.abort();
-        });
         Ok(Self {
             state,
-            addr,
-            shutdown: Some(tx),
-            task: Some(task),
+            server,
+            pruner,
         })
     }
 
@@ -239,7 +228,7 @@ impl MockIdp {
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// The clock every expiry decision of this IdP reads.
@@ -254,16 +243,12 @@ impl MockIdp {
 
     /// Serve until the server stops (for the command line).
     pub async fn wait(mut self) {
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
+        self.server.wait().await;
     }
 }
 
 impl Drop for MockIdp {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.pruner.abort();
     }
 }

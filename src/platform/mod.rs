@@ -66,7 +66,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{Request, StatusCode};
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use tower_http::trace::TraceLayer;
 
 pub use bots::Bot;
@@ -77,6 +76,7 @@ pub use fixtures::{CredentialConfig, FixturesError, PlatformFixtures};
 pub use org::{DelegatedAccessProvider, Org, OrgId};
 
 use crate::clock::Clock;
+use crate::server::Server;
 
 /// Request bodies above this are refused with 413.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -300,9 +300,7 @@ async fn method_not_allowed() -> axum::response::Response {
 /// A running platform. Dropping it stops the server.
 pub struct Platform {
     state: PlatformState,
-    addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    server: Server,
 }
 
 impl Platform {
@@ -327,25 +325,12 @@ impl Platform {
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
         let state = PlatformState::new(fixtures, options, &url)?;
-        let app = router(state.clone());
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
-        Ok(Self {
-            state,
-            addr,
-            shutdown: Some(tx),
-            task: Some(task),
-        })
+        let server = Server::spawn(listener, addr, router(state.clone()));
+        Ok(Self { state, server })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// The base URL (no trailing slash).
@@ -365,16 +350,6 @@ impl Platform {
 
     /// Serve until the server stops (for the command line).
     pub async fn wait(mut self) {
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for Platform {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.server.wait().await;
     }
 }

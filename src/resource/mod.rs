@@ -48,7 +48,6 @@ use axum::http::Request;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use tower_http::trace::TraceLayer;
 
 pub use auth::{AuthError, Consumer};
@@ -60,6 +59,7 @@ pub use payments::{Payment, PaymentResponse};
 pub use state::ResourceState;
 
 use crate::clock::Clock;
+use crate::server::Server;
 
 /// Request bodies above this are refused with 413 before any parsing.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -156,10 +156,8 @@ impl ResourceOptions {
 /// A running mock brand API. Dropping it stops the server.
 pub struct MockResource {
     state: ResourceState,
-    addr: SocketAddr,
     url: String,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    server: Server,
 }
 
 impl MockResource {
@@ -189,26 +187,16 @@ impl MockResource {
             options.fixtures,
             addr.ip().is_loopback(),
         );
-        let app = router(state.clone());
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let server = Server::spawn(listener, addr, router(state.clone()));
         Ok(Self {
             state,
-            addr,
             url: format!("http://{addr}"),
-            shutdown: Some(tx),
-            task: Some(task),
+            server,
         })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// `http://{addr}`, no trailing slash; the routes are below it.
@@ -233,16 +221,6 @@ impl MockResource {
 
     /// Serve until the server stops (for the command line).
     pub async fn wait(mut self) {
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for MockResource {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.server.wait().await;
     }
 }
