@@ -1,6 +1,6 @@
 //! The Gherkin conformance suite.
 //!
-//! `cargo test --test conformance` runs every feature under `features/`
+//! `cargo test --test conformance` runs every feature under `features/idp/`
 //! against a fresh embedded mock IdP per scenario. Environment:
 //!
 //! - `STANDIN_PROFILE=path/to/profile.toml`: run against the external IdP the
@@ -52,7 +52,7 @@ async fn main() {
         .set(profile)
         .expect("the profile is set once, before any scenario");
 
-    let features = Path::new(env!("CARGO_MANIFEST_DIR")).join("features");
+    let features = Path::new(env!("CARGO_MANIFEST_DIR")).join("features").join("idp");
     let filter = move |feature: &gherkin::Feature,
                        rule: Option<&gherkin::Rule>,
                        scenario: &gherkin::Scenario| {
