@@ -718,11 +718,14 @@ async fn payments_are_idempotent_per_key() {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    for bad in [
-        json!({"order_id": "1003"}),
-        json!({"order_id": "1003", "amount": 12.5}),
-        json!([1]),
-    ] {
+    // No amount: the order's total (12.50 GBP for 1003) is paid.
+    let whole = w
+        .pay(&token, Some("key-total"), json!({"order_id": "1003"}))
+        .await;
+    assert_eq!(whole.status(), StatusCode::CREATED);
+    let whole: serde_json::Value = whole.json().await.unwrap();
+    assert_eq!(whole["amount"], "12.50", "{whole}");
+    for bad in [json!({"order_id": "1003", "amount": 12.5}), json!([1])] {
         let (status, _, e) = refusal(w.pay(&token, Some("key-4"), bad).await).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
         assert_eq!(e["error"], "invalid_request");
@@ -750,7 +753,8 @@ async fn payments_are_idempotent_per_key() {
         .unwrap();
     assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let _: Value = big.json().await.expect("a JSON 413");
-    assert_eq!(w.api.control().payments().len(), 2);
+    // The two keyed payments above and the order-total one; no refused body made one.
+    assert_eq!(w.api.control().payments().len(), 3);
 
     // Bob's key space is his own.
     let bob = w.consumer_token("bob", "payments:write").await;

@@ -131,8 +131,11 @@ mod tests {
         let bot = &f.bots[0];
         assert!(bot.dialog_for("my orders").is_some());
         let (d, c) = bot.dialog_for("pay order 7 amount 12.5").unwrap();
-        assert_eq!(d.name, "pay-order");
+        assert_eq!(d.name, "pay-order-amount");
         assert_eq!(c["order_id"], "7");
+        let (d, c) = bot.dialog_for("pay order 1003").unwrap();
+        assert_eq!(d.name, "pay-order");
+        assert_eq!(c["order_id"], "1003");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //!
 //! The request: header `Idempotency-Key` (required, 1 to 255 visible ASCII
 //! characters) and JSON `{"order_id": "1003", "amount": "12.50"}` (the
-//! amount a decimal string, at most two decimals, above zero; other fields
+//! amount a decimal string, at most two decimals, above zero; without an
+//! amount the order's total is paid; other fields
 //! are ignored). The answer: 201 with
 //! `{"payment_id", "order_id", "amount", "status": "accepted"}`.
 //!
@@ -99,7 +100,8 @@ impl ResourceState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentRequest {
     pub order_id: String,
-    pub amount: Amount,
+    /// Absent: the order's total.
+    pub amount: Option<Amount>,
 }
 
 impl PaymentRequest {
@@ -126,12 +128,20 @@ impl PaymentRequest {
                 ));
             }
             Some(_) => return Err(bad("amount must be a decimal string like \"12.50\"")),
-            None => return Err(bad("amount is missing")),
+            None => {
+                return Ok(Self {
+                    order_id,
+                    amount: None,
+                });
+            }
         };
         if amount.cents() == 0 {
             return Err(bad("amount must be above zero"));
         }
-        Ok(Self { order_id, amount })
+        Ok(Self {
+            order_id,
+            amount: Some(amount),
+        })
     }
 }
 
@@ -204,15 +214,18 @@ pub async fn handler(
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
     let request = PaymentRequest::parse(&body)?;
-    let order_exists = state
+    let order_total = state
         .consumer(&consumer.sub)
-        .is_some_and(|c| c.order(&request.order_id).is_some());
+        .and_then(|c| c.order(&request.order_id).map(|o| o.total));
+    let order_exists = order_total.is_some();
+    // No amount: pay the order's total.
+    let amount = request.amount.or(order_total);
     let now = state.now();
     let mut store = state.payments_store();
     let slot = (consumer.sub.clone(), key);
     if let Some(&i) = store.by_key.get(&slot) {
         let first = &store.all[i];
-        if first.order_id != request.order_id || first.amount != request.amount {
+        if first.order_id != request.order_id || Some(first.amount) != amount {
             return Err(ApiError::IdempotencyKeyReused(
                 "this Idempotency-Key was used for another order or amount".into(),
             ));
@@ -223,13 +236,13 @@ pub async fn handler(
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
         return Ok(response);
     }
-    if !order_exists {
+    let (true, Some(amount)) = (order_exists, amount) else {
         return Err(ApiError::NotFound("no such order for this consumer".into()));
-    }
+    };
     let payment = Payment {
         payment_id: format!("pay_{}", random_token(12)),
         order_id: request.order_id,
-        amount: request.amount,
+        amount,
         status: "accepted".into(),
         sub: consumer.sub,
         client_id: consumer.client_id,
@@ -251,13 +264,14 @@ mod tests {
     fn payment_bodies_are_checked_field_by_field() {
         let ok =
             PaymentRequest::parse(br#"{"order_id": "1003", "amount": "12.5", "note": 1}"#).unwrap();
-        assert_eq!(ok.amount.to_string(), "12.50");
+        assert_eq!(ok.amount.unwrap().to_string(), "12.50");
+        let whole = PaymentRequest::parse(br#"{"order_id": "1003"}"#).unwrap();
+        assert_eq!(whole.amount, None, "no amount: the order's total is paid");
         for (body, needle) in [
             (&b"nope"[..], "not JSON"),
             (b"[]", "object"),
             (br#"{"amount": "1"}"#, "order_id is missing"),
             (br#"{"order_id": 3, "amount": "1"}"#, "string"),
-            (br#"{"order_id": "1"}"#, "amount is missing"),
             (br#"{"order_id": "1", "amount": 12.5}"#, "not a number"),
             (br#"{"order_id": "1", "amount": "-1"}"#, "amount"),
             (br#"{"order_id": "1", "amount": "0.00"}"#, "above zero"),
