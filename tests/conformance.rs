@@ -52,7 +52,9 @@ async fn main() {
         .set(profile)
         .expect("the profile is set once, before any scenario");
 
-    let features = Path::new(env!("CARGO_MANIFEST_DIR")).join("features").join("idp");
+    let features = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("features")
+        .join("idp");
     let filter = move |feature: &gherkin::Feature,
                        rule: Option<&gherkin::Rule>,
                        scenario: &gherkin::Scenario| {

@@ -2,12 +2,13 @@
 //! spelling the documents also show): the authorization response.
 //!
 //! In order: parse the query (a repeated parameter is refused, RFC 6749
-//! 3.1); claim the `state` (unknown, reused, expired, wrong account: a
+//! 3.1); check `iss` when present (RFC 9207), before the `state` is
+//! spent; claim the `state` (unknown, reused, expired, wrong account: a
 //! clear page, nothing changed); refuse if the conversation has closed;
-//! check `iss` when present (RFC 9207); report an authorization error
-//! (`access_denied`) in the chat; exchange the code server to server;
-//! keep the access token in the conversation; run the waiting integration
-//! and post the answer; show the browser a "return to the chat" page.
+//! report an authorization error (`access_denied`) in the chat; exchange
+//! the code server to server; keep the access token in the conversation;
+//! run the waiting integration and post the answer; show the browser a
+//! "return to the chat" page.
 //!
 //! The `state` is consumed before the exchange starts, so the same
 //! callback arriving twice causes exactly one exchange.
@@ -70,6 +71,22 @@ pub async fn handler(
     };
     let now = state.clock.now();
     let convs = &state.conversations;
+    // RFC 9207: a response naming another issuer is refused before the
+    // state is claimed, so a mix-up attempt cannot spend the consumer's
+    // real sign-in (the path names the account, hence the issuer).
+    if let (Some(iss), Some(expected)) = (
+        &params.iss,
+        state.org(&account).and_then(|o| o.provider.issuer_str()),
+    ) && iss.trim_end_matches('/') != expected
+    {
+        let reason = StateRejection::IssuerMismatch;
+        tracing::info!(?reason, "callback refused");
+        if let Some(conv) = state.challenges.conversation_of(state_value, &account) {
+            convs.event(&conv, now, EventKind::CallbackReceived);
+            convs.event(&conv, now, EventKind::StateRejected { reason });
+        }
+        return pages::refused(reason.explain());
+    }
     let ch = match state.challenges.claim(state_value, &account, now) {
         Ok(ch) => ch,
         Err((reason, conv)) => {
@@ -92,11 +109,6 @@ pub async fn handler(
     let Some(org) = state.org(conv.org.as_str()) else {
         return reject(StateRejection::WrongAccount);
     };
-    if let (Some(iss), Some(expected)) = (&params.iss, org.provider.issuer_str())
-        && iss.trim_end_matches('/') != expected
-    {
-        return reject(StateRejection::IssuerMismatch);
-    }
 
     if let Some(error) = params.error {
         // RFC 6749 4.1.2.1: a known code, or something else reported as such.

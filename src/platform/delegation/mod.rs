@@ -85,6 +85,16 @@ impl Challenges {
         Ok(c.clone())
     }
 
+    /// The conversation `state` was issued for on `account`, without
+    /// consuming it: for the event log of a response refused before its
+    /// state is claimed.
+    pub fn conversation_of(&self, state: &str, account: &str) -> Option<String> {
+        let map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(state)
+            .filter(|c| c.org.as_str() == account)
+            .map(|c| c.conversation.clone())
+    }
+
     /// Outstanding (unconsumed, unexpired) challenges of a conversation.
     pub fn outstanding(&self, conversation: &str, now: i64) -> usize {
         let map = self.inner.lock().unwrap_or_else(|e| e.into_inner());

@@ -1,0 +1,138 @@
+//! The brand IdP seen from the side: what it issued and what was presented
+//! to it (its inspection view), and faults at its token endpoint. Codes and
+//! tokens are matched by id; no value is printed.
+
+use anyhow::{anyhow, ensure};
+use cucumber::given;
+use cucumber::then;
+use standin::idp::{Endpoint, Fault};
+
+use super::params::GrantParam;
+use super::{CLIENT_ID, DelegationWorld, HTTP_TIMEOUT};
+
+impl DelegationWorld {
+    fn queue_token_fault(&self, fault: Fault) -> anyhow::Result<()> {
+        self.idp
+            .control()
+            .push_fault(Endpoint::Token, fault, 1)
+            .map_err(|e| anyhow!("the IdP refused the fault: {e}"))
+    }
+}
+
+#[given(expr = "the IdP's token endpoint answers status {int} once")]
+fn token_status(world: &mut DelegationWorld, status: u16) -> anyhow::Result<()> {
+    world.queue_token_fault(Fault::Status {
+        status,
+        body: r#"{"error":"temporarily_unavailable"}"#.into(),
+        content_type: "application/json".into(),
+    })
+}
+
+#[given("the IdP's token endpoint answers a body that is not JSON once")]
+fn token_malformed(world: &mut DelegationWorld) -> anyhow::Result<()> {
+    world.queue_token_fault(Fault::MalformedJson)
+}
+
+#[given("the IdP's token endpoint answers too late once")]
+fn token_late(world: &mut DelegationWorld) -> anyhow::Result<()> {
+    // Half a second past the platform's timeout.
+    let delay_ms = u64::try_from(HTTP_TIMEOUT.as_millis())? + 500;
+    world.queue_token_fault(Fault::Delay { delay_ms })
+}
+
+#[then(expr = "the IdP issued {int} code(s) and {int} access token(s)")]
+fn issued(world: &mut DelegationWorld, codes: usize, tokens: usize) -> anyhow::Result<()> {
+    let grants = world.idp.control().grants();
+    ensure!(
+        grants.codes.len() == codes && grants.access_tokens.len() == tokens,
+        "the IdP issued {} codes and {} access tokens, expected {codes} and {tokens}",
+        grants.codes.len(),
+        grants.access_tokens.len()
+    );
+    ensure!(
+        grants
+            .access_tokens
+            .iter()
+            .all(|a| a.client_id == CLIENT_ID),
+        "an access token went to another client"
+    );
+    Ok(())
+}
+
+#[then(expr = "the IdP issued {int} access token(s)")]
+fn issued_tokens(world: &mut DelegationWorld, tokens: usize) -> anyhow::Result<()> {
+    let issued = world.idp.control().grants().access_tokens.len();
+    ensure!(
+        issued == tokens,
+        "the IdP issued {issued} access tokens, expected {tokens}"
+    );
+    Ok(())
+}
+
+#[then(expr = "the IdP saw the code presented {int} time(s)")]
+fn code_presented(world: &mut DelegationWorld, expected: u32) -> anyhow::Result<()> {
+    let (_, callback) = world
+        .callback
+        .as_ref()
+        .ok_or_else(|| anyhow!("the IdP has not sent the consumer back with a code"))?;
+    let code = callback
+        .get("code")
+        .ok_or_else(|| anyhow!("the redirect carries no code"))?;
+    let grants = world.idp.control().grants();
+    let record = grants
+        .code(code)
+        .ok_or_else(|| anyhow!("the IdP does not list the code of the redirect"))?;
+    ensure!(
+        record.presented == expected,
+        "the code was presented {} times, expected {expected}",
+        record.presented
+    );
+    Ok(())
+}
+
+#[then(expr = "the IdP issued {int} refresh token(s) to the platform")]
+fn refresh_issued(world: &mut DelegationWorld, expected: usize) -> anyhow::Result<()> {
+    let grants = world.idp.control().grants();
+    let issued = grants
+        .refresh_tokens
+        .iter()
+        .filter(|r| r.client_id == CLIENT_ID)
+        .count();
+    ensure!(
+        issued == expected,
+        "the IdP issued {issued} refresh tokens to the platform, expected {expected}"
+    );
+    Ok(())
+}
+
+#[then("no refresh token was ever presented to the IdP")]
+fn refresh_never_presented(world: &mut DelegationWorld) -> anyhow::Result<()> {
+    let grants = world.idp.control().grants();
+    let presented: Vec<_> = grants
+        .refresh_tokens
+        .iter()
+        .filter(|r| r.presented > 0)
+        .collect();
+    ensure!(
+        presented.is_empty(),
+        "refresh tokens were presented: {presented:?}"
+    );
+    Ok(())
+}
+
+#[then(expr = "the IdP issued no access token by the {grant} grant")]
+fn no_grant(world: &mut DelegationWorld, grant: GrantParam) -> anyhow::Result<()> {
+    let grant = grant.0;
+    let grants = world.idp.control().grants();
+    let by: Vec<_> = grants
+        .access_tokens
+        .iter()
+        .filter(|a| a.grant == grant)
+        .collect();
+    ensure!(by.is_empty(), "access tokens came from {grant:?}: {by:?}");
+    ensure!(
+        !grants.access_tokens.is_empty(),
+        "the IdP issued no access token at all"
+    );
+    Ok(())
+}

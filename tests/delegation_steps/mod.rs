@@ -1,0 +1,436 @@
+//! The step library of the delegation suite (`features/delegation/`).
+//!
+//! One [`DelegationWorld`] per scenario: a fresh mock brand IdP, mock brand
+//! API and reference platform, each on port 0 and all reading one shared
+//! [`Clock`]. They talk to each other over HTTP only, as the real parties
+//! do; the steps drive them over HTTP too (the platform's API, the
+//! consumer's browser), and read the IdP's and the brand API's inspection
+//! surfaces to check what happened on the brand side.
+//!
+//! Modules by domain:
+//! - [`conversation`]: opening conversations, what the consumer says, what
+//!   the bot answers, the link, the context and the event log
+//! - [`consumer`]: the consumer at the IdP (login form, consent), through
+//!   [`ConsumerAgent`]
+//! - [`callback`]: the browser's return to the platform, real or tampered,
+//!   and the page it gets
+//! - [`brand_api`]: faults in the brand API and its request log
+//! - [`idp`]: what the IdP issued and saw, and faults at its token endpoint
+//! - [`credentials`]: saving Consumer Authentication credentials
+//! - [`params`]: parameter types of the step expressions
+
+pub mod brand_api;
+pub mod callback;
+pub mod consumer;
+pub mod conversation;
+pub mod credentials;
+pub mod idp;
+pub mod params;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow, bail, ensure};
+use cucumber::{World, given, when};
+use serde_json::{Value, json};
+use standin::clock::Clock;
+use standin::conformance::{Callback, ConsumerAgent, FormHints, Landing, Page};
+use standin::idp::{ClientConfig, Fixtures, IdpOptions, MockIdp};
+use standin::platform::{Platform, PlatformFixtures, PlatformOptions};
+use standin::resource::{MockResource, RequestLogEntry, ResourceOptions};
+use url::Url;
+
+/// The platform's client at the IdP (added at start, with the platform's
+/// real callback URLs as its redirect URIs).
+pub const CLIENT_ID: &str = "platform-bot";
+const CLIENT_SECRET: &str = "platform-bot-secret";
+
+/// The scope of the default credential: no `payments:write`, so paying is
+/// a real 403 `insufficient_scope`; `offline_access`, so the IdP issues a
+/// refresh token for the platform to ignore.
+pub const DEFAULT_SCOPE: &str = "openid profile offline_access orders:read";
+
+/// How long the platform waits for the token endpoint and the brand API.
+pub const HTTP_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// A link or URL whose query carries a `state`, a code or a nonce: `Debug`
+/// shows the parameter names only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Link(pub Url);
+
+impl Link {
+    /// The first value of a query parameter.
+    pub fn param(&self, name: &str) -> Option<String> {
+        self.0
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+}
+
+impl fmt::Debug for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<String> = self.0.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        write!(
+            f,
+            "{}{}?{}",
+            self.0.origin().ascii_serialization(),
+            self.0.path(),
+            names.join("&")
+        )
+    }
+}
+
+/// A conversation the scenario opened.
+#[derive(Debug)]
+pub struct Conversation {
+    /// How the scenario names it ("A", "B"; the first unnamed one is "main").
+    pub label: String,
+    pub id: String,
+    pub org: String,
+    /// Every sign-in link the bot sent in it, oldest first.
+    pub links: Vec<Link>,
+}
+
+/// One bot reply to a consumer message.
+#[derive(Debug, Clone)]
+pub struct BotReply {
+    /// Index of the conversation in [`DelegationWorld::conversations`].
+    pub conversation: usize,
+    pub text: String,
+    pub link: Option<Link>,
+}
+
+/// A page the platform showed the consumer's browser.
+#[derive(Debug, Clone)]
+pub struct PlatformPage {
+    pub status: u16,
+    pub title: String,
+    pub text: String,
+}
+
+impl PlatformPage {
+    pub fn describe(&self) -> String {
+        format!(
+            "a {} page titled {:?}: {:?}",
+            self.status, self.title, self.text
+        )
+    }
+}
+
+/// Everything one scenario knows. No token, code, `state` or secret is
+/// printed by `Debug` (`-vv`): links and callbacks show parameter names
+/// only, the brand API's log carries token ids (hashes), not tokens.
+#[derive(World)]
+#[world(init = Self::new)]
+pub struct DelegationWorld {
+    pub clock: Clock,
+    pub idp: MockIdp,
+    pub api: MockResource,
+    pub platform: Platform,
+    /// The platform's API client and the browser's way back to the
+    /// platform: no redirects followed, no cookies.
+    pub http: reqwest::Client,
+    /// The consumer's browser at the IdP; it stops at the platform's
+    /// callback instead of fetching it.
+    pub agent: ConsumerAgent,
+    pub conversations: Vec<Conversation>,
+    /// The conversation unqualified steps talk about.
+    pub current: usize,
+    /// The bot's answer to the last consumer message.
+    pub reply: Option<BotReply>,
+    /// Where the consumer's browser ended at the IdP.
+    pub landing: Option<Landing>,
+    /// The conversation whose link the browser opened last.
+    pub link_of: usize,
+    /// The redirect back to the platform, and the conversation whose link
+    /// started it.
+    pub callback: Option<(usize, Callback)>,
+    /// Pages the platform showed, oldest first.
+    pub pages: Vec<PlatformPage>,
+    /// Brand API requests attributed to the conversation whose message or
+    /// callback caused them.
+    pub api_requests: Vec<(usize, RequestLogEntry)>,
+    /// Authentication URLs saved, by (organisation, credential name).
+    pub credential_urls: BTreeMap<(String, String), String>,
+    /// The platform's answer to the last credential save.
+    pub credential_answer: Option<(u16, Value)>,
+}
+
+impl fmt::Debug for DelegationWorld {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DelegationWorld")
+            .field("clock", &self.clock.now())
+            .field("idp", &self.idp.issuer())
+            .field("api", &self.api.url())
+            .field("platform", &self.platform.url())
+            .field("agent", &self.agent)
+            .field("conversations", &self.conversations)
+            .field("current", &self.current)
+            .field("reply", &self.reply)
+            .field("landing", &self.landing)
+            .field("link_of", &self.link_of)
+            .field("callback", &self.callback)
+            .field("pages", &self.pages)
+            .field("api_requests", &self.api_requests)
+            .field("credential_urls", &self.credential_urls.keys())
+            .field("credential_answer", &self.credential_answer)
+            .finish()
+    }
+}
+
+/// The platform's fixtures: organisations `demo` and `other` on the IdP at
+/// `issuer`, and the demo bot whose dialogs call the brand API at `api`.
+/// Credentials are saved by the scenarios, over HTTP.
+fn platform_fixtures(issuer: &str, api: &str) -> anyhow::Result<PlatformFixtures> {
+    let toml = format!(
+        r#"
+[[orgs]]
+id = "demo"
+[orgs.provider]
+issuer = "{issuer}"
+client_id = "{CLIENT_ID}"
+client_secret = "{CLIENT_SECRET}"
+
+[[orgs]]
+id = "other"
+[orgs.provider]
+issuer = "{issuer}"
+client_id = "{CLIENT_ID}"
+client_secret = "{CLIENT_SECRET}"
+
+[[bots]]
+id = "demo-bot"
+fallback = "I can show your orders or pay one."
+
+[[bots.dialogs]]
+name = "my-orders"
+triggers = ["my orders"]
+[bots.dialogs.integration]
+name = "list-orders"
+method = "GET"
+url = "{api}/api/orders"
+credential = "brand-login"
+[bots.dialogs.answer]
+text = "Your orders: {{list}}"
+list = "/orders"
+item = "{{/id}} ({{/status}})"
+empty = "you have no orders"
+
+[[bots.dialogs]]
+name = "pay-order"
+triggers = ["pay order {{order_id}} amount {{amount}}"]
+[bots.dialogs.integration]
+name = "pay"
+method = "POST"
+url = "{api}/api/payments"
+credential = "brand-login"
+headers = {{ Idempotency-Key = "{{idempotency_key}}" }}
+body = {{ order_id = "{{order_id}}", amount = "{{amount}}" }}
+[bots.dialogs.answer]
+text = "Payment {{/payment_id}} for order {{/order_id}}: {{/status}}."
+"#
+    );
+    PlatformFixtures::from_toml(&toml, "delegation suite fixtures")
+        .map_err(|e| anyhow!("the suite's platform fixtures: {e}"))
+}
+
+impl DelegationWorld {
+    async fn new() -> anyhow::Result<Self> {
+        let clock = Clock::new();
+        let idp = MockIdp::start_with(
+            Fixtures::default_brand(),
+            IdpOptions {
+                clock: clock.clone(),
+                ..IdpOptions::default()
+            },
+        )
+        .await
+        .map_err(|e| anyhow!("cannot start the mock IdP: {e}"))?;
+        let mut api_options = ResourceOptions::new(idp.issuer());
+        api_options.clock = clock.clone();
+        let api = MockResource::start_with(api_options)
+            .await
+            .map_err(|e| anyhow!("cannot start the brand API: {e}"))?;
+        let platform = Platform::start_with(
+            platform_fixtures(idp.issuer(), api.url())?,
+            PlatformOptions {
+                clock: clock.clone(),
+                http_timeout: HTTP_TIMEOUT,
+                ..PlatformOptions::default()
+            },
+        )
+        .await
+        .map_err(|e| anyhow!("cannot start the platform: {e}"))?;
+
+        // The platform's port is known only now: register its callbacks.
+        let base = platform.url().to_string();
+        let client: ClientConfig = serde_json::from_value(json!({
+            "id": CLIENT_ID,
+            "name": "Reference platform",
+            "secret": CLIENT_SECRET,
+            "redirect_uris": [
+                format!("{base}/callback/demo/redirectCode"),
+                format!("{base}/callback/demo/redirectedCode"),
+                format!("{base}/callback/other/redirectCode"),
+                format!("{base}/callback/other/redirectedCode"),
+            ],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "scopes": ["openid", "profile", "email", "offline_access", "orders:read", "payments:write"],
+            "consent": true,
+            "access_token_ttl_secs": 300,
+            "id_token_ttl_secs": 300,
+        }))
+        .context("the platform's client at the IdP")?;
+        idp.control()
+            .add_client(client)
+            .map_err(|e| anyhow!("cannot register the platform's client: {e}"))?;
+
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .context("cannot build the HTTP client")?;
+        let mut agent =
+            ConsumerAgent::new(FormHints::default()).context("cannot build the browser")?;
+        agent.stop_at(format!("{base}/callback/"));
+        Ok(Self {
+            clock,
+            idp,
+            api,
+            platform,
+            http,
+            agent,
+            conversations: Vec::new(),
+            current: 0,
+            reply: None,
+            landing: None,
+            link_of: 0,
+            callback: None,
+            pages: Vec::new(),
+            api_requests: Vec::new(),
+            credential_urls: BTreeMap::new(),
+            credential_answer: None,
+        })
+    }
+
+    /// A URL on the platform.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.platform.url())
+    }
+
+    /// The platform's callback URL for `org`, with the path name the
+    /// documents use (`redirectCode` or `redirectedCode`).
+    pub fn callback_url(&self, org: &str, name: &str) -> String {
+        self.url(&format!("/callback/{org}/{name}"))
+    }
+
+    /// The conversation the scenario calls `label`.
+    pub fn conversation_index(&self, label: &str) -> anyhow::Result<usize> {
+        self.conversations
+            .iter()
+            .position(|c| c.label == label)
+            .ok_or_else(|| anyhow!("the scenario has opened no conversation {label:?}"))
+    }
+
+    pub fn conversation(&self, index: usize) -> anyhow::Result<&Conversation> {
+        self.conversations
+            .get(index)
+            .ok_or_else(|| anyhow!("the scenario has opened no conversation yet"))
+    }
+
+    /// Brand API requests made since the last call, attributed to the
+    /// conversation at `index`.
+    pub fn attribute_api_requests(&mut self, index: usize) {
+        let all = self.api.control().requests();
+        let new = all.into_iter().skip(self.api_requests.len());
+        self.api_requests
+            .extend(new.map(|entry| (index, entry)).collect::<Vec<_>>());
+    }
+
+    /// `GET` a JSON document of the platform's API.
+    pub async fn get_json(&self, path: &str) -> anyhow::Result<Value> {
+        let response = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .with_context(|| format!("GET {path}"))?;
+        let status = response.status().as_u16();
+        let body: Value = response
+            .json()
+            .await
+            .with_context(|| format!("GET {path}: not JSON"))?;
+        ensure!(status == 200, "GET {path} answered {status}: {body}");
+        Ok(body)
+    }
+
+    /// The platform's page for a browser that opened `url`.
+    pub async fn open_on_platform(&self, url: &str) -> anyhow::Result<PlatformPage> {
+        let response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .context("the platform did not answer the callback")?;
+        let status = response.status();
+        let url = response.url().clone();
+        let headers = response.headers().clone();
+        let html = response
+            .text()
+            .await
+            .context("the page could not be read")?;
+        let page = Page {
+            status,
+            url,
+            headers,
+            html,
+        };
+        Ok(PlatformPage {
+            status: status.as_u16(),
+            title: page.text_of("h1").unwrap_or_default(),
+            text: page.text_of("p").unwrap_or_default(),
+        })
+    }
+
+    /// The last page the platform showed.
+    pub fn page(&self) -> anyhow::Result<&PlatformPage> {
+        self.pages
+            .last()
+            .ok_or_else(|| anyhow!("the consumer's browser has not been back to the platform"))
+    }
+}
+
+#[given("the brand's IdP, the brand API and the platform on one shared clock")]
+async fn three_parties(world: &mut DelegationWorld) -> anyhow::Result<()> {
+    let now = world.clock.now();
+    for (party, clock) in [
+        ("IdP", world.idp.clock()),
+        ("brand API", world.api.clock()),
+        ("platform", world.platform.clock()),
+    ] {
+        ensure!(
+            (clock.now() - now).abs() <= 1,
+            "the {party}'s clock reads {}, the shared clock {now}",
+            clock.now()
+        );
+    }
+    let discovery = format!("{}/.well-known/openid-configuration", world.idp.issuer());
+    let status = world.http.get(&discovery).send().await?.status();
+    ensure!(status == 200, "the IdP's discovery answered {status}");
+    if world.api.issuer() != world.idp.issuer().trim_end_matches('/') {
+        bail!(
+            "the brand API trusts {}, not the IdP {}",
+            world.api.issuer(),
+            world.idp.issuer()
+        );
+    }
+    Ok(())
+}
+
+#[given(expr = "the shared clock moves forward {int} seconds")]
+#[when(expr = "the shared clock moves forward {int} seconds")]
+fn clock_forward(world: &mut DelegationWorld, secs: u64) {
+    world.clock.advance(Duration::from_secs(secs));
+}
