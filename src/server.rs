@@ -6,9 +6,26 @@
 use std::net::SocketAddr;
 
 use axum::Router;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// Pending connections the kernel queues per listener. tokio's
+/// `TcpListener::bind` asks for 128, which a burst of a thousand consumers
+/// overflows (each dropped connection is retried a second later).
+const BACKLOG: u32 = 1024;
+
+/// Bind a listener on `addr` (port 0 picks a free port).
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
 
 /// A router being served. Dropping it shuts the server down gracefully.
 pub struct Server {
@@ -22,7 +39,8 @@ impl Server {
     pub fn spawn(listener: TcpListener, addr: SocketAddr, app: Router) -> Self {
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
+            // One service for every connection, not a router rebuilt per accept.
+            let _ = axum::serve(listener, app.into_make_service())
                 .with_graceful_shutdown(async {
                     let _ = rx.await;
                 })

@@ -45,7 +45,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{Request, StatusCode};
 use axum::routing::{get, post};
 use serde_json::json;
-use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 pub use admin::{ControlError, Grants, NewUser};
@@ -134,7 +133,7 @@ async fn prune_periodically(state: IdpState) {
 /// Why the IdP could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
@@ -192,7 +191,7 @@ impl MockIdp {
             }
         }
         let listener =
-            TcpListener::bind(options.addr)
+            crate::server::bind(options.addr)
                 .await
                 .map_err(|source| StartError::Bind {
                     addr: options.addr,

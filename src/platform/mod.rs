@@ -65,7 +65,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Request, StatusCode};
 use axum::routing::{get, post};
-use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 pub use bots::Bot;
@@ -130,7 +129,7 @@ pub struct PlatformState {
 /// Why the platform could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
@@ -318,7 +317,7 @@ impl Platform {
             addr: options.addr,
             source,
         };
-        let listener = TcpListener::bind(options.addr).await.map_err(bind)?;
+        let listener = crate::server::bind(options.addr).await.map_err(bind)?;
         let addr = listener.local_addr().map_err(bind)?;
         let url = options
             .public_url

@@ -47,7 +47,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
-use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 pub use auth::{AuthError, Consumer};
@@ -115,7 +114,7 @@ pub fn router(state: ResourceState) -> Router {
 /// Why the API could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
@@ -178,7 +177,7 @@ impl MockResource {
             addr: options.addr,
             source,
         };
-        let listener = TcpListener::bind(options.addr).await.map_err(bind)?;
+        let listener = crate::server::bind(options.addr).await.map_err(bind)?;
         let addr = listener.local_addr().map_err(bind)?;
         let state = ResourceState::new(
             &issuer,
