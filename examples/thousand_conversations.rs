@@ -14,20 +14,11 @@
 //! the timed run, so the platform's discovery cache, the brand API's JWKS
 //! cache and the connection pools start empty).
 //!
-//! Two experiments serve the same three routers (`standin::idp::router`,
-//! `standin::resource::router`, `standin::platform::router`) from this
-//! program instead of the library's `start_with`, to measure changes to how
-//! they are served without editing the library: `--backlog B` (listen
-//! backlog; tokio's `TcpListener::bind`, which the library uses, gives
-//! 128) and `--make-service` (`axum::serve(listener,
-//! router.into_make_service())`, instead of `axum::serve(listener, router)`,
-//! which re-creates the router for every accepted connection). See
-//! benches/README.md.
-//!
 //! # What runs
 //!
 //! The mock IdP, the mock brand API (`MockResource`) and the reference
-//! platform start in this process on 127.0.0.1, sharing one clock, on the
+//! platform start in this process on 127.0.0.1 through the library's
+//! `start_with` (as `standin up` starts them), sharing one clock, on the
 //! tokio runtime's default worker threads (one per core). The IdP gets a
 //! client `bench-bot` shaped like the fixtures' `demo-bot` (confidential,
 //! consent required, RS256 JWT access tokens, refresh tokens issued) whose
@@ -88,7 +79,6 @@
 //! The program exits with status 1 if any flow failed or any check failed.
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -97,7 +87,6 @@ use serde_json::{Value, json};
 use standin::clock::Clock;
 use standin::conformance::agent::{ConsumerAgent, FormHints, Landing, Page};
 use standin::idp::admin::NewUser;
-use standin::idp::keys::KeySet;
 use standin::idp::{ClientConfig, Fixtures, IdpOptions, IdpState, MockIdp};
 use standin::platform::{Platform, PlatformFixtures, PlatformOptions, PlatformState};
 use standin::resource::{
@@ -116,8 +105,6 @@ struct Args {
     n: usize,
     distinct_users: bool,
     cold: bool,
-    /// Serve the routers here instead of through the library's `start_with`.
-    own: Option<Serving>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -125,29 +112,14 @@ fn parse_args() -> Result<Args, String> {
         n: 1000,
         distinct_users: false,
         cold: false,
-        own: None,
     };
-    // What tokio's `TcpListener::bind` (hence the library) uses.
-    let library = Serving {
-        backlog: 128,
-        make_service: false,
-    };
-    let mut argv = std::env::args().skip(1);
-    while let Some(a) = argv.next() {
+    for a in std::env::args().skip(1) {
         match a.as_str() {
             "--distinct-users" => args.distinct_users = true,
             "--cold" => args.cold = true,
-            "--make-service" => args.own.get_or_insert(library).make_service = true,
-            "--backlog" => {
-                args.own.get_or_insert(library).backlog = argv
-                    .next()
-                    .and_then(|b| b.parse().ok())
-                    .ok_or("--backlog needs a number")?;
-            }
             "-h" | "--help" => {
                 return Err(
-                    "usage: thousand_conversations [N] [--distinct-users] [--cold] [--backlog B] [--make-service]"
-                        .to_string(),
+                    "usage: thousand_conversations [N] [--distinct-users] [--cold]".to_string(),
                 );
             }
             n => {
@@ -276,127 +248,35 @@ struct World {
     api: ResourceState,
     platform: PlatformState,
     http: reqwest::Client,
-    _servers: Servers,
+    /// The running servers; dropping them stops them.
+    _parties: Box<(MockIdp, MockResource, Platform)>,
 }
 
-/// What keeps the servers running.
-enum Servers {
-    /// `MockIdp::start_with`, `MockResource::start_with`,
-    /// `Platform::start_with`: what the library offers.
-    Library {
-        _parties: Box<(MockIdp, MockResource, Platform)>,
-    },
-    /// The same routers served by this program (`--backlog`,
-    /// `--make-service`), to measure changes to how they are served.
-    Own {
-        _tasks: Vec<tokio::task::JoinHandle<()>>,
-    },
-}
-
-/// How this program serves the routers itself, if it does.
-#[derive(Clone, Copy)]
-struct Serving {
-    backlog: u32,
-    make_service: bool,
-}
-
-async fn listen(backlog: u32) -> anyhow::Result<tokio::net::TcpListener> {
-    let socket = tokio::net::TcpSocket::new_v4()?;
-    socket.set_reuseaddr(true)?;
-    socket.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
-    Ok(socket.listen(backlog)?)
-}
-
-fn serve(
-    listener: tokio::net::TcpListener,
-    app: axum::Router,
-    make_service: bool,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let _ = if make_service {
-            axum::serve(listener, app.into_make_service()).await
-        } else {
-            axum::serve(listener, app).await
-        };
-    })
-}
-
-async fn start(n: usize, distinct: bool, own: Option<Serving>) -> anyhow::Result<World> {
+async fn start(n: usize, distinct: bool) -> anyhow::Result<World> {
     let clock = Clock::new();
-    let (idp, api, platform, servers) = match own {
-        None => {
-            let idp = MockIdp::start_with(
-                Fixtures::default_brand(),
-                IdpOptions {
-                    clock: clock.clone(),
-                    ..IdpOptions::default()
-                },
-            )
-            .await?;
-            let mut options = ResourceOptions::new(idp.issuer());
-            options.clock = clock.clone();
-            options.fixtures = resource_fixtures(n, distinct);
-            let api = MockResource::start_with(options).await?;
-            let platform = Platform::start_with(
-                platform_fixtures(idp.issuer(), api.url()),
-                PlatformOptions {
-                    clock,
-                    ..PlatformOptions::default()
-                },
-            )
-            .await?;
-            (
-                idp.control().clone(),
-                api.control().clone(),
-                platform.state().clone(),
-                Servers::Library {
-                    _parties: Box::new((idp, api, platform)),
-                },
-            )
-        }
-        Some(how) => {
-            let (l_idp, l_api, l_platform) = (
-                listen(how.backlog).await?,
-                listen(how.backlog).await?,
-                listen(how.backlog).await?,
-            );
-            let issuer = format!("http://{}", l_idp.local_addr()?);
-            let api_url = format!("http://{}", l_api.local_addr()?);
-            let platform_url = format!("http://{}", l_platform.local_addr()?);
-            let fixtures = Fixtures::default_brand();
-            let keys = KeySet::new(fixtures.signing_keys()?);
-            let idp = IdpState::new(issuer.clone(), clock.clone(), fixtures, keys, true);
-            let api = ResourceState::new(
-                &issuer,
-                standin::resource::DEFAULT_AUDIENCE,
-                clock.clone(),
-                resource_fixtures(n, distinct),
-                true,
-            );
-            let platform = PlatformState::new(
-                platform_fixtures(&issuer, &api_url),
-                PlatformOptions {
-                    clock,
-                    ..PlatformOptions::default()
-                },
-                &platform_url,
-            )?;
-            let tasks = vec![
-                serve(l_idp, standin::idp::router(idp.clone()), how.make_service),
-                serve(
-                    l_api,
-                    standin::resource::router(api.clone()),
-                    how.make_service,
-                ),
-                serve(
-                    l_platform,
-                    standin::platform::router(platform.clone()),
-                    how.make_service,
-                ),
-            ];
-            (idp, api, platform, Servers::Own { _tasks: tasks })
-        }
-    };
+    let idp_server = MockIdp::start_with(
+        Fixtures::default_brand(),
+        IdpOptions {
+            clock: clock.clone(),
+            ..IdpOptions::default()
+        },
+    )
+    .await?;
+    let mut options = ResourceOptions::new(idp_server.issuer());
+    options.clock = clock.clone();
+    options.fixtures = resource_fixtures(n, distinct);
+    let api_server = MockResource::start_with(options).await?;
+    let platform_server = Platform::start_with(
+        platform_fixtures(idp_server.issuer(), api_server.url()),
+        PlatformOptions {
+            clock,
+            ..PlatformOptions::default()
+        },
+    )
+    .await?;
+    let idp = idp_server.control().clone();
+    let api = api_server.control().clone();
+    let platform = platform_server.state().clone();
     let redirect_uri = format!("{}/callback/demo/redirectCode", platform.url());
     // Shaped like the fixtures' demo-bot, with this platform's callback.
     let client: ClientConfig = serde_json::from_value(json!({
@@ -439,7 +319,7 @@ async fn start(n: usize, distinct: bool, own: Option<Serving>) -> anyhow::Result
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()?,
-        _servers: servers,
+        _parties: Box::new((idp_server, api_server, platform_server)),
     })
 }
 
@@ -801,20 +681,8 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             "after one warm-up flow"
         }
     );
-    match args.own {
-        None => println!("served by the library (MockIdp/MockResource/Platform::start_with)"),
-        Some(s) => println!(
-            "routers served by this program: listen backlog {}, {}",
-            s.backlog,
-            if s.make_service {
-                "Router::into_make_service (one Arc clone per connection)"
-            } else {
-                "axum::serve(listener, router) (router re-built per connection)"
-            }
-        ),
-    }
     let setup = Instant::now();
-    let world = Arc::new(start(n, args.distinct_users, args.own).await?);
+    let world = Arc::new(start(n, args.distinct_users).await?);
     println!("setup (three parties, fixtures): {}", ms(setup.elapsed()));
 
     if !args.cold {
