@@ -28,8 +28,7 @@ pub async fn list(
     Extension(consumer): Extension<Consumer>,
 ) -> Json<OrderList> {
     let orders = state
-        .consumer(&consumer.sub)
-        .map(|c| c.orders)
+        .with_consumer(&consumer.sub, |c| c.orders.clone())
         .unwrap_or_default();
     Json(OrderList { orders })
 }
@@ -42,8 +41,8 @@ pub async fn one(
     let Path(id) =
         id.map_err(|_| ApiError::InvalidRequest("the order id is not valid UTF-8".into()))?;
     state
-        .consumer(&consumer.sub)
-        .and_then(|c| c.order(&id).cloned())
+        .with_consumer(&consumer.sub, |c| c.order(&id).cloned())
+        .flatten()
         .map(Json)
         .ok_or_else(|| ApiError::NotFound("no such order for this consumer".into()))
 }

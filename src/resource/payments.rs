@@ -215,8 +215,10 @@ pub async fn handler(
     let key = idempotency_key(&headers)?;
     let request = PaymentRequest::parse(&body)?;
     let order_total = state
-        .consumer(&consumer.sub)
-        .and_then(|c| c.order(&request.order_id).map(|o| o.total));
+        .with_consumer(&consumer.sub, |c| {
+            c.order(&request.order_id).map(|o| o.total)
+        })
+        .flatten();
     let order_exists = order_total.is_some();
     // No amount: pay the order's total.
     let amount = request.amount.or(order_total);

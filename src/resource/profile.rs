@@ -18,11 +18,13 @@ pub async fn handler(
     State(state): State<ResourceState>,
     Extension(consumer): Extension<Consumer>,
 ) -> Result<Json<Map<String, Value>>, ApiError> {
-    let data = state
-        .consumer(&consumer.sub)
+    let profile = state
+        .with_consumer(&consumer.sub, |data| {
+            let mut profile = Map::new();
+            profile.insert("sub".into(), Value::String(data.sub.clone()));
+            profile.extend(data.profile.clone());
+            profile
+        })
         .ok_or_else(|| ApiError::NotFound("no consumer profile for this token's subject".into()))?;
-    let mut profile = Map::new();
-    profile.insert("sub".into(), Value::String(data.sub));
-    profile.extend(data.profile);
     Ok(Json(profile))
 }

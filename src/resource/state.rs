@@ -108,8 +108,10 @@ impl ResourceState {
     }
 
     /// The data of the consumer with this `sub`, if any.
-    pub fn consumer(&self, sub: &str) -> Option<ConsumerData> {
-        self.consumers().get(sub).cloned()
+    /// Read one consumer's data under the lock, copying only what `read`
+    /// takes from it (not every order on every request).
+    pub fn with_consumer<R>(&self, sub: &str, read: impl FnOnce(&ConsumerData) -> R) -> Option<R> {
+        self.consumers().get(sub).map(read)
     }
 
     pub(crate) fn consumers(
