@@ -165,12 +165,32 @@ pub async fn inject(
     next: Next,
 ) -> Response {
     let fault = state.faults().take(endpoint);
+    apply(
+        fault,
+        "{\"access_token\": \"truncated, \"token_type\":",
+        request,
+        next,
+    )
+    .await
+    .0
+}
+
+/// Apply a fault taken from a queue: stall then answer, or answer in the
+/// handler's place (`malformed` is the broken JSON to send for
+/// [`Fault::MalformedJson`]). The flag says whether the response was
+/// replaced. Shared by every brand-side server that injects faults.
+pub async fn apply(
+    fault: Option<Fault>,
+    malformed: &'static str,
+    request: Request,
+    next: Next,
+) -> (Response, bool) {
     match fault {
-        None => next.run(request).await,
+        None => (next.run(request).await, false),
         Some(Fault::Delay { delay_ms }) => {
-            // A deliberate stall of the response (a slow IdP), not an expiry wait.
+            // A deliberate stall of the response (a slow server), not an expiry wait.
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-            next.run(request).await
+            (next.run(request).await, false)
         }
         Some(Fault::Status {
             status,
@@ -182,19 +202,15 @@ pub async fn inject(
             if let Ok(v) = HeaderValue::from_str(&content_type) {
                 response.headers_mut().insert(header::CONTENT_TYPE, v);
             }
-            response
+            (response, true)
         }
         Some(Fault::MalformedJson) => {
-            let mut response = (
-                StatusCode::OK,
-                "{\"access_token\": \"truncated, \"token_type\":",
-            )
-                .into_response();
+            let mut response = (StatusCode::OK, malformed).into_response();
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             );
-            response
+            (response, true)
         }
     }
 }

@@ -7,12 +7,10 @@
 //! the API would.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::error::ErrorCode;
@@ -74,47 +72,20 @@ impl RouteFaults {
     }
 }
 
-/// Middleware: if a fault is queued for `route`, apply it.
+/// Middleware: if a fault is queued for `route`, apply it; a replaced
+/// response is marked so the request log says it was injected.
 pub async fn inject(
     State((state, route)): State<(ResourceState, ApiRoute)>,
     request: Request,
     next: Next,
 ) -> Response {
     let fault = state.faults().take(route);
-    match fault {
-        None => next.run(request).await,
-        Some(Fault::Delay { delay_ms }) => {
-            // A deliberate stall of the response (a slow API), not an expiry wait.
-            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-            next.run(request).await
-        }
-        Some(Fault::Status {
-            status,
-            body,
-            content_type,
-        }) => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            let mut response = (status, body).into_response();
-            if let Ok(v) = HeaderValue::from_str(&content_type) {
-                response.headers_mut().insert(header::CONTENT_TYPE, v);
-            }
-            response.extensions_mut().insert(ErrorCode(INJECTED.into()));
-            response
-        }
-        Some(Fault::MalformedJson) => {
-            let mut response = (
-                StatusCode::OK,
-                "{\"orders\": [{\"id\": \"truncated, \"items\":",
-            )
-                .into_response();
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            response.extensions_mut().insert(ErrorCode(INJECTED.into()));
-            response
-        }
+    let malformed = "{\"orders\": [{\"id\": \"truncated, \"items\":";
+    let (mut response, replaced) = crate::idp::faults::apply(fault, malformed, request, next).await;
+    if replaced {
+        response.extensions_mut().insert(ErrorCode(INJECTED.into()));
     }
+    response
 }
 
 #[cfg(test)]
