@@ -10,6 +10,8 @@
 //!   server and OpenID Provider), embeddable as [`idp::MockIdp`].
 //! - [`resource`]: the mock brand API (resource server), finding the IdP
 //!   over HTTP only, embeddable as [`resource::MockResource`].
+//! - [`pki`]: a CA, server and client certificates for mutual TLS, as PEM,
+//!   DER, PKCS#12 and JKS; what `standin certs` writes.
 //! - [`platform`]: the reference conversational platform (credentials,
 //!   conversations, API integrations, consumer delegation), embeddable as
 //!   [`platform::Platform`]. It reaches the brand side over HTTP only.
@@ -20,6 +22,7 @@
 pub mod clock;
 pub mod conformance;
 pub mod idp;
+pub mod pki;
 pub mod platform;
 pub mod resource;
 pub mod secret;

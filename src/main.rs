@@ -75,6 +75,18 @@ enum Command {
         #[arg(long, value_name = "URL")]
         public_url: Option<String>,
     },
+    /// Write a CA, the brand API's mTLS server certificate (localhost,
+    /// 127.0.0.1) and a client key certificate (PKCS#12, JKS, PEM), with a
+    /// README saying what each file is. For tests only.
+    Certs {
+        /// Directory to write into (created if missing; files replaced).
+        #[arg(long, value_name = "DIR", default_value = "certs")]
+        out: PathBuf,
+        /// Password of the PKCS#12 and JKS stores (JKS wants 6 characters
+        /// or more).
+        #[arg(long, default_value = "changeit")]
+        password: String,
+    },
 }
 
 fn init_tracing() {
@@ -271,6 +283,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             say!("reference platform: {}", platform.url());
             say!("chat: {}/chat", platform.url());
             shutdown_signal().await;
+        }
+        Command::Certs { out, password } => {
+            let written = standin::pki::write_bundle(&out, &password)
+                .with_context(|| format!("writing certificates to {}", out.display()))?;
+            say!("wrote test-only certificates to {}:", out.display());
+            for file in written {
+                say!("  {:<40} {}", file.path.display(), file.what);
+            }
         }
     }
     Ok(())
