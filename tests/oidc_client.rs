@@ -9,22 +9,22 @@
 
 mod common;
 
-use std::future::Future;
-use std::pin::Pin;
-
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreIdToken, CoreIdTokenClaims,
     CoreIdTokenVerifier, CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreTokenResponse,
     CoreTokenType, CoreUserInfoClaims,
 };
 use openidconnect::{
-    AccessToken, AccessTokenHash, AsyncHttpClient, AuthType, AuthorizationCode,
-    ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, HttpRequest, HttpResponse, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope,
-    SignatureVerificationError, StandardErrorResponse, SubjectIdentifier, TokenResponse as _,
+    AccessToken, AccessTokenHash, AuthType, AuthorizationCode, ClaimsVerificationError, ClientId,
+    ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
+    RequestTokenError, Scope, SignatureVerificationError, StandardErrorResponse, SubjectIdentifier,
+    TokenResponse as _,
 };
 use standin::idp::{ClientConfig, Fixtures, IdTokenDefect, MockIdp};
+// The relying party's HTTP client: the reference platform's adapter for
+// `openidconnect` over reqwest 0.13, redirects off.
+use standin::platform::oauth::Http;
 use url::Url;
 
 use common::{ALICE, ALICE_PASSWORD, ALICE_SUB, first_form, only, query_pairs};
@@ -43,50 +43,6 @@ type Client = CoreClient<
     EndpointMaybeSet,
     EndpointMaybeSet,
 >;
-
-/// The relying party's HTTP client for `openidconnect`: reqwest 0.13,
-/// redirects off (following them would open the client to SSRF). Both
-/// reqwest 0.13 and oauth2 5 / openidconnect 4 use `http` 1.x (one version
-/// in the lock file), so method, headers and status pass straight through.
-struct Http(reqwest::Client);
-
-impl Http {
-    fn new() -> Self {
-        Http(
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("reqwest client"),
-        )
-    }
-}
-
-impl<'c> AsyncHttpClient<'c> for Http {
-    type Error = std::io::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, Self::Error>> + Send + 'c>>;
-
-    fn call(&'c self, request: HttpRequest) -> Self::Future {
-        Box::pin(async move {
-            let (parts, body) = request.into_parts();
-            let response = self
-                .0
-                .request(parts.method, parts.uri.to_string())
-                .headers(parts.headers)
-                .body(body)
-                .send()
-                .await
-                .map_err(std::io::Error::other)?;
-            let mut builder = openidconnect::http::Response::builder()
-                .status(response.status())
-                .version(response.version());
-            for (name, value) in response.headers() {
-                builder = builder.header(name, value);
-            }
-            let body = response.bytes().await.map_err(std::io::Error::other)?;
-            builder.body(body.to_vec()).map_err(std::io::Error::other)
-        })
-    }
-}
 
 /// A browser: cookies kept, redirects not followed (the redirect URI does
 /// not need to exist; the test reads the `Location`).
@@ -168,7 +124,7 @@ async fn start() -> (MockIdp, Http, Browser) {
         .await
         .expect("IdP starts");
     let browser = Browser::new(idp.issuer());
-    (idp, Http::new(), browser)
+    (idp, Http::new(std::time::Duration::from_secs(10)), browser)
 }
 
 async fn discover(idp: &MockIdp, http: &Http) -> CoreProviderMetadata {

@@ -183,8 +183,7 @@ async fn two_conversations_of_one_consumer_never_share_a_token() {
     let browser = Browser::new();
 
     let link_a = w.challenged(&a, "my orders").await;
-    let cb = browser.sign_in(&link_a, "allow").await;
-    assert_eq!(browser.open(cb.as_str()).await.0, 200);
+    browser.complete_sign_in(&link_a).await;
     let token_a = w.tokens_seen().await[0].clone();
 
     // B has no token: it gets its own link, not A's token.
@@ -193,8 +192,7 @@ async fn two_conversations_of_one_consumer_never_share_a_token() {
     assert_eq!(w.tokens_seen().await.len(), 1);
     assert_eq!(w.context(&b).await["access_token_present"], false);
 
-    let cb = browser.sign_in(&link_b, "allow").await;
-    assert_eq!(browser.open(cb.as_str()).await.0, 200);
+    browser.complete_sign_in(&link_b).await;
     let seen = w.tokens_seen().await;
     assert_eq!(seen.len(), 2);
     assert_ne!(seen[1], token_a, "B uses its own token");
@@ -428,8 +426,7 @@ async fn token_endpoint_failures_give_a_new_link_and_nothing_is_lost() {
         "{events:?}"
     );
     // The pending integration survives: the new link completes it.
-    let cb = browser.sign_in(&link, "allow").await;
-    assert_eq!(browser.open(cb.as_str()).await.0, 200);
+    browser.complete_sign_in(&link).await;
     assert!(
         w.last_bot(&conv).await["text"]
             .as_str()
@@ -444,8 +441,7 @@ async fn expiry_on_the_shared_clock_rechallenges_without_refresh() {
     let browser = Browser::new();
     let conv = w.open(None).await;
     let link = w.challenged(&conv, "my orders").await;
-    let cb = browser.sign_in(&link, "allow").await;
-    assert_eq!(browser.open(cb.as_str()).await.0, 200);
+    browser.complete_sign_in(&link).await;
     let expires_at = w.context(&conv).await["access_token_expires_at"]
         .as_i64()
         .unwrap();
@@ -467,8 +463,7 @@ async fn expiry_on_the_shared_clock_rechallenges_without_refresh() {
     assert!(events.contains(&"token_expired".into()), "{events:?}");
     assert!(events.contains(&"rechallenge:expired".into()), "{events:?}");
 
-    let cb = browser.sign_in(&link, "allow").await;
-    assert_eq!(browser.open(cb.as_str()).await.0, 200);
+    browser.complete_sign_in(&link).await;
     let seen = w.tokens_seen().await;
     assert_eq!(seen.len(), 2);
     assert_ne!(seen[0], seen[1]);
@@ -488,8 +483,7 @@ async fn api_401_rechallenges_403_and_5xx_report_and_keep_the_token() {
     let browser = Browser::new();
     let conv = w.open(None).await;
     let link = w.challenged(&conv, "my orders").await;
-    let cb = browser.sign_in(&link, "allow").await;
-    assert_eq!(browser.open(cb.as_str()).await.0, 200);
+    browser.complete_sign_in(&link).await;
 
     // 403 insufficient_scope on payments: reported once, no loop, token kept.
     Mock::given(method("POST"))
@@ -553,8 +547,7 @@ async fn api_401_rechallenges_403_and_5xx_report_and_keep_the_token() {
         .mount(&w.api)
         .await;
     let link = url::Url::parse(reply["link"].as_str().unwrap()).unwrap();
-    let cb = browser.sign_in(&link, "allow").await;
-    assert_eq!(browser.open(cb.as_str()).await.0, 200);
+    browser.complete_sign_in(&link).await;
     let reply = w.say(&conv, "pay order 1001 amount 4.5").await;
     assert_eq!(reply["text"], "Payment pay_1: captured.");
 }

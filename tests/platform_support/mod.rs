@@ -331,6 +331,14 @@ impl Browser {
     }
 
     /// Deliver a callback URL; status and page text.
+    /// Sign in, allow, and follow the redirect to the platform, whose
+    /// callback page must answer 200.
+    pub async fn complete_sign_in(&self, link: &Url) {
+        let callback = self.sign_in(link, "allow").await;
+        let (status, page) = self.open(callback.as_str()).await;
+        assert_eq!(status, 200, "{page}");
+    }
+
     pub async fn open(&self, url: &str) -> (u16, String) {
         let r = self.http.get(url).send().await.unwrap();
         (r.status().as_u16(), r.text().await.unwrap())
