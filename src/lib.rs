@@ -6,10 +6,15 @@
 //! - [`clock`]: the one controllable clock every expiry decision reads.
 //! - [`secret`]: values that redact themselves.
 //! - [`server`]: serving a party's router on a bound listener.
+//! - [`tls`]: serving it over TLS with client certificates, and what a
+//!   party reads from a client certificate (subject, RFC 8705 thumbprint).
 //! - [`idp`]: the mock brand identity provider (OAuth 2.0 authorization
 //!   server and OpenID Provider), embeddable as [`idp::MockIdp`].
 //! - [`resource`]: the mock brand API (resource server), finding the IdP
 //!   over HTTP only, embeddable as [`resource::MockResource`].
+//! - [`nlu`]: a mock third-party NLU service (Dialogflow-like and
+//!   Watson-like training endpoints) taking the IdP's service-credential
+//!   tokens, embeddable as [`nlu::MockNlu`].
 //! - [`pki`]: a CA, server and client certificates for mutual TLS, as PEM,
 //!   DER, PKCS#12 and JKS; what `standin certs` writes.
 //! - [`platform`]: the reference conversational platform (credentials,
@@ -22,11 +27,13 @@
 pub mod clock;
 pub mod conformance;
 pub mod idp;
+pub mod nlu;
 pub mod pki;
 pub mod platform;
 pub mod resource;
 pub mod secret;
 pub mod server;
+pub mod tls;
 
 pub use idp::MockIdp;
 pub use platform::Platform;

@@ -1,16 +1,28 @@
 //! The `standin` command line.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use standin::clock::Clock;
 use standin::idp::{Fixtures, IdpOptions, MockIdp};
+use standin::nlu::{MockNlu, NluOptions};
+use standin::platform::credentials::{VaultLocation, cipher::KEY_ENV};
 use standin::platform::{Platform, PlatformFixtures, PlatformOptions};
 use standin::resource::{MockResource, ResourceOptions};
+use standin::tls::TlsSettings;
 use tracing_subscriber::EnvFilter;
+
+/// Print a line to stdout; a closed pipe (`standin idp | head -1`) is not
+/// an error worth dying for, unlike `println!`, which panics on it.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
 
 /// A stand-in brand identity provider (and, with it, a brand API and a
 /// conversational platform) for testing OAuth 2.0 consumer delegation on
@@ -28,7 +40,15 @@ enum Command {
     /// the reference platform (8402) on 127.0.0.1 with the default fixtures
     /// and one shared clock, and print where to begin: a chat page where you
     /// talk to the demo bot, get its sign-in link and see your orders.
-    Up,
+    Up {
+        #[command(flatten)]
+        vault: VaultArgs,
+        /// Certificates of the TLS listeners (the brand API's mTLS
+        /// listener on 8443, the IdP's on 8444); written here by
+        /// `standin certs` if absent, with the client key stores to upload.
+        #[arg(long, value_name = "DIR", default_value = "certs")]
+        certs: PathBuf,
+    },
     /// Start the mock brand IdP alone.
     Idp {
         /// Address to listen on. Off loopback, the admin API needs the
@@ -59,6 +79,25 @@ enum Command {
         /// The `aud` the API requires in access tokens.
         #[arg(long, default_value = "brand-api")]
         audience: String,
+        /// Also serve the API over TLS on this port, requiring a client
+        /// certificate from the CA in `--certs` (`/mtls/orders`).
+        #[arg(long, value_name = "PORT")]
+        mtls_port: Option<u16>,
+        /// Certificates of the mTLS listener (written by `standin certs`
+        /// if absent).
+        #[arg(long, value_name = "DIR", default_value = "certs")]
+        certs: PathBuf,
+    },
+    /// Start the mock NLU service alone (Dialogflow- and Watson-style
+    /// training endpoints accepting the IdP's service tokens).
+    Nlu {
+        #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+        host: IpAddr,
+        #[arg(long, default_value_t = 8403)]
+        port: u16,
+        /// The IdP whose tokens the service accepts.
+        #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8400")]
+        issuer: String,
     },
     /// Start the reference platform alone (organisations, bots,
     /// conversations, consumer delegation).
@@ -74,6 +113,8 @@ enum Command {
         /// Public URL of the platform, from which callback URLs are built.
         #[arg(long, value_name = "URL")]
         public_url: Option<String>,
+        #[command(flatten)]
+        vault: VaultArgs,
     },
     /// Write a CA, the brand API's mTLS server certificate (localhost,
     /// 127.0.0.1) and a client key certificate (PKCS#12, JKS, PEM), with a
@@ -87,6 +128,34 @@ enum Command {
         #[arg(long, default_value = "changeit")]
         password: String,
     },
+}
+
+/// Where the platform keeps its credential vault.
+#[derive(clap::Args)]
+struct VaultArgs {
+    /// Directory of the credential vault: `vault.sqlite3`, and `vault.key`
+    /// (created 0600 on first start) unless STANDIN_VAULT_KEY holds the key
+    /// (32 bytes, base64).
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "STANDIN_DATA_DIR",
+        default_value = "standin-data"
+    )]
+    data_dir: PathBuf,
+    /// Keep the vault in memory instead (nothing survives a restart).
+    #[arg(long, conflicts_with = "data_dir")]
+    in_memory: bool,
+}
+
+impl VaultArgs {
+    fn location(&self) -> VaultLocation {
+        if self.in_memory {
+            VaultLocation::Memory
+        } else {
+            VaultLocation::Dir(self.data_dir.clone())
+        }
+    }
 }
 
 fn init_tracing() {
@@ -103,13 +172,14 @@ async fn start_idp(
     addr: SocketAddr,
     clock: Clock,
     issuer: Option<String>,
+    tls: Option<TlsSettings>,
 ) -> anyhow::Result<MockIdp> {
     let options = IdpOptions {
         addr,
         clock,
         issuer,
     };
-    MockIdp::start_with(fixtures, options)
+    MockIdp::start_with_tls(fixtures, options, tls)
         .await
         .context("starting the mock IdP")
 }
@@ -119,14 +189,31 @@ async fn start_resource(
     clock: Clock,
     issuer: String,
     audience: String,
+    tls: Option<TlsSettings>,
 ) -> anyhow::Result<MockResource> {
     let mut options = ResourceOptions::new(issuer);
     options.addr = addr;
     options.clock = clock;
     options.audience = audience;
+    options.tls = tls;
     MockResource::start_with(options)
         .await
         .context("starting the mock brand API")
+}
+
+/// The server certificate of the TLS listeners, from `dir` (written by
+/// `standin certs` first if it holds none).
+fn tls_from(dir: &Path) -> anyhow::Result<TlsSettings> {
+    if !dir.join("server.pem").exists() {
+        standin::pki::write_bundle(dir, "changeit")
+            .with_context(|| format!("writing test certificates to {}", dir.display()))?;
+        say!(
+            "wrote test certificates to {} (see its README.md)",
+            dir.display()
+        );
+    }
+    TlsSettings::from_dir(dir)
+        .with_context(|| format!("reading the certificates in {}", dir.display()))
 }
 
 async fn start_platform(
@@ -134,16 +221,31 @@ async fn start_platform(
     addr: SocketAddr,
     clock: Clock,
     public_url: Option<String>,
+    vault: &VaultArgs,
 ) -> anyhow::Result<Platform> {
     let options = PlatformOptions {
         addr,
         clock,
         public_url,
+        vault: vault.location(),
+        vault_key: std::env::var(KEY_ENV)
+            .ok()
+            .map(standin::secret::Secret::new),
         ..PlatformOptions::default()
     };
-    Platform::start_with(fixtures, options)
+    let platform = Platform::start_with(fixtures, options)
         .await
-        .context("starting the reference platform")
+        .context("starting the reference platform")?;
+    let v = &platform.state().vault;
+    match v.location() {
+        VaultLocation::Memory => say!("credential vault: in memory"),
+        VaultLocation::Dir(dir) => say!(
+            "credential vault: {} (key: {})",
+            dir.join(standin::platform::credentials::DB_FILE).display(),
+            v.key_source()
+        ),
+    }
+    Ok(platform)
 }
 
 /// An authorization link for the demo client and user, returning to the
@@ -160,15 +262,6 @@ fn demo_link(idp: &MockIdp) -> String {
         .append_pair("nonce", "demo-nonce")
         .append_pair("login_hint", "alice");
     url.to_string()
-}
-
-/// Print a line to stdout; a closed pipe (`standin idp | head -1`) is not
-/// an error worth dying for, unlike `println!`, which panics on it.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
 }
 
 async fn shutdown_signal() {
@@ -199,20 +292,40 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let local = |port| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
     match cli.command {
-        Command::Up => {
-            // One clock for all three parties, as in the tests.
+        Command::Up { vault, certs } => {
+            // One clock for all parties, as in the tests.
             let clock = Clock::new();
-            let idp =
-                start_idp(Fixtures::default_brand(), local(8400), clock.clone(), None).await?;
+            let tls = tls_from(&certs)?;
+            let idp = start_idp(
+                Fixtures::default_brand(),
+                local(8400),
+                clock.clone(),
+                None,
+                Some(tls.clone().with_addr(local(8444))),
+            )
+            .await?;
             let api = start_resource(
                 local(8401),
                 clock.clone(),
                 idp.issuer().to_string(),
                 "brand-api".into(),
+                Some(tls.with_addr(local(8443))),
             )
             .await?;
-            let platform =
-                start_platform(PlatformFixtures::default_demo(), local(8402), clock, None).await?;
+            let mut nlu_options = NluOptions::new(idp.issuer());
+            nlu_options.addr = local(8403);
+            nlu_options.clock = clock.clone();
+            let nlu = MockNlu::start_with(nlu_options)
+                .await
+                .context("starting the mock NLU service")?;
+            let platform = start_platform(
+                PlatformFixtures::default_demo(),
+                local(8402),
+                clock,
+                None,
+                &vault,
+            )
+            .await?;
             say!("standin is up.\n");
             say!("  mock brand IdP       {}", idp.issuer());
             say!(
@@ -223,7 +336,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "    admin              {}/admin/grants (clock, faults, inspection)",
                 idp.issuer()
             );
+            if let Some(mtls) = idp.mtls_url() {
+                say!("    mTLS token         {mtls}/token (tls_client_auth)");
+            }
             say!("  mock brand API       {}/api/orders", api.url());
+            if let Some(mtls) = api.mtls_url() {
+                say!(
+                    "    mTLS               {mtls}/mtls/orders (client certificate from {})",
+                    certs.display()
+                );
+            }
+            say!("  mock NLU             {}", nlu.url());
             say!("  reference platform   {}", platform.url());
             say!("\nTalk to the demo bot (sign in as alice / alice-password when it asks):\n");
             say!("  {}/chat\n", platform.url());
@@ -242,8 +365,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(path) => Fixtures::load(&path)?,
                 None => Fixtures::default_brand(),
             };
-            let idp =
-                start_idp(fixtures, SocketAddr::new(host, port), Clock::new(), issuer).await?;
+            let idp = start_idp(
+                fixtures,
+                SocketAddr::new(host, port),
+                Clock::new(),
+                issuer,
+                None,
+            )
+            .await?;
             say!("mock brand IdP: {}", idp.issuer());
             say!(
                 "discovery: {}/.well-known/openid-configuration",
@@ -256,11 +385,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             port,
             issuer,
             audience,
+            mtls_port,
+            certs,
         } => {
-            let api =
-                start_resource(SocketAddr::new(host, port), Clock::new(), issuer, audience).await?;
+            let tls = match mtls_port {
+                Some(p) => Some(tls_from(&certs)?.with_addr(SocketAddr::new(host, p))),
+                None => None,
+            };
+            let api = start_resource(
+                SocketAddr::new(host, port),
+                Clock::new(),
+                issuer,
+                audience,
+                tls,
+            )
+            .await?;
             say!("mock brand API: {}", api.url());
+            if let Some(mtls) = api.mtls_url() {
+                say!("mTLS: {mtls}/mtls/orders");
+            }
             say!("accepting tokens from: {}", api.issuer());
+            shutdown_signal().await;
+        }
+        Command::Nlu { host, port, issuer } => {
+            let mut options = NluOptions::new(issuer);
+            options.addr = SocketAddr::new(host, port);
+            let nlu = MockNlu::start_with(options)
+                .await
+                .context("starting the mock NLU service")?;
+            say!("mock NLU: {}", nlu.url());
             shutdown_signal().await;
         }
         Command::Platform {
@@ -268,6 +421,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             port,
             fixtures,
             public_url,
+            vault,
         } => {
             let fixtures = match fixtures {
                 Some(path) => PlatformFixtures::load(&path)?,
@@ -278,6 +432,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 SocketAddr::new(host, port),
                 Clock::new(),
                 public_url,
+                &vault,
             )
             .await?;
             say!("reference platform: {}", platform.url());

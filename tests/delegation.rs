@@ -17,62 +17,7 @@
 
 mod delegation_steps;
 
-use std::ffi::OsString;
-use std::fs::File;
-use std::io;
-use std::path::{Path, PathBuf};
-
-use cucumber::{World as _, WriterExt as _, writer};
-use delegation_steps::DelegationWorld;
-
-/// Scenarios in flight at once; each has its own three servers.
-const CONCURRENCY: usize = 16;
-
-/// Where the JUnit report goes, if anywhere.
-fn junit_path() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("STANDIN_DELEGATION_JUNIT") {
-        return Some(PathBuf::from(path));
-    }
-    let shared = PathBuf::from(std::env::var_os("STANDIN_JUNIT")?);
-    let mut name: OsString = shared.file_stem().unwrap_or_default().to_owned();
-    name.push("-delegation");
-    if let Some(ext) = shared.extension() {
-        name.push(".");
-        name.push(ext);
-    }
-    Some(shared.with_file_name(name))
-}
-
 #[tokio::main]
 async fn main() {
-    let features = Path::new(env!("CARGO_MANIFEST_DIR")).join("features/delegation");
-    match junit_path() {
-        Some(path) => {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).unwrap_or_else(|e| {
-                    panic!("cannot create the directory of {}: {e}", path.display())
-                });
-            }
-            let file = File::create(&path)
-                .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
-            DelegationWorld::cucumber()
-                .max_concurrent_scenarios(CONCURRENCY)
-                .with_writer(
-                    writer::Basic::raw(io::stdout(), writer::Coloring::Auto, 0)
-                        .summarized()
-                        .tee::<DelegationWorld, _>(writer::JUnit::for_tee(file, 0))
-                        .normalized(),
-                )
-                .fail_on_skipped()
-                .run_and_exit(features)
-                .await;
-        }
-        None => {
-            DelegationWorld::cucumber()
-                .max_concurrent_scenarios(CONCURRENCY)
-                .fail_on_skipped()
-                .run_and_exit(features)
-                .await;
-        }
-    }
+    delegation_steps::runner::run("delegation", "STANDIN_DELEGATION_JUNIT").await;
 }

@@ -806,7 +806,8 @@ async fn the_request_log_names_tokens_by_id_and_callers_by_sub() {
         log[0],
         json!({
             "at": log[0]["at"], "method": "GET", "path": "/api/me",
-            "token_id": token_id(&alice), "sub": ALICE_SUB, "client_id": TESTER,
+            "token_id": token_id(&alice), "scheme": "Bearer", "basic_user": null,
+            "client_cert": null, "sub": ALICE_SUB, "client_id": TESTER,
             "status": 200, "error": null,
         })
     );

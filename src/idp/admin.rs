@@ -424,7 +424,7 @@ fn one() -> usize {
 
 /// A JSON body, or a clear 400 (axum's own rejection is plain text and,
 /// for some shapes, a 422).
-struct JsonBody<T>(T);
+pub(super) struct JsonBody<T>(pub(super) T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for JsonBody<T> {
     type Rejection = ControlError;
@@ -583,5 +583,6 @@ pub fn routes(state: IdpState) -> Router<IdpState> {
         .route("/admin/users", post(post_user))
         .route("/admin/users/{username}", patch(patch_user))
         .route("/admin/clients", post(post_client))
+        .merge(super::credentials_admin::routes())
         .route_layer(axum::middleware::from_fn_with_state(state, guard))
 }

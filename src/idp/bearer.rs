@@ -14,6 +14,7 @@ use super::error::BearerError;
 use super::fixtures::TokenFormat;
 use super::http::Params;
 use super::state::{AccessRecord, IdpState, token_id};
+use crate::tls::PeerCertificates;
 
 /// The bearer token of a request: the Authorization header (RFC 6750 2.1)
 /// or, for a form POST, the `access_token` body parameter (2.2); never both.
@@ -108,4 +109,24 @@ pub fn validate(state: &IdpState, token: &str) -> Result<AccessRecord, BearerErr
         ));
     }
     Ok(record)
+}
+
+/// A token bound to a client certificate (RFC 8705 3) is accepted only
+/// from a client presenting that certificate.
+pub fn check_binding(
+    state: &IdpState,
+    record: &AccessRecord,
+    peer: Option<&PeerCertificates>,
+) -> Result<(), BearerError> {
+    let bound = state.store().certificate_bindings.get(&record.id).cloned();
+    match (bound, peer.and_then(PeerCertificates::thumbprint)) {
+        (None, _) => Ok(()),
+        (Some(_), None) => Err(BearerError::InvalidToken(
+            "the access token is bound to a TLS client certificate (RFC 8705): present it over mutual TLS".into(),
+        )),
+        (Some(bound), Some(presented)) if bound == presented => Ok(()),
+        (Some(_), Some(_)) => Err(BearerError::InvalidToken(
+            "the access token is bound to another client certificate".into(),
+        )),
+    }
 }

@@ -1,7 +1,14 @@
 //! Client authentication at the token, introspection and revocation
 //! endpoints: `client_secret_basic` (RFC 6749 2.3.1, with its
-//! form-urlencoding of id and secret), `client_secret_post`, and `none` for
-//! public clients. Using two methods at once is refused (RFC 6749 2.3).
+//! form-urlencoding of id and secret), `client_secret_post`, `none` for
+//! public clients, and `tls_client_auth` (RFC 8705 2.1): `client_id` in the
+//! body, no secret, and a TLS client certificate (chained to the IdP's
+//! client CA by the TLS listener) whose subject is the registered DN. Using
+//! two methods at once is refused (RFC 6749 2.3).
+//!
+//! A `tls_client_auth` client without the right certificate gets 401
+//! `invalid_client` (RFC 6749 5.2); the challenge is the endpoint's Basic
+//! one, there being no HTTP scheme for TLS client authentication.
 
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
@@ -10,6 +17,7 @@ use super::error::TokenError;
 use super::fixtures::{AuthMethod, ClientConfig};
 use super::http::Params;
 use super::state::Store;
+use crate::tls::{PeerCertificates, SubjectDn, x5t_s256};
 
 /// Credentials as presented, before any lookup.
 #[derive(Debug, PartialEq, Eq)]
@@ -91,11 +99,51 @@ fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, TokenErr
     }
 }
 
-/// Authenticate the client of a request; returns its registration.
+/// Authenticate the client of a request that came without a TLS client
+/// certificate; returns its registration.
 pub fn authenticate(
     store: &Store,
     headers: &HeaderMap,
     params: &Params,
+) -> Result<ClientConfig, TokenError> {
+    authenticate_with_certificate(store, headers, params, None)
+}
+
+/// A `tls_client_auth` client by its certificate (RFC 8705 2.1.2). The
+/// registration comes back with the certificate's thumbprint, to which the
+/// tokens minted for this request are bound.
+fn by_certificate(
+    client: &ClientConfig,
+    peer: Option<&PeerCertificates>,
+) -> Result<ClientConfig, TokenError> {
+    let Some(cert) = peer.and_then(PeerCertificates::end_entity) else {
+        return Err(invalid_client(
+            "this client authenticates with a TLS client certificate (tls_client_auth, RFC 8705): present it at the mtls_endpoint_aliases endpoints",
+            true,
+        ));
+    };
+    let registered = client
+        .tls_client_auth_subject_dn
+        .as_deref()
+        .and_then(|dn| SubjectDn::parse(dn).ok());
+    if !registered.is_some_and(|dn| dn.matches(cert)) {
+        return Err(invalid_client(
+            "the TLS client certificate's subject is not the one registered for this client",
+            true,
+        ));
+    }
+    let mut client = client.clone();
+    client.certificate_thumbprint = Some(x5t_s256(cert));
+    Ok(client)
+}
+
+/// Authenticate the client of a request whose TLS client presented `peer`
+/// (`None` over plain HTTP); returns its registration.
+pub fn authenticate_with_certificate(
+    store: &Store,
+    headers: &HeaderMap,
+    params: &Params,
+    peer: Option<&PeerCertificates>,
 ) -> Result<ClientConfig, TokenError> {
     let presented = presented(headers, params)?;
     let (id, secret, method) = match &presented {
@@ -108,6 +156,9 @@ pub fn authenticate(
         .clients
         .get(id.as_str())
         .ok_or_else(|| invalid_client("unknown client or wrong credentials", basic))?;
+    if method == AuthMethod::None && client.uses_tls_client_auth() {
+        return by_certificate(client, peer);
+    }
     match (&client.secret, secret) {
         (Some(expected), Some(given)) => {
             if !expected.matches(given) {
@@ -118,6 +169,12 @@ pub fn authenticate(
             return Err(invalid_client(
                 "this client is confidential: authenticate with its secret",
                 false,
+            ));
+        }
+        (None, Some(_)) if client.uses_tls_client_auth() => {
+            return Err(invalid_client(
+                "this client has no secret: it authenticates with its TLS client certificate (tls_client_auth)",
+                basic,
             ));
         }
         (None, Some(_)) => {
@@ -193,6 +250,79 @@ mod tests {
             ))
             .unwrap(),
             ("a:b".to_string(), "c d%".to_string())
+        );
+    }
+
+    fn tls_store(dn: &str) -> Store {
+        let text = format!(
+            "[[clients]]\nid = \"mtls-bot\"\ngrant_types = [\"client_credentials\"]\nscopes = [\"orders:read\"]\ntoken_endpoint_auth_method = \"tls_client_auth\"\ntls_client_auth_subject_dn = \"{dn}\"\n"
+        );
+        Store::from_fixtures(&Fixtures::parse(&text, "t.toml").unwrap())
+    }
+
+    fn cert(subject: &str) -> PeerCertificates {
+        use crate::pki::{Ca, Validity};
+        let ca = Ca::generate("unit CA").unwrap();
+        let now = crate::clock::Clock::new().now();
+        let issued = ca
+            .issue_client(subject, Validity::days_from(now, 1))
+            .unwrap();
+        PeerCertificates(vec![issued.cert_der().clone()])
+    }
+
+    #[test]
+    fn tls_client_auth_needs_a_certificate_with_the_registered_subject() {
+        let s = tls_store("CN=mtls-bot");
+        assert!(!s.clients["mtls-bot"].is_public());
+        let p = Params::parse(b"client_id=mtls-bot");
+        let good = cert("mtls-bot");
+        let client = authenticate_with_certificate(&s, &HeaderMap::new(), &p, Some(&good)).unwrap();
+        assert_eq!(
+            client.certificate_thumbprint,
+            good.thumbprint(),
+            "tokens get bound to the presented certificate"
+        );
+        for peer in [
+            None,
+            Some(PeerCertificates::default()),
+            Some(cert("someone")),
+        ] {
+            let err = authenticate_with_certificate(&s, &HeaderMap::new(), &p, peer.as_ref())
+                .unwrap_err();
+            assert!(
+                matches!(err, TokenError::InvalidClient { basic: true, .. }),
+                "{peer:?}: {err:?}"
+            );
+        }
+        let with_secret = Params::parse(b"client_id=mtls-bot&client_secret=x");
+        let err = authenticate_with_certificate(&s, &HeaderMap::new(), &with_secret, Some(&good))
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_client");
+    }
+
+    #[test]
+    fn a_tls_client_auth_registration_needs_a_valid_subject_dn() {
+        let base = "[[clients]]\nid = \"m\"\ngrant_types = [\"client_credentials\"]\n";
+        let err = Fixtures::parse(
+            &format!("{base}auth_methods = [\"tls_client_auth\"]\n"),
+            "t",
+        )
+        .unwrap_err();
+        assert!(err.message.contains("tls_client_auth_subject_dn"), "{err}");
+        let err = Fixtures::parse(
+            &format!("{base}auth_methods = [\"tls_client_auth\"]\ntls_client_auth_subject_dn = \"nonsense\"\n"),
+            "t",
+        )
+        .unwrap_err();
+        assert!(err.message.contains("RFC 4514"), "{err}");
+        let err = Fixtures::parse(
+            &format!("{base}secret = \"s\"\ntls_client_auth_subject_dn = \"CN=m\"\n"),
+            "t",
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("only for a client registered"),
+            "{err}"
         );
     }
 

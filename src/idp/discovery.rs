@@ -1,6 +1,7 @@
 //! OpenID Provider metadata (OIDC Discovery 1.0 section 3) and OAuth 2.0
 //! Authorization Server Metadata (RFC 8414). Both documents are the same:
-//! every endpoint advertised here is served.
+//! every endpoint advertised here is served. With a TLS listener, the
+//! mutual-TLS metadata of RFC 8705 5 too.
 
 use axum::Json;
 use axum::extract::State;
@@ -24,7 +25,7 @@ pub fn metadata(state: &IdpState) -> Value {
         .collect();
     scopes.sort();
     scopes.dedup();
-    json!({
+    let mut document = json!({
         "issuer": iss,
         "authorization_endpoint": format!("{iss}/authorize"),
         "token_endpoint": format!("{iss}/token"),
@@ -34,7 +35,10 @@ pub fn metadata(state: &IdpState) -> Value {
         "revocation_endpoint": format!("{iss}/revoke"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+        "grant_types_supported": [
+            "authorization_code", "client_credentials", "refresh_token",
+            super::jwt_bearer::GRANT_TYPE, super::apikey::GRANT_TYPE
+        ],
         "code_challenge_methods_supported": ["S256", "plain"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
@@ -53,7 +57,32 @@ pub fn metadata(state: &IdpState) -> Value {
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
-    })
+    });
+    if let Some(mtls) = &state.mtls_url {
+        add_mtls(&mut document, mtls);
+    }
+    document
+}
+
+/// RFC 8705 5: the endpoints that take client certificates, certificate
+/// bound access tokens, and `tls_client_auth` among the methods.
+fn add_mtls(document: &mut Value, mtls: &str) {
+    document["mtls_endpoint_aliases"] = json!({
+        "token_endpoint": format!("{mtls}/token"),
+        "introspection_endpoint": format!("{mtls}/introspect"),
+        "revocation_endpoint": format!("{mtls}/revoke"),
+        "userinfo_endpoint": format!("{mtls}/userinfo"),
+    });
+    document["tls_client_certificate_bound_access_tokens"] = json!(true);
+    for key in [
+        "token_endpoint_auth_methods_supported",
+        "introspection_endpoint_auth_methods_supported",
+        "revocation_endpoint_auth_methods_supported",
+    ] {
+        if let Some(methods) = document[key].as_array_mut() {
+            methods.push(json!("tls_client_auth"));
+        }
+    }
 }
 
 /// `GET /.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`.

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use super::apikey::ApiKeyConfig;
 use super::keys::{SigningAlg, SigningKey};
+use super::service_accounts::ServiceAccountConfig;
 use crate::secret::Secret;
 
 /// The default brand, compiled in so `MockIdp::start` works from any directory.
@@ -34,6 +36,10 @@ pub struct Fixtures {
     pub idp: IdpSettings,
     pub clients: Vec<ClientConfig>,
     pub users: Vec<UserConfig>,
+    /// Service accounts (`[[service_accounts]]`, [`super::service_accounts`]).
+    pub service_accounts: Vec<ServiceAccountConfig>,
+    /// API keys (`[[api_keys]]`, [`super::apikey`]).
+    pub api_keys: Vec<ApiKeyConfig>,
     /// PEM PKCS#8 private keys, one or more per algorithm.
     pub keys: Vec<(SigningAlg, KeyPem)>,
 }
@@ -64,6 +70,10 @@ struct FixturesFile {
     clients: Vec<Spanned<ClientConfig>>,
     #[serde(default)]
     users: Vec<Spanned<UserConfig>>,
+    #[serde(default)]
+    service_accounts: Vec<Spanned<ServiceAccountConfig>>,
+    #[serde(default)]
+    api_keys: Vec<Spanned<ApiKeyConfig>>,
 }
 
 /// IdP-wide settings (`[idp]`).
@@ -117,6 +127,9 @@ pub enum AuthMethod {
     ClientSecretBasic,
     ClientSecretPost,
     None,
+    /// A TLS client certificate with the registered subject DN, no secret
+    /// (RFC 8705 2.1).
+    TlsClientAuth,
 }
 
 impl AuthMethod {
@@ -125,8 +138,31 @@ impl AuthMethod {
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::ClientSecretPost => "client_secret_post",
             AuthMethod::None => "none",
+            AuthMethod::TlsClientAuth => "tls_client_auth",
         }
     }
+}
+
+/// `auth_methods` as a list, or as the one method of RFC 7591's
+/// `token_endpoint_auth_method`.
+fn one_or_many_methods<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<AuthMethod>, D::Error> {
+    struct Methods;
+    impl<'de> serde::de::Visitor<'de> for Methods {
+        type Value = Vec<AuthMethod>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an authentication method or a list of them")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            use serde::de::IntoDeserializer as _;
+            AuthMethod::deserialize(v.into_deserializer()).map(|m| vec![m])
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Vec::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+        }
+    }
+    deserializer.deserialize_any(Methods)
 }
 
 /// Access token format.
@@ -158,9 +194,24 @@ pub struct ClientConfig {
     #[serde(default = "default_scopes")]
     pub scopes: Vec<String>,
     /// Accepted client authentication methods. Default: Basic and POST for a
-    /// confidential client, `none` for a public one.
-    #[serde(default)]
+    /// confidential client, `none` for a public one. Also read as RFC 7591's
+    /// `token_endpoint_auth_method` (one method, a string).
+    #[serde(
+        default,
+        alias = "token_endpoint_auth_method",
+        deserialize_with = "one_or_many_methods"
+    )]
     pub auth_methods: Vec<AuthMethod>,
+    /// The subject DN (RFC 4514, `CN=bot-1,O=Brand`) of the certificate a
+    /// `tls_client_auth` client authenticates with (RFC 8705 2.1.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_subject_dn: Option<String>,
+    /// Never from fixtures: set by client authentication to the
+    /// `x5t#S256` of the certificate this client presented on the request
+    /// at hand, to which the access tokens minted for it are bound
+    /// (RFC 8705 3.1).
+    #[serde(skip)]
+    pub certificate_thumbprint: Option<String>,
     /// Allow PKCE `plain` (never for public clients).
     #[serde(default)]
     pub allow_plain_pkce: bool,
@@ -215,8 +266,14 @@ fn yes() -> bool {
 }
 
 impl ClientConfig {
+    /// No secret and no certificate to authenticate with (RFC 6749 2.1).
     pub fn is_public(&self) -> bool {
-        self.secret.is_none()
+        self.secret.is_none() && !self.uses_tls_client_auth()
+    }
+
+    /// Registered for `tls_client_auth` (RFC 8705 2.1).
+    pub fn uses_tls_client_auth(&self) -> bool {
+        self.auth_methods.contains(&AuthMethod::TlsClientAuth)
     }
 
     pub fn allows_grant(&self, grant: GrantType) -> bool {
@@ -271,8 +328,48 @@ impl ClientConfig {
                 "auth_methods: `none` is for public clients; remove it or the secret".into(),
             );
         }
+        self.validate_tls_client_auth()?;
         if self.scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
             return Err("scopes: each scope is one non-empty word".into());
+        }
+        Ok(())
+    }
+}
+
+impl ClientConfig {
+    /// RFC 8705 2.1: a subject DN exactly when `tls_client_auth` is used;
+    /// secret methods only with a secret.
+    fn validate_tls_client_auth(&self) -> Result<(), String> {
+        match (
+            &self.tls_client_auth_subject_dn,
+            self.uses_tls_client_auth(),
+        ) {
+            (Some(dn), true) => {
+                crate::tls::SubjectDn::parse(dn)
+                    .map_err(|e| format!("tls_client_auth_subject_dn: {e}"))?;
+            }
+            (None, true) => {
+                return Err("tls_client_auth_subject_dn: a tls_client_auth client needs the subject DN of its certificate (RFC 8705 2.1.2)".into());
+            }
+            (Some(_), false) => {
+                return Err(
+                    "tls_client_auth_subject_dn: only for a client registered for tls_client_auth"
+                        .into(),
+                );
+            }
+            (None, false) => {}
+        }
+        if self.secret.is_none()
+            && self.auth_methods.iter().any(|m| {
+                matches!(
+                    m,
+                    AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+                )
+            })
+        {
+            return Err(
+                "auth_methods: client_secret_basic and client_secret_post need a secret".into(),
+            );
         }
         Ok(())
     }
@@ -482,10 +579,63 @@ impl Fixtures {
             }
             users.push(user);
         }
+        let mut service_accounts = Vec::new();
+        for (i, spanned) in file.service_accounts.into_iter().enumerate() {
+            let span = spanned.span();
+            let account = spanned.into_inner();
+            if let Err(m) = account.validate() {
+                return Err(fail(
+                    field_line(&span, &m),
+                    format!("service_accounts[{i}] ({}).{m}", account.client_email),
+                ));
+            }
+            if service_accounts
+                .iter()
+                .any(|a: &ServiceAccountConfig| a.client_email == account.client_email)
+            {
+                return Err(fail(
+                    field_line(&span, "client_email"),
+                    format!(
+                        "service_accounts[{i}].client_email: `{}` appears twice",
+                        account.client_email
+                    ),
+                ));
+            }
+            service_accounts.push(account);
+        }
+        let mut api_keys = Vec::new();
+        for (i, spanned) in file.api_keys.into_iter().enumerate() {
+            let span = spanned.span();
+            let key = spanned.into_inner();
+            if let Err(m) = key.validate() {
+                return Err(fail(
+                    field_line(&span, &m),
+                    format!("api_keys[{i}] ({}).{m}", key.id),
+                ));
+            }
+            let clash = api_keys.iter().find_map(|k: &ApiKeyConfig| {
+                if k.id == key.id {
+                    Some(("id", format!("`{}` appears twice", key.id)))
+                } else if k.apikey.matches(key.apikey.expose()) {
+                    Some(("apikey", "the same key is registered twice".to_string()))
+                } else {
+                    None
+                }
+            });
+            if let Some((field, message)) = clash {
+                return Err(fail(
+                    field_line(&span, field),
+                    format!("api_keys[{i}].{field}: {message}"),
+                ));
+            }
+            api_keys.push(key);
+        }
         Ok(Self {
             idp: file.idp,
             clients,
             users,
+            service_accounts,
+            api_keys,
             keys: Vec::new(),
         })
     }

@@ -1,6 +1,8 @@
 //! Token introspection (RFC 7662): client-authenticated; unknown, expired
-//! and revoked tokens are `{"active": false}` with 200 (RFC 7662 2.2).
+//! and revoked tokens are `{"active": false}` with 200 (RFC 7662 2.2). A
+//! token bound to a client certificate carries its `cnf` (RFC 8705 3.2).
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -10,9 +12,16 @@ use super::client_auth;
 use super::error::TokenError;
 use super::http::{Params, RawBody, form_params, no_store_json};
 use super::state::{IdpState, token_id};
+use crate::tls::PeerCertificates;
 
-pub async fn handler(State(state): State<IdpState>, headers: HeaderMap, body: RawBody) -> Response {
-    match respond(&state, &headers, &body) {
+pub async fn handler(
+    State(state): State<IdpState>,
+    peer: Option<Extension<PeerCertificates>>,
+    headers: HeaderMap,
+    body: RawBody,
+) -> Response {
+    let peer = peer.as_ref().map(|Extension(p)| p);
+    match respond(&state, &headers, &body, peer) {
         Ok(v) => no_store_json(StatusCode::OK, v),
         Err(e) => e.into_response(),
     }
@@ -27,12 +36,17 @@ pub fn token_param(params: &Params) -> Result<String, TokenError> {
         .ok_or_else(|| TokenError::invalid_request("missing parameter `token`"))
 }
 
-fn respond(state: &IdpState, headers: &HeaderMap, body: &RawBody) -> Result<Value, TokenError> {
+fn respond(
+    state: &IdpState,
+    headers: &HeaderMap,
+    body: &RawBody,
+    peer: Option<&PeerCertificates>,
+) -> Result<Value, TokenError> {
     let params = form_params(headers, body).map_err(TokenError::invalid_request)?;
     let mut store = state.store();
     // RFC 7662 2.1: the caller must authenticate; a public client's bare
     // client_id proves nothing.
-    let client = client_auth::authenticate(&store, headers, &params)?;
+    let client = client_auth::authenticate_with_certificate(&store, headers, &params, peer)?;
     if client.is_public() {
         return Err(TokenError::InvalidClient {
             description: "introspection needs client authentication with a secret".into(),
@@ -70,6 +84,10 @@ fn respond(state: &IdpState, headers: &HeaderMap, body: &RawBody) -> Result<Valu
             .map(|u| u.username.clone());
         if let Some(u) = username {
             v["username"] = u.into();
+        }
+        // RFC 8705 3.2: the certificate the token is bound to.
+        if let Some(x5t) = store.certificate_bindings.get(&id) {
+            v["cnf"] = json!({ "x5t#S256": x5t });
         }
         return Ok(v);
     }

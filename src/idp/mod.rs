@@ -8,6 +8,17 @@
 //! from HTTP where they are more than a lookup ([`token::exchange`],
 //! [`authorize::begin`]).
 //!
+//! Service credentials, for third-party NLU engines: Google-style
+//! [`service_accounts`] get tokens through the JWT bearer grant
+//! ([`jwt_bearer`], RFC 7523), IBM-style API keys through the [`apikey`]
+//! grant; both mint with [`service_token`], and [`credentials_admin`] adds
+//! their admin routes.
+//!
+//! Started with a TLS listener ([`MockIdp::start_with_tls`]), the IdP also
+//! takes client certificates: `tls_client_auth` clients ([`client_auth`],
+//! RFC 8705 2.1) get access tokens bound to their certificate, which
+//! introspection reports and userinfo enforces ([`bearer::check_binding`]).
+//!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
 //! use standin::idp::{Fixtures, MockIdp};
@@ -18,9 +29,11 @@
 //! ```
 
 pub mod admin;
+pub mod apikey;
 pub mod authorize;
 pub mod bearer;
 pub mod client_auth;
+pub mod credentials_admin;
 pub mod demo;
 pub mod discovery;
 pub mod error;
@@ -29,10 +42,13 @@ pub mod fixtures;
 pub mod http;
 pub mod introspect;
 pub mod jwks;
+pub mod jwt_bearer;
 pub mod keys;
 pub mod login;
 pub mod pages;
 pub mod revoke;
+pub mod service_accounts;
+pub mod service_token;
 pub mod state;
 pub mod token;
 pub mod tokens;
@@ -48,13 +64,19 @@ use serde_json::json;
 use tower_http::trace::TraceLayer;
 
 pub use admin::{ControlError, Grants, NewUser};
+pub use apikey::{ApiKeyConfig, ApiKeyFile, NewApiKey};
 pub use faults::{Endpoint, Fault, IdTokenDefect};
 pub use fixtures::{ClientConfig, Fixtures, FixturesError, UserConfig};
 pub use keys::SigningAlg;
+pub use service_accounts::{
+    NewServiceAccount, ServiceAccountConfig, ServiceAccountKey, ServiceAccountKeyFile,
+};
+pub use service_token::NLU_AUDIENCE;
 pub use state::{IdpState, token_id};
 
 use crate::clock::Clock;
 use crate::server::Server;
+use crate::tls::{ClientAuth, TlsServer, TlsSettings};
 
 /// Request bodies above this are refused with 413 before any parsing.
 pub(crate) const BODY_LIMIT: usize = 64 * 1024;
@@ -142,6 +164,8 @@ pub enum StartError {
     Keys(#[from] keys::KeyError),
     #[error("client {client}: signing_alg {alg} has no key loaded")]
     MissingKey { client: String, alg: SigningAlg },
+    #[error("TLS listener: {0}")]
+    Tls(#[from] crate::tls::TlsStartError),
 }
 
 /// How to start the IdP beyond its fixtures.
@@ -170,6 +194,7 @@ impl Default for IdpOptions {
 pub struct MockIdp {
     state: IdpState,
     server: Server,
+    mtls: Option<TlsServer>,
     pruner: tokio::task::JoinHandle<()>,
 }
 
@@ -181,6 +206,19 @@ impl MockIdp {
 
     /// Start with explicit address, clock and issuer.
     pub async fn start_with(fixtures: Fixtures, options: IdpOptions) -> Result<Self, StartError> {
+        Self::start_with_tls(fixtures, options, None).await
+    }
+
+    /// Start as [`MockIdp::start_with`] does and, with `tls`, also listen
+    /// over TLS asking for (not requiring) client certificates from its CA:
+    /// the endpoints of RFC 8705's `mtls_endpoint_aliases`, where
+    /// `tls_client_auth` clients authenticate and receive certificate-bound
+    /// access tokens ([`MockIdp::mtls_url`]). The issuer stays the plain one.
+    pub async fn start_with_tls(
+        fixtures: Fixtures,
+        options: IdpOptions,
+        tls: Option<TlsSettings>,
+    ) -> Result<Self, StartError> {
         let keys = keys::KeySet::new(fixtures.signing_keys()?);
         for client in &fixtures.clients {
             if keys.active(client.signing_alg).is_none() {
@@ -205,20 +243,58 @@ impl MockIdp {
             .issuer
             .map(|i| i.trim_end_matches('/').to_string())
             .unwrap_or_else(|| format!("http://{addr}"));
-        let state = IdpState::new(
+        let mtls_listener = match &tls {
+            Some(tls) => Some(crate::tls::bind(tls.addr).await?),
+            None => None,
+        };
+        let mut state = IdpState::new(
             issuer,
             options.clock,
             fixtures,
             keys,
             addr.ip().is_loopback(),
         );
+        state.mtls_url = mtls_listener
+            .as_ref()
+            .map(|(_, addr)| format!("https://{addr}").into());
+        let mtls = match (tls, mtls_listener) {
+            (Some(tls), Some((listener, addr))) => {
+                let config = tls
+                    .server_config(ClientAuth::Optional, &state.clock)
+                    .map_err(crate::tls::TlsStartError::from)?;
+                Some(TlsServer::spawn(
+                    listener,
+                    addr,
+                    router(state.clone()),
+                    config,
+                ))
+            }
+            _ => None,
+        };
         let server = Server::spawn(listener, addr, router(state.clone()));
         let pruner = tokio::spawn(prune_periodically(state.clone()));
         Ok(Self {
             state,
             server,
+            mtls,
             pruner,
         })
+    }
+
+    /// `https://{addr}` of the TLS listener, when started with one: the
+    /// base of the `mtls_endpoint_aliases` (RFC 8705 5).
+    pub fn mtls_url(&self) -> Option<&str> {
+        self.state.mtls_url.as_deref()
+    }
+
+    /// The token endpoint on the TLS listener, when there is one.
+    pub fn mtls_token_endpoint(&self) -> Option<String> {
+        self.mtls_url().map(|u| format!("{u}/token"))
+    }
+
+    /// The TLS listener's address, when there is one.
+    pub fn mtls_addr(&self) -> Option<SocketAddr> {
+        self.mtls.as_ref().map(TlsServer::addr)
     }
 
     /// The issuer URL (no trailing slash); discovery is below it.

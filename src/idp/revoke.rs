@@ -3,6 +3,7 @@
 //! 2.2: the response does not reveal whether a token exists). Revoking a
 //! refresh token revokes its whole family, access tokens included.
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -12,9 +13,16 @@ use super::error::TokenError;
 use super::http::{RawBody, form_params};
 use super::introspect::token_param;
 use super::state::{IdpState, token_id};
+use crate::tls::PeerCertificates;
 
-pub async fn handler(State(state): State<IdpState>, headers: HeaderMap, body: RawBody) -> Response {
-    match respond(&state, &headers, &body) {
+pub async fn handler(
+    State(state): State<IdpState>,
+    peer: Option<Extension<PeerCertificates>>,
+    headers: HeaderMap,
+    body: RawBody,
+) -> Response {
+    let peer = peer.as_ref().map(|Extension(p)| p);
+    match respond(&state, &headers, &body, peer) {
         Ok(()) => {
             let mut r = StatusCode::OK.into_response();
             r.headers_mut()
@@ -25,10 +33,15 @@ pub async fn handler(State(state): State<IdpState>, headers: HeaderMap, body: Ra
     }
 }
 
-fn respond(state: &IdpState, headers: &HeaderMap, body: &RawBody) -> Result<(), TokenError> {
+fn respond(
+    state: &IdpState,
+    headers: &HeaderMap,
+    body: &RawBody,
+    peer: Option<&PeerCertificates>,
+) -> Result<(), TokenError> {
     let params = form_params(headers, body).map_err(TokenError::invalid_request)?;
     let mut store = state.store();
-    let client = client_auth::authenticate(&store, headers, &params)?;
+    let client = client_auth::authenticate_with_certificate(&store, headers, &params, peer)?;
     let token = token_param(&params)?;
     let id = token_id(&token);
     if let Some(a) = store.access.get_mut(&id) {

@@ -15,9 +15,11 @@ use base64::Engine as _;
 use serde::Serialize;
 use sha2::Digest as _;
 
+use super::apikey::ApiKeyConfig;
 use super::faults::Faults;
 use super::fixtures::{ClientConfig, Fixtures, TokenFormat, UserConfig};
 use super::keys::KeySet;
+use super::service_accounts::ServiceAccountConfig;
 use crate::clock::Clock;
 
 /// The public id of a code or token: the first 22 characters (132 bits) of
@@ -112,6 +114,10 @@ pub enum Grant {
     AuthorizationCode,
     RefreshToken,
     ClientCredentials,
+    /// RFC 7523 2.1: a service account's signed assertion.
+    JwtBearer,
+    /// An IBM Cloud IAM style API key.
+    ApiKey,
 }
 
 /// An authorization code.
@@ -225,6 +231,13 @@ pub struct Store {
     pub transactions: HashMap<String, Transaction>,
     /// Scopes each user granted each client: (sub, client_id) -> scopes.
     pub consents: HashMap<(String, String), Scope>,
+    /// Access token id -> `x5t#S256` of the client certificate the token
+    /// is bound to (`tls_client_auth`, RFC 8705 3.1).
+    pub certificate_bindings: HashMap<String, String>,
+    /// Service accounts by `client_email` ([`super::service_accounts`]).
+    pub service_accounts: HashMap<String, ServiceAccountConfig>,
+    /// API keys by [`token_id`] of the key ([`super::apikey`]).
+    pub api_keys: HashMap<String, ApiKeyConfig>,
     seq: u64,
 }
 
@@ -240,6 +253,16 @@ impl Store {
                 .users
                 .iter()
                 .map(|u| (u.username.clone(), u.clone()))
+                .collect(),
+            service_accounts: fixtures
+                .service_accounts
+                .iter()
+                .map(|a| (a.client_email.clone(), a.clone()))
+                .collect(),
+            api_keys: fixtures
+                .api_keys
+                .iter()
+                .map(|k| (token_id(k.apikey.expose()), k.clone()))
                 .collect(),
             ..Default::default()
         }
@@ -262,6 +285,9 @@ impl Store {
         let horizon = now.saturating_sub(retain);
         self.codes.retain(|_, c| c.expires_at > horizon);
         self.access.retain(|_, a| a.expires_at > horizon);
+        let access = &self.access;
+        self.certificate_bindings
+            .retain(|id, _| access.contains_key(id));
         self.refresh.retain(|_, r| r.expires_at > horizon);
         self.sessions.retain(|_, s| s.expires_at > now);
         self.transactions.retain(|_, t| t.expires_at > now);
@@ -293,6 +319,9 @@ pub struct IdpState {
     pub faults: Arc<Mutex<Faults>>,
     /// Whether the admin API answers without a bearer token (loopback).
     pub admin_open: bool,
+    /// `https://{addr}` of the TLS listener that takes client certificates
+    /// (RFC 8705 `mtls_endpoint_aliases`), when there is one.
+    pub mtls_url: Option<Arc<str>>,
 }
 
 impl IdpState {
@@ -312,6 +341,7 @@ impl IdpState {
             store: Arc::new(Mutex::new(store)),
             faults: Arc::new(Mutex::new(Faults::default())),
             admin_open,
+            mtls_url: None,
         }
     }
 

@@ -1,5 +1,7 @@
 //! The token endpoint (RFC 6749 section 3.2): authorization code (with PKCE,
 //! RFC 7636), client credentials and refresh token grants.
+//! The grants of service credentials, which need no client, are decided in
+//! their own modules: [`super::jwt_bearer`] (RFC 7523) and [`super::apikey`].
 //!
 //! [`TokenRequest::from_params`] refuses malformed requests; [`exchange`]
 //! decides; [`handler`] parses and answers.
@@ -18,6 +20,7 @@ use super::http::{Params, RawBody, Repeated, form_params, no_store_json};
 use super::state::{Grant, IdpState, PkceMethod, Scope, token_id};
 use super::tokens::{AccessGrant, IdTokenFor, mint_access, mint_id_token, mint_refresh};
 use crate::secret::random_token;
+use crate::tls::PeerCertificates;
 
 /// A token request, by grant type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -456,8 +459,19 @@ fn refresh(
 }
 
 /// `POST /token`.
-pub async fn handler(State(state): State<IdpState>, headers: HeaderMap, body: RawBody) -> Response {
-    match respond(&state, &headers, &body) {
+pub async fn handler(
+    State(state): State<IdpState>,
+    peer: Option<axum::Extension<PeerCertificates>>,
+    headers: HeaderMap,
+    body: RawBody,
+) -> Response {
+    // Grants whose credential is not a client's (RFC 7523, IAM API keys).
+    if let Some(response) = super::jwt_bearer::handle(&state, &headers, &body)
+        .or_else(|| super::apikey::handle(&state, &headers, &body))
+    {
+        return response;
+    }
+    match respond(&state, &headers, &body, peer.as_ref().map(|e| &e.0)) {
         Ok(response) => no_store_json(StatusCode::OK, response),
         Err(error) => {
             tracing::debug!(error = error.code(), "token request refused");
@@ -470,11 +484,12 @@ fn respond(
     state: &IdpState,
     headers: &HeaderMap,
     body: &RawBody,
+    peer: Option<&PeerCertificates>,
 ) -> Result<TokenResponse, TokenError> {
     let params = form_params(headers, body).map_err(TokenError::invalid_request)?;
     let client = {
         let store = state.store();
-        client_auth::authenticate(&store, headers, &params)?
+        client_auth::authenticate_with_certificate(&store, headers, &params, peer)?
     };
     let request = TokenRequest::from_params(&params)?;
     exchange(state, &client, request)

@@ -78,6 +78,9 @@ struct AccessClaims<'a> {
     scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     auth_time: Option<i64>,
+    /// RFC 8705 3.1: the certificate the token is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<Value>,
 }
 
 /// What an access token is minted for.
@@ -90,7 +93,10 @@ pub struct AccessGrant<'a> {
     pub auth_time: Option<i64>,
 }
 
-/// Mint an access token; returns the value and the record to store.
+/// Mint an access token; returns the value and the record to store. A
+/// token for a client that authenticated with a certificate is bound to it
+/// (`cnf`, RFC 8705 3.1), which is recorded at once (the store's lock is
+/// taken for that: call without holding it).
 pub fn mint_access(state: &IdpState, g: AccessGrant<'_>, seq: u64) -> (String, AccessRecord) {
     let now = state.now();
     let ttl = g.client.access_token_ttl_secs as i64;
@@ -110,10 +116,21 @@ pub fn mint_access(state: &IdpState, g: AccessGrant<'_>, seq: u64) -> (String, A
                 client_id: &g.client.id,
                 scope: g.scope.to_string(),
                 auth_time: g.auth_time,
+                cnf: g
+                    .client
+                    .certificate_thumbprint
+                    .as_ref()
+                    .map(|t| serde_json::json!({ "x5t#S256": t })),
             };
             key_for(state, g.client).sign_jwt("at+jwt", &claims)
         }
     };
+    if let Some(thumbprint) = &g.client.certificate_thumbprint {
+        state
+            .store()
+            .certificate_bindings
+            .insert(token_id(&value), thumbprint.clone());
+    }
     let record = AccessRecord {
         id: token_id(&value),
         seq,

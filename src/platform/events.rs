@@ -95,6 +95,17 @@ pub enum EventKind {
     },
     AnswerPosted,
     ConversationClosed,
+    /// A vault credential was applied to an integration call.
+    CredentialApplied {
+        credential: String,
+        credential_type: String,
+    },
+    /// A vault credential could not authorise a call (e.g. it needs to be
+    /// authorised again); the call was not made.
+    CredentialUnavailable {
+        credential: String,
+        reason: String,
+    },
 }
 
 /// Why a consumer was challenged again.

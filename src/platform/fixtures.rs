@@ -25,17 +25,33 @@ pub struct PlatformFixtures {
     pub credentials: Vec<CredentialConfig>,
     #[serde(default)]
     pub bots: Vec<Bot>,
+    /// NLU domains (`[[domains]]`, see [`super::domains`]).
+    #[serde(default)]
+    pub domains: Vec<super::domains::DomainConfig>,
+    /// Brand services of the Get Tokens API (`[[brand_services]]`, see
+    /// [`super::tokens_api`]).
+    #[serde(default)]
+    pub brand_services: Vec<super::tokens_api::BrandServiceConfig>,
 }
 
-/// A credential as declared in fixtures; validated like one saved over HTTP.
+/// A credential as declared in fixtures: its organisation, and the same
+/// fields as a body saved over HTTP (`type`, `name`, the kind's fields),
+/// validated the same way when the platform starts.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum CredentialConfig {
-    ConsumerAuthentication {
-        org: OrgId,
-        name: String,
-        url: String,
-    },
+pub struct CredentialConfig {
+    pub org: OrgId,
+    #[serde(flatten)]
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+impl CredentialConfig {
+    /// The declared name, if any.
+    pub fn name(&self) -> &str {
+        self.fields
+            .get("name")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+    }
 }
 
 /// Why fixtures were refused.
@@ -94,12 +110,25 @@ impl PlatformFixtures {
                 .map_err(|e| FixturesError::Invalid(format!("organisation {}: {e}", org.id)))?;
         }
         for c in &self.credentials {
-            let CredentialConfig::ConsumerAuthentication { org, .. } = c;
+            let org = &c.org;
             if !ids.contains(org.as_str()) {
                 return Err(FixturesError::Invalid(format!(
                     "credential for unknown organisation {org}"
                 )));
             }
+        }
+        super::domains::check_declared(&self.domains, |o| ids.contains(o))
+            .map_err(FixturesError::Invalid)?;
+        super::tokens_api::check_services(&self.brand_services).map_err(FixturesError::Invalid)?;
+        if let Some(s) = self
+            .brand_services
+            .iter()
+            .find(|s| !ids.contains(s.account.as_str()))
+        {
+            return Err(FixturesError::Invalid(format!(
+                "brand service {:?}: unknown account {}",
+                s.client_id, s.account
+            )));
         }
         let mut bots = std::collections::HashSet::new();
         for bot in &self.bots {
@@ -124,9 +153,10 @@ mod tests {
         let f = PlatformFixtures::default_demo();
         assert_eq!(f.orgs[0].id.as_str(), "demo");
         assert_eq!(f.bots[0].id, "demo-bot");
-        let CredentialConfig::ConsumerAuthentication { name, url, .. } = &f.credentials[0];
-        assert_eq!(name, "brand-login");
-        consumer_auth::validate(name, url, &f.orgs[0], "http://127.0.0.1:8402")
+        let c = &f.credentials[0];
+        assert_eq!(c.name(), "brand-login");
+        let url = c.fields["url"].as_str().unwrap();
+        consumer_auth::validate(c.name(), url, &f.orgs[0], "http://127.0.0.1:8402")
             .expect("the default credential is valid on the default port");
         let bot = &f.bots[0];
         assert!(bot.dialog_for("my orders").is_some());

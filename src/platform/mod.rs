@@ -21,6 +21,11 @@
 //! - [`oauth`]: the `openidconnect` client (code exchange, ID token).
 //! - [`events`]: the per-conversation event log.
 //! - [`chat`]: a minimal HTML chat page for people.
+//! - [`domains`]: NLU domains, trained with Third-party NLU credentials.
+//! - [`consumer_sessions`]: pre-authenticated consumers' tokens, per
+//!   consumer id, refreshed while the consumer session lives.
+//! - [`tokens_api`]: the Get Tokens API and its client credentials token
+//!   endpoint for brand services.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -43,18 +48,31 @@
 //! | `GET /api/orgs/{org}/credentials` | the organisation's credentials |
 //! | `POST /api/orgs/{org}/credentials/consumer-auth` | `{"name","url"}` → 201, or 400 `{"errors":[...]}` |
 //! | `GET /callback/{account}/redirectCode`, `.../redirectedCode` | the authorization response |
+//! | `GET /api/orgs/{org}/credentials/{name}/authorize` | OAuth 2.0 authorization code credential: 302 to the brand's authorization endpoint |
+//! | `POST /api/orgs/{org}/credentials/{name}/authorize` | OAuth 2.0 client credentials credential: fetch a token now |
+//! | `GET /api/orgs/{org}/credentials/{name}/token` | whether an OAuth 2.0 credential holds a token (never its value) |
+//! | `GET`, `POST /api/orgs/{org}/domains` | the organisation's NLU domains; create one `{"name","credential","project_id"?,"workspace_id"?}` |
+//! | `POST /api/orgs/{org}/domains/{domain}/train` | train a domain with its Third-party NLU credential → `{"domain","provider","status"}` |
+//! | `GET /oauth2/callback` | the authorization response for OAuth 2.0 authorization code credentials |
 //! | `GET /chat`, `GET /chat/{id}`, `POST /chat/{id}` | the chat page |
+//! | `POST /api/account/{account}/consumer/sessions` | Consumer Pre-Authentication: `{"code","redirect_uri","code_verifier"?,"nonce"?}` → 201 `{"consumer_id","expires_at"}` |
+//! | `DELETE /api/account/{account}/consumer/{consumerId}/session` | end a consumer session; purges its tokens |
+//! | `POST /oauth/token` | client credentials token for a brand service (RFC 6749 4.4) |
+//! | `GET /api/account/{account}/consumer/{consumerId}/brand/tokens` | Get Tokens: the consumer's current tokens, for a bearer with `delegated.token.read.external` |
 
 pub mod bots;
 pub mod chat;
+pub mod consumer_sessions;
 pub mod conversations;
 pub mod credentials;
 pub mod delegation;
+pub mod domains;
 pub mod events;
 pub mod fixtures;
 pub mod integrations;
 pub mod oauth;
 pub mod org;
+pub mod tokens_api;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -95,6 +113,16 @@ pub struct PlatformOptions {
     pub state_ttl_secs: i64,
     /// Timeout of each call to the token endpoint and the brand API.
     pub http_timeout: Duration,
+    /// Where the credential vault lives (in memory unless a data directory
+    /// is given).
+    pub vault: credentials::VaultLocation,
+    /// The vault key (base64 of 32 bytes), e.g. from `STANDIN_VAULT_KEY`;
+    /// without it a file vault uses its key file.
+    pub vault_key: Option<crate::secret::Secret>,
+    /// Lifetime of a consumer session (Consumer Pre-Authentication), in
+    /// seconds on the shared clock: its tokens are purged, and no longer
+    /// refreshed, once it has passed.
+    pub consumer_session_ttl_secs: i64,
 }
 
 impl Default for PlatformOptions {
@@ -105,6 +133,9 @@ impl Default for PlatformOptions {
             public_url: None,
             state_ttl_secs: 300,
             http_timeout: Duration::from_secs(10),
+            vault: credentials::VaultLocation::Memory,
+            vault_key: None,
+            consumer_session_ttl_secs: 3600,
         }
     }
 }
@@ -122,8 +153,18 @@ pub struct PlatformState {
     pub conversations: conversations::Conversations,
     pub challenges: delegation::Challenges,
     pub oauth: oauth::OAuthClient,
+    /// Tokens, flights and authorizations of the OAuth 2.0 credential kinds.
+    pub oauth_tokens: credentials::oauth_tokens::OAuthTokens,
+    /// The mutual TLS clients of Mutual Authentication credentials.
+    pub mtls_clients: credentials::mtls::Clients,
     /// For the brand API: redirects off, timeout.
     pub api_http: reqwest::Client,
+    /// The organisations' NLU domains (declared or created over HTTP).
+    pub domains: domains::Domains,
+    /// Pre-authenticated consumers' tokens, by organisation and consumer id.
+    pub consumer_sessions: consumer_sessions::ConsumerSessions,
+    /// The brand services of the Get Tokens API and the tokens issued to them.
+    pub brand_tokens: tokens_api::BrandTokens,
 }
 
 /// Why the platform could not start.
@@ -140,6 +181,8 @@ pub enum StartError {
         name: String,
         errors: String,
     },
+    #[error(transparent)]
+    Vault(#[from] credentials::OpenError),
 }
 
 impl PlatformState {
@@ -156,30 +199,12 @@ impl PlatformState {
             .into_iter()
             .map(|o| (o.id.as_str().to_string(), o))
             .collect();
-        let vault = credentials::Vault::default();
+        let vault = credentials::Vault::open(
+            &options.vault,
+            options.vault_key.as_ref().map(|k| k.expose()),
+        )?;
         for c in fixtures.credentials {
-            let CredentialConfig::ConsumerAuthentication { org, name, url: u } = c;
-            let invalid = |errors: String| StartError::Credential {
-                org: org.to_string(),
-                name: name.clone(),
-                errors,
-            };
-            let o = orgs
-                .get(org.as_str())
-                .ok_or_else(|| invalid("unknown organisation".into()))?;
-            let credential =
-                credentials::consumer_auth::validate(&name, &u, o, url).map_err(|errors| {
-                    invalid(
-                        errors
-                            .iter()
-                            .map(|e| e.message.clone())
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                    )
-                })?;
-            vault
-                .insert(&org, Credential::ConsumerAuthentication(credential))
-                .map_err(|_| invalid("declared twice".into()))?;
+            declare(&vault, &orgs, c, url, options.clock.now())?;
         }
         let api_http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -189,6 +214,7 @@ impl PlatformState {
         Ok(Self {
             clock: options.clock.clone(),
             oauth: oauth::OAuthClient::new(options.http_timeout),
+            oauth_tokens: credentials::oauth_tokens::OAuthTokens::new(options.http_timeout),
             options: Arc::new(options),
             url: url.into(),
             orgs: Arc::new(orgs),
@@ -202,7 +228,11 @@ impl PlatformState {
             vault,
             conversations: Default::default(),
             challenges: Default::default(),
+            mtls_clients: Default::default(),
             api_http,
+            domains: domains::Domains::declared(fixtures.domains),
+            consumer_sessions: Default::default(),
+            brand_tokens: tokens_api::BrandTokens::new(fixtures.brand_services),
         })
     }
 
@@ -219,6 +249,65 @@ impl PlatformState {
         self.orgs.keys().next().cloned()
     }
 
+    /// Save a credential for `org` from the fields of a saved body
+    /// (`type`, `name`, the kind's fields), validated as over HTTP.
+    pub fn add_credential(
+        &self,
+        org: &str,
+        fields: serde_json::Value,
+    ) -> Result<(), Vec<FieldError>> {
+        let unknown = || {
+            vec![credentials::err(
+                "org",
+                "unknown",
+                format!("no organisation {org:?}"),
+            )]
+        };
+        let o = self.org(org).ok_or_else(unknown)?;
+        let serde_json::Value::Object(mut map) = fields else {
+            return Err(vec![credentials::err(
+                "body",
+                "not_an_object",
+                "the fields must be a JSON object",
+            )]);
+        };
+        let kind = map
+            .remove("type")
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        let name = map
+            .remove("name")
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        let now = self.clock.now();
+        let ctx = credentials::SaveContext {
+            org: &o,
+            platform_url: self.url(),
+            now,
+        };
+        let kind = credentials::validate(&kind, &name, serde_json::Value::Object(map), &ctx)?;
+        let credential = Credential {
+            name,
+            kind,
+            created_at: now,
+            updated_at: now,
+        };
+        self.vault.insert(&o.id, credential).map_err(|e| match e {
+            credentials::SaveError::Invalid(errors) => errors,
+            credentials::SaveError::Exists => vec![credentials::err(
+                "name",
+                "exists",
+                "a credential with this name exists",
+            )],
+            credentials::SaveError::OnlyOne { existing } => vec![credentials::err(
+                "type",
+                "one_per_organisation",
+                format!("{existing:?} is this organisation's one credential of this type"),
+            )],
+            other => vec![credentials::err("vault", "storage", format!("{other:?}"))],
+        })
+    }
+
     /// Save a Consumer Authentication credential for `org`, validated as
     /// over HTTP.
     pub fn add_consumer_auth(
@@ -227,24 +316,73 @@ impl PlatformState {
         name: &str,
         url: &str,
     ) -> Result<(), Vec<FieldError>> {
-        let Some(o) = self.org(org) else {
-            return Err(vec![FieldError {
-                field: "org",
-                code: "unknown",
-                message: format!("no organisation {org:?}"),
-            }]);
-        };
-        let c = credentials::consumer_auth::validate(name, url, &o, self.url())?;
-        self.vault
-            .insert(&o.id, Credential::ConsumerAuthentication(c))
-            .map_err(|_| {
-                vec![FieldError {
-                    field: "name",
-                    code: "exists",
-                    message: "a credential with this name exists".into(),
-                }]
-            })
+        self.add_credential(
+            org,
+            serde_json::json!({ "type": "consumer_authentication", "name": name, "url": url }),
+        )
     }
+}
+
+/// Save (or re-save, if it changed) a credential declared in fixtures.
+/// Declarations win over what a previous run stored under the same name.
+fn declare(
+    vault: &credentials::Vault,
+    orgs: &BTreeMap<String, Org>,
+    c: CredentialConfig,
+    url: &str,
+    now: i64,
+) -> Result<(), StartError> {
+    let name = c.name().to_string();
+    let invalid = |errors: String| StartError::Credential {
+        org: c.org.to_string(),
+        name: name.clone(),
+        errors,
+    };
+    let o = orgs
+        .get(c.org.as_str())
+        .ok_or_else(|| invalid("unknown organisation".into()))?;
+    let mut map = c.fields.clone();
+    let kind = map
+        .remove("type")
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    map.remove("name");
+    let ctx = credentials::SaveContext {
+        org: o,
+        platform_url: url,
+        now,
+    };
+    let kind = credentials::validate(&kind, &name, serde_json::Value::Object(map), &ctx).map_err(
+        |errors| {
+            invalid(
+                errors
+                    .iter()
+                    .map(|e| e.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        },
+    )?;
+    let credential = Credential {
+        name: name.clone(),
+        kind,
+        created_at: now,
+        updated_at: now,
+    };
+    let result = match vault.get(&o.id, &name) {
+        None => vault.insert(&o.id, credential),
+        Some(old) if old.kind.type_name() != credential.kind.type_name() => vault
+            .remove(&o.id, &name)
+            .and_then(|_| vault.insert(&o.id, credential)),
+        Some(old) => vault.replace(
+            &o.id,
+            Credential {
+                created_at: old.created_at,
+                ..credential
+            },
+        ),
+    };
+    result.map_err(|e| invalid(format!("{e:?}")))
 }
 
 /// The platform's routes over `state`; usable in-process with `oneshot`.
@@ -257,10 +395,39 @@ pub fn router(state: PlatformState) -> Router {
         .route("/api/conversations/{id}/transcript", get(conv::transcript))
         .route("/api/conversations/{id}/events", get(conv::events))
         .route("/api/conversations/{id}/context", get(conv::context))
-        .route("/api/orgs/{org}/credentials", get(credentials::list))
+        .route(
+            "/api/orgs/{org}/credentials",
+            get(credentials::http::list).post(credentials::http::create),
+        )
         .route(
             "/api/orgs/{org}/credentials/consumer-auth",
-            post(credentials::create_consumer_auth).get(credentials::list),
+            post(credentials::http::create_consumer_auth).get(credentials::http::list),
+        )
+        .route(
+            "/api/orgs/{org}/credentials/{name}",
+            get(credentials::http::read)
+                .put(credentials::http::replace)
+                .delete(credentials::http::delete),
+        )
+        .route(
+            "/api/orgs/{org}/credentials/{name}/authorize",
+            get(credentials::oauth_code::authorize).post(credentials::client_credentials::authorize),
+        )
+        .route(
+            "/api/orgs/{org}/credentials/{name}/token",
+            get(credentials::oauth_tokens::token_status),
+        )
+        .route(
+            credentials::oauth_code::CALLBACK_PATH,
+            get(credentials::oauth_code::callback),
+        )
+        .route(
+            "/api/orgs/{org}/domains",
+            get(domains::http::list).post(domains::http::create),
+        )
+        .route(
+            "/api/orgs/{org}/domains/{domain}/train",
+            post(domains::train::train),
         )
         .route(
             "/callback/{account}/redirectCode",
@@ -269,6 +436,19 @@ pub fn router(state: PlatformState) -> Router {
         .route(
             "/callback/{account}/redirectedCode",
             get(delegation::callback::handler),
+        )
+        .route(
+            "/api/account/{account}/consumer/sessions",
+            post(consumer_sessions::http::start),
+        )
+        .route(
+            "/api/account/{account}/consumer/{consumer}/session",
+            axum::routing::delete(consumer_sessions::http::end),
+        )
+        .route("/oauth/token", post(tokens_api::token::handler))
+        .route(
+            "/api/account/{account}/consumer/{consumer}/brand/tokens",
+            get(tokens_api::get_tokens::handler),
         )
         .route("/chat", get(chat::start))
         .route("/chat/{id}", get(chat::show).post(chat::say))

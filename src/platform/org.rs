@@ -99,6 +99,11 @@ pub struct Org {
     #[serde(default)]
     pub name: Option<String>,
     pub provider: DelegatedAccessProvider,
+    /// When set, the organisation's credential API wants
+    /// `Authorization: Bearer <admin_token>`; when absent it is open (for a
+    /// platform on loopback).
+    #[serde(default)]
+    pub admin_token: Option<Secret>,
 }
 
 #[cfg(test)]

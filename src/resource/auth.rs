@@ -22,6 +22,12 @@
 //!    with no leeway (the parties share one clock), `sub` and `client_id`
 //!    present (RFC 9068 2.2).
 //!
+//! 6. a token bound to a TLS client certificate (`cnf` with `x5t#S256`,
+//!    RFC 8705 3) is accepted only over mutual TLS with that very
+//!    certificate: its thumbprint must equal the claim. Presented over
+//!    plain HTTP, or with another certificate, it is refused. Other
+//!    confirmation methods (DPoP's `jkt`) are not supported and refused.
+//!
 //! Then the route's scope: 403 `insufficient_scope` naming it (RFC 6750 3.1).
 
 use axum::extract::{Request, State};
@@ -35,9 +41,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::error::ErrorCode;
-use super::jwks::JwksError;
+use super::jwks::{JwksCache, JwksError};
 use super::state::ResourceState;
 use crate::idp::error::sanitize_description;
+use crate::tls::PeerCertificates;
 
 /// The realm of every challenge.
 pub const REALM: &str = "brand-api";
@@ -159,6 +166,25 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
     parse_bearer(value)
 }
 
+/// The scheme and credentials of the one `Authorization` header, if there
+/// is one (`Token abc` gives `("Token", "abc")`; the credentials may be
+/// empty). Two headers, or one that is not visible ASCII, is an error.
+pub fn authorization(headers: &HeaderMap) -> Result<Option<(&str, &str)>, String> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err("more than one Authorization header".into());
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| "the Authorization header is not visible ASCII".to_string())?;
+    let value = value.trim_matches([' ', '\t']);
+    let (scheme, credentials) = value.split_once(' ').unwrap_or((value, ""));
+    Ok(Some((scheme, credentials.trim_matches([' ', '\t']))))
+}
+
 /// The token in an `Authorization` header value.
 pub fn parse_bearer(value: &str) -> Result<&str, AuthError> {
     let not_bearer = || AuthError::invalid("the Authorization header is not a Bearer token");
@@ -205,6 +231,9 @@ pub struct AccessClaims {
     pub client_id: Option<String>,
     #[serde(default)]
     pub scope: Option<String>,
+    /// Confirmation (RFC 7800, RFC 8705 3.1).
+    #[serde(default)]
+    pub cnf: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// `aud`: one string or an array of them (RFC 7519 4.1.3).
@@ -271,6 +300,34 @@ pub fn check_claims(
     })
 }
 
+/// The certificate binding check (step 6): a token with `cnf` is accepted
+/// only with the certificate whose `x5t#S256` it names (RFC 8705 3).
+pub fn check_binding(
+    cnf: Option<&serde_json::Map<String, serde_json::Value>>,
+    peer: Option<&PeerCertificates>,
+) -> Result<(), AuthError> {
+    let Some(cnf) = cnf else {
+        return Ok(());
+    };
+    let Some(bound) = cnf.get("x5t#S256") else {
+        return Err(AuthError::invalid(
+            "the access token is bound by a confirmation method this API does not support",
+        ));
+    };
+    let bound = bound
+        .as_str()
+        .ok_or_else(|| AuthError::invalid("the token's cnf x5t#S256 is not a string"))?;
+    match peer.and_then(PeerCertificates::thumbprint) {
+        None => Err(AuthError::invalid(
+            "the access token is bound to a TLS client certificate (RFC 8705): present it over mutual TLS",
+        )),
+        Some(presented) if presented == bound => Ok(()),
+        Some(_) => Err(AuthError::invalid(
+            "the access token is bound to another client certificate than the one presented",
+        )),
+    }
+}
+
 /// A refusal, with who the token named when its signature verified.
 #[derive(Debug)]
 pub struct Refusal {
@@ -301,21 +358,48 @@ struct RawHeader {
     alg: Option<serde_json::Value>,
 }
 
-/// Steps 1 to 5 for the token of `headers`.
-pub async fn authenticate(state: &ResourceState, headers: &HeaderMap) -> Result<Consumer, Refusal> {
+/// Steps 1 to 6 for the token of `headers`, on a connection whose client
+/// presented `peer` (`None` over plain HTTP).
+pub async fn authenticate(
+    state: &ResourceState,
+    headers: &HeaderMap,
+    peer: Option<&PeerCertificates>,
+) -> Result<Consumer, Refusal> {
     let token = bearer_token(headers)?;
-    verify(state, token).await
+    verify(state, token, peer).await
 }
 
-/// Steps 2 to 5 for `token`.
+/// Steps 2 to 6 for `token`.
 #[tracing::instrument(skip_all)]
-pub async fn verify(state: &ResourceState, token: &str) -> Result<Consumer, Refusal> {
+pub async fn verify(
+    state: &ResourceState,
+    token: &str,
+    peer: Option<&PeerCertificates>,
+) -> Result<Consumer, Refusal> {
+    let claims = verify_signature(state.jwks(), token).await?;
+    let claims: AccessClaims = serde_json::from_value(claims)
+        .map_err(|_| AuthError::invalid("the token's claims are malformed"))?;
+    let caller = Caller {
+        sub: claims.sub.clone(),
+        client_id: claims.client_id.clone(),
+    };
+    check_claims(&claims, state.now(), state.issuer(), state.audience())
+        .and_then(|consumer| check_binding(claims.cnf.as_ref(), peer).map(|()| consumer))
+        .map_err(|error| Refusal { error, caller })
+}
+
+/// Steps 2 to 4 for `token`, keys from `jwks`: its claims once its
+/// signature verified, unchecked. Also what the mock NLU service
+/// ([`crate::nlu`]) verifies the IdP's tokens with.
+pub async fn verify_signature(
+    jwks: &JwksCache,
+    token: &str,
+) -> Result<serde_json::Value, AuthError> {
     let parts: Vec<&str> = token.split('.').collect();
     if parts.len() != 3 {
         return Err(AuthError::invalid(
             "the access token is not a JWT: this API accepts JWT access tokens (RFC 9068) only, not opaque ones",
-        )
-        .into());
+        ));
     }
     let raw: RawHeader = URL_SAFE_NO_PAD
         .decode(parts[0])
@@ -328,20 +412,20 @@ pub async fn verify(state: &ResourceState, token: &str) -> Result<Consumer, Refu
         .and_then(|a| a.as_str())
         .is_some_and(|a| a.eq_ignore_ascii_case("none"))
     {
-        return Err(AuthError::invalid("unsigned tokens (alg none) are refused").into());
+        return Err(AuthError::invalid("unsigned tokens (alg none) are refused"));
     }
     let header = jsonwebtoken::decode_header(token)
         .map_err(|_| AuthError::invalid("the token's header is malformed or its alg unknown"))?;
     if let Some(typ) = &header.typ {
         let typ = typ.to_ascii_lowercase();
         if !matches!(typ.as_str(), "at+jwt" | "application/at+jwt" | "jwt") {
-            return Err(AuthError::invalid("the token's typ is not at+jwt or JWT").into());
+            return Err(AuthError::invalid("the token's typ is not at+jwt or JWT"));
         }
     }
     let kid = header
         .kid
         .ok_or_else(|| AuthError::invalid("the token has no kid"))?;
-    let key = state.jwks().key(&kid).await.map_err(|e| match e {
+    let key = jwks.key(&kid).await.map_err(|e| match e {
         JwksError::UnknownKid => AuthError::InvalidToken(e.to_string()),
         JwksError::Unavailable(_) => {
             tracing::warn!(error = %e, "cannot fetch the IdP's keys");
@@ -349,24 +433,19 @@ pub async fn verify(state: &ResourceState, token: &str) -> Result<Consumer, Refu
         }
     })?;
     if header.alg != key.alg {
-        return Err(AuthError::invalid("the token's alg is not its key's algorithm").into());
+        return Err(AuthError::invalid(
+            "the token's alg is not its key's algorithm",
+        ));
     }
     let mut validation = Validation::new(key.alg);
-    // Time and audience are checked below against the shared clock.
+    // Time and audience are the caller's to check, on the shared clock.
     validation.validate_exp = false;
     validation.validate_nbf = false;
     validation.validate_aud = false;
     validation.required_spec_claims.clear();
-    let data = jsonwebtoken::decode::<serde_json::Value>(token, &key.key, &validation)
-        .map_err(|_| AuthError::invalid("the token's signature does not verify"))?;
-    let claims: AccessClaims = serde_json::from_value(data.claims)
-        .map_err(|_| AuthError::invalid("the token's claims are malformed"))?;
-    let caller = Caller {
-        sub: claims.sub.clone(),
-        client_id: claims.client_id.clone(),
-    };
-    check_claims(&claims, state.now(), state.issuer(), state.audience())
-        .map_err(|error| Refusal { error, caller })
+    jsonwebtoken::decode::<serde_json::Value>(token, &key.key, &validation)
+        .map(|data| data.claims)
+        .map_err(|_| AuthError::invalid("the token's signature does not verify"))
 }
 
 /// Middleware: the request needs a valid token with `scope`. On success the
@@ -377,7 +456,8 @@ pub async fn require(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let consumer = match authenticate(&state, request.headers()).await {
+    let peer = request.extensions().get::<PeerCertificates>();
+    let consumer = match authenticate(&state, request.headers(), peer).await {
         Ok(c) => c,
         Err(refusal) => return refusal.into_response(),
     };
@@ -412,7 +492,46 @@ mod tests {
             nbf: Some(100.0),
             client_id: Some("bot".into()),
             scope: Some("openid orders:read".into()),
+            cnf: None,
         }
+    }
+
+    #[test]
+    fn a_bound_token_needs_the_certificate_it_names() {
+        let peer = PeerCertificates(vec![b"cert-a".to_vec().into()]);
+        let bound = |x5t: &str| {
+            serde_json::json!({ "x5t#S256": x5t })
+                .as_object()
+                .cloned()
+                .unwrap()
+        };
+        let a = crate::tls::x5t_s256(b"cert-a");
+        assert!(check_binding(None, None).is_ok());
+        assert!(check_binding(Some(&bound(&a)), Some(&peer)).is_ok());
+        assert!(check_binding(Some(&bound(&a)), None).is_err());
+        assert!(check_binding(Some(&bound(&a)), Some(&PeerCertificates::default())).is_err());
+        let b = crate::tls::x5t_s256(b"cert-b");
+        assert!(check_binding(Some(&bound(&b)), Some(&peer)).is_err());
+        let jkt = serde_json::json!({ "jkt": "x" })
+            .as_object()
+            .cloned()
+            .unwrap();
+        assert!(check_binding(Some(&jkt), Some(&peer)).is_err());
+    }
+
+    #[test]
+    fn authorization_splits_scheme_and_credentials() {
+        let mut h = HeaderMap::new();
+        assert_eq!(authorization(&h), Ok(None));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Token  abc "),
+        );
+        assert_eq!(authorization(&h), Ok(Some(("Token", "abc"))));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic"));
+        assert_eq!(authorization(&h), Ok(Some(("Basic", ""))));
+        h.append(header::AUTHORIZATION, HeaderValue::from_static("Basic x"));
+        assert!(authorization(&h).is_err());
     }
 
     #[test]

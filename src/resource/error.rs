@@ -108,7 +108,7 @@ pub fn json_error(status: StatusCode, code: &str, description: &str) -> Response
 /// Fallback for unknown paths.
 pub async fn not_found() -> ApiError {
     ApiError::NotFound(
-        "no such endpoint; the API is /api/me, /api/orders, /api/orders/{id}, /api/payments".into(),
+        "no such endpoint; the API is /api/me, /api/orders, /api/orders/{id}, /api/payments, /basic/orders, /static/orders, /mtls/orders".into(),
     )
 }
 

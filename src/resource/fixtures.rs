@@ -1,5 +1,7 @@
 //! What the brand API serves: per consumer (keyed by the access token's
-//! `sub`), a profile and some orders, from TOML.
+//! `sub`), a profile and some orders, from TOML; and the callers that
+//! authenticate without an access token (Basic users, static tokens, client
+//! certificate subjects), each mapped to a consumer.
 //!
 //! `fixtures/brand-api.toml` is the documented default, compiled in. A bad
 //! file is refused with the file, and the line or the consumer at fault.
@@ -10,6 +12,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
+
+pub use super::basic::BasicUser;
+pub use super::mtls::CertificateSubject;
+pub use super::static_token::StaticToken;
 
 const DEFAULT_BRAND_API: &str = include_str!("../../fixtures/brand-api.toml");
 
@@ -120,12 +126,22 @@ pub struct ConsumerData {
     pub orders: Vec<Order>,
 }
 
-/// The brand API's data: every consumer it knows.
+/// The brand API's data: every consumer it knows, and the callers that
+/// authenticate without an access token.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceFixtures {
     #[serde(default)]
     pub consumers: Vec<ConsumerData>,
+    /// Who may call `/basic/orders` with HTTP Basic ([`super::basic`]).
+    #[serde(default)]
+    pub basic_users: Vec<BasicUser>,
+    /// The tokens `/static/orders` accepts ([`super::static_token`]).
+    #[serde(default)]
+    pub static_tokens: Vec<StaticToken>,
+    /// The client certificates `/mtls/orders` knows ([`super::mtls`]).
+    #[serde(default)]
+    pub client_certificates: Vec<CertificateSubject>,
 }
 
 /// Why a fixtures file was refused.
@@ -166,8 +182,10 @@ impl ResourceFixtures {
     }
 
     /// Subs and order ids unique (order ids across consumers, so another
-    /// consumer's order is simply not found), nothing empty.
+    /// consumer's order is simply not found), nothing empty; Basic users,
+    /// static tokens and certificate subjects well formed and unique.
     pub fn validate(&self) -> Result<(), String> {
+        self.validate_callers()?;
         let mut subs = HashSet::new();
         let mut ids = HashSet::new();
         for (i, c) in self.consumers.iter().enumerate() {
@@ -182,6 +200,38 @@ impl ResourceFixtures {
                         c.sub, o.id
                     ));
                 }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_callers(&self) -> Result<(), String> {
+        let mut names = HashSet::new();
+        for (i, u) in self.basic_users.iter().enumerate() {
+            u.validate().map_err(|e| format!("basic_users[{i}]: {e}"))?;
+            if !names.insert(u.username.as_str()) {
+                return Err(format!(
+                    "basic_users[{i}]: username {:?} is listed twice",
+                    u.username
+                ));
+            }
+        }
+        for (i, t) in self.static_tokens.iter().enumerate() {
+            t.validate()
+                .map_err(|e| format!("static_tokens[{i}]: {e}"))?;
+            if self.static_tokens[..i].iter().any(|o| o.token == t.token) {
+                return Err(format!("static_tokens[{i}]: this token is listed twice"));
+            }
+        }
+        let mut cns = HashSet::new();
+        for (i, c) in self.client_certificates.iter().enumerate() {
+            c.validate()
+                .map_err(|e| format!("client_certificates[{i}]: {e}"))?;
+            if !cns.insert(c.common_name.as_str()) {
+                return Err(format!(
+                    "client_certificates[{i}]: common_name {:?} is listed twice",
+                    c.common_name
+                ));
             }
         }
         Ok(())
@@ -230,6 +280,29 @@ mod tests {
         let alice = f.consumer("c0ffee00-a11c-4e00-8000-000000000001").unwrap();
         assert!(alice.orders.len() >= 2);
         assert!(f.consumer("c0ffee00-b0b0-4e00-8000-000000000002").is_some());
+    }
+
+    #[test]
+    fn the_default_brand_knows_a_basic_user_a_static_token_and_a_certificate() {
+        let f = ResourceFixtures::default_brand();
+        assert_eq!(f.basic_users[0].username, "brand-partner");
+        assert_eq!(f.static_tokens[0].token_type, "Token");
+        assert_eq!(f.client_certificates[0].common_name, "standin-client");
+        assert!(!format!("{f:?}").contains("brand-partner-password"));
+        assert!(!format!("{f:?}").contains("brand-static-token"));
+    }
+
+    #[test]
+    fn bad_callers_are_refused_with_their_entry() {
+        let text = "[[basic_users]]\nusername = \"a:b\"\npassword = \"p\"\nsub = \"s\"\n";
+        let e = ResourceFixtures::from_toml(text, "t.toml").unwrap_err();
+        assert!(e.to_string().contains("basic_users[0]: username"), "{e}");
+        let text = "[[static_tokens]]\ntype = \"My Token\"\ntoken = \"t\"\nsub = \"s\"\n";
+        let e = ResourceFixtures::from_toml(text, "t.toml").unwrap_err();
+        assert!(e.to_string().contains("static_tokens[0]: type"), "{e}");
+        let text = "[[static_tokens]]\ntoken = \"t\"\nsub = \"s\"\n[[static_tokens]]\ntoken = \"t\"\nsub = \"x\"\n";
+        let e = ResourceFixtures::from_toml(text, "t.toml").unwrap_err();
+        assert!(e.to_string().contains("listed twice"), "{e}");
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! The request log: every API request with which token (by id, never by
-//! value), which consumer and client, and how it ended. Scenarios read it to
-//! assert which token a platform presented for which conversation.
+//! The request log: every API request with which credentials (the
+//! Authorization scheme, a token by id, a Basic user by name, a client
+//! certificate by subject; never a token or password itself), which
+//! consumer and client, and how it ended. Scenarios read it to assert which
+//! token a platform presented for which conversation, and how.
 //!
 //! `/admin` requests are not logged.
 
@@ -11,10 +13,13 @@ use axum::middleware::Next;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::auth::{Caller, bearer_token};
+use axum::http::HeaderMap;
+
+use super::auth::{Caller, authorization};
 use super::error::ErrorCode;
 use super::state::ResourceState;
 use crate::idp::token_id;
+use crate::tls::PeerCertificates;
 
 /// Entries kept; the oldest go first.
 pub const LOG_CAPACITY: usize = 100_000;
@@ -27,8 +32,18 @@ pub struct RequestLogEntry {
     pub method: String,
     /// The path, without the query string.
     pub path: String,
-    /// [`crate::idp::token_id`] of the bearer token, if one was sent.
+    /// [`crate::idp::token_id`] of the token, if one was sent: a Bearer
+    /// token, or a static token under another scheme. Not for Basic.
     pub token_id: Option<String>,
+    /// The Authorization scheme as sent (`Bearer`, `Basic`, `Token`, ...).
+    #[serde(default)]
+    pub scheme: Option<String>,
+    /// The user name of HTTP Basic credentials (the password is not kept).
+    #[serde(default)]
+    pub basic_user: Option<String>,
+    /// The subject DN (RFC 4514) of the TLS client certificate presented.
+    #[serde(default)]
+    pub client_cert: Option<String>,
     /// From a token whose signature verified (even if refused later).
     pub sub: Option<String>,
     pub client_id: Option<String>,
@@ -72,6 +87,32 @@ impl ResourceState {
     }
 }
 
+/// What the log keeps of the Authorization header: the scheme, the token's
+/// id (not for Basic), the Basic user name.
+struct Presented {
+    scheme: Option<String>,
+    token_id: Option<String>,
+    basic_user: Option<String>,
+}
+
+fn presented(headers: &HeaderMap) -> Presented {
+    let Ok(Some((scheme, credentials))) = authorization(headers) else {
+        return Presented {
+            scheme: None,
+            token_id: None,
+            basic_user: None,
+        };
+    };
+    let basic = scheme.eq_ignore_ascii_case(super::basic::SCHEME);
+    Presented {
+        scheme: Some(scheme.to_string()),
+        token_id: (!basic && !credentials.is_empty()).then(|| token_id(credentials)),
+        basic_user: basic
+            .then(|| super::basic::decode(credentials).map(|(user, _)| user))
+            .flatten(),
+    }
+}
+
 /// Middleware: log the request once its response is known.
 pub async fn record(State(state): State<ResourceState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
@@ -80,7 +121,11 @@ pub async fn record(State(state): State<ResourceState>, request: Request, next: 
     }
     let at = state.now();
     let method = request.method().to_string();
-    let token = bearer_token(request.headers()).ok().map(token_id);
+    let sent = presented(request.headers());
+    let client_cert = request
+        .extensions()
+        .get::<PeerCertificates>()
+        .and_then(PeerCertificates::subject);
     let response = next.run(request).await;
     let caller = response
         .extensions()
@@ -95,7 +140,10 @@ pub async fn record(State(state): State<ResourceState>, request: Request, next: 
         at,
         method,
         path,
-        token_id: token,
+        token_id: sent.token_id,
+        scheme: sent.scheme,
+        basic_user: sent.basic_user,
+        client_cert,
         sub: caller.sub,
         client_id: caller.client_id,
         status: response.status().as_u16(),

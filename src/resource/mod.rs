@@ -1,19 +1,33 @@
 //! The mock brand API: a resource server holding per-consumer data (profile,
-//! orders, payments), protected by the IdP's JWT access tokens.
+//! orders, payments), protected by the IdP's JWT access tokens, and by the
+//! other three ways a brand API authenticates a caller: HTTP Basic, a
+//! static token under a configured scheme, and a TLS client certificate.
 //!
 //! It finds the IdP over HTTP only, as a real brand API would: discovery at
 //! `{issuer}/.well-known/openid-configuration`, then its `jwks_uri`
-//! ([`jwks`]). Bearer tokens are checked in [`auth`] (RFC 6750, RFC 9068);
-//! one module per route ([`profile`], [`orders`], [`payments`]); the
-//! [`log`] of requests scenarios assert on; [`faults`] to make routes fail;
-//! [`admin`] for the control surface; [`fixtures`] for the data.
+//! ([`jwks`]). Bearer tokens are checked in [`auth`] (RFC 6750, RFC 9068,
+//! and RFC 8705 certificate binding); one module per route ([`profile`],
+//! [`orders`], [`payments`]) and per other credential kind ([`basic`],
+//! [`static_token`], [`mtls`]); the [`log`] of requests scenarios assert
+//! on; [`faults`] to make routes fail; [`admin`] for the control surface;
+//! [`fixtures`] for the data.
 //!
-//! | route | scope | answer |
+//! | route | credentials | answer |
 //! |---|---|---|
-//! | `GET /api/me` | `profile` | the consumer's profile, with `sub`; 404 for a subject with no data |
-//! | `GET /api/orders` | `orders:read` | `{"orders": [...]}`, empty for a subject with no data |
-//! | `GET /api/orders/{id}` | `orders:read` | one order; 404 if it is not this consumer's |
-//! | `POST /api/payments` | `payments:write` | 201 `{payment_id, order_id, amount, status}`; `Idempotency-Key` required |
+//! | `GET /api/me` | Bearer, scope `profile` | the consumer's profile, with `sub`; 404 for a subject with no data |
+//! | `GET /api/orders` | Bearer, scope `orders:read` | `{"orders": [...]}`, empty for a subject with no data |
+//! | `GET /api/orders/{id}` | Bearer, scope `orders:read` | one order; 404 if it is not this consumer's |
+//! | `POST /api/payments` | Bearer, scope `payments:write` | 201 `{payment_id, order_id, amount, status}`; `Idempotency-Key` required |
+//! | `GET /basic/orders` | HTTP Basic, `[[basic_users]]` | `{username, sub, orders}`; 401 with a `Basic` challenge |
+//! | `GET /static/orders` | `Authorization: <type> <token>`, `[[static_tokens]]` | `{token_type, sub, orders}`; 401 with a challenge naming the expected type |
+//! | `GET /mtls/orders` | TLS client certificate, `[[client_certificates]]` | `{client_certificate: {subject, common_name, x5t#S256}, sub, orders}`; 403 without a certificate or for an unknown one |
+//!
+//! With [`ResourceOptions::tls`] set, the same API is also served on a TLS
+//! listener ([`MockResource::mtls_url`]) that requires a client certificate
+//! from the configured CA: without one, or with an expired or foreign one,
+//! the handshake fails. A Bearer token bound to a certificate (`cnf`
+//! `x5t#S256`, RFC 8705 3) is accepted there with that certificate only,
+//! and nowhere else.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -30,15 +44,18 @@
 
 pub mod admin;
 pub mod auth;
+pub mod basic;
 pub mod error;
 pub mod faults;
 pub mod fixtures;
 pub mod jwks;
 pub mod log;
+pub mod mtls;
 pub mod orders;
 pub mod payments;
 pub mod profile;
 pub mod state;
+pub mod static_token;
 
 use std::net::SocketAddr;
 
@@ -52,13 +69,17 @@ use tower_http::trace::TraceLayer;
 pub use auth::{AuthError, Consumer};
 pub use error::ApiError;
 pub use faults::ApiRoute;
-pub use fixtures::{Amount, ConsumerData, FixturesError, Item, Order, ResourceFixtures};
+pub use fixtures::{
+    Amount, BasicUser, CertificateSubject, ConsumerData, FixturesError, Item, Order,
+    ResourceFixtures, StaticToken,
+};
 pub use log::RequestLogEntry;
 pub use payments::{Payment, PaymentResponse};
 pub use state::ResourceState;
 
 use crate::clock::Clock;
 use crate::server::Server;
+use crate::tls::{ClientAuth, TlsServer, TlsSettings, TlsStartError};
 
 /// Request bodies above this are refused with 413 before any parsing.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -97,6 +118,9 @@ pub fn router(state: ResourceState) -> Router {
                 .route_layer(auth(payments::SCOPE))
                 .route_layer(fault(ApiRoute::Payments)),
         )
+        .route("/basic/orders", get(basic::orders))
+        .route("/static/orders", get(static_token::orders))
+        .route("/mtls/orders", get(mtls::orders))
         .merge(admin::routes(state.clone()))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
@@ -121,6 +145,8 @@ pub enum StartError {
     },
     #[error("issuer {0:?} is not an absolute http(s) URL")]
     Issuer(String),
+    #[error("TLS listener: {0}")]
+    Tls(#[from] TlsStartError),
 }
 
 /// How to start the API.
@@ -136,6 +162,9 @@ pub struct ResourceOptions {
     /// What the tokens' `aud` must contain.
     pub audience: String,
     pub fixtures: ResourceFixtures,
+    /// Also serve the API over TLS, requiring a client certificate from
+    /// these settings' CA ([`MockResource::mtls_url`]).
+    pub tls: Option<TlsSettings>,
 }
 
 impl ResourceOptions {
@@ -148,6 +177,7 @@ impl ResourceOptions {
             issuer: issuer.into(),
             audience: DEFAULT_AUDIENCE.into(),
             fixtures: ResourceFixtures::default_brand(),
+            tls: None,
         }
     }
 }
@@ -157,6 +187,8 @@ pub struct MockResource {
     state: ResourceState,
     url: String,
     server: Server,
+    mtls: Option<TlsServer>,
+    mtls_url: Option<String>,
 }
 
 impl MockResource {
@@ -186,11 +218,25 @@ impl MockResource {
             options.fixtures,
             addr.ip().is_loopback(),
         );
+        let mtls = match &options.tls {
+            Some(tls) => Some(
+                TlsServer::start(
+                    tls,
+                    ClientAuth::Required,
+                    state.clock(),
+                    router(state.clone()),
+                )
+                .await?,
+            ),
+            None => None,
+        };
         let server = Server::spawn(listener, addr, router(state.clone()));
         Ok(Self {
             state,
             url: format!("http://{addr}"),
             server,
+            mtls_url: mtls.as_ref().map(TlsServer::url),
+            mtls,
         })
     }
 
@@ -201,6 +247,17 @@ impl MockResource {
     /// `http://{addr}`, no trailing slash; the routes are below it.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// `https://{addr}` of the TLS listener that requires a client
+    /// certificate, when [`ResourceOptions::tls`] was set.
+    pub fn mtls_url(&self) -> Option<&str> {
+        self.mtls_url.as_deref()
+    }
+
+    /// The TLS listener's address, when there is one.
+    pub fn mtls_addr(&self) -> Option<SocketAddr> {
+        self.mtls.as_ref().map(TlsServer::addr)
     }
 
     /// The clock every expiry decision of this API reads.

@@ -17,15 +17,33 @@
 //! - [`brand_api`]: faults in the brand API and its request log
 //! - [`idp`]: what the IdP issued and saw, and faults at its token endpoint
 //! - [`credentials`]: saving Consumer Authentication credentials
+//! - [`mtls`]: Mutual Authentication credentials, the test PKI and the
+//!   key stores a scenario issues
+//! - [`nlu`]: Third-party NLU credentials and domain training at the mock
+//!   NLU service
 //! - [`params`]: parameter types of the step expressions
+//! - [`vault`]: credentials of every type saved, read, replaced and
+//!   deleted over the platform's credential API
+//! - [`oauth_kinds`]: the OAuth 2.0 credential kinds, authorised in the
+//!   admin's browser or by the client credentials grant, used, refreshed
+//! - [`pre_auth`]: Consumer Pre-Authentication (the consumer signed in on
+//!   the brand's website) and the Get Tokens API for brand services
+//! - [`runner`]: running a suite (console and JUnit)
 
 pub mod brand_api;
 pub mod callback;
+pub mod canary;
 pub mod consumer;
 pub mod conversation;
 pub mod credentials;
 pub mod idp;
+pub mod mtls;
+pub mod nlu;
+pub mod oauth_kinds;
 pub mod params;
+pub mod pre_auth;
+pub mod runner;
+pub mod vault;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -156,6 +174,17 @@ pub struct DelegationWorld {
     pub credential_urls: BTreeMap<(String, String), String>,
     /// The platform's answer to the last credential save.
     pub credential_answer: Option<(u16, Value)>,
+    /// The platform's data directory (its vault), removed with the world.
+    pub data_dir: canary::DataDir,
+    /// What the scenarios of the OAuth 2.0 credential kinds remember.
+    pub oauth_kinds: oauth_kinds::OAuthKinds,
+    /// The mock NLU service and the provider keys the IdP handed out.
+    pub nlu: nlu::NluWorld,
+    /// Pre-authenticated consumers, brand service tokens, Get Tokens answers.
+    pub pre_auth: pre_auth::PreAuthScenario,
+    /// Key stores and trust certificates the scenario issued (by name only
+    /// in `Debug`).
+    pub mtls: mtls::MtlsFiles,
 }
 
 impl fmt::Debug for DelegationWorld {
@@ -176,14 +205,19 @@ impl fmt::Debug for DelegationWorld {
             .field("api_requests", &self.api_requests)
             .field("credential_urls", &self.credential_urls.keys())
             .field("credential_answer", &self.credential_answer)
+            .field("oauth_kinds", &self.oauth_kinds)
+            .field("nlu", &self.nlu)
+            .field("pre_auth", &self.pre_auth)
+            .field("mtls", &self.mtls)
             .finish()
     }
 }
 
 /// The platform's fixtures: organisations `demo` and `other` on the IdP at
-/// `issuer`, and the demo bot whose dialogs call the brand API at `api`.
-/// Credentials are saved by the scenarios, over HTTP.
-fn platform_fixtures(issuer: &str, api: &str) -> anyhow::Result<PlatformFixtures> {
+/// `issuer`, and the demo bot whose dialogs call the brand API at `api`
+/// (and at its mutual TLS listener `mtls_api`). Credentials are saved by
+/// the scenarios, over HTTP.
+fn platform_fixtures(issuer: &str, api: &str, mtls_api: &str) -> anyhow::Result<PlatformFixtures> {
     let toml = format!(
         r#"
 [[orgs]]
@@ -230,6 +264,146 @@ headers = {{ Idempotency-Key = "{{idempotency_key}}" }}
 body = {{ order_id = "{{order_id}}", amount = "{{amount}}" }}
 [bots.dialogs.answer]
 text = "Payment {{/payment_id}} for order {{/order_id}}: {{/status}}."
+
+# Dialogs of the credentials suite: one per vault credential type.
+[[bots.dialogs]]
+name = "basic-orders"
+triggers = ["basic orders"]
+[bots.dialogs.integration]
+name = "basic-orders"
+url = "{api}/basic/orders"
+credential = "api-basic"
+[bots.dialogs.answer]
+text = "Basic orders: {{list}}"
+list = "/orders"
+item = "{{/id}}"
+empty = "none"
+
+[[bots.dialogs]]
+name = "static-token-orders"
+triggers = ["token orders"]
+[bots.dialogs.integration]
+name = "static-token-orders"
+url = "{api}/static/orders"
+credential = "api-token"
+[bots.dialogs.answer]
+text = "Token orders: {{list}}"
+list = "/orders"
+item = "{{/id}}"
+empty = "none"
+
+[[bots.dialogs]]
+name = "crm-orders"
+triggers = ["crm orders"]
+[bots.dialogs.integration]
+name = "crm-orders"
+url = "{api}/api/orders"
+credential = "crm-oauth"
+[bots.dialogs.answer]
+text = "CRM orders: {{list}}"
+list = "/orders"
+item = "{{/id}}"
+empty = "none"
+
+[[bots.dialogs]]
+name = "service-orders"
+triggers = ["service orders"]
+[bots.dialogs.integration]
+name = "service-orders"
+url = "{api}/api/orders"
+credential = "svc"
+[bots.dialogs.answer]
+text = "Service orders: {{list}}"
+list = "/orders"
+item = "{{/id}}"
+empty = "none"
+
+# Consumer Pre-Authentication: the consumer signed in on the brand's website.
+[[bots.dialogs]]
+name = "signed-in-orders"
+triggers = ["my signed-in orders"]
+[bots.dialogs.integration]
+name = "signed-in-orders"
+url = "{api}/api/orders"
+credential = "brand-sso"
+[bots.dialogs.answer]
+text = "Your signed-in orders: {{list}}"
+list = "/orders"
+item = "{{/id}}"
+separator = ", "
+empty = "none"
+
+# A Third-party NLU credential trains domains; it cannot authorise a call.
+[[bots.dialogs]]
+name = "nlu-orders"
+triggers = ["nlu orders"]
+[bots.dialogs.integration]
+name = "nlu-orders"
+url = "{api}/api/orders"
+credential = "nlu-misused"
+[bots.dialogs.answer]
+text = "NLU orders: {{list}}"
+list = "/orders"
+item = "{{/id}}"
+empty = "none"
+
+[[bots.dialogs]]
+name = "mtls-orders"
+triggers = ["mtls orders"]
+[bots.dialogs.integration]
+name = "mtls-orders"
+url = "{mtls_api}/mtls/orders"
+credential = "api-mtls"
+[bots.dialogs.answer]
+text = "mTLS orders of {{/sub}} as {{/client_certificate/common_name}}: {{list}}"
+list = "/orders"
+item = "{{/id}}"
+empty = "none"
+
+[[bots.dialogs]]
+name = "mtls-orders-anonymously"
+triggers = ["mtls orders anonymously"]
+[bots.dialogs.integration]
+name = "mtls-orders-anonymously"
+url = "{mtls_api}/mtls/orders"
+[bots.dialogs.answer]
+text = "mTLS orders: {{list}}"
+list = "/orders"
+item = "{{/id}}"
+empty = "none"
+
+# Brand services of the Get Tokens API (secrets are test fixtures).
+[[brand_services]]
+client_id = "orders-service"
+client_secret = "orders-service-secret-0001"
+account = "demo"
+scopes = ["delegated.token.read.external"]
+token_ttl_secs = 600
+
+[[brand_services]]
+client_id = "reports-service"
+client_secret = "reports-service-secret-0001"
+account = "demo"
+scopes = ["reports.read"]
+
+[[brand_services]]
+client_id = "other-service"
+client_secret = "other-service-secret-00001"
+account = "other"
+scopes = ["delegated.token.read.external"]
+
+# NLU domains, trained with Third-party NLU credentials the scenarios save.
+[[domains]]
+org = "demo"
+name = "billing"
+credential = "dialogflow-nlu"
+project_id = "billing-project"
+
+[[domains]]
+org = "demo"
+name = "support"
+credential = "watson-nlu"
+workspace_id = "ws-support"
 "#
     );
     PlatformFixtures::from_toml(&toml, "delegation suite fixtures")
@@ -250,19 +424,25 @@ impl DelegationWorld {
         .map_err(|e| anyhow!("cannot start the mock IdP: {e}"))?;
         let mut api_options = ResourceOptions::new(idp.issuer());
         api_options.clock = clock.clone();
+        // The mutual TLS listener, with the process's test CA.
+        api_options.tls = Some(mtls::pki()?.settings.clone());
         let api = MockResource::start_with(api_options)
             .await
             .map_err(|e| anyhow!("cannot start the brand API: {e}"))?;
+        // The vault on disk, as `standin platform` keeps it by default.
+        let data_dir = canary::DataDir::new().context("the platform's data directory")?;
         let platform = Platform::start_with(
-            platform_fixtures(idp.issuer(), api.url())?,
+            platform_fixtures(idp.issuer(), api.url(), api.mtls_url().unwrap_or_default())?,
             PlatformOptions {
                 clock: clock.clone(),
                 http_timeout: HTTP_TIMEOUT,
+                vault: standin::platform::credentials::VaultLocation::Dir(data_dir.path().into()),
                 ..PlatformOptions::default()
             },
         )
         .await
         .map_err(|e| anyhow!("cannot start the platform: {e}"))?;
+        let nlu = nlu::NluWorld::start(&idp, &clock).await?;
 
         // The platform's port is known only now: register its callbacks.
         let base = platform.url().to_string();
@@ -275,6 +455,7 @@ impl DelegationWorld {
                 format!("{base}/callback/demo/redirectedCode"),
                 format!("{base}/callback/other/redirectCode"),
                 format!("{base}/callback/other/redirectedCode"),
+                pre_auth::BRAND_PAGE,
             ],
             "grant_types": ["authorization_code", "refresh_token"],
             "scopes": ["openid", "profile", "email", "offline_access", "orders:read", "payments:write"],
@@ -312,6 +493,11 @@ impl DelegationWorld {
             api_requests: Vec::new(),
             credential_urls: BTreeMap::new(),
             credential_answer: None,
+            data_dir,
+            oauth_kinds: Default::default(),
+            nlu,
+            pre_auth: Default::default(),
+            mtls: Default::default(),
         })
     }
 

@@ -9,9 +9,10 @@
 //! documents once call the redirect parameter `redirectedCode`; a URL
 //! spelled that way gets a specific hint to use `redirect_uri`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::{FieldError, SaveContext, err};
 use crate::platform::org::Org;
 
 /// The callback path names this platform accepts (the documents show both).
@@ -21,29 +22,29 @@ pub const CALLBACK_NAMES: [&str; 2] = ["redirectCode", "redirectedCode"];
 const RESERVED: [&str; 4] = ["state", "code_challenge", "code_challenge_method", "nonce"];
 
 /// A saved Consumer Authentication credential.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsumerAuth {
-    pub name: String,
     /// The authentication URL as saved (no secrets in it: it goes to the consumer).
     pub url: Url,
     /// Its `redirect_uri`, which the code exchange must repeat (RFC 6749 4.1.3).
     pub redirect_uri: String,
 }
 
-/// One problem with a credential, with a stable code and a sentence.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    pub field: &'static str,
-    pub code: &'static str,
-    pub message: String,
+/// The fields of a Consumer Authentication credential as saved.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Input {
+    #[serde(default)]
+    pub url: String,
 }
 
-fn err(field: &'static str, code: &'static str, message: impl Into<String>) -> FieldError {
-    FieldError {
-        field,
-        code,
-        message: message.into(),
-    }
+/// Validate a saved body (see [`validate`]).
+pub fn from_input(
+    name: &str,
+    input: Input,
+    ctx: &SaveContext<'_>,
+) -> Result<ConsumerAuth, Vec<FieldError>> {
+    validate(name, &input.url, ctx.org, ctx.platform_url)
 }
 
 /// The callback URLs of `org` on a platform reachable at `platform_url`.
@@ -60,16 +61,7 @@ pub fn validate(
     platform_url: &str,
 ) -> Result<ConsumerAuth, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let name = name.trim();
-    if name.is_empty() {
-        errors.push(err("name", "missing", "give the credential a name"));
-    } else if name.len() > 100 || name.chars().any(char::is_control) {
-        errors.push(err(
-            "name",
-            "invalid",
-            "the name is at most 100 characters, without control characters",
-        ));
-    }
+    super::check_name(name, &mut errors);
     let parsed = match Url::parse(url.trim()) {
         Ok(u) if u.has_host() && matches!(u.scheme(), "http" | "https") => Some(u),
         _ => {
@@ -86,11 +78,7 @@ pub fn validate(
         check_url(u, org, platform_url, &mut errors, &mut redirect_uri);
     }
     match (errors.is_empty(), parsed) {
-        (true, Some(url)) => Ok(ConsumerAuth {
-            name: name.to_string(),
-            url,
-            redirect_uri,
-        }),
+        (true, Some(url)) => Ok(ConsumerAuth { url, redirect_uri }),
         _ => Err(errors),
     }
 }
@@ -227,6 +215,7 @@ mod tests {
                 client_id: "demo-bot".into(),
                 client_secret: Secret::new("demo-bot-secret"),
             },
+            admin_token: None,
         }
     }
 

@@ -20,7 +20,7 @@ use tracing::instrument;
 use super::{challenge, pages};
 use crate::platform::PlatformState;
 use crate::platform::conversations::{AccessToken, Reply};
-use crate::platform::credentials::Credential;
+use crate::platform::credentials::{Credential, Kind};
 use crate::platform::events::{EventKind, RechallengeReason, StateRejection};
 use crate::platform::integrations;
 
@@ -175,12 +175,16 @@ pub async fn handler(
                 },
             );
             // A new link, with the same waiting integration.
-            if let Some(Credential::ConsumerAuthentication(credential)) =
-                state.vault.get(&conv.org, &ch.credential)
+            if let Some(Credential {
+                name,
+                kind: Kind::ConsumerAuthentication(credential),
+                ..
+            }) = state.vault.get(&conv.org, &ch.credential)
             {
                 let reply = challenge::issue(
                     &state,
                     &conv,
+                    &name,
                     &credential,
                     ch.call,
                     Some(RechallengeReason::ExchangeFailed),
@@ -219,7 +223,8 @@ pub async fn handler(
     }
     convs.event(&conv.id, now, EventKind::TokenStored { expires_at });
 
-    let reply = integrations::execute(&state, &conv, ch.call, Some(token)).await;
+    let reply =
+        integrations::execute(&state, &conv, ch.call, integrations::Auth::bearer(&token)).await;
     convs.say(&conv.id, state.clock.now(), &reply);
     pages::signed_in()
 }

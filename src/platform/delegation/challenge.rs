@@ -18,6 +18,7 @@ use crate::secret::{Secret, random_token};
 pub fn issue(
     state: &PlatformState,
     conv: &ConvInfo,
+    name: &str,
     credential: &ConsumerAuth,
     call: PreparedCall,
     reason: Option<RechallengeReason>,
@@ -40,7 +41,7 @@ pub fn issue(
         Challenge {
             conversation: conv.id.clone(),
             org: conv.org.clone(),
-            credential: credential.name.clone(),
+            credential: name.to_string(),
             redirect_uri: credential.redirect_uri.clone(),
             verifier: Secret::new(verifier.secret().clone()),
             nonce: Secret::new(nonce),
@@ -59,7 +60,7 @@ pub fn issue(
         &conv.id,
         now,
         EventKind::ChallengeSent {
-            credential: credential.name.clone(),
+            credential: name.to_string(),
         },
     );
     let text = match reason {

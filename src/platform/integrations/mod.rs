@@ -20,7 +20,7 @@ use url::Url;
 use super::PlatformState;
 use super::bots::{AnswerTemplate, Dialog};
 use super::conversations::{ConvInfo, Reply, TokenCheck};
-use super::credentials::Credential;
+use super::credentials::{Credential, Kind};
 use super::delegation;
 use super::events::{EventKind, RechallengeReason};
 use crate::secret::Secret;
@@ -189,13 +189,38 @@ fn bearer_params(header: Option<&str>) -> BTreeMap<String, String> {
     out
 }
 
-/// Call the brand API with `token` as a bearer token (RFC 6750 2.1).
+/// How a call is authorised: the `Authorization` header value, and the
+/// HTTP client when the credential brings its own (a client certificate).
+#[derive(Clone, Debug, Default)]
+pub struct Auth {
+    pub authorization: Option<Secret>,
+    pub client: Option<reqwest::Client>,
+}
+
+impl Auth {
+    /// No credential.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// `Authorization: Bearer <token>` (RFC 6750 2.1).
+    pub fn bearer(token: &Secret) -> Self {
+        Self::header(Secret::new(format!("Bearer {}", token.expose())))
+    }
+
+    /// A complete `Authorization` header value.
+    pub fn header(value: Secret) -> Self {
+        Self {
+            authorization: Some(value),
+            client: None,
+        }
+    }
+}
+
+/// Call the brand API with `auth` applied.
 #[instrument(skip_all, fields(integration = %call.integration))]
-pub async fn call_api(
-    http: &reqwest::Client,
-    call: &PreparedCall,
-    token: Option<&Secret>,
-) -> Outcome {
+pub async fn call_api(http: &reqwest::Client, call: &PreparedCall, auth: &Auth) -> Outcome {
+    let http = auth.client.as_ref().unwrap_or(http);
     let mut request = http.request(call.method.to_reqwest(), call.url.clone());
     for (k, v) in &call.headers {
         request = request.header(k, v);
@@ -203,8 +228,14 @@ pub async fn call_api(
     if let Some(body) = &call.body {
         request = request.json(body);
     }
-    if let Some(token) = token {
-        request = request.bearer_auth(token.expose());
+    if let Some(value) = &auth.authorization {
+        match reqwest::header::HeaderValue::from_str(value.expose()) {
+            Ok(mut v) => {
+                v.set_sensitive(true);
+                request = request.header(reqwest::header::AUTHORIZATION, v);
+            }
+            Err(_) => return Outcome::Unreachable,
+        }
     }
     let response = match request.send().await {
         Ok(r) => r,
@@ -289,32 +320,58 @@ pub async fn start(
         Err(e) => return Reply::text(format!("I could not prepare that request: {e}.")),
     };
     let Some(name) = call.credential.clone() else {
-        return execute(state, conv, call, None).await;
+        return execute(state, conv, call, Auth::none()).await;
     };
-    match state.vault.get(&conv.org, &name) {
-        None => Reply::text(format!(
+    let Some(credential) = state.vault.get(&conv.org, &name) else {
+        return Reply::text(format!(
             "I cannot do that here: this organisation has no credential named {name:?}."
-        )),
-        Some(Credential::ConsumerAuthentication(credential)) => {
-            let now = state.clock.now();
-            match state.conversations.token(&conv.id, now) {
-                TokenCheck::Valid(token) => execute(state, conv, call, Some(token)).await,
-                TokenCheck::Expired => {
-                    state
-                        .conversations
-                        .event(&conv.id, now, EventKind::TokenExpired);
-                    delegation::challenge::issue(
-                        state,
-                        conv,
-                        &credential,
-                        call,
-                        Some(RechallengeReason::Expired),
-                    )
-                }
-                TokenCheck::Absent => {
-                    delegation::challenge::issue(state, conv, &credential, call, None)
-                }
+        ));
+    };
+    let now = state.clock.now();
+    let Kind::ConsumerAuthentication(consumer_auth) = &credential.kind else {
+        return match crate::platform::credentials::apply::authorize(state, conv, &credential).await
+        {
+            Ok(auth) => {
+                state.conversations.event(
+                    &conv.id,
+                    now,
+                    EventKind::CredentialApplied {
+                        credential: name,
+                        credential_type: credential.kind.type_name().into(),
+                    },
+                );
+                execute(state, conv, call, auth).await
             }
+            Err(reason) => {
+                state.conversations.event(
+                    &conv.id,
+                    now,
+                    EventKind::CredentialUnavailable {
+                        credential: name,
+                        reason: reason.clone(),
+                    },
+                );
+                Reply::text(format!("I could not do that: {reason}."))
+            }
+        };
+    };
+    match state.conversations.token(&conv.id, now) {
+        TokenCheck::Valid(token) => execute(state, conv, call, Auth::bearer(&token)).await,
+        TokenCheck::Expired => {
+            state
+                .conversations
+                .event(&conv.id, now, EventKind::TokenExpired);
+            delegation::challenge::issue(
+                state,
+                conv,
+                &name,
+                consumer_auth,
+                call,
+                Some(RechallengeReason::Expired),
+            )
+        }
+        TokenCheck::Absent => {
+            delegation::challenge::issue(state, conv, &name, consumer_auth, call, None)
         }
     }
 }
@@ -326,10 +383,10 @@ pub async fn execute(
     state: &PlatformState,
     conv: &ConvInfo,
     call: PreparedCall,
-    token: Option<Secret>,
+    auth: Auth,
 ) -> Reply {
-    let outcome = call_api(&state.api_http, &call, token.as_ref()).await;
-    drop(token);
+    let outcome = call_api(&state.api_http, &call, &auth).await;
+    drop(auth);
     let now = state.clock.now();
     let events = &state.conversations;
     if let Some(status) = outcome.status() {
@@ -365,13 +422,25 @@ pub async fn execute(
                 .as_deref()
                 .and_then(|name| state.vault.get(&conv.org, name));
             match credential {
-                Some(Credential::ConsumerAuthentication(c)) => delegation::challenge::issue(
+                Some(Credential {
+                    name,
+                    kind: Kind::ConsumerAuthentication(c),
+                    ..
+                }) => delegation::challenge::issue(
                     state,
                     conv,
+                    &name,
                     &c,
                     call,
                     Some(RechallengeReason::InvalidToken),
                 ),
+                Some(other) => {
+                    crate::platform::credentials::apply::unauthorized(state, conv, &other);
+                    Reply::text(format!(
+                        "The brand API refused the credential {:?} as unauthorised (HTTP 401).",
+                        other.name
+                    ))
+                }
                 None => Reply::text(
                     "The brand API refused the request as unauthorised, and this integration has no sign-in to offer.",
                 ),

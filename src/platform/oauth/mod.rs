@@ -9,7 +9,10 @@
 //!
 //! Only the access token and its lifetime leave [`exchange_code`]: a
 //! refresh token in the response is dropped with the response, never
-//! stored, never logged, never presented.
+//! stored, never logged, never presented. Consumer Pre-Authentication
+//! is the exception: [`pre_auth`] keeps every token of a consumer session.
+
+pub mod pre_auth;
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -1,0 +1,237 @@
+Feature: Mutual Authentication credentials
+  A Mutual Authentication credential holds the platform's key certificate
+  (a PKCS#12 or JKS key store with its private key) and, unless the key
+  store already holds it, the trust certificate of the brand API's server.
+  It is checked when saved, each fault with its own error; reads show what
+  the certificate is, never the key store or a password; integrations
+  that use it call the brand API over mutual TLS and are known by their
+  certificate's subject.
+
+  TLS 1.1 (the documents' default, with 1.2) is deprecated by RFC 8996 and
+  not implemented by the TLS stack: it is refused, and the default is
+  TLS 1.2 and 1.3.
+
+  Background:
+    Given the brand's IdP, the brand API and the platform on one shared clock
+    And a key store "bot.p12" issued by the brand's CA to "standin-client" with password "changeit"
+
+  Scenario: A PKCS#12 key store is saved and read back without its secrets
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "api-mtls", "key_store": "{file:bot.p12}", "key_store_file_name": "bot.p12", "key_store_password": "changeit"}
+      """
+    Then the credential is saved
+    And the answer shows "type" as "mutual_authentication"
+    And the answer shows "key_store" as "[redacted]"
+    And the answer shows "key_store_password" as "[redacted]"
+    And the answer shows "key_certificate/format" as "PKCS#12"
+    And the answer shows "key_certificate/subject" as "CN=standin-client"
+    And the answer shows "key_certificate/issuer" as "CN=standin brand CA"
+    And the answer shows "key_certificate/key_type" as "EC P-256"
+    And the answer shows the SHA-256 fingerprint of the certificate in "bot.p12"
+    And the answer shows the key certificate valid until about 30 days from now
+    And the answer shows "trust_certificates/0/subject" as "CN=standin brand CA"
+    And the answer shows "tls_versions/0" as "TLSv1.2"
+    And the answer shows "tls_versions/1" as "TLSv1.3"
+    And no credential read of "demo" shows "changeit"
+    And no credential read of "demo" shows "{file:bot.p12}"
+
+  Scenario: A JKS key store, and key stores with a PEM or DER trust certificate, are saved
+    Given a key store "bot.jks" issued by the brand's CA to "standin-client" with password "changeit"
+    And the brand's CA certificate as "brand-ca.pem"
+    And the brand's CA certificate as "brand-ca.der"
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "jks-alone", "key_store": "{file:bot.jks}", "key_store_file_name": "bot.jks", "key_store_password": "changeit"}
+      """
+    Then the credential is saved
+    And the answer shows "key_certificate/format" as "JKS"
+    And the answer shows "key_certificate/subject" as "CN=standin-client"
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "p12-pem", "key_store": "{file:bot.p12}", "key_store_file_name": "bot.p12", "key_store_password": "changeit", "trust_certificate": "{file:brand-ca.pem}", "trust_certificate_file_name": "brand-ca.pem", "tls_versions": ["TLSv1.3"]}
+      """
+    Then the credential is saved
+    And the answer shows "trust_certificate_file_name" as "brand-ca.pem"
+    And the answer shows "trust_certificates/0/subject" as "CN=standin brand CA"
+    And the answer shows "tls_versions/0" as "TLSv1.3"
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "p12-der", "key_store": "{file:bot.p12}", "key_store_file_name": "bot.p12", "key_store_password": "changeit", "trust_certificate": "{file:brand-ca.der}", "trust_certificate_file_name": "brand-ca.der"}
+      """
+    Then the credential is saved
+    And the answer shows "trust_certificates/0/issuer" as "CN=standin brand CA"
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "jks-pem", "key_store": "{file:bot.jks}", "key_store_file_name": "bot.jks", "key_store_password": "changeit", "trust_certificate": "{file:brand-ca.pem}", "trust_certificate_file_name": "brand-ca.pem"}
+      """
+    Then the credential is saved
+
+  Scenario: A wrong password, an expired certificate, a foreign CA and a mismatched key are each refused
+    Given an expired key store "expired.p12" issued by the brand's CA to "standin-client" with password "changeit"
+    And a key store "foreign.p12" issued by a foreign CA to "standin-client" with password "changeit"
+    And a key store "mismatch.p12" pairing one key with another key's certificate, with password "changeit"
+    And the brand's CA certificate as "brand-ca.pem"
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "m", "key_store": "{file:bot.p12}", "key_store_file_name": "bot.p12", "key_store_password": "not-the-password"}
+      """
+    Then the save is refused with exactly these errors:
+      | field              | code           |
+      | key_store_password | wrong_password |
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "m", "key_store": "{file:bot.p12}", "key_store_file_name": "bot.p12"}
+      """
+    Then the save is refused with exactly these errors:
+      | field              | code    |
+      | key_store_password | missing |
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "m", "key_store": "{file:expired.p12}", "key_store_file_name": "expired.p12", "key_store_password": "changeit"}
+      """
+    Then the save is refused with exactly these errors:
+      | field     | code    |
+      | key_store | expired |
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "m", "key_store": "{file:foreign.p12}", "key_store_file_name": "foreign.p12", "key_store_password": "changeit", "trust_certificate": "{file:brand-ca.pem}", "trust_certificate_file_name": "brand-ca.pem"}
+      """
+    Then the save is refused with exactly these errors:
+      | field     | code      |
+      | key_store | untrusted |
+    And the error message says "does not chain to the trust certificate (CN=standin brand CA)"
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "m", "key_store": "{file:mismatch.p12}", "key_store_file_name": "mismatch.p12", "key_store_password": "changeit"}
+      """
+    Then the save is refused with exactly these errors:
+      | field     | code         |
+      | key_store | key_mismatch |
+    And the organisation "demo" has the credentials ""
+
+  Scenario: Files that are not key stores, and TLS 1.1, are refused clearly
+    Given the brand's CA certificate as "brand-ca.der"
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "m", "key_store": "this is not base64!", "key_store_file_name": "bot.p12", "key_store_password": "changeit"}
+      """
+    Then the save is refused with exactly these errors:
+      | field     | code       |
+      | key_store | not_base64 |
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "m", "key_store": "{file:brand-ca.der}", "key_store_file_name": "bot.p12", "key_store_password": "changeit"}
+      """
+    Then the save is refused with exactly these errors:
+      | field     | code            |
+      | key_store | not_a_key_store |
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "m", "key_store": "{file:bot.p12}", "key_store_file_name": "bot.jks", "key_store_password": "changeit"}
+      """
+    Then the save is refused with exactly these errors:
+      | field     | code            |
+      | key_store | format_mismatch |
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "m", "key_store": "{file:bot.p12}", "key_store_file_name": "bot.p12", "key_store_password": "changeit", "tls_versions": ["TLSv1.2", "TLSv1.1"]}
+      """
+    Then the save is refused with exactly these errors:
+      | field        | code       |
+      | tls_versions | deprecated |
+    And the error message says "RFC 8996"
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "m"}
+      """
+    Then the save is refused with exactly these errors:
+      | field               | code    |
+      | key_store_file_name | missing |
+      | key_store           | missing |
+
+  Scenario: An integration with the credential calls the brand API over mutual TLS
+    Given the brand's CA certificate as "brand-ca.pem"
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "api-mtls", "key_store": "{file:bot.p12}", "key_store_file_name": "bot.p12", "key_store_password": "changeit", "trust_certificate": "{file:brand-ca.pem}", "trust_certificate_file_name": "brand-ca.pem"}
+      """
+    Then the credential is saved
+    Given a conversation with the demo bot
+    When the consumer says "mtls orders"
+    Then the bot's last message is "mTLS orders of c0ffee00-a11c-4e00-8000-000000000001 as standin-client: 1001; 1002; 1003"
+    When the consumer says "mtls orders" again
+    Then the bot's last message is "mTLS orders of c0ffee00-a11c-4e00-8000-000000000001 as standin-client: 1001; 1002; 1003"
+    And the brand API received 2 requests
+
+  Scenario: A JKS key store alone (trusting its own CA) works as well
+    Given a key store "bot.jks" issued by the brand's CA to "standin-client" with password "changeit"
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "api-mtls", "key_store": "{file:bot.jks}", "key_store_file_name": "bot.jks", "key_store_password": "changeit", "tls_versions": ["TLSv1.2"]}
+      """
+    Then the credential is saved
+    Given a conversation with the demo bot
+    When the consumer says "mtls orders"
+    Then the bot's last message starts with "mTLS orders of c0ffee00-a11c-4e00-8000-000000000001 as standin-client"
+
+  Scenario: Without the credential, or with a foreign CA's certificate, the call fails
+    Given a conversation with the demo bot
+    When the consumer says "mtls orders anonymously"
+    Then the bot's last message says "could not reach the brand's service"
+    Given a key store "foreign.p12" issued by a foreign CA to "standin-client" with password "changeit"
+    And the brand's and the foreign CA's certificates as "both-cas.pem"
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "api-mtls", "key_store": "{file:foreign.p12}", "key_store_file_name": "foreign.p12", "key_store_password": "changeit", "trust_certificate": "{file:both-cas.pem}", "trust_certificate_file_name": "both-cas.pem"}
+      """
+    Then the credential is saved
+    When the consumer says "mtls orders"
+    Then the bot's last message says "could not reach the brand's service"
+    And the brand API has received no request
+
+  Scenario: A replaced key store is the one presented next
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "api-mtls", "key_store": "{file:bot.p12}", "key_store_file_name": "bot.p12", "key_store_password": "changeit"}
+      """
+    Given a conversation with the demo bot
+    When the consumer says "mtls orders"
+    Then the bot's last message starts with "mTLS orders of c0ffee00-a11c-4e00-8000-000000000001"
+    Given a key store "stranger.p12" issued by the brand's CA to "a-stranger" with password "changeit"
+    When the admin of "demo" replaces the credential "api-mtls" with:
+      """
+      {"key_store": "{file:stranger.p12}", "key_store_file_name": "stranger.p12"}
+      """
+    Then the credential API answers 200
+    And the answer shows "key_certificate/subject" as "CN=a-stranger"
+    When the consumer says "mtls orders"
+    Then the bot's last message says "refused"
+
+  Scenario: A certificate that expires while in use is no longer presented
+    Given a key store "short.p12" issued by the brand's CA to "standin-client" with password "changeit", valid for 1 day
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "api-mtls", "key_store": "{file:short.p12}", "key_store_file_name": "short.p12", "key_store_password": "changeit"}
+      """
+    Given a conversation with the demo bot
+    When the consumer says "mtls orders"
+    Then the bot's last message starts with "mTLS orders of c0ffee00-a11c-4e00-8000-000000000001"
+    When the shared clock moves forward 172800 seconds
+    And the consumer says "mtls orders"
+    Then the bot's last message says "expired"
+    And the brand API received 1 request
+
+  Scenario: A credential an integration uses is deleted only when forced
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "api-mtls", "key_store": "{file:bot.p12}", "key_store_file_name": "bot.p12", "key_store_password": "changeit"}
+      """
+    And the admin of "demo" deletes the credential "api-mtls"
+    Then the deletion is refused naming the integration "mtls-orders"
+    And the organisation "demo" has the credentials "api-mtls"
+    When the admin of "demo" force-deletes the credential "api-mtls"
+    Then the credential API answers 204
+    Given a conversation with the demo bot
+    When the consumer says "mtls orders"
+    Then the bot's last message says "no credential named"

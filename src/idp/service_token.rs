@@ -1,0 +1,122 @@
+//! Access tokens for service credentials: a service account's assertion
+//! ([`super::jwt_bearer`]) or an API key ([`super::apikey`]). No consumer
+//! and no registered client is involved, so these are minted apart from
+//! [`super::tokens::mint_access`]: the credential itself says who the token
+//! is for (`sub`), where it may be used (`aud`) and for how long.
+//!
+//! The token is an RFC 9068 JWT signed with the IdP's RS256 key (another
+//! active key if RS256 has none), so a service finds its key in the JWKS
+//! like any other access token's. Beyond RFC 9068 it carries `grant_type`
+//! (the grant's URN, as IBM Cloud IAM tokens do), which is how a service
+//! tells a service-account token from an API-key token, plus the claims the
+//! credential adds (`project_id`, `iam_id`).
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::fixtures::TokenFormat;
+use super::keys::SigningAlg;
+use super::state::{AccessRecord, Grant, IdpState, Scope, token_id};
+use crate::secret::random_token;
+
+/// The `aud` of service-credential tokens unless the credential names
+/// another: what the mock NLU service accepts by default.
+pub const NLU_AUDIENCE: &str = "nlu";
+
+/// Default lifetime of a service-credential token (Google and IBM issue
+/// one-hour tokens).
+pub const DEFAULT_TTL_SECS: u64 = 3600;
+
+/// What a service-credential token is minted for.
+#[derive(Debug, Clone)]
+pub struct ServiceGrant<'a> {
+    /// [`Grant::JwtBearer`] or [`Grant::ApiKey`].
+    pub grant: Grant,
+    /// The grant type URN written into the token's `grant_type` claim.
+    pub grant_type: &'a str,
+    /// The service account's `client_email`, or the API key's `iam_id`.
+    pub sub: &'a str,
+    /// RFC 9068 `client_id`: the service account's `client_id`, or the
+    /// API key's `iam_id`.
+    pub client_id: &'a str,
+    pub audience: &'a str,
+    pub scope: &'a Scope,
+    pub ttl_secs: u64,
+    /// Claims the credential adds (`project_id`, `iam_id`).
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Serialize)]
+struct Claims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    exp: i64,
+    iat: i64,
+    nbf: i64,
+    jti: String,
+    client_id: &'a str,
+    scope: String,
+    grant_type: &'a str,
+    #[serde(flatten)]
+    extra: &'a Map<String, Value>,
+}
+
+/// A minted token: its value, lifetime and absolute expiry.
+#[derive(Debug)]
+pub struct Issued {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub expires_at: i64,
+}
+
+/// Sign a token for `g` and record it (inspection, introspection,
+/// revocation see it like any other access token).
+pub fn issue(state: &IdpState, g: ServiceGrant<'_>) -> Issued {
+    let now = state.now();
+    let ttl = i64::try_from(g.ttl_secs).unwrap_or(i64::MAX).min(24 * 3600);
+    let claims = Claims {
+        iss: &state.issuer,
+        sub: g.sub,
+        aud: g.audience,
+        exp: now + ttl,
+        iat: now,
+        nbf: now,
+        jti: random_token(16),
+        client_id: g.client_id,
+        scope: g.scope.to_string(),
+        grant_type: g.grant_type,
+        extra: &g.extra,
+    };
+    let key = {
+        let keys = state.keys();
+        keys.active(SigningAlg::RS256)
+            .or_else(|| keys.algorithms().first().and_then(|a| keys.active(*a)))
+            .expect("the IdP starts with at least one signing key")
+    };
+    let access_token = key.sign_jwt("at+jwt", &claims);
+    let mut store = state.store();
+    let seq = store.next_seq();
+    let record = AccessRecord {
+        id: token_id(&access_token),
+        seq,
+        client_id: g.client_id.to_string(),
+        sub: Some(g.sub.to_string()),
+        scope: g.scope.clone(),
+        format: TokenFormat::Jwt,
+        grant: g.grant,
+        issued_at: now,
+        expires_at: now + ttl,
+        revoked: false,
+        presented: 0,
+        family: None,
+        audience: g.audience.to_string(),
+        auth_time: None,
+    };
+    store.access.insert(record.id.clone(), record);
+    Issued {
+        access_token,
+        expires_in: ttl,
+        expires_at: now + ttl,
+    }
+}

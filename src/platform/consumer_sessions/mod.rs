@@ -1,0 +1,484 @@
+//! Consumer sessions of authenticated conversations (Consumer
+//! Pre-Authentication, source documents 003 and 004).
+//!
+//! The consumer signs in on the brand's side before the conversation: the
+//! brand's page obtains an authorization code at the brand's IdP and hands
+//! it to the platform ([`http::start`]). The platform exchanges it server to
+//! server with the organisation's provider and keeps the access, ID and
+//! refresh tokens under the consumer id (the ID token's `sub`) for as long
+//! as the consumer session lives
+//! ([`PlatformOptions::consumer_session_ttl_secs`](crate::platform::PlatformOptions)
+//! on the shared clock), or until it is ended ([`http::end`]). Then the
+//! tokens are purged and never refreshed again.
+//!
+//! While the session lives, an expired access token is refreshed with the
+//! refresh token, once for any number of concurrent users of the session
+//! (single flight: the first caller refreshes, the others wait for its
+//! result), and a rotated refresh token replaces the old one. A refused
+//! refresh ends the session: the consumer must sign in again on the
+//! brand's side.
+//!
+//! The refresh token never leaves this module: integrations get the access
+//! token, the Get Tokens API ([`crate::platform::tokens_api`]) the access
+//! and ID tokens.
+//!
+//! One std `Mutex` guards the map and is never held across an `.await`;
+//! the per-session refresh gate is a `tokio` mutex, held across the
+//! refresh request only.
+
+pub mod http;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::Serialize;
+use tracing::instrument;
+
+use super::PlatformState;
+use super::credentials::Kind;
+use super::oauth::ExchangeError;
+use super::oauth::pre_auth::SignedIn;
+use super::org::OrgId;
+use crate::secret::Secret;
+
+/// A consumer id: the `sub` of the consumer's ID token, as it appears in
+/// `/api/account/{account}/consumer/{consumerId}/...` (percent-decoded).
+///
+/// 1 to 255 characters (OpenID Connect Core 1.0 section 2 caps `sub` at
+/// 255 ASCII characters) of `A-Z a-z 0-9` and `- . _ ~ : @ | +`, and not
+/// made of dots only (`.` and `..` are path steps, not names). Anything
+/// else is refused with 400 before any lookup.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct ConsumerId(String);
+
+impl ConsumerId {
+    /// The longest consumer id.
+    pub const MAX_LEN: usize = 255;
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || "-._~:@|+".contains(c);
+        if text.is_empty() || text.len() > Self::MAX_LEN {
+            return Err(format!(
+                "a consumer id is 1 to {} characters",
+                Self::MAX_LEN
+            ));
+        }
+        if !text.chars().all(allowed) {
+            return Err(
+                "a consumer id is made of A-Z, a-z, 0-9 and - . _ ~ : @ | + only".to_string(),
+            );
+        }
+        if text.chars().all(|c| c == '.') {
+            return Err("a consumer id is not made of dots only".to_string());
+        }
+        Ok(Self(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ConsumerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The tokens of a live session as they may leave it: no refresh token.
+#[derive(Clone, Debug)]
+pub struct CurrentTokens {
+    pub access_token: Secret,
+    /// On the shared clock; `None` when the token endpoint gave no
+    /// `expires_in` (then only a 401 from the brand API ends it).
+    pub expires_at: Option<i64>,
+    pub id_token: Secret,
+}
+
+/// Why a consumer's tokens cannot be had now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unavailable {
+    /// No session: never started, ended, past its lifetime, or the
+    /// organisation no longer has a Consumer Pre-Authentication credential.
+    NoSession,
+    /// The refresh was refused (or its ID token was not acceptable): the
+    /// session has ended, the consumer must sign in again.
+    SignInAgain,
+    /// The token endpoint could not be reached or failed; the session is
+    /// kept, a later call tries again.
+    Temporarily,
+}
+
+/// Everything kept for one consumer.
+#[derive(Debug)]
+struct Session {
+    /// Distinguishes a session from the one that replaced it.
+    serial: u64,
+    ends_at: i64,
+    access_token: Secret,
+    expires_at: Option<i64>,
+    id_token: Secret,
+    refresh_token: Option<Secret>,
+    /// Held while this session's refresh request is in flight.
+    gate: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Session {
+    fn current(&self) -> CurrentTokens {
+        CurrentTokens {
+            access_token: self.access_token.clone(),
+            expires_at: self.expires_at,
+            id_token: self.id_token.clone(),
+        }
+    }
+
+    fn access_valid(&self, now: i64) -> bool {
+        self.expires_at.is_none_or(|e| now < e)
+    }
+}
+
+/// What a look-up found.
+enum Found {
+    Fresh(CurrentTokens),
+    Stale {
+        serial: u64,
+        gate: Arc<tokio::sync::Mutex<()>>,
+    },
+    None,
+}
+
+/// What to do once the refresh gate is held.
+enum Next {
+    Done(Result<CurrentTokens, Unavailable>),
+    Again,
+    Refresh(Secret),
+}
+
+type Key = (OrgId, ConsumerId);
+
+/// Every live consumer session of the platform, by organisation and
+/// consumer id.
+#[derive(Clone, Default)]
+pub struct ConsumerSessions {
+    inner: Arc<Mutex<HashMap<Key, Session>>>,
+    serials: Arc<AtomicU64>,
+}
+
+impl fmt::Debug for ConsumerSessions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsumerSessions")
+            .field("sessions", &self.lock().len())
+            .finish()
+    }
+}
+
+impl ConsumerSessions {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Key, Session>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Start (or replace) the session of `consumer` with the tokens of a
+    /// sign-in; it lives until `ends_at`. Sessions past their end are
+    /// forgotten on the way.
+    pub fn start(
+        &self,
+        org: &OrgId,
+        consumer: &ConsumerId,
+        signed_in: SignedIn,
+        now: i64,
+        ends_at: i64,
+    ) {
+        let expires_at = signed_in
+            .expires_in
+            .map(|d| now.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)));
+        let session = Session {
+            serial: self.serials.fetch_add(1, Ordering::Relaxed),
+            ends_at,
+            access_token: signed_in.access_token,
+            expires_at,
+            id_token: signed_in.id_token,
+            refresh_token: signed_in.refresh_token,
+            gate: Arc::default(),
+        };
+        let mut map = self.lock();
+        map.retain(|_, s| now < s.ends_at);
+        map.insert((org.clone(), consumer.clone()), session);
+    }
+
+    /// End the session of `consumer`: its tokens are purged. False if it
+    /// had none (or it had already ended).
+    pub fn end(&self, org: &OrgId, consumer: &ConsumerId, now: i64) -> bool {
+        self.lock()
+            .remove(&(org.clone(), consumer.clone()))
+            .is_some_and(|s| now < s.ends_at)
+    }
+
+    /// Forget every session of `org` (its credential is gone).
+    pub fn end_all(&self, org: &OrgId) {
+        self.lock().retain(|(o, _), _| o != org);
+    }
+
+    /// The consumers of `org` with a live session, sorted.
+    pub fn consumers(&self, org: &OrgId, now: i64) -> Vec<ConsumerId> {
+        let mut out: Vec<ConsumerId> = self
+            .lock()
+            .iter()
+            .filter(|((o, _), s)| o == org && now < s.ends_at)
+            .map(|((_, c), _)| c.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// When the session of `consumer` ends, if it is live.
+    pub fn ends_at(&self, org: &OrgId, consumer: &ConsumerId, now: i64) -> Option<i64> {
+        self.lock()
+            .get(&(org.clone(), consumer.clone()))
+            .map(|s| s.ends_at)
+            .filter(|e| now < *e)
+    }
+
+    /// The brand API refused the access token: treat it as expired, so the
+    /// next use refreshes it.
+    pub fn access_refused(&self, org: &OrgId, consumer: &ConsumerId) {
+        if let Some(s) = self.lock().get_mut(&(org.clone(), consumer.clone())) {
+            s.expires_at = Some(i64::MIN);
+        }
+    }
+
+    fn find(&self, key: &Key, now: i64) -> Found {
+        let mut map = self.lock();
+        let Some(s) = map.get(key) else {
+            return Found::None;
+        };
+        if now >= s.ends_at {
+            map.remove(key);
+            return Found::None;
+        }
+        if s.access_valid(now) {
+            Found::Fresh(s.current())
+        } else {
+            Found::Stale {
+                serial: s.serial,
+                gate: s.gate.clone(),
+            }
+        }
+    }
+
+    /// Remove the session `serial` of `key` (not one that replaced it).
+    fn remove_if(&self, key: &Key, serial: u64) {
+        let mut map = self.lock();
+        if map.get(key).is_some_and(|s| s.serial == serial) {
+            map.remove(key);
+        }
+    }
+
+    /// The current tokens of `consumer`, refreshed first if the access
+    /// token has expired. Of concurrent callers finding it expired, one
+    /// sends the refresh request and the others get its result.
+    #[instrument(skip_all, fields(org = %org))]
+    pub async fn current(
+        &self,
+        state: &PlatformState,
+        org: &OrgId,
+        consumer: &ConsumerId,
+    ) -> Result<CurrentTokens, Unavailable> {
+        let has_credential = state
+            .vault
+            .find(org, |k| matches!(k, Kind::ConsumerPreAuthentication(_)))
+            .is_some();
+        if !has_credential {
+            self.end_all(org);
+            return Err(Unavailable::NoSession);
+        }
+        let key = (org.clone(), consumer.clone());
+        let (serial, gate) = match self.find(&key, state.clock.now()) {
+            Found::Fresh(tokens) => return Ok(tokens),
+            Found::None => return Err(Unavailable::NoSession),
+            Found::Stale { serial, gate } => (serial, gate),
+        };
+        let _flight = gate.lock().await;
+        // Whoever held the gate before may have refreshed already.
+        let now = state.clock.now();
+        let next = {
+            let mut map = self.lock();
+            match map.get(&key) {
+                None => Next::Done(Err(Unavailable::NoSession)),
+                Some(s) if now >= s.ends_at => {
+                    map.remove(&key);
+                    Next::Done(Err(Unavailable::NoSession))
+                }
+                Some(s) if s.access_valid(now) => Next::Done(Ok(s.current())),
+                // Replaced by a new sign-in whose token has expired too:
+                // its own gate serialises its refresh.
+                Some(s) if s.serial != serial => Next::Again,
+                Some(s) => match &s.refresh_token {
+                    Some(r) => Next::Refresh(r.clone()),
+                    None => {
+                        map.remove(&key);
+                        tracing::info!(
+                            "consumer session ended: expired access token and no refresh token"
+                        );
+                        Next::Done(Err(Unavailable::SignInAgain))
+                    }
+                },
+            }
+        };
+        let refresh_token = match next {
+            Next::Done(result) => return result,
+            Next::Again => return Box::pin(self.current(state, org, consumer)).await,
+            Next::Refresh(token) => token,
+        };
+        let Some(provider) = state.org(org.as_str()).map(|o| o.provider) else {
+            return Err(Unavailable::NoSession);
+        };
+        let refreshed = state
+            .oauth
+            .refresh_consumer(&provider, &refresh_token, consumer.as_str(), &state.clock)
+            .await;
+        drop(refresh_token);
+        let now = state.clock.now();
+        match refreshed {
+            Ok(r) => {
+                let mut map = self.lock();
+                let Some(s) = map
+                    .get_mut(&key)
+                    .filter(|s| s.serial == serial && now < s.ends_at)
+                else {
+                    // Ended (or replaced) while the refresh ran: keep nothing.
+                    return Err(Unavailable::NoSession);
+                };
+                s.access_token = r.access_token;
+                s.expires_at = r
+                    .expires_in
+                    .map(|d| now.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)));
+                if let Some(id) = r.id_token {
+                    s.id_token = id;
+                }
+                if let Some(rotated) = r.refresh_token {
+                    s.refresh_token = Some(rotated);
+                }
+                tracing::info!("consumer access token refreshed");
+                Ok(s.current())
+            }
+            Err(e) if transient(&e) => {
+                tracing::warn!(error = %e, "consumer token refresh failed; session kept");
+                Err(Unavailable::Temporarily)
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "consumer token refresh refused; session ended");
+                self.remove_if(&key, serial);
+                Err(Unavailable::SignInAgain)
+            }
+        }
+    }
+}
+
+/// A failure that says nothing about the refresh token itself.
+fn transient(e: &ExchangeError) -> bool {
+    match e {
+        ExchangeError::Unreachable | ExchangeError::Malformed | ExchangeError::Discovery(_) => true,
+        ExchangeError::Refused(code) => {
+            matches!(code.as_str(), "temporarily_unavailable" | "server_error")
+        }
+        ExchangeError::Config(_) | ExchangeError::NotBearer(_) | ExchangeError::IdToken(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn signed_in(at: &str, ttl: Option<u64>) -> SignedIn {
+        SignedIn {
+            subject: "alice".into(),
+            access_token: Secret::new(at),
+            expires_in: ttl.map(Duration::from_secs),
+            id_token: Secret::new("id"),
+            refresh_token: Some(Secret::new("rt")),
+        }
+    }
+
+    #[test]
+    fn consumer_ids_have_a_defined_syntax() {
+        for ok in [
+            "c0ffee00-a11c-4e00-8000-000000000001",
+            "auth0|123",
+            "a.b@c:d~e_f+g",
+            "x",
+        ] {
+            assert!(ConsumerId::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a b",
+            "a/b",
+            "a%2Fb",
+            "é",
+            "a\nb",
+            &"x".repeat(256),
+        ] {
+            assert!(ConsumerId::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(ConsumerId::parse(&"x".repeat(255)).is_ok());
+    }
+
+    #[test]
+    fn sessions_end_by_lifetime_or_on_request_and_are_per_organisation() {
+        let sessions = ConsumerSessions::default();
+        let demo = OrgId::parse("demo").unwrap();
+        let other = OrgId::parse("other").unwrap();
+        let alice = ConsumerId::parse("alice").unwrap();
+        sessions.start(&demo, &alice, signed_in("at-1", Some(300)), 0, 100);
+        assert!(
+            matches!(sessions.find(&(demo.clone(), alice.clone()), 10), Found::Fresh(t) if t.access_token.expose() == "at-1")
+        );
+        assert!(matches!(
+            sessions.find(&(other.clone(), alice.clone()), 10),
+            Found::None
+        ));
+        assert_eq!(sessions.consumers(&demo, 99), vec![alice.clone()]);
+        assert!(matches!(
+            sessions.find(&(demo.clone(), alice.clone()), 100),
+            Found::None
+        ));
+        assert!(sessions.consumers(&demo, 0).is_empty(), "purged at its end");
+        assert!(!sessions.end(&demo, &alice, 0));
+
+        sessions.start(&demo, &alice, signed_in("at-2", Some(50)), 0, 100);
+        assert!(matches!(
+            sessions.find(&(demo.clone(), alice.clone()), 50),
+            Found::Stale { .. }
+        ));
+        assert!(sessions.end(&demo, &alice, 60));
+        assert!(matches!(
+            sessions.find(&(demo.clone(), alice.clone()), 60),
+            Found::None
+        ));
+        let debug = format!("{sessions:?}");
+        assert!(!debug.contains("at-2"), "{debug}");
+    }
+
+    #[test]
+    fn a_refused_access_token_counts_as_expired() {
+        let sessions = ConsumerSessions::default();
+        let demo = OrgId::parse("demo").unwrap();
+        let alice = ConsumerId::parse("alice").unwrap();
+        sessions.start(&demo, &alice, signed_in("at", None), 0, 100);
+        assert!(matches!(
+            sessions.find(&(demo.clone(), alice.clone()), 99),
+            Found::Fresh(_)
+        ));
+        sessions.access_refused(&demo, &alice);
+        assert!(matches!(
+            sessions.find(&(demo.clone(), alice.clone()), 1),
+            Found::Stale { .. }
+        ));
+    }
+}

@@ -1,0 +1,453 @@
+//! The vault over HTTP, per organisation:
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /api/orgs/{org}/credentials` | `{"type","name",...}` → 201 the credential (secrets redacted); 400 `{"errors":[{field,code,message}]}`; 409 name taken or one-per-organisation kind |
+//! | `GET /api/orgs/{org}/credentials` | `{"credentials":[...]}` |
+//! | `GET /api/orgs/{org}/credentials/{name}` | one credential |
+//! | `PUT /api/orgs/{org}/credentials/{name}` | replace; fields left out keep their saved values (so secrets need not be sent again) |
+//! | `DELETE /api/orgs/{org}/credentials/{name}` | 204; 409 naming the integrations and the NLU domains that use it, unless `?force=true` |
+//!
+//! When the organisation has an `admin_token`, every route wants
+//! `Authorization: Bearer <admin_token>` (401 otherwise).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::{Credential, FieldError, SaveContext, SaveError, err};
+use crate::platform::PlatformState;
+use crate::platform::org::Org;
+use crate::secret::with_exposed;
+
+fn error(status: StatusCode, code: &str, description: impl Into<String>) -> Response {
+    crate::platform::conversations::http::error(status, code, description.into())
+}
+
+fn field_errors(status: StatusCode, errors: Vec<FieldError>) -> Response {
+    (status, Json(json!({ "errors": errors }))).into_response()
+}
+
+/// The organisation, if it exists and the caller may act for it.
+#[allow(clippy::result_large_err)]
+pub(crate) fn authorised(
+    state: &PlatformState,
+    org: &str,
+    headers: &HeaderMap,
+) -> Result<Org, Response> {
+    let Some(o) = state.org(org) else {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no organisation {org:?}"),
+        ));
+    };
+    if let Some(expected) = &o.admin_token {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.split_once(' ')
+                    .filter(|(s, _)| s.eq_ignore_ascii_case("bearer"))
+                    .map(|(_, t)| t.trim())
+            });
+        if !presented.is_some_and(|p| expected.matches(p)) {
+            let mut r = error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "this organisation's credential API wants Authorization: Bearer <its admin token>",
+            );
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"standin-platform\""),
+            );
+            return Err(r);
+        }
+    }
+    Ok(o)
+}
+
+fn save_error(e: SaveError, name: &str) -> Response {
+    match e {
+        SaveError::Invalid(errors) => field_errors(StatusCode::BAD_REQUEST, errors),
+        SaveError::Exists => field_errors(
+            StatusCode::CONFLICT,
+            vec![err(
+                "name",
+                "exists",
+                format!("a credential named {name:?} exists in this organisation"),
+            )],
+        ),
+        SaveError::NotFound => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no credential named {name:?} in this organisation"),
+        ),
+        SaveError::OnlyOne { existing } => field_errors(
+            StatusCode::CONFLICT,
+            vec![err(
+                "type",
+                "one_per_organisation",
+                format!(
+                    "an organisation has at most one credential of this type; {existing:?} is it"
+                ),
+            )],
+        ),
+        SaveError::TypeChanged { from } => field_errors(
+            StatusCode::CONFLICT,
+            vec![err(
+                "type",
+                "type_changed",
+                format!(
+                    "{name:?} is a {from} credential; delete it and create a new one to change its type"
+                ),
+            )],
+        ),
+        SaveError::Storage(e) => {
+            tracing::error!(error = %e, "vault write failed");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the vault could not be written; nothing was saved",
+            )
+        }
+    }
+}
+
+/// The body as a JSON object, or a 400 saying why not.
+#[allow(clippy::result_large_err)]
+fn object(body: &[u8]) -> Result<Map<String, Value>, Response> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(field_errors(
+            StatusCode::BAD_REQUEST,
+            vec![err(
+                "body",
+                "not_an_object",
+                "the body must be a JSON object",
+            )],
+        )),
+        Err(e) => Err(field_errors(
+            StatusCode::BAD_REQUEST,
+            vec![err(
+                "body",
+                "invalid_json",
+                format!("the body is not JSON: {e}"),
+            )],
+        )),
+    }
+}
+
+fn take_string(map: &mut Map<String, Value>, key: &'static str) -> Result<String, FieldError> {
+    match map.remove(key) {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(err(key, "not_a_string", format!("{key} must be a string"))),
+    }
+}
+
+/// Validate and build a credential from a body object.
+fn build(
+    state: &PlatformState,
+    org: &Org,
+    mut map: Map<String, Value>,
+    created_at: Option<i64>,
+) -> Result<Credential, Vec<FieldError>> {
+    let kind = take_string(&mut map, "type").map_err(|e| vec![e])?;
+    let name = take_string(&mut map, "name").map_err(|e| vec![e])?;
+    for derived in ["created_at", "updated_at"] {
+        map.remove(derived);
+    }
+    let now = state.clock.now();
+    let ctx = SaveContext {
+        org,
+        platform_url: state.url(),
+        now,
+    };
+    let kind = super::validate(&kind, &name, Value::Object(map), &ctx)?;
+    Ok(Credential {
+        name,
+        kind,
+        created_at: created_at.unwrap_or(now),
+        updated_at: now,
+    })
+}
+
+/// `POST /api/orgs/{org}/credentials`.
+pub async fn create(
+    State(state): State<PlatformState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let org = match authorised(&state, &org, &headers) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let map = match object(&body) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    save_new(&state, &org, map)
+}
+
+fn save_new(state: &PlatformState, org: &Org, map: Map<String, Value>) -> Response {
+    let credential = match build(state, org, map, None) {
+        Ok(c) => c,
+        Err(errors) => return field_errors(StatusCode::BAD_REQUEST, errors),
+    };
+    let name = credential.name.clone();
+    match state.vault.insert(&org.id, credential.clone()) {
+        Ok(()) => {
+            tracing::info!(org = %org.id, credential = %name, kind = credential.kind.type_name(), "credential saved");
+            (StatusCode::CREATED, Json(credential.view())).into_response()
+        }
+        Err(e) => save_error(e, &name),
+    }
+}
+
+/// Body of `POST /api/orgs/{org}/credentials/consumer-auth`.
+#[derive(Debug, Deserialize)]
+pub struct NewConsumerAuth {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub url: String,
+}
+
+/// `POST /api/orgs/{org}/credentials/consumer-auth`: the same as
+/// `POST .../credentials` with `"type": "consumer_authentication"`.
+pub async fn create_consumer_auth(
+    State(state): State<PlatformState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let org = match authorised(&state, &org, &headers) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let mut map = match object(&body) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    map.insert(
+        "type".into(),
+        Value::String("consumer_authentication".into()),
+    );
+    save_new(&state, &org, map)
+}
+
+/// `GET /api/orgs/{org}/credentials`.
+pub async fn list(
+    State(state): State<PlatformState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let org = match authorised(&state, &org, &headers) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let credentials: Vec<Value> = state
+        .vault
+        .list(&org.id)
+        .iter()
+        .map(Credential::view)
+        .collect();
+    Json(json!({ "credentials": credentials })).into_response()
+}
+
+/// `GET /api/orgs/{org}/credentials/{name}`.
+pub async fn read(
+    State(state): State<PlatformState>,
+    Path((org, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let org = match authorised(&state, &org, &headers) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    match state.vault.get(&org.id, &name) {
+        Some(c) => Json(c.view()).into_response(),
+        None => save_error(SaveError::NotFound, &name),
+    }
+}
+
+/// `PUT /api/orgs/{org}/credentials/{name}`: the saved fields, overlaid
+/// with the body's, validated as a whole.
+pub async fn replace(
+    State(state): State<PlatformState>,
+    Path((org, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let org = match authorised(&state, &org, &headers) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let patch = match object(&body) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let Some(old) = state.vault.get(&org.id, &name) else {
+        return save_error(SaveError::NotFound, &name);
+    };
+    if let Some(other) = patch
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| *n != name)
+    {
+        return field_errors(
+            StatusCode::BAD_REQUEST,
+            vec![err(
+                "name",
+                "renamed",
+                format!(
+                    "the body names {other:?} but the path {name:?}; a credential cannot be renamed"
+                ),
+            )],
+        );
+    }
+    if patch
+        .get("type")
+        .is_some_and(|t| t.as_str() != Some(old.kind.type_name()))
+    {
+        return save_error(
+            SaveError::TypeChanged {
+                from: old.kind.type_name(),
+            },
+            &name,
+        );
+    }
+    let Ok(Value::Object(mut map)) = with_exposed(|| serde_json::to_value(&old)) else {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the saved credential could not be read",
+        );
+    };
+    // Fields the platform derives are recomputed, not carried over.
+    for derived in derived_fields(&old) {
+        map.remove(*derived);
+    }
+    map.extend(patch);
+    let credential = match build(&state, &org, map, Some(old.created_at)) {
+        Ok(c) => c,
+        Err(errors) => return field_errors(StatusCode::BAD_REQUEST, errors),
+    };
+    match state.vault.replace(&org.id, credential) {
+        Ok(()) => {
+            tracing::info!(org = %org.id, credential = %name, "credential replaced");
+            Json(state.vault.get(&org.id, &name).map(|c| c.view())).into_response()
+        }
+        Err(e) => save_error(e, &name),
+    }
+}
+
+/// Fields of a saved kind that validation computes from the others.
+fn derived_fields(c: &Credential) -> &'static [&'static str] {
+    match &c.kind {
+        super::Kind::ConsumerAuthentication(_) => &["redirect_uri"],
+        super::Kind::OAuth2AuthorizationCode(_) => &["redirect_uri"],
+        super::Kind::ThirdPartyNlu(_) => super::nlu::DERIVED_FIELDS,
+        super::Kind::MutualAuthentication(_) => super::mtls::DERIVED_FIELDS,
+        _ => &[],
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeleteQuery {
+    #[serde(default)]
+    pub force: Option<String>,
+}
+
+/// An integration that names a credential.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Use {
+    pub bot: String,
+    pub dialog: String,
+    pub integration: String,
+}
+
+/// Every integration that names `credential`.
+pub fn uses(state: &PlatformState, credential: &str) -> Vec<Use> {
+    state
+        .bots
+        .values()
+        .flat_map(|bot| {
+            bot.dialogs
+                .iter()
+                .filter(|d| d.integration.credential.as_deref() == Some(credential))
+                .map(|d| Use {
+                    bot: bot.id.clone(),
+                    dialog: d.name.clone(),
+                    integration: d.integration.name.clone(),
+                })
+        })
+        .collect()
+}
+
+/// `DELETE /api/orgs/{org}/credentials/{name}[?force=true]`.
+pub async fn delete(
+    State(state): State<PlatformState>,
+    Path((org, name)): Path<(String, String)>,
+    Query(query): Query<DeleteQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let org = match authorised(&state, &org, &headers) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let force = match query.force.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "force is true or false",
+            );
+        }
+    };
+    if state.vault.get(&org.id, &name).is_none() {
+        return save_error(SaveError::NotFound, &name);
+    }
+    let used_by = uses(&state, &name);
+    let domains = crate::platform::domains::using(&state, &org.id, &name);
+    let in_use = !used_by.is_empty() || !domains.is_empty();
+    if in_use && !force {
+        let list = used_by
+            .iter()
+            .map(|u| format!("{} (bot {}, dialog {})", u.integration, u.bot, u.dialog))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut users = Vec::new();
+        if !used_by.is_empty() {
+            users.push(format!("the integrations {list}"));
+        }
+        if !domains.is_empty() {
+            users.push(format!("the domains {}", domains.join(", ")));
+        }
+        return (
+            StatusCode::CONFLICT,
+            Json(json!({
+                "error": "in_use",
+                "error_description": format!("credential {name:?} is used by {}; change them first or delete with ?force=true", users.join(" and ")),
+                "integrations": used_by,
+                "domains": domains,
+            })),
+        )
+            .into_response();
+    }
+    match state.vault.remove(&org.id, &name) {
+        Ok(_) => {
+            tracing::info!(org = %org.id, credential = %name, forced = force && in_use, "credential deleted");
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => save_error(e, &name),
+    }
+}

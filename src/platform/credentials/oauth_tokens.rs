@@ -1,0 +1,578 @@
+//! What the two OAuth 2.0 credential kinds ([`super::oauth_code`],
+//! [`super::client_credentials`]) share: the rules for their endpoint
+//! URLs, client ids, secrets and scopes; the token endpoint client; one
+//! flight per credential; when a stored token counts as fresh; and the
+//! token status route.
+//!
+//! Token requests go through the `oauth2` crate (RFC 6749 4.1.3, 4.4, 6),
+//! over [`Http`] (reqwest with redirects off and the platform's timeout),
+//! authenticating the client with `client_secret_basic` (RFC 6749 2.3.1).
+//! Tokens are kept in the vault, sealed like the credentials
+//! ([`super::Vault::put_token`]).
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /api/orgs/{org}/credentials/{name}/token` | `{"authorized", "expires_at", "expired", "refresh_token_present", "scope", "obtained_at"}`: never a token |
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use oauth2::basic::{BasicClient, BasicErrorResponse, BasicTokenResponse, BasicTokenType};
+use oauth2::{
+    AuthorizationCode, ClientId, ClientSecret, PkceCodeVerifier, RedirectUrl, RefreshToken,
+    RequestTokenError, Scope, TokenResponse as _, TokenUrl,
+};
+use serde_json::json;
+use tokio::sync::OwnedMutexGuard;
+use tracing::instrument;
+use url::{Host, Url};
+
+use super::oauth_code::Pending;
+use super::{FieldError, Kind, StoredToken, err};
+use crate::platform::PlatformState;
+use crate::platform::oauth::Http;
+use crate::platform::org::OrgId;
+use crate::secret::Secret;
+
+/// A token is used until this many seconds before its expiry (or a
+/// quarter of its lifetime, when that is shorter), then obtained afresh:
+/// a token that expires while its request travels is refused by the API.
+pub const EXPIRY_MARGIN_SECS: i64 = 30;
+
+/// Whether `token` may still be presented at `now` (see
+/// [`EXPIRY_MARGIN_SECS`]); a token without `expires_in` never expires
+/// here (the API's 401 drops it).
+pub fn fresh(token: &StoredToken, now: i64) -> bool {
+    match token.expires_at {
+        None => true,
+        Some(expires_at) => {
+            let lifetime = (expires_at - token.obtained_at).max(0);
+            let margin = EXPIRY_MARGIN_SECS.min(lifetime / 4);
+            now < expires_at - margin
+        }
+    }
+}
+
+/// Loopback hosts, where `http` is allowed (RFC 8252 7.3 spirit: nothing
+/// leaves the machine).
+fn loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// An endpoint URL of the authorization server: absolute `http(s)`,
+/// `https` except on loopback, no `#fragment` (RFC 6749 3.1, 3.2), no
+/// user name or password in it (reads show URLs). `Some` when it passed.
+pub fn endpoint_url(
+    value: &str,
+    field: &'static str,
+    what: &str,
+    example: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<Url> {
+    let value = value.trim();
+    if value.is_empty() {
+        errors.push(err(
+            field,
+            "missing",
+            format!("the {what} is required, e.g. {example}"),
+        ));
+        return None;
+    }
+    let url = match Url::parse(value) {
+        Ok(u) if u.has_host() && matches!(u.scheme(), "http" | "https") => u,
+        _ => {
+            errors.push(err(
+                field,
+                "not_absolute",
+                format!("the {what} must be an absolute http(s) URL, e.g. {example}"),
+            ));
+            return None;
+        }
+    };
+    let before = errors.len();
+    if url.scheme() == "http" && !loopback(&url) {
+        errors.push(err(
+            field,
+            "insecure_scheme",
+            format!("the {what} must use https (http only on loopback)"),
+        ));
+    }
+    if url.fragment().is_some() {
+        errors.push(err(
+            field,
+            "fragment",
+            format!("the {what} must not have a #fragment (RFC 6749 3.1)"),
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        errors.push(err(
+            field,
+            "credentials_in_url",
+            format!(
+                "the {what} must not carry a user name or password; the client secret goes in client_secret"
+            ),
+        ));
+    }
+    (errors.len() == before).then_some(url)
+}
+
+/// RFC 6749 A.1: a client id is `*VSCHAR` (printable ASCII).
+pub fn client_id(value: &str, errors: &mut Vec<FieldError>) -> bool {
+    if !super::required(value, "client_id", "the client ID", errors) {
+        return false;
+    }
+    if !value.chars().all(|c| (' '..='~').contains(&c)) {
+        errors.push(err(
+            "client_id",
+            "invalid",
+            "the client ID is printable ASCII (RFC 6749 A.1); check for pasted line breaks or quotes",
+        ));
+        return false;
+    }
+    true
+}
+
+/// RFC 6749 A.2: a client secret is `*VSCHAR` and, here, not empty.
+pub fn client_secret(value: &Option<Secret>, errors: &mut Vec<FieldError>) {
+    match value {
+        None => errors.push(err(
+            "client_secret",
+            "missing",
+            "the client secret is required",
+        )),
+        Some(s) if s.expose().is_empty() => errors.push(err(
+            "client_secret",
+            "missing",
+            "the client secret is required",
+        )),
+        Some(s) if !s.expose().chars().all(|c| (' '..='~').contains(&c)) => errors.push(err(
+            "client_secret",
+            "invalid",
+            "the client secret is printable ASCII (RFC 6749 A.2); check for pasted line breaks",
+        )),
+        Some(_) => {}
+    }
+}
+
+/// RFC 6749 3.3 `scope-token`: `%x21 / %x23-5B / %x5D-7E`.
+fn is_nqchar(c: char) -> bool {
+    c == '!' || ('#'..='[').contains(&c) || (']'..='~').contains(&c)
+}
+
+/// The optional scope, passed as is: scope tokens separated by spaces
+/// (RFC 6749 3.3). Blank is no scope; extra spaces are collapsed.
+pub fn scope(value: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String> {
+    let words: Vec<&str> = value
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.is_empty() {
+        return None;
+    }
+    if words.iter().any(|w| !w.chars().all(is_nqchar)) {
+        errors.push(err(
+            "scope",
+            "invalid",
+            "the scope is words of printable ASCII without '\"' or '\\', separated by spaces (RFC 6749 3.3)",
+        ));
+        return None;
+    }
+    Some(words.join(" "))
+}
+
+/// Why the token endpoint gave no token. `Display` never holds a token,
+/// a code or a secret: the RFC 6749 5.2 `error` code and, sanitised, the
+/// server's own `error_description`.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TokenError {
+    /// RFC 6749 5.2 error response.
+    #[error("the token endpoint refused ({code}{})", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Refused {
+        code: String,
+        description: Option<String>,
+    },
+    #[error("the token endpoint could not be reached or timed out")]
+    Unreachable,
+    #[error("the token endpoint's answer is not a token response (RFC 6749 5.1)")]
+    Malformed,
+    #[error("the token endpoint issued a {0:?} token, not a bearer token")]
+    NotBearer(String),
+    #[error("the credential's {0} is not usable")]
+    Config(&'static str),
+}
+
+impl TokenError {
+    /// The RFC 6749 5.2 `error` code, when the token endpoint answered one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            TokenError::Refused { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// Printable, bounded text from the other side.
+fn sanitise(text: &str) -> String {
+    text.chars()
+        .filter(|c| (' '..='~').contains(c))
+        .take(200)
+        .collect()
+}
+
+fn classify<RE: std::error::Error + 'static>(
+    e: RequestTokenError<RE, BasicErrorResponse>,
+) -> TokenError {
+    match e {
+        RequestTokenError::ServerResponse(r) => TokenError::Refused {
+            code: sanitise(r.error().as_ref()),
+            description: r.error_description().map(|d| sanitise(d)),
+        },
+        RequestTokenError::Request(_) => TokenError::Unreachable,
+        // Never the body: it may hold a token.
+        RequestTokenError::Parse(..) | RequestTokenError::Other(_) => TokenError::Malformed,
+    }
+}
+
+/// The client side of one credential: who it is and where it asks.
+pub struct ClientAuth<'a> {
+    pub client_id: &'a str,
+    pub client_secret: &'a Secret,
+    pub token_url: &'a Url,
+}
+
+type Client = BasicClient<
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+>;
+
+impl ClientAuth<'_> {
+    fn client(&self) -> Result<Client, TokenError> {
+        let token_url = TokenUrl::new(self.token_url.to_string())
+            .map_err(|_| TokenError::Config("token_url"))?;
+        Ok(BasicClient::new(ClientId::new(self.client_id.to_string()))
+            .set_client_secret(ClientSecret::new(self.client_secret.expose().to_string()))
+            .set_auth_type(oauth2::AuthType::BasicAuth)
+            .set_token_uri(token_url))
+    }
+}
+
+fn scopes(scope: Option<&str>) -> Vec<Scope> {
+    scope
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(|w| Scope::new(w.to_string()))
+        .collect()
+}
+
+/// The token to keep from a 5.1 response obtained at `now`; the scope is
+/// the one asked for when the response names none (RFC 6749 5.1).
+fn stored(
+    response: BasicTokenResponse,
+    now: i64,
+    asked: Option<&str>,
+) -> Result<StoredToken, TokenError> {
+    if response.token_type() != &BasicTokenType::Bearer {
+        return Err(TokenError::NotBearer(sanitise(
+            response.token_type().as_ref(),
+        )));
+    }
+    let scope = match response.scopes() {
+        Some(s) if !s.is_empty() => {
+            Some(s.iter().map(|w| w.as_str()).collect::<Vec<_>>().join(" "))
+        }
+        _ => asked.map(str::to_string),
+    };
+    Ok(StoredToken {
+        access_token: Secret::new(response.access_token().secret().clone()),
+        refresh_token: response
+            .refresh_token()
+            .map(|r| Secret::new(r.secret().clone())),
+        expires_at: response
+            .expires_in()
+            .map(|d| now.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))),
+        scope,
+        obtained_at: now,
+    })
+}
+
+/// One async lock per credential, for single flight.
+type Flights = HashMap<(OrgId, String), Arc<tokio::sync::Mutex<()>>>;
+
+/// The shared state of the OAuth 2.0 kinds: the token endpoint client,
+/// one flight per credential, and the authorizations in progress by
+/// `state` (see [`super::oauth_code`]). Locks inside are std mutexes,
+/// never held across an `.await`; a flight is a tokio mutex, held across
+/// the token request on purpose.
+#[derive(Clone)]
+pub struct OAuthTokens {
+    http: Http,
+    flights: Arc<Mutex<Flights>>,
+    pending: Arc<Mutex<HashMap<String, Pending>>>,
+}
+
+impl std::fmt::Debug for OAuthTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthTokens").finish_non_exhaustive()
+    }
+}
+
+impl OAuthTokens {
+    pub fn new(timeout: Duration) -> Self {
+        Self {
+            http: Http::new(timeout),
+            flights: Arc::default(),
+            pending: Arc::default(),
+        }
+    }
+
+    /// Wait for, then hold, the one flight of credential `name` of `org`:
+    /// whoever holds it is the only one asking the token endpoint for that
+    /// credential. Callers re-read the vault once they hold it: the
+    /// flight before them may have left a fresh token.
+    pub async fn flight(&self, org: &OrgId, name: &str) -> OwnedMutexGuard<()> {
+        let lock = self
+            .flights
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((org.clone(), name.to_string()))
+            .or_default()
+            .clone();
+        lock.lock_owned().await
+    }
+
+    /// The authorizations in progress, by `state`.
+    pub(super) fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<String, Pending>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Exchange an authorization code (RFC 6749 4.1.3, RFC 7636 4.5): the
+    /// `redirect_uri` and the PKCE verifier of the authorization request.
+    #[instrument(skip_all)]
+    pub async fn exchange_code(
+        &self,
+        client: &ClientAuth<'_>,
+        code: &str,
+        verifier: &Secret,
+        redirect_uri: &str,
+        asked: Option<&str>,
+        now: i64,
+    ) -> Result<StoredToken, TokenError> {
+        let redirect = RedirectUrl::new(redirect_uri.to_string())
+            .map_err(|_| TokenError::Config("redirect URI"))?;
+        let response = client
+            .client()?
+            .set_redirect_uri(redirect)
+            .exchange_code(AuthorizationCode::new(code.to_string()))
+            .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose().to_string()))
+            .request_async(&self.http)
+            .await
+            .map_err(classify)?;
+        stored(response, now, asked)
+    }
+
+    /// Refresh an access token (RFC 6749 6), for the scope first granted.
+    #[instrument(skip_all)]
+    pub async fn refresh(
+        &self,
+        client: &ClientAuth<'_>,
+        refresh_token: &Secret,
+        asked: Option<&str>,
+        now: i64,
+    ) -> Result<StoredToken, TokenError> {
+        let token = RefreshToken::new(refresh_token.expose().to_string());
+        let response = client
+            .client()?
+            .exchange_refresh_token(&token)
+            .request_async(&self.http)
+            .await
+            .map_err(classify)?;
+        stored(response, now, asked)
+    }
+
+    /// A client credentials grant (RFC 6749 4.4).
+    #[instrument(skip_all)]
+    pub async fn client_credentials(
+        &self,
+        client: &ClientAuth<'_>,
+        scope: Option<&str>,
+        now: i64,
+    ) -> Result<StoredToken, TokenError> {
+        let response = client
+            .client()?
+            .exchange_client_credentials()
+            .add_scopes(scopes(scope))
+            .request_async(&self.http)
+            .await
+            .map_err(classify)?;
+        stored(response, now, scope)
+    }
+}
+
+/// What a status read shows of a stored token: never a value.
+pub fn status(token: Option<&StoredToken>, now: i64) -> serde_json::Value {
+    match token {
+        None => json!({
+            "authorized": false,
+            "expires_at": null,
+            "expired": null,
+            "refresh_token_present": false,
+            "scope": null,
+            "obtained_at": null,
+        }),
+        Some(t) => {
+            let is_fresh = fresh(t, now);
+            json!({
+                // Usable now, or renewable without the admin.
+                "authorized": is_fresh || t.refresh_token.is_some(),
+                "expires_at": t.expires_at,
+                "expired": t.expires_at.map(|e| now >= e),
+                "refresh_token_present": t.refresh_token.is_some(),
+                "scope": t.scope,
+                "obtained_at": t.obtained_at,
+            })
+        }
+    }
+}
+
+/// `GET /api/orgs/{org}/credentials/{name}/token`: whether an OAuth 2.0
+/// credential holds a token, until when, and whether it can be refreshed.
+/// `authorized` is true when the kept token can be presented now, or
+/// renewed without the admin (it has a refresh token); a client
+/// credentials token is fetched again on use either way.
+pub async fn token_status(
+    State(state): State<PlatformState>,
+    Path((org, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let org = match super::http::authorised(&state, &org, &headers) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let Some(credential) = state.vault.get(&org.id, &name) else {
+        return crate::platform::conversations::http::error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no credential named {name:?} in this organisation"),
+        );
+    };
+    match credential.kind {
+        Kind::OAuth2AuthorizationCode(_) | Kind::OAuth2ClientCredentials(_) => {
+            let token = state.vault.token(&org.id, &name);
+            let mut body = status(token.as_ref(), state.clock.now());
+            body["credential"] = json!(name);
+            body["type"] = json!(credential.kind.type_name());
+            Json(body).into_response()
+        }
+        other => crate::platform::conversations::http::error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!(
+                "credential {name:?} is a {} credential; only OAuth 2.0 credentials hold a token",
+                other.type_name()
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(obtained_at: i64, expires_at: Option<i64>) -> StoredToken {
+        StoredToken {
+            access_token: Secret::new("at"),
+            refresh_token: None,
+            expires_at,
+            scope: None,
+            obtained_at,
+        }
+    }
+
+    #[test]
+    fn a_token_is_renewed_shortly_before_it_expires() {
+        let t = token(1000, Some(1300));
+        assert!(fresh(&t, 1269));
+        assert!(!fresh(&t, 1270), "30 s margin");
+        // A 40 s token: a quarter of its lifetime, 10 s.
+        let short = token(1000, Some(1040));
+        assert!(fresh(&short, 1029));
+        assert!(!fresh(&short, 1030));
+        assert!(fresh(&token(0, None), i64::MAX));
+    }
+
+    fn url_codes(value: &str) -> Vec<&'static str> {
+        let mut errors = Vec::new();
+        endpoint_url(
+            value,
+            "token_url",
+            "token URL",
+            "https://x/token",
+            &mut errors,
+        );
+        errors.into_iter().map(|e| e.code).collect()
+    }
+
+    #[test]
+    fn endpoint_urls_are_checked_fault_by_fault() {
+        assert!(url_codes("https://login.example/token?tenant=a").is_empty());
+        assert!(url_codes("http://127.0.0.1:8400/token").is_empty());
+        assert!(url_codes("http://localhost/token").is_empty());
+        assert!(url_codes("http://[::1]:80/token").is_empty());
+        assert_eq!(url_codes(""), vec!["missing"]);
+        assert_eq!(url_codes("/token"), vec!["not_absolute"]);
+        assert_eq!(url_codes("ftp://x/token"), vec!["not_absolute"]);
+        assert_eq!(
+            url_codes("http://login.example/token"),
+            vec!["insecure_scheme"]
+        );
+        assert_eq!(url_codes("https://x/token#f"), vec!["fragment"]);
+        assert_eq!(
+            url_codes("http://u:p@login.example/t#f"),
+            vec!["insecure_scheme", "fragment", "credentials_in_url"]
+        );
+    }
+
+    #[test]
+    fn scopes_are_rfc_6749_scope_tokens() {
+        let mut errors = Vec::new();
+        assert_eq!(
+            scope(Some(" a  b:c "), &mut errors).as_deref(),
+            Some("a b:c")
+        );
+        assert_eq!(scope(Some("  "), &mut errors), None);
+        assert_eq!(scope(None, &mut errors), None);
+        assert!(errors.is_empty());
+        assert_eq!(scope(Some("a \"b\""), &mut errors), None);
+        assert_eq!(errors[0].code, "invalid");
+    }
+
+    #[test]
+    fn errors_show_no_secret_and_the_rfc_code() {
+        let e = TokenError::Refused {
+            code: "invalid_grant".into(),
+            description: Some("the code has expired".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "the token endpoint refused (invalid_grant: the code has expired)"
+        );
+        assert_eq!(e.code(), Some("invalid_grant"));
+        assert_eq!(sanitise("a\nb\u{7f}c"), "abc");
+    }
+}

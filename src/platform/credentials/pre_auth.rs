@@ -1,0 +1,121 @@
+//! The Consumer Pre-Authentication credential (source document 004): the
+//! consumer is authenticated on the brand's side before the conversation,
+//! and the platform keeps the consumer's tokens per consumer id
+//! ([`crate::platform::consumer_sessions`]).
+//!
+//! It has only a name: the code exchange and the refreshes go to the
+//! organisation's delegated access provider ([`crate::platform::org`]).
+//! That provider must be an OpenID Connect issuer, because the consumer id
+//! is the `sub` of a validated ID token; a bare token endpoint cannot
+//! identify anyone. An organisation has at most one such credential (the
+//! vault refuses a second with `one_per_organisation`).
+//!
+//! Applied to an integration, it authorises the call with the access token
+//! of the conversation's consumer, refreshed first if it has expired, and
+//! never challenges the consumer; without a live session the bot says the
+//! consumer must sign in again on the brand's side.
+
+use serde::{Deserialize, Serialize};
+
+use super::{FieldError, SaveContext, err};
+use crate::platform::PlatformState;
+use crate::platform::consumer_sessions::{ConsumerId, Unavailable};
+use crate::platform::conversations::ConvInfo;
+use crate::platform::integrations::Auth;
+
+/// A saved Consumer Pre-Authentication credential: nothing beyond its name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreAuth {}
+
+/// The fields as saved: none.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Input {}
+
+/// Validate: the organisation's provider can identify consumers.
+pub fn from_input(_input: Input, ctx: &SaveContext<'_>) -> Result<PreAuth, Vec<FieldError>> {
+    if ctx.org.provider.issuer.is_none() {
+        return Err(vec![err(
+            "provider",
+            "no_issuer",
+            format!(
+                "organisation {} reaches its provider by a bare token endpoint; Consumer Pre-Authentication identifies consumers by the sub of a validated ID token, so give the organisation's provider an issuer (OpenID Connect discovery)",
+                ctx.org.id
+            ),
+        )]);
+    }
+    Ok(PreAuth {})
+}
+
+/// The authorisation for a call made in `conv`: the access token of its
+/// consumer's session, or a sentence for the consumer saying why not.
+pub async fn authorize(state: &PlatformState, conv: &ConvInfo) -> Result<Auth, String> {
+    const SIGN_IN: &str = "please sign in on the brand's website, then ask me again";
+    let Some(consumer) = conv.consumer_id.as_deref() else {
+        return Err(format!("this conversation is not signed in; {SIGN_IN}"));
+    };
+    let Ok(consumer) = ConsumerId::parse(consumer) else {
+        return Err(format!(
+            "this conversation's consumer id is not one the brand's sign-in issues; {SIGN_IN}"
+        ));
+    };
+    match state
+        .consumer_sessions
+        .current(state, &conv.org, &consumer)
+        .await
+    {
+        Ok(tokens) => Ok(Auth::bearer(&tokens.access_token)),
+        Err(Unavailable::NoSession) => Err(format!("you are not signed in any more; {SIGN_IN}")),
+        Err(Unavailable::SignInAgain) => {
+            Err(format!("your sign-in has ended at the brand; {SIGN_IN}"))
+        }
+        Err(Unavailable::Temporarily) => Err(
+            "the brand's sign-in service is not available right now; please try again in a moment"
+                .into(),
+        ),
+    }
+}
+
+/// The brand API refused the access token of `conv`'s consumer: the next
+/// call refreshes it instead of presenting it again.
+pub fn unauthorized(state: &PlatformState, conv: &ConvInfo) {
+    if let Some(consumer) = conv
+        .consumer_id
+        .as_deref()
+        .and_then(|c| ConsumerId::parse(c).ok())
+    {
+        state.consumer_sessions.access_refused(&conv.org, &consumer);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_provider_must_be_an_issuer() {
+        let mut org = super::super::basic::tests::ctx_org();
+        let ctx = SaveContext {
+            org: &org,
+            platform_url: "http://127.0.0.1:8402",
+            now: 0,
+        };
+        let errors = from_input(Input {}, &ctx).unwrap_err();
+        assert_eq!((errors[0].field, errors[0].code), ("provider", "no_issuer"));
+        org.provider.token_endpoint = None;
+        org.provider.issuer = Some(url::Url::parse("http://127.0.0.1:8400").unwrap());
+        let ctx = SaveContext {
+            org: &org,
+            platform_url: "http://127.0.0.1:8402",
+            now: 0,
+        };
+        assert_eq!(from_input(Input {}, &ctx), Ok(PreAuth {}));
+    }
+
+    #[test]
+    fn nothing_but_a_name_is_accepted() {
+        let e = serde_json::from_value::<Input>(serde_json::json!({ "url": "x" }));
+        assert!(e.is_err());
+        assert!(serde_json::from_value::<Input>(serde_json::json!({})).is_ok());
+    }
+}

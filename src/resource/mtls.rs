@@ -1,0 +1,96 @@
+//! `GET /mtls/orders`: a caller authenticated by its TLS client certificate
+//! alone, as a brand API behind mutual TLS is.
+//!
+//! The API's TLS listener requires a certificate that chains to its CA and
+//! has not expired on the shared clock ([`crate::tls`]); the handshake
+//! fails otherwise, before any HTTP. This route then maps the certificate's
+//! common name to a consumer through the fixtures' `[[client_certificates]]`
+//! and answers `{"client_certificate": {"subject", "common_name",
+//! "x5t#S256"}, "sub", "orders": [...]}`.
+//!
+//! Refusals are 403 JSON: `certificate_required` when the request came
+//! without a certificate (over plain HTTP), `access_denied` for a
+//! certificate whose common name the fixtures do not list.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::auth::Caller;
+use super::error::json_error;
+use super::state::ResourceState;
+use crate::tls::PeerCertificates;
+
+/// A client certificate subject this API knows (`[[client_certificates]]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateSubject {
+    /// The certificate's subject common name.
+    pub common_name: String,
+    /// The consumer whose orders it reads.
+    pub sub: String,
+}
+
+impl CertificateSubject {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.common_name.trim().is_empty() {
+            return Err("common_name: must not be empty".into());
+        }
+        if self.sub.trim().is_empty() {
+            return Err("sub: must not be empty".into());
+        }
+        Ok(())
+    }
+}
+
+/// `GET /mtls/orders`.
+pub async fn orders(
+    State(state): State<ResourceState>,
+    peer: Option<Extension<PeerCertificates>>,
+) -> Response {
+    let Some(cert) = peer.as_ref().and_then(|Extension(p)| p.end_entity()) else {
+        return json_error(
+            StatusCode::FORBIDDEN,
+            "certificate_required",
+            "this route needs mutual TLS: call it on the API's TLS listener with a client certificate",
+        );
+    };
+    let subject = crate::tls::subject_dn(cert).unwrap_or_default();
+    let common_name = crate::tls::common_name(cert);
+    let mapped = common_name.as_deref().and_then(|cn| {
+        state
+            .fixtures()
+            .client_certificates
+            .iter()
+            .find(|c| c.common_name == cn)
+            .map(|c| c.sub.clone())
+    });
+    let Some(sub) = mapped else {
+        return json_error(
+            StatusCode::FORBIDDEN,
+            "access_denied",
+            &format!("the client certificate {subject} is not mapped to a consumer of this API"),
+        );
+    };
+    let orders = state
+        .with_consumer(&sub, |c| c.orders.clone())
+        .unwrap_or_default();
+    let mut response = Json(json!({
+        "client_certificate": {
+            "subject": subject,
+            "common_name": common_name,
+            "x5t#S256": crate::tls::x5t_s256(cert),
+        },
+        "sub": sub,
+        "orders": orders,
+    }))
+    .into_response();
+    response.extensions_mut().insert(Caller {
+        sub: Some(sub),
+        client_id: None,
+    });
+    response
+}

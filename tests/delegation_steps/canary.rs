@@ -1,0 +1,93 @@
+//! Looking for a secret where it must never be: the vault's files on disk,
+//! the log lines every party wrote (captured at trace level by the
+//! runner, see [`super::runner::logs`]) and every read of the credential
+//! API.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, ensure};
+use cucumber::then;
+
+use super::DelegationWorld;
+
+/// A fresh directory for one scenario's platform data, removed on drop.
+#[derive(Debug)]
+pub struct DataDir(PathBuf);
+
+impl DataDir {
+    pub fn new() -> std::io::Result<Self> {
+        let dir = std::env::temp_dir().join(format!(
+            "standin-suite-{}-{}",
+            std::process::id(),
+            standin::secret::random_token(9)
+        ));
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self(dir))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Every file under `dir` (the SQLite database, its WAL, the key file).
+fn files(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            out.extend(files(&path)?);
+        } else {
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            out.push((path, bytes));
+        }
+    }
+    Ok(out)
+}
+
+#[then(expr = "no vault file, log line or credential read of {string} holds {string}")]
+async fn nowhere(world: &mut DelegationWorld, org: String, canary: String) -> anyhow::Result<()> {
+    let found = files(world.data_dir.path())?;
+    ensure!(
+        found.iter().any(|(p, _)| p.ends_with("vault.sqlite3")),
+        "no vault database under {}",
+        world.data_dir.path().display()
+    );
+    ensure!(
+        found.iter().map(|(_, b)| b.len()).sum::<usize>() > 4096,
+        "the vault files are empty"
+    );
+    for (path, bytes) in &found {
+        ensure!(
+            !contains(bytes, canary.as_bytes()),
+            "{} holds the canary",
+            path.display()
+        );
+    }
+    let logs = super::runner::logs();
+    ensure!(!logs.is_empty(), "no log line was captured: logging is off");
+    for line in logs.lines() {
+        ensure!(
+            !line.contains(&canary),
+            "a log line holds the canary: {line}"
+        );
+    }
+    for read in world.credential_reads(&org).await? {
+        ensure!(
+            !read.contains(&canary),
+            "a credential read holds the canary: {read}"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,274 @@
+//! Mutual Authentication credentials: the brand's test PKI (one CA and a
+//! foreign one per test process), the key stores and trust certificates a
+//! scenario issues, and what a saved credential shows of them.
+//!
+//! A file issued under a name goes into a saved body as `{file:NAME}`
+//! (see [`DelegationWorld::expand`]): base64 for binary files (`.p12`,
+//! `.pfx`, `.jks`, `.der`, `.cer`), JSON-escaped PEM text for `.pem` and
+//! `.crt`. `{mtls_api}` is the brand API's mutual TLS listener.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::LazyLock;
+
+use anyhow::{Context as _, anyhow, bail, ensure};
+use base64::Engine as _;
+use cucumber::{given, then};
+use sha2::Digest as _;
+use standin::pki::{Ca, Issued, Validity};
+use standin::tls::TlsSettings;
+
+use super::DelegationWorld;
+
+/// The common name of the brand API's mTLS listener's CA.
+pub const BRAND_CA: &str = "standin brand CA";
+
+/// The brand's CA (which issued the mTLS listener's server certificate and
+/// whose client certificates it accepts) and a foreign CA.
+pub struct Pki {
+    pub settings: TlsSettings,
+    pub brand: Ca,
+    pub foreign: Ca,
+}
+
+static PKI: LazyLock<Result<Pki, String>> = LazyLock::new(|| {
+    let (settings, brand) = TlsSettings::generate(BRAND_CA).map_err(|e| e.to_string())?;
+    let foreign = Ca::generate("someone else's CA").map_err(|e| e.to_string())?;
+    Ok(Pki {
+        settings,
+        brand,
+        foreign,
+    })
+});
+
+/// The process's PKI, generated on first use (ECDSA keys: milliseconds).
+pub fn pki() -> anyhow::Result<&'static Pki> {
+    PKI.as_ref()
+        .map_err(|e| anyhow!("cannot generate the test PKI: {e}"))
+}
+
+/// The files a scenario issued, by name.
+#[derive(Default)]
+pub struct MtlsFiles {
+    /// As they go into a JSON string.
+    encoded: BTreeMap<String, String>,
+    /// The certificate (DER) of each key store.
+    certificates: BTreeMap<String, Vec<u8>>,
+}
+
+impl fmt::Debug for MtlsFiles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.encoded.keys()).finish()
+    }
+}
+
+impl MtlsFiles {
+    /// `text` with `{file:NAME}` replaced by each file's encoding.
+    pub fn expand(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (name, encoded) in &self.encoded {
+            out = out.replace(&format!("{{file:{name}}}"), encoded);
+        }
+        out
+    }
+
+    fn add(&mut self, name: &str, bytes: &[u8]) {
+        self.encoded.insert(
+            name.to_string(),
+            base64::engine::general_purpose::STANDARD.encode(bytes),
+        );
+    }
+
+    fn add_text(&mut self, name: &str, text: &str) -> anyhow::Result<()> {
+        let json = serde_json::to_string(text)?;
+        self.encoded
+            .insert(name.to_string(), json.trim_matches('"').to_string());
+        Ok(())
+    }
+}
+
+fn extension(name: &str) -> anyhow::Result<&str> {
+    name.rsplit_once('.')
+        .map(|(_, ext)| ext)
+        .ok_or_else(|| anyhow!("{name:?} has no extension to say its format"))
+}
+
+impl DelegationWorld {
+    /// Keep `issued` as a key store named `name` (its extension says PKCS#12
+    /// or JKS).
+    fn issue_key_store(
+        &mut self,
+        name: &str,
+        issued: &Issued,
+        password: &str,
+    ) -> anyhow::Result<()> {
+        let bytes = match extension(name)? {
+            "p12" | "pfx" => issued.to_pkcs12(password)?,
+            "jks" => issued.to_jks(password)?,
+            other => bail!("a key store is .p12, .pfx or .jks, not .{other}"),
+        };
+        self.mtls.add(name, &bytes);
+        self.mtls
+            .certificates
+            .insert(name.to_string(), issued.to_der());
+        Ok(())
+    }
+
+    fn issue_from(
+        &mut self,
+        name: &str,
+        ca: &Ca,
+        subject: &str,
+        validity: Validity,
+        password: &str,
+    ) -> anyhow::Result<()> {
+        let issued = ca
+            .issue_client(subject, validity)
+            .context("issuing the client certificate")?;
+        self.issue_key_store(name, &issued, password)
+    }
+
+    /// Keep CA certificates as a trust certificate file named `name`.
+    fn trust_file(&mut self, name: &str, cas: &[&Ca]) -> anyhow::Result<()> {
+        match extension(name)? {
+            "pem" | "crt" => {
+                let text: String = cas.iter().map(|c| c.to_pem()).collect();
+                self.mtls.add_text(name, &text)
+            }
+            "der" | "cer" => {
+                ensure!(cas.len() == 1, "a DER file holds one certificate");
+                self.mtls.add(name, &cas[0].to_der());
+                Ok(())
+            }
+            other => bail!("a trust certificate is .pem, .crt, .der or .cer, not .{other}"),
+        }
+    }
+}
+
+#[given(expr = "a key store {string} issued by the brand's CA to {string} with password {string}")]
+fn brand_key_store(
+    world: &mut DelegationWorld,
+    name: String,
+    subject: String,
+    password: String,
+) -> anyhow::Result<()> {
+    let validity = Validity::days_from(world.clock.now(), 30);
+    world.issue_from(&name, &pki()?.brand, &subject, validity, &password)
+}
+
+#[given(
+    expr = "a key store {string} issued by the brand's CA to {string} with password {string}, valid for {int} day(s)"
+)]
+fn brand_key_store_for(
+    world: &mut DelegationWorld,
+    name: String,
+    subject: String,
+    password: String,
+    days: u32,
+) -> anyhow::Result<()> {
+    let validity = Validity::days_from(world.clock.now(), days);
+    world.issue_from(&name, &pki()?.brand, &subject, validity, &password)
+}
+
+#[given(
+    expr = "an expired key store {string} issued by the brand's CA to {string} with password {string}"
+)]
+fn expired_key_store(
+    world: &mut DelegationWorld,
+    name: String,
+    subject: String,
+    password: String,
+) -> anyhow::Result<()> {
+    let validity = Validity::expired_at(world.clock.now());
+    world.issue_from(&name, &pki()?.brand, &subject, validity, &password)
+}
+
+#[given(expr = "a key store {string} issued by a foreign CA to {string} with password {string}")]
+fn foreign_key_store(
+    world: &mut DelegationWorld,
+    name: String,
+    subject: String,
+    password: String,
+) -> anyhow::Result<()> {
+    let validity = Validity::days_from(world.clock.now(), 30);
+    world.issue_from(&name, &pki()?.foreign, &subject, validity, &password)
+}
+
+#[given(
+    expr = "a key store {string} pairing one key with another key's certificate, with password {string}"
+)]
+fn mismatched_key_store(
+    world: &mut DelegationWorld,
+    name: String,
+    password: String,
+) -> anyhow::Result<()> {
+    use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
+    let pki = pki()?;
+    let validity = Validity::days_from(world.clock.now(), 30);
+    let certified = pki.brand.issue_client("standin-client", validity)?;
+    let other = pki.brand.issue_client("standin-client", validity)?;
+    let chain = [
+        Certificate::from_der(certified.cert_der())?,
+        Certificate::from_der(pki.brand.cert_der())?,
+    ];
+    let mut store = KeyStore::new();
+    store.add_entry(
+        "standin-client",
+        KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(
+            vec![1; 20],
+            PrivateKey::from_der(other.key_der().secret_pkcs8_der())?,
+            chain,
+        )),
+    );
+    ensure!(extension(&name)? == "p12", "this key store is a .p12");
+    world.mtls.add(&name, &store.writer(&password).write()?);
+    Ok(())
+}
+
+#[given(expr = "the brand's CA certificate as {string}")]
+fn brand_ca_file(world: &mut DelegationWorld, name: String) -> anyhow::Result<()> {
+    world.trust_file(&name, &[&pki()?.brand])
+}
+
+#[given(expr = "the brand's and the foreign CA's certificates as {string}")]
+fn both_ca_file(world: &mut DelegationWorld, name: String) -> anyhow::Result<()> {
+    let pki = pki()?;
+    world.trust_file(&name, &[&pki.brand, &pki.foreign])
+}
+
+#[then(expr = "the answer shows the SHA-256 fingerprint of the certificate in {string}")]
+fn shows_fingerprint(world: &mut DelegationWorld, name: String) -> anyhow::Result<()> {
+    let der = world
+        .mtls
+        .certificates
+        .get(&name)
+        .ok_or_else(|| anyhow!("the scenario issued no key store {name:?}"))?;
+    let expected = sha2::Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    let (_, body) = world.last_credential_answer()?;
+    let shown = body["key_certificate"]["sha256_fingerprint"]
+        .as_str()
+        .unwrap_or_default();
+    ensure!(
+        shown == expected,
+        "the fingerprint shown is {shown:?}, the certificate's is {expected:?}: {body}"
+    );
+    Ok(())
+}
+
+#[then(expr = "the answer shows the key certificate valid until about {int} day(s) from now")]
+fn shows_not_after(world: &mut DelegationWorld, days: i64) -> anyhow::Result<()> {
+    let (_, body) = world.last_credential_answer()?;
+    let not_after = body["key_certificate"]["not_after"]
+        .as_i64()
+        .ok_or_else(|| anyhow!("no key_certificate.not_after in {body}"))?;
+    let expected = world.clock.now() + days * 86_400;
+    ensure!(
+        (not_after - expected).abs() < 120,
+        "the certificate is valid until {not_after}, expected about {expected}"
+    );
+    Ok(())
+}

@@ -1,0 +1,710 @@
+//! The Mutual Authentication credential's validation against real key
+//! stores (issued by the test PKI): every fault its own error, the facts a
+//! read shows, nothing secret in a read, the client cache, and arbitrary
+//! bytes as a key store or trust certificate never panicking the validator.
+
+use std::sync::LazyLock;
+
+use base64::Engine as _;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use standin::clock::Clock;
+use standin::pki::{Ca, Issued, Validity};
+use standin::platform::credentials::mtls::MutualAuth;
+use standin::platform::credentials::{self, FieldError, Kind, SaveContext};
+use standin::platform::org::Org;
+
+const PASSWORD: &str = "changeit";
+const SUBJECT: &str = "standin-client";
+
+struct Pki {
+    ca: Ca,
+    foreign: Ca,
+    client: Issued,
+    other_client: Issued,
+    foreign_client: Issued,
+    p12: Vec<u8>,
+    jks: Vec<u8>,
+}
+
+static PKI: LazyLock<Pki> = LazyLock::new(|| {
+    let now = Clock::new().now();
+    let ca = Ca::generate("mtls test CA").unwrap();
+    let foreign = Ca::generate("someone else's CA").unwrap();
+    let client = ca
+        .issue_client(SUBJECT, Validity::days_from(now, 30))
+        .unwrap();
+    let other_client = ca
+        .issue_client("other", Validity::days_from(now, 30))
+        .unwrap();
+    let foreign_client = foreign
+        .issue_client(SUBJECT, Validity::days_from(now, 30))
+        .unwrap();
+    let p12 = client.to_pkcs12(PASSWORD).unwrap();
+    let jks = client.to_jks(PASSWORD).unwrap();
+    Pki {
+        ca,
+        foreign,
+        client,
+        other_client,
+        foreign_client,
+        p12,
+        jks,
+    }
+});
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn org() -> Org {
+    serde_json::from_value(json!({
+        "id": "demo",
+        "provider": {"token_endpoint": "http://127.0.0.1:1/token", "client_id": "c", "client_secret": "s"}
+    }))
+    .unwrap()
+}
+
+fn now() -> i64 {
+    Clock::new().now()
+}
+
+fn validate_at(fields: Value, at: i64) -> Result<MutualAuth, Vec<FieldError>> {
+    let org = org();
+    let ctx = SaveContext {
+        org: &org,
+        platform_url: "http://127.0.0.1:1",
+        now: at,
+    };
+    match credentials::validate("mutual_authentication", "api-mtls", fields, &ctx)? {
+        Kind::MutualAuthentication(m) => Ok(m),
+        other => panic!("another kind: {other:?}"),
+    }
+}
+
+fn validate(fields: Value) -> Result<MutualAuth, Vec<FieldError>> {
+    validate_at(fields, now())
+}
+
+fn codes(fields: Value) -> Vec<(&'static str, &'static str)> {
+    match validate(fields) {
+        Ok(_) => vec![],
+        Err(errors) => {
+            for e in &errors {
+                assert!(e.message.len() > 20, "a terse message: {e:?}");
+            }
+            errors.into_iter().map(|e| (e.field, e.code)).collect()
+        }
+    }
+}
+
+fn p12_body() -> Value {
+    json!({
+        "key_store": b64(&PKI.p12),
+        "key_store_file_name": "bot.p12",
+        "key_store_password": PASSWORD,
+    })
+}
+
+fn with(mut body: Value, extra: Value) -> Value {
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+/// A PKCS#12 store from raw parts, for stores the PKI does not issue.
+fn p12_of(key_der: &[u8], chain: &[&[u8]], extra_certs: &[&[u8]]) -> Vec<u8> {
+    use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
+    let mut store = KeyStore::new();
+    if !chain.is_empty() {
+        let certs: Vec<Certificate> = chain
+            .iter()
+            .map(|c| Certificate::from_der(c).unwrap())
+            .collect();
+        store.add_entry(
+            "bot",
+            KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(
+                vec![1; 20],
+                PrivateKey::from_der(key_der).unwrap(),
+                certs,
+            )),
+        );
+    }
+    for (i, c) in extra_certs.iter().enumerate() {
+        store.add_entry(
+            &format!("trusted-{i}"),
+            KeyStoreEntry::Certificate(Certificate::from_der(c).unwrap()),
+        );
+    }
+    store.writer(PASSWORD).write().unwrap()
+}
+
+#[test]
+fn a_pkcs12_key_store_alone_is_saved_with_its_facts() {
+    let m = validate(p12_body()).expect("saved");
+    let c = &m.key_certificate;
+    assert_eq!(c.format, "PKCS#12");
+    assert_eq!(c.alias, SUBJECT);
+    assert_eq!(c.facts.subject, "CN=standin-client");
+    assert_eq!(c.facts.issuer, "CN=mtls test CA");
+    assert_eq!(c.facts.key_type, "EC P-256");
+    assert_eq!(c.chain_length, 2);
+    assert!(c.facts.not_before <= now() && now() < c.facts.not_after);
+    let expected: Vec<String> = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(PKI.client.to_der())
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect()
+    };
+    assert_eq!(c.facts.sha256_fingerprint, expected.join(":"));
+    // Without a trust certificate, the store's CA is trusted.
+    assert_eq!(m.trust_certificates.len(), 1);
+    assert_eq!(m.trust_certificates[0].subject, "CN=mtls test CA");
+    assert_eq!(
+        serde_json::to_value(&m.tls_versions).unwrap(),
+        json!(["TLSv1.2", "TLSv1.3"])
+    );
+}
+
+#[test]
+fn reads_show_facts_and_no_secret() {
+    let m = validate(p12_body()).unwrap();
+    let read = serde_json::to_string(&Kind::MutualAuthentication(m)).unwrap();
+    assert!(!read.contains(PASSWORD), "{read}");
+    assert!(!read.contains(&b64(&PKI.p12)[..40]), "{read}");
+    assert!(read.contains(r#""key_store":"[redacted]""#), "{read}");
+    assert!(
+        read.contains(r#""key_store_password":"[redacted]""#),
+        "{read}"
+    );
+    assert!(read.contains(r#""type":"mutual_authentication""#), "{read}");
+    assert!(read.contains("sha256_fingerprint"), "{read}");
+}
+
+#[test]
+fn jks_and_trust_certificates_in_every_encoding_are_saved() {
+    let jks = json!({"key_store": b64(&PKI.jks), "key_store_file_name": "bot.jks", "key_store_password": PASSWORD});
+    let m = validate(jks.clone()).expect("JKS");
+    assert_eq!(m.key_certificate.format, "JKS");
+    assert_eq!(m.key_certificate.facts.subject, "CN=standin-client");
+
+    for (trust, name) in [
+        (json!(PKI.ca.to_pem()), "ca.pem"),
+        (json!(PKI.ca.to_pem()), "ca.crt"),
+        (json!(b64(&PKI.ca.to_der())), "ca.der"),
+        (json!(b64(&PKI.ca.to_der())), "ca.cer"),
+    ] {
+        for body in [p12_body(), jks.clone()] {
+            let m = validate(with(
+                body,
+                json!({"trust_certificate": trust, "trust_certificate_file_name": name}),
+            ))
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            assert_eq!(m.trust_certificates.len(), 1);
+            assert_eq!(m.trust_certificates[0].subject, "CN=mtls test CA");
+            assert_eq!(m.trust_certificate_file_name.as_deref(), Some(name));
+        }
+    }
+
+    // A PEM bundle: both CAs are trusted.
+    let bundle = PKI.ca.to_pem() + &PKI.foreign.to_pem();
+    let m = validate(with(
+        p12_body(),
+        json!({"trust_certificate": bundle, "trust_certificate_file_name": "bundle.pem"}),
+    ))
+    .unwrap();
+    assert_eq!(m.trust_certificates.len(), 2);
+
+    // A password-protected PKCS#12 trust store holding only the CA.
+    let trust_store = p12_of(&[], &[], &[PKI.ca.cert_der()]);
+    let m = validate(with(
+        p12_body(),
+        json!({"trust_certificate": b64(&trust_store), "trust_certificate_file_name": "trust.p12", "trust_certificate_password": PASSWORD}),
+    ))
+    .unwrap();
+    assert_eq!(m.trust_certificates[0].subject, "CN=mtls test CA");
+    assert_eq!(
+        codes(with(
+            p12_body(),
+            json!({"trust_certificate": b64(&trust_store), "trust_certificate_file_name": "trust.p12", "trust_certificate_password": "nope"}),
+        )),
+        vec![("trust_certificate_password", "wrong_password")]
+    );
+}
+
+#[test]
+fn tls_versions_are_chosen_and_tls_1_1_is_refused() {
+    let m = validate(with(p12_body(), json!({"tls_versions": ["TLSv1.3"]}))).unwrap();
+    assert_eq!(
+        serde_json::to_value(&m.tls_versions).unwrap(),
+        json!(["TLSv1.3"])
+    );
+    let errors = validate(with(
+        p12_body(),
+        json!({"tls_versions": ["TLSv1.2", "TLSv1.1"]}),
+    ))
+    .unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        (errors[0].field, errors[0].code),
+        ("tls_versions", "deprecated")
+    );
+    assert!(
+        errors[0].message.contains("RFC 8996"),
+        "{}",
+        errors[0].message
+    );
+    assert!(
+        errors[0].message.contains("TLSv1.2"),
+        "{}",
+        errors[0].message
+    );
+}
+
+#[test]
+fn passwords_wrong_or_missing_are_told_apart() {
+    assert_eq!(
+        codes(with(
+            p12_body(),
+            json!({"key_store_password": "wrong-password"})
+        )),
+        vec![("key_store_password", "wrong_password")]
+    );
+    assert_eq!(
+        codes(with(p12_body(), json!({"key_store_password": null}))),
+        vec![("key_store_password", "missing")]
+    );
+    let jks = json!({"key_store": b64(&PKI.jks), "key_store_file_name": "bot.jks", "key_store_password": "wrong-password"});
+    assert_eq!(
+        codes(jks.clone()),
+        vec![("key_store_password", "wrong_password")]
+    );
+    assert_eq!(
+        codes(with(jks, json!({"key_store_password": ""}))),
+        vec![("key_store_password", "missing")]
+    );
+
+    // A JKS whose key entry has its own password.
+    let mut store = jks::KeyStore::new();
+    store
+        .set_private_key_entry(
+            "bot",
+            jks::PrivateKeyEntry {
+                creation_time: std::time::SystemTime::now(),
+                private_key: PKI.client.key_der().secret_pkcs8_der().to_vec(),
+                certificate_chain: vec![jks::Certificate {
+                    cert_type: "X509".into(),
+                    content: PKI.client.to_der(),
+                }],
+            },
+            b"another-password",
+        )
+        .unwrap();
+    let mut bytes = Vec::new();
+    store.store(&mut bytes, PASSWORD.as_bytes()).unwrap();
+    assert_eq!(
+        codes(
+            json!({"key_store": b64(&bytes), "key_store_file_name": "k.jks", "key_store_password": PASSWORD})
+        ),
+        vec![("key_store_password", "wrong_key_password")]
+    );
+}
+
+#[test]
+fn files_that_are_not_key_stores_are_refused_clearly() {
+    let body = |ks: &str, name: &str| json!({"key_store": ks, "key_store_file_name": name, "key_store_password": PASSWORD});
+    assert_eq!(
+        codes(body("%%% not base64 %%%", "a.p12")),
+        vec![("key_store", "not_base64")]
+    );
+    assert_eq!(
+        codes(body(&b64(b"hello, world"), "a.p12")),
+        vec![("key_store", "not_a_key_store")]
+    );
+    assert_eq!(
+        codes(body(&b64(&PKI.p12), "a.jks")),
+        vec![("key_store", "format_mismatch")]
+    );
+    assert_eq!(
+        codes(body(&b64(&PKI.jks), "a.pfx")),
+        vec![("key_store", "format_mismatch")]
+    );
+    assert_eq!(
+        codes(body(&b64(&[0xCE, 0xCE, 0xCE, 0xCE, 0, 0, 0, 2]), "a.jks")),
+        vec![("key_store", "unsupported")]
+    );
+    assert_eq!(
+        codes(body(&b64(&PKI.p12), "a.pem")),
+        vec![("key_store_file_name", "unsupported_extension")]
+    );
+    assert_eq!(
+        codes(json!({})),
+        vec![("key_store_file_name", "missing"), ("key_store", "missing")]
+    );
+    let mut truncated = PKI.p12.clone();
+    truncated.truncate(truncated.len() / 2);
+    assert_eq!(
+        codes(body(&b64(&truncated), "a.p12")),
+        vec![("key_store", "not_a_key_store")]
+    );
+    let huge = b64(&vec![0u8; 300 * 1024]);
+    assert_eq!(
+        codes(body(&huge, "a.p12")),
+        vec![("key_store", "too_large")]
+    );
+}
+
+#[test]
+fn stores_without_one_matching_key_are_refused() {
+    let c = &PKI.client;
+    let other = &PKI.other_client;
+    // The key of one certificate with another's certificate.
+    let mismatch = p12_of(
+        other.key_der().secret_pkcs8_der(),
+        &[c.cert_der(), PKI.ca.cert_der()],
+        &[],
+    );
+    assert_eq!(
+        codes(
+            json!({"key_store": b64(&mismatch), "key_store_file_name": "m.p12", "key_store_password": PASSWORD})
+        ),
+        vec![("key_store", "key_mismatch")]
+    );
+    // Certificates only: a trust store uploaded as the key store.
+    let certs_only = p12_of(&[], &[], &[c.cert_der()]);
+    assert_eq!(
+        codes(
+            json!({"key_store": b64(&certs_only), "key_store_file_name": "t.p12", "key_store_password": PASSWORD})
+        ),
+        vec![("key_store", "no_private_key")]
+    );
+}
+
+#[test]
+fn certificates_out_of_validity_or_from_another_ca_are_refused() {
+    let at = now();
+    let expired = PKI
+        .ca
+        .issue_client(SUBJECT, Validity::expired_at(at))
+        .unwrap();
+    let body = |issued: &Issued| json!({"key_store": b64(&issued.to_pkcs12(PASSWORD).unwrap()), "key_store_file_name": "k.p12", "key_store_password": PASSWORD});
+    assert_eq!(codes(body(&expired)), vec![("key_store", "expired")]);
+
+    let future = PKI
+        .ca
+        .issue_client(
+            SUBJECT,
+            Validity {
+                not_before: at + 3600,
+                not_after: at + 7200,
+            },
+        )
+        .unwrap();
+    assert_eq!(codes(body(&future)), vec![("key_store", "not_yet_valid")]);
+
+    // Judged on the clock given, not the system's: a day later, the
+    // 30-day certificate is still valid, 31 days later it is not.
+    assert!(validate_at(p12_body(), at + 86_400).is_ok());
+    let late = validate_at(p12_body(), at + 31 * 86_400).unwrap_err();
+    assert_eq!((late[0].field, late[0].code), ("key_store", "expired"));
+
+    // A foreign CA's certificate against the brand's CA as trust.
+    let trust =
+        json!({"trust_certificate": PKI.ca.to_pem(), "trust_certificate_file_name": "ca.pem"});
+    assert_eq!(
+        codes(with(body(&PKI.foreign_client), trust.clone())),
+        vec![("key_store", "untrusted")]
+    );
+    // Not yet valid and foreign: both said.
+    let foreign_future = PKI
+        .foreign
+        .issue_client(
+            SUBJECT,
+            Validity {
+                not_before: at + 3600,
+                not_after: at + 7200,
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        codes(with(body(&foreign_future), trust.clone())),
+        vec![("key_store", "not_yet_valid"), ("key_store", "untrusted")]
+    );
+    let foreign_expired = PKI
+        .foreign
+        .issue_client(SUBJECT, Validity::expired_at(at))
+        .unwrap();
+    assert_eq!(
+        codes(with(body(&foreign_expired), trust))[0],
+        ("key_store", "expired")
+    );
+    // The foreign certificate with its own CA in the store is consistent.
+    assert!(validate(body(&PKI.foreign_client)).is_ok());
+}
+
+#[test]
+fn trust_certificate_faults_have_their_own_errors() {
+    let t = |cert: Value, name: Value| {
+        with(
+            p12_body(),
+            json!({"trust_certificate": cert, "trust_certificate_file_name": name}),
+        )
+    };
+    assert_eq!(
+        codes(t(json!(b64(&PKI.ca.to_der())), json!("ca.pem"))),
+        vec![("trust_certificate", "format_mismatch")]
+    );
+    assert_eq!(
+        codes(t(json!(PKI.ca.to_pem()), json!("ca.der"))),
+        vec![("trust_certificate", "format_mismatch")]
+    );
+    assert_eq!(
+        codes(t(json!("@@@"), json!("ca.der"))),
+        vec![("trust_certificate", "not_base64")]
+    );
+    assert_eq!(
+        codes(t(json!(b64(b"not a certificate")), json!("ca.cer"))),
+        vec![("trust_certificate", "invalid")]
+    );
+    assert_eq!(
+        codes(t(
+            json!("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
+            json!("ca.pem")
+        )),
+        vec![("trust_certificate", "no_certificate")]
+    );
+    assert_eq!(
+        codes(t(json!(PKI.ca.to_pem()), json!("ca.txt"))),
+        vec![("trust_certificate_file_name", "unsupported_extension")]
+    );
+    assert_eq!(
+        codes(t(json!(PKI.ca.to_pem()), Value::Null)),
+        vec![("trust_certificate_file_name", "missing")]
+    );
+    assert_eq!(
+        codes(with(
+            t(json!(PKI.ca.to_pem()), json!("ca.pem")),
+            json!({"trust_certificate_password": "x"})
+        )),
+        vec![("trust_certificate_password", "unused")]
+    );
+}
+
+#[test]
+fn every_fault_is_reported_at_once() {
+    let got = codes(json!({
+        "key_store": b64(&PKI.p12),
+        "key_store_file_name": "bot.p12",
+        "key_store_password": "wrong",
+        "trust_certificate": "@@@",
+        "trust_certificate_file_name": "ca.der",
+        "tls_versions": ["TLSv1.1"],
+    }));
+    assert_eq!(
+        got,
+        vec![
+            ("tls_versions", "deprecated"),
+            ("key_store_password", "wrong_password"),
+            ("trust_certificate", "not_base64"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_client_is_cached_until_the_credential_changes() {
+    use standin::platform::conversations::ConvInfo;
+    use standin::platform::credentials::apply;
+    use standin::platform::{Platform, PlatformFixtures};
+
+    let fixtures = PlatformFixtures::from_toml(
+        r#"
+[[orgs]]
+id = "demo"
+[orgs.provider]
+token_endpoint = "http://127.0.0.1:1/token"
+client_id = "c"
+client_secret = "s"
+"#,
+        "test",
+    )
+    .unwrap();
+    let platform = Platform::start_with(fixtures, Default::default())
+        .await
+        .unwrap();
+    let state = platform.state();
+    let save = |name: &str, body: Value| {
+        state
+            .add_credential(
+                "demo",
+                with(body, json!({"type": "mutual_authentication", "name": name})),
+            )
+            .unwrap()
+    };
+    save("a", p12_body());
+    save(
+        "b",
+        json!({"key_store": b64(&PKI.jks), "key_store_file_name": "b.jks", "key_store_password": PASSWORD}),
+    );
+    let conv = ConvInfo {
+        id: "c1".into(),
+        org: standin::platform::OrgId::parse("demo").unwrap(),
+        bot: "bot".into(),
+        consumer_id: None,
+        closed: false,
+    };
+    let get = |name: &str| state.vault.get(&conv.org, name).unwrap();
+    let saved = |name: &str| match get(name).kind {
+        Kind::MutualAuthentication(m) => m,
+        _ => unreachable!(),
+    };
+    let auth = apply::authorize(state, &conv, &get("a")).await.unwrap();
+    assert!(auth.client.is_some() && auth.authorization.is_none());
+    assert!(state.mtls_clients.holds(&conv.org, "a", &saved("a")));
+    apply::authorize(state, &conv, &get("a")).await.unwrap();
+    assert_eq!(state.mtls_clients.len(), 1);
+
+    // Replaced: the next call builds a new client for the new store.
+    let mut replaced = get("a");
+    let other = PKI.other_client.to_pkcs12(PASSWORD).unwrap();
+    let Kind::MutualAuthentication(m) = &mut replaced.kind else {
+        unreachable!()
+    };
+    m.key_store = standin::secret::Secret::new(b64(&other));
+    state.vault.replace(&conv.org, replaced).unwrap();
+    assert!(!state.mtls_clients.holds(&conv.org, "a", &saved("a")));
+    apply::authorize(state, &conv, &get("a")).await.unwrap();
+    assert!(state.mtls_clients.holds(&conv.org, "a", &saved("a")));
+
+    // Deleted: its client goes at the next call of another credential.
+    state.vault.remove(&conv.org, "a").unwrap();
+    apply::authorize(state, &conv, &get("b")).await.unwrap();
+    assert_eq!(state.mtls_clients.len(), 1);
+    assert!(state.mtls_clients.holds(&conv.org, "b", &saved("b")));
+
+    // On the shared clock, past the certificate's expiry, no client.
+    platform
+        .clock()
+        .advance(std::time::Duration::from_secs(31 * 86_400));
+    let refused = apply::authorize(state, &conv, &get("b")).await.unwrap_err();
+    assert!(refused.contains("expired"), "{refused}");
+}
+
+/// A JKS file holding one key entry whose protected key is `blob`, with
+/// a correct integrity digest for [`PASSWORD`]: what only someone who
+/// knows the password can forge.
+fn jks_with_key_blob(blob: &[u8]) -> Vec<u8> {
+    let mut body = vec![
+        0xFE, 0xED, 0xFE, 0xED, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 3,
+    ];
+    body.extend(b"bot");
+    body.extend([0; 8]);
+    body.extend((blob.len() as u32).to_be_bytes());
+    body.extend(blob);
+    body.extend(1u32.to_be_bytes());
+    body.extend(4u16.to_be_bytes());
+    body.extend(b"X509");
+    body.extend((PKI.client.to_der().len() as u32).to_be_bytes());
+    body.extend(PKI.client.to_der());
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY);
+    let password: Vec<u8> = PASSWORD.bytes().flat_map(|b| [0, b]).collect();
+    ctx.update(&password);
+    ctx.update(b"Mighty Aphrodite");
+    ctx.update(&body);
+    body.extend(ctx.finish().as_ref());
+    body
+}
+
+#[test]
+fn a_malformed_protected_key_in_a_sound_jks_is_refused() {
+    for blob in [&[0x30, 0x00][..], &[0x30, 0x02, 0x30, 0x00], &[0x04, 0x00]] {
+        assert_eq!(
+            codes(
+                json!({"key_store": b64(&jks_with_key_blob(blob)), "key_store_file_name": "k.jks", "key_store_password": PASSWORD})
+            ),
+            vec![("key_store", "corrupt")],
+            "{blob:?}"
+        );
+    }
+}
+
+/// Every key store name the validator knows, and one it does not.
+fn any_name() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec!["k.p12", "k.pfx", "k.jks", "k.bin"])
+}
+
+/// A valid store with a few bytes changed.
+fn mutated(store: &'static [u8]) -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec((0..store.len(), any::<u8>()), 1..8).prop_map(move |edits| {
+        let mut bytes = store.to_vec();
+        for (i, b) in edits {
+            bytes[i] = b;
+        }
+        bytes
+    })
+}
+
+fn assert_no_panic(fields: Value) {
+    // Ok or a list of errors, each with a message: anything but a panic.
+    if let Err(errors) = validate(fields) {
+        assert!(!errors.is_empty());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_as_a_key_store_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..2048), name in any_name()) {
+        assert_no_panic(json!({"key_store": b64(&bytes), "key_store_file_name": name, "key_store_password": PASSWORD}));
+    }
+
+    #[test]
+    fn forged_jks_headers_never_panic(tail in prop::collection::vec(any::<u8>(), 0..512)) {
+        let bytes = [&[0xFE, 0xED, 0xFE, 0xED, 0, 0, 0, 2][..], &tail].concat();
+        assert_no_panic(json!({"key_store": b64(&bytes), "key_store_file_name": "k.jks", "key_store_password": PASSWORD}));
+    }
+
+    #[test]
+    fn forged_jks_lengths_never_panic(
+        alias in 0u16..16,
+        key in prop_oneof![0u32..64, any::<u32>()],
+        certs in prop_oneof![0u32..4, any::<u32>()],
+        tail in prop::collection::vec(any::<u8>(), 0..128),
+    ) {
+        // A key entry whose length fields may claim far more than the file holds.
+        let mut bytes = vec![0xFE, 0xED, 0xFE, 0xED, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1];
+        bytes.extend(alias.to_be_bytes());
+        bytes.extend(std::iter::repeat_n(b'a', usize::from(alias)));
+        bytes.extend([0; 8]);
+        bytes.extend(key.to_be_bytes());
+        bytes.extend(std::iter::repeat_n(0x30, key.min(64) as usize));
+        bytes.extend(certs.to_be_bytes());
+        bytes.extend(tail);
+        assert_no_panic(json!({"key_store": b64(&bytes), "key_store_file_name": "k.jks", "key_store_password": PASSWORD}));
+    }
+
+    #[test]
+    fn arbitrary_protected_keys_in_a_sound_jks_never_panic(blob in prop::collection::vec(any::<u8>(), 0..128)) {
+        assert_no_panic(json!({"key_store": b64(&jks_with_key_blob(&blob)), "key_store_file_name": "k.jks", "key_store_password": PASSWORD}));
+    }
+
+    #[test]
+    fn damaged_key_stores_never_panic(p12 in mutated(&PKI.p12), jks in mutated(&PKI.jks)) {
+        assert_no_panic(json!({"key_store": b64(&p12), "key_store_file_name": "k.p12", "key_store_password": PASSWORD}));
+        assert_no_panic(json!({"key_store": b64(&jks), "key_store_file_name": "k.jks", "key_store_password": PASSWORD}));
+    }
+
+    #[test]
+    fn arbitrary_trust_certificates_never_panic(
+        bytes in prop::collection::vec(any::<u8>(), 0..2048),
+        text in ".{0,300}",
+        name in prop::sample::select(vec!["t.pem", "t.der", "t.crt", "t.p12", "t.jks"]),
+    ) {
+        assert_no_panic(with(p12_body(), json!({"trust_certificate": b64(&bytes), "trust_certificate_file_name": name})));
+        assert_no_panic(with(p12_body(), json!({"trust_certificate": text, "trust_certificate_file_name": name})));
+        let pem = format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", b64(&bytes));
+        assert_no_panic(with(p12_body(), json!({"trust_certificate": pem, "trust_certificate_file_name": name})));
+    }
+}
