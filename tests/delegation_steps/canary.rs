@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, ensure};
-use cucumber::then;
+use cucumber::{given, then};
 
 use super::DelegationWorld;
 
@@ -90,4 +90,37 @@ async fn nowhere(world: &mut DelegationWorld, org: String, canary: String) -> an
         );
     }
     Ok(())
+}
+
+#[given(expr = "the IdP has the service client {string} with the secret {string}")]
+fn service_client(
+    world: &mut DelegationWorld,
+    client: String,
+    secret: String,
+) -> anyhow::Result<()> {
+    let config: standin::idp::ClientConfig = serde_json::from_value(serde_json::json!({
+        "id": client,
+        "secret": secret,
+        "grant_types": ["client_credentials"],
+        "scopes": ["orders:read"],
+    }))?;
+    world
+        .idp
+        .control()
+        .add_client(config)
+        .map_err(|e| anyhow::anyhow!("the IdP refused the client {client}: {e}"))
+}
+
+#[given(expr = "the IdP has the Watson API key {string} acting as {string}")]
+fn api_key(world: &mut DelegationWorld, key: String, iam_id: String) -> anyhow::Result<()> {
+    let config: standin::idp::ApiKeyConfig = serde_json::from_value(serde_json::json!({
+        "id": format!("ApiKey-{iam_id}"),
+        "apikey": key,
+        "iam_id": iam_id,
+    }))?;
+    world
+        .idp
+        .control()
+        .add_api_key(config)
+        .map_err(|e| anyhow::anyhow!("the IdP refused the API key: {e}"))
 }

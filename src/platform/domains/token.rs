@@ -42,7 +42,7 @@ pub const ASSERTION_LIFETIME_SECS: i64 = 3600;
 
 /// A cached token is not used in its last minute: a training call must not
 /// reach the engine with a token that expires on the way.
-pub const EXPIRY_MARGIN_SECS: i64 = 0;
+pub const EXPIRY_MARGIN_SECS: i64 = 60;
 
 /// A token for the engine, and whether it came from the cache.
 pub struct NluToken {
