@@ -552,6 +552,7 @@ client_secret = "s"
         org: standin::platform::OrgId::parse("demo").unwrap(),
         bot: "bot".into(),
         consumer_id: None,
+        authenticated: None,
         closed: false,
     };
     let get = |name: &str| state.vault.get(&conv.org, name).unwrap();

@@ -151,6 +151,33 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
         .any(|w| w == needle.as_bytes())
 }
 
+/// Open a conversation with the bot and say "orders": the bot's answer.
+async fn ask_orders(http: &reqwest::Client, platform: &str) -> String {
+    let conv: Value = http
+        .post(format!("{platform}/api/conversations"))
+        .json(&json!({ "org": "demo", "bot": "bot" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = conv["id"].as_str().unwrap();
+    let reply: Value = http
+        .post(format!("{platform}/api/conversations/{id}/messages"))
+        .json(&json!({ "text": "orders" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    reply["replies"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn credentials_survive_kill_9_and_never_sit_in_clear() {
     let api = MockServer::start().await;
@@ -186,26 +213,7 @@ async fn credentials_survive_kill_9_and_never_sit_in_clear() {
     assert!(!saved.text().await.unwrap().contains(CANARY));
 
     // The credential works before the crash ...
-    let conv: Value = http
-        .post(format!("{}/api/conversations", first.url))
-        .json(&json!({ "org": "demo", "bot": "bot" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = conv["id"].as_str().unwrap().to_string();
-    let reply: Value = http
-        .post(format!("{}/api/conversations/{id}/messages", first.url))
-        .json(&json!({ "text": "orders" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(reply["replies"][0]["text"], "orders: 3", "{reply}");
+    assert_eq!(ask_orders(&http, &first.url).await, "orders: 3");
 
     // ... the process dies with SIGKILL right after the save ...
     let mut first = first;
@@ -252,26 +260,7 @@ async fn credentials_survive_kill_9_and_never_sit_in_clear() {
         .unwrap();
     assert_eq!(read["username"], "orders-bot", "{read}");
     assert_eq!(read["password"], "[redacted]");
-    let conv: Value = http
-        .post(format!("{}/api/conversations", second.url))
-        .json(&json!({ "org": "demo", "bot": "bot" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = conv["id"].as_str().unwrap().to_string();
-    let reply: Value = http
-        .post(format!("{}/api/conversations/{id}/messages", second.url))
-        .json(&json!({ "text": "orders" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(reply["replies"][0]["text"], "orders: 3", "{reply}");
+    assert_eq!(ask_orders(&http, &second.url).await, "orders: 3");
     drop(second);
 
     // Another key does not open this vault: start-up stops, saying why.

@@ -54,6 +54,21 @@ Feature: Secrets never leak
       {"type": "third_party_nlu", "name": "watson-nlu", "provider": "ibm_watson", "credentials": {"apikey": "canary-9b2f-apikey", "url": "{nlu}/instances/inst-9", "iam_url": "{idp}/token"}}
       """
     Then the credential is saved
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "oauth2_authorization_code", "name": "crm-oauth", "client_id": "crm-app", "client_secret": "canary-9b2f-code", "scope": "orders:read", "auth_url": "{idp}/authorize", "token_url": "{idp}/token"}
+      """
+    Then the credential is saved
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "consumer_authentication", "name": "brand-login", "url": "{idp}/authorize?client_id=platform-bot&response_type=code&redirect_uri={platform}/callback/demo/redirectCode&scope=openid"}
+      """
+    Then the credential is saved
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "consumer_pre_authentication", "name": "brand-sso"}
+      """
+    Then the credential is saved
     Given a conversation with the demo bot
     # The canary password and token are not the brand API's: it refuses them,
     # which proves they were sent.
@@ -68,3 +83,4 @@ Feature: Secrets never leak
     When the admin of "demo" trains the domain "support"
     Then the domain "support" is training with "ibm_watson"
     And no vault file, log line or credential read of "demo" holds "canary-9b2f"
+    And the vault on disk opens again with the same credentials of "demo"

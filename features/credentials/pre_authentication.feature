@@ -4,11 +4,15 @@ Feature: Consumer Pre-Authentication
   it to the platform, which exchanges it server to server with the
   organisation's provider and keeps the access, ID and refresh tokens under
   the consumer id (the ID token's sub) while the consumer session lives.
-  An integration naming the organisation's Consumer Pre-Authentication
-  credential uses that consumer's access token and never challenges the
-  consumer; an expired access token is refreshed, once however many calls
-  need it. Without a live session the consumer is told to sign in again
-  on the brand's side.
+  It answers the consumer id and the session's token, an unguessable
+  handle that the brand's messaging client presents when it opens the
+  consumer's conversation: only such a conversation is authenticated. An
+  integration naming the organisation's Consumer Pre-Authentication
+  credential uses the access token of the consumer the conversation is
+  authenticated for, and never challenges the consumer; an expired access
+  token is refreshed, once however many calls need it. A conversation
+  that only names a consumer id gets no one's tokens, and without a live
+  session the consumer is told to sign in again on the brand's side.
 
   Background:
     Given the brand's IdP, the brand API and the platform on one shared clock
@@ -34,7 +38,7 @@ Feature: Consumer Pre-Authentication
       """
     Then the save is refused: "invalid_field" on "body"
 
-  Scenario: The brand's page signs a consumer in; the platform answers no token
+  Scenario: The brand's page signs a consumer in; the platform answers a session token, no token of the IdP's
     When "alice" signs in on the brand's website
     Then the platform starts a consumer session for "alice"
     And the platform keeps tokens for the consumers "alice"
@@ -42,8 +46,8 @@ Feature: Consumer Pre-Authentication
   Scenario: Each consumer's conversations use that consumer's own tokens
     Given "alice" has signed in on the brand's website
     And "bob" has signed in on the brand's website
-    And a conversation "A" with the demo bot for the signed-in consumer "alice"
-    And a conversation "B" with the demo bot for the signed-in consumer "bob"
+    And a conversation "A" with the demo bot opened with the session token of "alice"
+    And a conversation "B" with the demo bot opened with the session token of "bob"
     When the consumer says "my signed-in orders" in conversation "A"
     Then the bot answers "Your signed-in orders: 1001, 1002, 1003" without a link
     When the consumer says "my signed-in orders" in conversation "B"
@@ -53,7 +57,7 @@ Feature: Consumer Pre-Authentication
 
   Scenario: A pre-authenticated consumer is never challenged
     Given "alice" has signed in on the brand's website
-    And a conversation with the demo bot for the signed-in consumer "alice"
+    And a conversation with the demo bot opened with the session token of "alice"
     When the consumer says "my signed-in orders"
     Then the bot answers "Your signed-in orders: 1001, 1002, 1003" without a link
     And the conversation's events include, in this order:
@@ -72,9 +76,77 @@ Feature: Consumer Pre-Authentication
     And the conversation's events include "challenge_sent" 0 times
     And the brand API has received no request
 
+  Scenario: A conversation that only claims a signed-in consumer's id gets no one's tokens
+    Given "alice" has signed in on the brand's website
+    And a conversation with the demo bot claiming the consumer id of "alice" without a session token
+    When the consumer says "my signed-in orders"
+    Then the bot answers without a link
+    And the bot's last message says "this conversation is not signed in; please sign in on the brand's website"
+    And the conversation is not authenticated
+    And the conversation's events include "challenge_sent" 0 times
+    And the brand API has received no request
+    And the brand API received no request with a token of "alice"
+    And the platform keeps tokens for the consumers "alice"
+
+  Scenario: A session token opens conversations of its own organisation only
+    Given the organisation "other" has the Consumer Pre-Authentication credential "other-sso"
+    And "alice" has signed in on the brand's website
+    When a conversation with the demo bot in organisation "other" is opened with the current session token of "alice"
+    Then opening the conversation is refused with 403 "invalid_consumer_session"
+    When a conversation with the demo bot in organisation "demo" is opened with the current session token of "alice"
+    Then the conversation is authenticated for "alice"
+    When the consumer says "my signed-in orders"
+    Then the bot answers "Your signed-in orders: 1001, 1002, 1003" without a link
+    And the brand API received 1 request, for alice, with the conversation's token
+
+  Scenario: A session token opens no conversation once its session has ended; the conversations it opened get no tokens
+    Given "alice" has signed in on the brand's website
+    And a conversation with the demo bot opened with the session token of "alice"
+    When the brand ends the consumer session of "alice"
+    And a conversation with the demo bot in organisation "demo" is opened with the current session token of "alice"
+    Then opening the conversation is refused with 403 "invalid_consumer_session"
+    When the consumer says "my signed-in orders"
+    Then the bot answers without a link
+    And the bot's last message says "you are not signed in any more; please sign in on the brand's website"
+    And the brand API has received no request
+
+  Scenario: A session token opens no conversation once its lifetime has passed, or a new sign-in replaced it
+    Given "alice" has signed in on the brand's website
+    And "alice" has signed in on the brand's website
+    When a conversation with the demo bot in organisation "demo" is opened with the previous session token of "alice"
+    Then opening the conversation is refused with 403 "invalid_consumer_session"
+    When a conversation with the demo bot in organisation "demo" is opened with the current session token of "alice"
+    Then the conversation is authenticated for "alice"
+    When the consumer session's lifetime passes
+    And a conversation with the demo bot in organisation "demo" is opened with the current session token of "alice"
+    Then opening the conversation is refused with 403 "invalid_consumer_session"
+
+  Scenario: Every refused session token gets the same answer, which does not say why
+    Given the organisation "other" has the Consumer Pre-Authentication credential "other-sso"
+    And "alice" has signed in on the brand's website
+    And "bob" has signed in on the brand's website
+    When a conversation with the demo bot is opened with a session token the platform never issued
+    And a conversation with the demo bot is opened with the session token of "alice" and the consumer id of "bob"
+    And a conversation with the demo bot in organisation "other" is opened with the current session token of "bob"
+    And the brand ends the consumer session of "bob"
+    And a conversation with the demo bot in organisation "demo" is opened with the current session token of "bob"
+    And the consumer session's lifetime passes
+    And a conversation with the demo bot in organisation "demo" is opened with the current session token of "alice"
+    Then the 5 openings were all refused with the same answer, 403 "invalid_consumer_session"
+
+  Scenario: A session token is in no log line, no conversation read and no refusal
+    Given "alice" has signed in on the brand's website
+    And a conversation with the demo bot opened with the session token of "alice"
+    When the consumer says "my signed-in orders"
+    Then the bot answers "Your signed-in orders: 1001, 1002, 1003" without a link
+    When the brand ends the consumer session of "alice"
+    And a conversation with the demo bot in organisation "demo" is opened with the current session token of "alice"
+    Then opening the conversation is refused with 403 "invalid_consumer_session"
+    And no session token of "alice" is in a log line, a conversation read or a refusal
+
   Scenario: An expired access token is refreshed while the session lives, with the rotated refresh token
     Given "alice" has signed in on the brand's website
-    And a conversation with the demo bot for the signed-in consumer "alice"
+    And a conversation with the demo bot opened with the session token of "alice"
     When the consumer says "my signed-in orders"
     And the shared clock moves forward 301 seconds
     And the consumer says "my signed-in orders" again
@@ -90,7 +162,7 @@ Feature: Consumer Pre-Authentication
 
   Scenario: Concurrent uses of an expired access token make one refresh
     Given "alice" has signed in on the brand's website
-    And 5 conversations with the demo bot for the signed-in consumer "alice"
+    And 5 conversations with the demo bot opened with the session token of "alice"
     And the shared clock moves forward 301 seconds
     And the IdP's token endpoint answers 300 ms late once
     When the consumer says "my signed-in orders" in the 5 conversations at the same moment
@@ -100,7 +172,7 @@ Feature: Consumer Pre-Authentication
 
   Scenario: An access token the brand API refuses is refreshed for the next call
     Given "alice" has signed in on the brand's website
-    And a conversation with the demo bot for the signed-in consumer "alice"
+    And a conversation with the demo bot opened with the session token of "alice"
     And the brand API answers the next orders request with status 401 and the body '{"error":"invalid_token"}'
     When the consumer says "my signed-in orders"
     Then the bot answers without a link
@@ -111,7 +183,7 @@ Feature: Consumer Pre-Authentication
 
   Scenario: Nothing is refreshed once the consumer session has been ended
     Given "alice" has signed in on the brand's website
-    And a conversation with the demo bot for the signed-in consumer "alice"
+    And a conversation with the demo bot opened with the session token of "alice"
     When the brand ends the consumer session of "alice"
     Then ending the session is answered 204
     And the platform keeps no tokens for "alice"
@@ -127,7 +199,7 @@ Feature: Consumer Pre-Authentication
 
   Scenario: A consumer session ends when its lifetime has passed
     Given "alice" has signed in on the brand's website
-    And a conversation with the demo bot for the signed-in consumer "alice"
+    And a conversation with the demo bot opened with the session token of "alice"
     When the consumer session's lifetime passes
     And the consumer says "my signed-in orders"
     Then the bot answers without a link
@@ -137,7 +209,7 @@ Feature: Consumer Pre-Authentication
 
   Scenario: A refused refresh sends the consumer back to the brand's website
     Given "alice" has signed in on the brand's website
-    And a conversation with the demo bot for the signed-in consumer "alice"
+    And a conversation with the demo bot opened with the session token of "alice"
     And the IdP refuses the next refresh with "invalid_grant"
     When the shared clock moves forward 301 seconds
     And the consumer says "my signed-in orders"
@@ -148,7 +220,7 @@ Feature: Consumer Pre-Authentication
 
   Scenario: An IdP that cannot refresh right now keeps the session for a later try
     Given "alice" has signed in on the brand's website
-    And a conversation with the demo bot for the signed-in consumer "alice"
+    And a conversation with the demo bot opened with the session token of "alice"
     And the IdP's token endpoint answers status 503 once
     When the shared clock moves forward 301 seconds
     And the consumer says "my signed-in orders"

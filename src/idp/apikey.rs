@@ -21,16 +21,16 @@
 //! iam_id = "iam-ServiceId-demo"
 //! ```
 
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
 
 use super::admin::ControlError;
 use super::error::TokenError;
-use super::http::{Params, RawBody, form_params, no_store_json};
+use super::http::{Params, RawBody};
 use super::service_accounts::{hex, random_bytes};
-use super::service_token::{DEFAULT_TTL_SECS, NLU_AUDIENCE, ServiceGrant, issue};
+use super::service_token::{DEFAULT_TTL_SECS, NLU_AUDIENCE, ServiceGrant, check_settings, issue};
 use super::state::{Grant, IdpState, Scope, token_id};
 use crate::secret::{Secret, random_token};
 
@@ -86,15 +86,7 @@ impl ApiKeyConfig {
         if self.iam_id.trim().is_empty() {
             return Err("iam_id: must not be empty".into());
         }
-        if self.audience.trim().is_empty() {
-            return Err("audience: must not be empty".into());
-        }
-        if !(1..=MAX_TTL_SECS).contains(&self.access_token_ttl_secs) {
-            return Err(format!(
-                "access_token_ttl_secs: must be 1 to {MAX_TTL_SECS} seconds"
-            ));
-        }
-        Ok(())
+        check_settings(&self.audience, self.access_token_ttl_secs, MAX_TTL_SECS)
     }
 }
 
@@ -261,17 +253,7 @@ pub fn exchange(state: &IdpState, params: &Params) -> Result<ApiKeyTokenResponse
 /// The answer to a token request whose `grant_type` is [`GRANT_TYPE`], or
 /// `None` for any other request (the token endpoint decides those).
 pub fn handle(state: &IdpState, headers: &HeaderMap, body: &RawBody) -> Option<Response> {
-    let params = form_params(headers, body).ok()?;
-    if params.get("grant_type") != Ok(Some(GRANT_TYPE)) {
-        return None;
-    }
-    Some(match exchange(state, &params) {
-        Ok(response) => no_store_json(StatusCode::OK, response),
-        Err(error) => {
-            tracing::debug!(error = error.code(), "API key refused");
-            error.into_response()
-        }
-    })
+    super::service_token::handle(state, headers, body, GRANT_TYPE, exchange)
 }
 
 #[cfg(test)]

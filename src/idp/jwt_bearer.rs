@@ -29,8 +29,8 @@
 //! authentication is needed: the assertion is the credential (RFC 7523
 //! 3.1); client credentials sent along are ignored.
 
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, Validation};
@@ -38,7 +38,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::error::TokenError;
-use super::http::{Params, RawBody, form_params, no_store_json};
+use super::http::{Params, RawBody};
 use super::service_accounts::ServiceAccountConfig;
 use super::service_token::{ServiceGrant, issue};
 use super::state::{Grant, IdpState, Scope};
@@ -313,15 +313,5 @@ pub fn exchange(state: &IdpState, params: &Params) -> Result<TokenResponse, Toke
 /// The answer to a token request whose `grant_type` is [`GRANT_TYPE`], or
 /// `None` for any other request (the token endpoint decides those).
 pub fn handle(state: &IdpState, headers: &HeaderMap, body: &RawBody) -> Option<Response> {
-    let params = form_params(headers, body).ok()?;
-    if params.get("grant_type") != Ok(Some(GRANT_TYPE)) {
-        return None;
-    }
-    Some(match exchange(state, &params) {
-        Ok(response) => no_store_json(StatusCode::OK, response),
-        Err(error) => {
-            tracing::debug!(error = error.code(), "assertion refused");
-            error.into_response()
-        }
-    })
+    super::service_token::handle(state, headers, body, GRANT_TYPE, exchange)
 }

@@ -27,7 +27,7 @@ use jsonwebtoken::DecodingKey;
 use serde::{Deserialize, Serialize};
 
 use super::admin::ControlError;
-use super::service_token::{DEFAULT_TTL_SECS, NLU_AUDIENCE};
+use super::service_token::{DEFAULT_TTL_SECS, NLU_AUDIENCE, check_settings};
 use super::state::IdpState;
 use crate::secret::Secret;
 
@@ -157,15 +157,7 @@ impl ServiceAccountConfig {
         if self.scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
             return Err("scopes: each scope is one non-empty word".into());
         }
-        if self.audience.trim().is_empty() {
-            return Err("audience: must not be empty".into());
-        }
-        if !(1..=MAX_TTL_SECS).contains(&self.access_token_ttl_secs) {
-            return Err(format!(
-                "access_token_ttl_secs: must be 1 to {MAX_TTL_SECS} seconds"
-            ));
-        }
-        Ok(())
+        check_settings(&self.audience, self.access_token_ttl_secs, MAX_TTL_SECS)
     }
 }
 

@@ -11,10 +11,14 @@
 //! tells a service-account token from an API-key token, plus the claims the
 //! credential adds (`project_id`, `iam_id`).
 
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::error::TokenError;
 use super::fixtures::TokenFormat;
+use super::http::{Params, RawBody, form_params, no_store_json};
 use super::keys::SigningAlg;
 use super::state::{AccessRecord, Grant, IdpState, Scope, token_id};
 use crate::secret::random_token;
@@ -26,6 +30,21 @@ pub const NLU_AUDIENCE: &str = "nlu";
 /// Default lifetime of a service-credential token (Google and IBM issue
 /// one-hour tokens).
 pub const DEFAULT_TTL_SECS: u64 = 3600;
+
+/// The token settings a service credential is configured with: an
+/// audience, and a lifetime of 1 to `max_ttl_secs` seconds. The error names
+/// the field.
+pub fn check_settings(audience: &str, ttl_secs: u64, max_ttl_secs: u64) -> Result<(), String> {
+    if audience.trim().is_empty() {
+        return Err("audience: must not be empty".into());
+    }
+    if !(1..=max_ttl_secs).contains(&ttl_secs) {
+        return Err(format!(
+            "access_token_ttl_secs: must be 1 to {max_ttl_secs} seconds"
+        ));
+    }
+    Ok(())
+}
 
 /// What a service-credential token is minted for.
 #[derive(Debug, Clone)]
@@ -119,4 +138,32 @@ pub fn issue(state: &IdpState, g: ServiceGrant<'_>) -> Issued {
         expires_in: ttl,
         expires_at: now + ttl,
     }
+}
+
+/// The answer to a token request whose `grant_type` is `grant_type`, as
+/// `exchange` decides it, or `None` for any other request (the token
+/// endpoint decides those). A service grant authenticates no client: the
+/// credential is in the request itself.
+pub fn handle<R: Serialize>(
+    state: &IdpState,
+    headers: &HeaderMap,
+    body: &RawBody,
+    grant_type: &str,
+    exchange: impl FnOnce(&IdpState, &Params) -> Result<R, TokenError>,
+) -> Option<Response> {
+    let params = form_params(headers, body).ok()?;
+    if params.get("grant_type") != Ok(Some(grant_type)) {
+        return None;
+    }
+    Some(match exchange(state, &params) {
+        Ok(response) => no_store_json(StatusCode::OK, response),
+        Err(error) => {
+            tracing::debug!(
+                error = error.code(),
+                grant_type,
+                "service credential refused"
+            );
+            error.into_response()
+        }
+    })
 }

@@ -23,9 +23,7 @@ use serde_json::{Value, json};
 use super::log::Outcome;
 use super::state::NluState;
 use crate::idp::error::sanitize_description;
-use crate::resource::auth::{
-    AccessClaims, AuthError, bearer_token, check_claims, verify_signature,
-};
+use crate::resource::auth::{AccessClaims, AuthError, bearer_token, verify_signature};
 
 /// The realm of every challenge.
 pub const REALM: &str = "nlu";
@@ -202,19 +200,17 @@ fn string_claim(claims: &Value, name: &str) -> Option<String> {
 #[tracing::instrument(skip_all)]
 pub async fn authenticate(state: &NluState, headers: &HeaderMap) -> Result<NluCaller, Refusal> {
     let token = bearer_token(headers)?;
-    let claims = verify_signature(state.jwks(), token).await?;
+    let trust = state.trust();
+    let claims = verify_signature(trust.jwks(), token).await?;
     let grant_type = string_claim(&claims, "grant_type");
     let project_id = string_claim(&claims, "project_id");
     let claims: AccessClaims = serde_json::from_value(claims)
         .map_err(|_| AuthError::InvalidToken("the token's claims are malformed".into()))?;
-    let consumer =
-        check_claims(&claims, state.now(), state.issuer(), state.audience()).map_err(|e| {
-            Refusal {
-                error: e.into(),
-                sub: claims.sub.clone(),
-                grant_type: grant_type.clone(),
-            }
-        })?;
+    let consumer = trust.check(&claims).map_err(|e| Refusal {
+        error: e.into(),
+        sub: claims.sub.clone(),
+        grant_type: grant_type.clone(),
+    })?;
     Ok(NluCaller {
         sub: consumer.sub,
         client_id: consumer.client_id,

@@ -4,8 +4,6 @@
 //!
 //! `/admin` requests are not logged.
 
-use std::collections::VecDeque;
-
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -15,8 +13,7 @@ use super::state::NluState;
 use crate::idp::token_id;
 use crate::resource::auth::bearer_token;
 
-/// Entries kept; the oldest go first.
-pub const LOG_CAPACITY: usize = 100_000;
+pub use crate::resource::log::LOG_CAPACITY;
 
 /// Which engine an endpoint imitates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,28 +67,8 @@ pub struct NluRequest {
     pub error: Option<String>,
 }
 
-/// The log itself.
-#[derive(Debug, Default)]
-pub struct RequestLog {
-    entries: VecDeque<NluRequest>,
-}
-
-impl RequestLog {
-    pub fn push(&mut self, entry: NluRequest) {
-        if self.entries.len() >= LOG_CAPACITY {
-            self.entries.pop_front();
-        }
-        self.entries.push_back(entry);
-    }
-
-    pub fn entries(&self) -> Vec<NluRequest> {
-        self.entries.iter().cloned().collect()
-    }
-
-    pub fn clear(&mut self) {
-        self.entries.clear();
-    }
-}
+/// The log itself, bounded as the brand API's.
+pub type RequestLog = crate::resource::log::RequestLog<NluRequest>;
 
 impl NluState {
     /// Every logged request, oldest first.
@@ -110,7 +87,7 @@ pub async fn record(State(state): State<NluState>, request: Request, next: Next)
     if path == "/admin" || path.starts_with("/admin/") {
         return next.run(request).await;
     }
-    let at = state.now();
+    let at = state.trust().now();
     let method = request.method().to_string();
     let token = bearer_token(request.headers()).ok().map(token_id);
     let response = next.run(request).await;

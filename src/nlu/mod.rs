@@ -50,6 +50,7 @@ pub use log::{Engine, NluRequest};
 pub use state::NluState;
 
 use crate::clock::Clock;
+use crate::resource::Trust;
 use crate::server::Server;
 
 /// Request bodies above this are refused with 413 before any parsing.
@@ -151,11 +152,9 @@ impl MockNlu {
     /// Start with explicit address, clock, issuer and audience. The IdP
     /// need not be up yet: its keys are fetched with the first token.
     pub async fn start_with(options: NluOptions) -> Result<Self, StartError> {
-        let issuer = options.issuer.trim_end_matches('/').to_string();
-        match url::Url::parse(&issuer) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-            _ => return Err(StartError::Issuer(options.issuer)),
-        }
+        let Some(issuer) = Trust::issuer_url(&options.issuer) else {
+            return Err(StartError::Issuer(options.issuer));
+        };
         let bind = |source| StartError::Bind {
             addr: options.addr,
             source,
@@ -187,12 +186,12 @@ impl MockNlu {
 
     /// The clock every expiry decision of this service reads.
     pub fn clock(&self) -> &Clock {
-        self.state.clock()
+        self.state.trust().clock()
     }
 
     /// The issuer whose tokens are accepted.
     pub fn issuer(&self) -> &str {
-        self.state.issuer()
+        self.state.trust().issuer()
     }
 
     /// The control surface: the request log.

@@ -1,12 +1,13 @@
-//! The NLU service's shared state: configuration, the JWKS cache (the brand
-//! API's, [`crate::resource::jwks`]) and the request log, each part behind
-//! its own lock held for list operations only, never across an `.await`.
+//! The NLU service's shared state: which tokens it accepts (a
+//! [`Trust`], as the brand API's: issuer, audience, clock, the JWKS cache)
+//! and the request log, behind a lock held for list operations only, never
+//! across an `.await`.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::log::RequestLog;
 use crate::clock::Clock;
-use crate::resource::jwks::JwksCache;
+use crate::resource::trust::Trust;
 
 /// Everything the service's handlers share. Cloning shares it.
 #[derive(Clone, Debug)]
@@ -16,10 +17,7 @@ pub struct NluState {
 
 #[derive(Debug)]
 struct Inner {
-    issuer: String,
-    audience: String,
-    clock: Clock,
-    jwks: JwksCache,
+    trust: Trust,
     log: Mutex<RequestLog>,
     admin_open: bool,
 }
@@ -29,44 +27,23 @@ impl NluState {
     /// needed) addressed to `audience`. `admin_open` opens `/admin` (the
     /// server opens it when bound to loopback).
     pub fn new(issuer: &str, audience: &str, clock: Clock, admin_open: bool) -> Self {
-        let issuer = issuer.trim_end_matches('/').to_string();
         Self {
             inner: Arc::new(Inner {
-                jwks: JwksCache::new(&issuer),
-                issuer,
-                audience: audience.to_string(),
-                clock,
+                trust: Trust::new(issuer, audience, clock),
                 log: Mutex::default(),
                 admin_open,
             }),
         }
     }
 
-    /// The issuer whose tokens are accepted (`iss`).
-    pub fn issuer(&self) -> &str {
-        &self.inner.issuer
-    }
-
-    /// The audience tokens must name (`aud`).
-    pub fn audience(&self) -> &str {
-        &self.inner.audience
-    }
-
-    /// The shared clock every expiry decision reads.
-    pub fn clock(&self) -> &Clock {
-        &self.inner.clock
-    }
-
-    pub fn now(&self) -> i64 {
-        self.inner.clock.now()
+    /// Which tokens the service accepts, and the shared clock every
+    /// expiry decision reads.
+    pub fn trust(&self) -> &Trust {
+        &self.inner.trust
     }
 
     pub fn admin_open(&self) -> bool {
         self.inner.admin_open
-    }
-
-    pub fn jwks(&self) -> &JwksCache {
-        &self.inner.jwks
     }
 
     pub(crate) fn log(&self) -> MutexGuard<'_, RequestLog> {

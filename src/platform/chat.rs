@@ -38,6 +38,7 @@ pub async fn start(State(state): State<PlatformState>, Query(q): Query<StartQuer
             org,
             bot,
             consumer_id: None,
+            consumer_session: None,
         },
     ) {
         Ok(id) => Redirect::to(&format!("/chat/{id}")).into_response(),

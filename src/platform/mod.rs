@@ -23,7 +23,8 @@
 //! - [`chat`]: a minimal HTML chat page for people.
 //! - [`domains`]: NLU domains, trained with Third-party NLU credentials.
 //! - [`consumer_sessions`]: pre-authenticated consumers' tokens, per
-//!   consumer id, refreshed while the consumer session lives.
+//!   consumer id, refreshed while the consumer session lives; the session
+//!   handle that authenticates a conversation.
 //! - [`tokens_api`]: the Get Tokens API and its client credentials token
 //!   endpoint for brand services.
 //!
@@ -39,7 +40,7 @@
 //!
 //! | route | what |
 //! |---|---|
-//! | `POST /api/conversations` | open: `{"org","bot","consumer_id"?}` → 201 `{"id"}` |
+//! | `POST /api/conversations` | open: `{"org","bot","consumer_id"?,"consumer_session"?}` → 201 `{"id","authenticated"}`; a consumer session handle authenticates the conversation for its consumer (403 `invalid_consumer_session` otherwise) |
 //! | `POST /api/conversations/{id}/messages` | `{"text"}` → `{"replies":[{"text","link"?}]}` |
 //! | `GET /api/conversations/{id}/transcript` | the messages, with links |
 //! | `GET /api/conversations/{id}/events` | the event log |
@@ -55,7 +56,7 @@
 //! | `POST /api/orgs/{org}/domains/{domain}/train` | train a domain with its Third-party NLU credential → `{"domain","provider","status"}` |
 //! | `GET /oauth2/callback` | the authorization response for OAuth 2.0 authorization code credentials |
 //! | `GET /chat`, `GET /chat/{id}`, `POST /chat/{id}` | the chat page |
-//! | `POST /api/account/{account}/consumer/sessions` | Consumer Pre-Authentication: `{"code","redirect_uri","code_verifier"?,"nonce"?}` → 201 `{"consumer_id","expires_at"}` |
+//! | `POST /api/account/{account}/consumer/sessions` | Consumer Pre-Authentication: `{"code","redirect_uri","code_verifier"?,"nonce"?}` → 201 `{"consumer_id","expires_at","session_token"}` (the handle that opens the consumer's authenticated conversations) |
 //! | `DELETE /api/account/{account}/consumer/{consumerId}/session` | end a consumer session; purges its tokens |
 //! | `POST /oauth/token` | client credentials token for a brand service (RFC 6749 4.4) |
 //! | `GET /api/account/{account}/consumer/{consumerId}/brand/tokens` | Get Tokens: the consumer's current tokens, for a bearer with `delegated.token.read.external` |

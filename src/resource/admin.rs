@@ -51,7 +51,7 @@ impl ResourceState {
 
     /// How many times the IdP's JWKS was fetched.
     pub fn jwks_fetches(&self) -> u64 {
-        self.jwks().fetches()
+        self.trust().jwks().fetches()
     }
 
     /// Add a consumer, or replace the one with the same `sub`. Order ids
@@ -82,7 +82,7 @@ impl ResourceState {
         self.clear_requests();
         self.payments_store().clear();
         self.reset_consumers();
-        self.jwks().clear();
+        self.trust().jwks().clear();
     }
 }
 
@@ -150,7 +150,7 @@ async fn post_consumer(
 }
 
 async fn get_keys(State(state): State<ResourceState>) -> Json<Value> {
-    Json(json!({ "fetches": state.jwks_fetches(), "kids": state.jwks().kids() }))
+    Json(json!({ "fetches": state.jwks_fetches(), "kids": state.trust().jwks().kids() }))
 }
 
 async fn post_reset(State(state): State<ResourceState>) -> StatusCode {

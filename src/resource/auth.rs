@@ -376,14 +376,16 @@ pub async fn verify(
     token: &str,
     peer: Option<&PeerCertificates>,
 ) -> Result<Consumer, Refusal> {
-    let claims = verify_signature(state.jwks(), token).await?;
+    let trust = state.trust();
+    let claims = verify_signature(trust.jwks(), token).await?;
     let claims: AccessClaims = serde_json::from_value(claims)
         .map_err(|_| AuthError::invalid("the token's claims are malformed"))?;
     let caller = Caller {
         sub: claims.sub.clone(),
         client_id: claims.client_id.clone(),
     };
-    check_claims(&claims, state.now(), state.issuer(), state.audience())
+    trust
+        .check(&claims)
         .and_then(|consumer| check_binding(claims.cnf.as_ref(), peer).map(|()| consumer))
         .map_err(|error| Refusal { error, caller })
 }

@@ -11,15 +11,14 @@
 //! neither a user name nor a password can be guessed from timing. The
 //! request log records the scheme and the user name, never the password.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::auth::{Caller, REALM, authorization};
+use super::auth::{REALM, authorization};
 use super::error::json_error;
 use super::state::ResourceState;
 use crate::secret::Secret;
@@ -126,17 +125,7 @@ pub async fn orders(State(state): State<ResourceState>, headers: HeaderMap) -> R
     let Some(user) = find(&state.fixtures().basic_users, &username, &password) else {
         return refuse("invalid_credentials", "unknown user or wrong password");
     };
-    let sub = user.sub.clone();
-    let orders = state
-        .with_consumer(&sub, |c| c.orders.clone())
-        .unwrap_or_default();
-    let mut response =
-        Json(json!({ "username": username, "sub": sub, "orders": orders })).into_response();
-    response.extensions_mut().insert(Caller {
-        sub: Some(sub),
-        client_id: None,
-    });
-    response
+    super::orders::of_caller(&state, [("username", json!(username))], user.sub.clone())
 }
 
 #[cfg(test)]

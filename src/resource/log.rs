@@ -53,21 +53,30 @@ pub struct RequestLogEntry {
     pub error: Option<String>,
 }
 
-/// The log itself.
-#[derive(Debug, Default)]
-pub struct RequestLog {
-    entries: VecDeque<RequestLogEntry>,
+/// The log itself: at most [`LOG_CAPACITY`] entries of type `E` (the
+/// mock NLU service keeps its own kind, [`crate::nlu::NluRequest`]).
+#[derive(Debug)]
+pub struct RequestLog<E = RequestLogEntry> {
+    entries: VecDeque<E>,
 }
 
-impl RequestLog {
-    pub fn push(&mut self, entry: RequestLogEntry) {
+impl<E> Default for RequestLog<E> {
+    fn default() -> Self {
+        Self {
+            entries: VecDeque::new(),
+        }
+    }
+}
+
+impl<E: Clone> RequestLog<E> {
+    pub fn push(&mut self, entry: E) {
         if self.entries.len() >= LOG_CAPACITY {
             self.entries.pop_front();
         }
         self.entries.push_back(entry);
     }
 
-    pub fn entries(&self) -> Vec<RequestLogEntry> {
+    pub fn entries(&self) -> Vec<E> {
         self.entries.iter().cloned().collect()
     }
 
@@ -119,7 +128,7 @@ pub async fn record(State(state): State<ResourceState>, request: Request, next: 
     if path == "/admin" || path.starts_with("/admin/") {
         return next.run(request).await;
     }
-    let at = state.now();
+    let at = state.trust().now();
     let method = request.method().to_string();
     let sent = presented(request.headers());
     let client_cert = request

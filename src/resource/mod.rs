@@ -10,7 +10,7 @@
 //! [`orders`], [`payments`]) and per other credential kind ([`basic`],
 //! [`static_token`], [`mtls`]); the [`log`] of requests scenarios assert
 //! on; [`faults`] to make routes fail; [`admin`] for the control surface;
-//! [`fixtures`] for the data.
+//! [`fixtures`] for the data; [`trust`] for which tokens it accepts.
 //!
 //! | route | credentials | answer |
 //! |---|---|---|
@@ -56,6 +56,7 @@ pub mod payments;
 pub mod profile;
 pub mod state;
 pub mod static_token;
+pub mod trust;
 
 use std::net::SocketAddr;
 
@@ -76,6 +77,7 @@ pub use fixtures::{
 pub use log::RequestLogEntry;
 pub use payments::{Payment, PaymentResponse};
 pub use state::ResourceState;
+pub use trust::Trust;
 
 use crate::clock::Clock;
 use crate::server::Server;
@@ -200,11 +202,9 @@ impl MockResource {
     /// Start with explicit address, clock, issuer, audience and fixtures.
     /// The IdP need not be up yet: its keys are fetched with the first token.
     pub async fn start_with(options: ResourceOptions) -> Result<Self, StartError> {
-        let issuer = options.issuer.trim_end_matches('/').to_string();
-        match url::Url::parse(&issuer) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-            _ => return Err(StartError::Issuer(options.issuer)),
-        }
+        let Some(issuer) = Trust::issuer_url(&options.issuer) else {
+            return Err(StartError::Issuer(options.issuer));
+        };
         let bind = |source| StartError::Bind {
             addr: options.addr,
             source,
@@ -223,7 +223,7 @@ impl MockResource {
                 TlsServer::start(
                     tls,
                     ClientAuth::Required,
-                    state.clock(),
+                    state.trust().clock(),
                     router(state.clone()),
                 )
                 .await?,
@@ -262,12 +262,12 @@ impl MockResource {
 
     /// The clock every expiry decision of this API reads.
     pub fn clock(&self) -> &Clock {
-        self.state.clock()
+        self.state.trust().clock()
     }
 
     /// The issuer whose tokens are accepted.
     pub fn issuer(&self) -> &str {
-        self.state.issuer()
+        self.state.trust().issuer()
     }
 
     /// The control surface: request log, faults, payments, consumers, reset.

@@ -12,14 +12,13 @@
 //! without a certificate (over plain HTTP), `access_denied` for a
 //! certificate whose common name the fixtures do not list.
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::auth::Caller;
 use super::error::json_error;
 use super::state::ResourceState;
 use crate::tls::PeerCertificates;
@@ -75,22 +74,10 @@ pub async fn orders(
             &format!("the client certificate {subject} is not mapped to a consumer of this API"),
         );
     };
-    let orders = state
-        .with_consumer(&sub, |c| c.orders.clone())
-        .unwrap_or_default();
-    let mut response = Json(json!({
-        "client_certificate": {
-            "subject": subject,
-            "common_name": common_name,
-            "x5t#S256": crate::tls::x5t_s256(cert),
-        },
-        "sub": sub,
-        "orders": orders,
-    }))
-    .into_response();
-    response.extensions_mut().insert(Caller {
-        sub: Some(sub),
-        client_id: None,
+    let certificate = json!({
+        "subject": subject,
+        "common_name": common_name,
+        "x5t#S256": crate::tls::x5t_s256(cert),
     });
-    response
+    super::orders::of_caller(&state, [("client_certificate", certificate)], sub)
 }

@@ -7,10 +7,12 @@
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Serialize;
+use serde_json::{Map, Value, json};
 
-use super::auth::Consumer;
+use super::auth::{Caller, Consumer};
 use super::error::ApiError;
 use super::fixtures::Order;
 use super::state::ResourceState;
@@ -31,6 +33,30 @@ pub async fn list(
         .with_consumer(&consumer.sub, |c| c.orders.clone())
         .unwrap_or_default();
     Json(OrderList { orders })
+}
+
+/// The answer of the orders routes that recognise their caller by another
+/// credential than a token ([`super::basic`], [`super::static_token`],
+/// [`super::mtls`]): `who` (how the caller was recognised), then the
+/// consumer's `sub` and `orders`; the request log names `sub` as the
+/// caller.
+pub fn of_caller(
+    state: &ResourceState,
+    who: impl IntoIterator<Item = (&'static str, Value)>,
+    sub: String,
+) -> Response {
+    let orders = state
+        .with_consumer(&sub, |c| c.orders.clone())
+        .unwrap_or_default();
+    let mut body: Map<String, Value> = who.into_iter().map(|(k, v)| (k.into(), v)).collect();
+    body.insert("sub".into(), json!(sub));
+    body.insert("orders".into(), json!(orders));
+    let mut response = Json(body).into_response();
+    response.extensions_mut().insert(Caller {
+        sub: Some(sub),
+        client_id: None,
+    });
+    response
 }
 
 pub async fn one(

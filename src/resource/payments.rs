@@ -222,7 +222,7 @@ pub async fn handler(
     let order_exists = order_total.is_some();
     // No amount: pay the order's total.
     let amount = request.amount.or(order_total);
-    let now = state.now();
+    let now = state.trust().now();
     let mut store = state.payments_store();
     let slot = (consumer.sub.clone(), key);
     if let Some(&i) = store.by_key.get(&slot) {

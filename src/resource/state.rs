@@ -1,5 +1,6 @@
-//! The brand API's shared state: configuration, the consumers' data, the
-//! JWKS cache, the request log, queued faults and payments.
+//! The brand API's shared state: which tokens it accepts (its [`Trust`]:
+//! issuer, audience, clock, the JWKS cache), the consumers' data, the
+//! request log, queued faults and payments.
 //!
 //! Each part sits behind its own `std::sync::Mutex`/`RwLock`, held only for
 //! map and list operations, never across an `.await` (the JWKS cache has its
@@ -10,9 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use super::faults::RouteFaults;
 use super::fixtures::{ConsumerData, ResourceFixtures};
-use super::jwks::JwksCache;
 use super::log::RequestLog;
 use super::payments::Payments;
+use super::trust::Trust;
 use crate::clock::Clock;
 
 /// Everything the API's handlers share. Cloning shares it.
@@ -23,12 +24,9 @@ pub struct ResourceState {
 
 #[derive(Debug)]
 struct Inner {
-    issuer: String,
-    audience: String,
-    clock: Clock,
+    trust: Trust,
     fixtures: ResourceFixtures,
     consumers: RwLock<HashMap<String, ConsumerData>>,
-    jwks: JwksCache,
     log: Mutex<RequestLog>,
     faults: Mutex<RouteFaults>,
     payments: Mutex<Payments>,
@@ -58,13 +56,9 @@ impl ResourceState {
         fixtures: ResourceFixtures,
         admin_open: bool,
     ) -> Self {
-        let issuer = issuer.trim_end_matches('/').to_string();
         Self {
             inner: Arc::new(Inner {
-                jwks: JwksCache::new(&issuer),
-                issuer,
-                audience: audience.to_string(),
-                clock,
+                trust: Trust::new(issuer, audience, clock),
                 consumers: RwLock::new(index(&fixtures)),
                 fixtures,
                 log: Mutex::default(),
@@ -75,31 +69,14 @@ impl ResourceState {
         }
     }
 
-    /// The issuer whose tokens are accepted (`iss`).
-    pub fn issuer(&self) -> &str {
-        &self.inner.issuer
-    }
-
-    /// The audience tokens must name (`aud`).
-    pub fn audience(&self) -> &str {
-        &self.inner.audience
-    }
-
-    /// The shared clock every expiry decision reads.
-    pub fn clock(&self) -> &Clock {
-        &self.inner.clock
-    }
-
-    pub fn now(&self) -> i64 {
-        self.inner.clock.now()
+    /// Which tokens the API accepts, and the shared clock every expiry
+    /// decision reads.
+    pub fn trust(&self) -> &Trust {
+        &self.inner.trust
     }
 
     pub fn admin_open(&self) -> bool {
         self.inner.admin_open
-    }
-
-    pub fn jwks(&self) -> &JwksCache {
-        &self.inner.jwks
     }
 
     /// The fixtures the API started with (what a reset goes back to).

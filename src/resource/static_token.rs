@@ -14,14 +14,13 @@
 //! scheme, `invalid_token` for an unknown token. The request log records
 //! the scheme and [`crate::idp::token_id`] of the token, never the token.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::auth::{Caller, REALM, authorization};
+use super::auth::{REALM, authorization};
 use super::error::{ApiError, json_error};
 use super::state::ResourceState;
 use crate::secret::Secret;
@@ -142,21 +141,11 @@ pub async fn orders(State(state): State<ResourceState>, headers: HeaderMap) -> R
     let Some(token) = find(tokens, scheme, credentials) else {
         return refuse(&schemes, "invalid_token", "unknown token");
     };
-    let sub = token.sub.clone();
-    let orders = state
-        .with_consumer(&sub, |c| c.orders.clone())
-        .unwrap_or_default();
-    let mut response = Json(json!({
-        "token_type": token.token_type,
-        "sub": sub,
-        "orders": orders,
-    }))
-    .into_response();
-    response.extensions_mut().insert(Caller {
-        sub: Some(sub),
-        client_id: None,
-    });
-    response
+    super::orders::of_caller(
+        &state,
+        [("token_type", json!(token.token_type))],
+        token.sub.clone(),
+    )
 }
 
 #[cfg(test)]

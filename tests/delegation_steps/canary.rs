@@ -124,3 +124,22 @@ fn api_key(world: &mut DelegationWorld, key: String, iam_id: String) -> anyhow::
         .add_api_key(config)
         .map_err(|e| anyhow::anyhow!("the IdP refused the API key: {e}"))
 }
+
+#[then(expr = "the vault on disk opens again with the same credentials of {string}")]
+fn reopens(world: &mut DelegationWorld, org: String) -> anyhow::Result<()> {
+    use standin::platform::OrgId;
+    use standin::platform::credentials::{Vault, VaultLocation};
+    let org = OrgId::parse(&org).map_err(anyhow::Error::msg)?;
+    let reopened = Vault::open(&VaultLocation::Dir(world.data_dir.path().into()), None)
+        .map_err(|e| anyhow::anyhow!("the vault does not open again: {e}"))?;
+    let live = world.platform.state().vault.list(&org);
+    let again = reopened.list(&org);
+    ensure!(!live.is_empty(), "the organisation has no credential");
+    ensure!(
+        live == again,
+        "the reopened vault differs: {} credentials live, {} read back",
+        live.len(),
+        again.len()
+    );
+    Ok(())
+}

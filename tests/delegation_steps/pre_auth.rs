@@ -5,13 +5,16 @@
 //! authorization endpoint with the platform's client id, its own page as
 //! `redirect_uri`, PKCE and a nonce; the IdP sends the browser back to that
 //! page with a code, and the page hands the code to the platform
-//! (`POST /api/account/{account}/consumer/sessions`). Conversations opened
-//! for that consumer id then use the kept tokens, and brand services read
-//! them through the Get Tokens API with a token from the platform's
+//! (`POST /api/account/{account}/consumer/sessions`), which answers the
+//! consumer id and the session's handle (`session_token`). Conversations
+//! the brand's messaging client opens with that handle
+//! (`"consumer_session"`) then use the kept tokens; a conversation that
+//! only names the consumer id gets none. Brand services read the tokens
+//! through the Get Tokens API with a token from the platform's
 //! `POST /oauth/token`.
 //!
-//! Nothing here prints a code, a verifier or a token: answers keep their
-//! bodies out of `Debug`, tokens are [`Secret`]s.
+//! Nothing here prints a code, a verifier, a handle or a token: answers
+//! keep their bodies out of `Debug`, tokens and handles are [`Secret`]s.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -31,7 +34,7 @@ use standin::secret::{Secret, random_token};
 use url::Url;
 
 use super::vault::encode;
-use super::{CLIENT_ID, DelegationWorld};
+use super::{CLIENT_ID, Conversation, DelegationWorld};
 
 /// The brand's page the IdP sends the consumer back to (registered with
 /// the platform's client at the IdP). The browser stops there: the page
@@ -145,6 +148,12 @@ struct SignIn {
 pub struct PreAuthScenario {
     /// Consumer ids the platform answered, by user name.
     pub consumers: BTreeMap<String, String>,
+    /// The session handles the platform answered, by user name, oldest
+    /// first.
+    session_tokens: BTreeMap<String, Vec<Secret>>,
+    /// Answers to conversation openings that presented a session handle,
+    /// oldest first.
+    open_answers: Vec<Answer>,
     last_sign_in: Option<SignIn>,
     /// The last answer of the consumer session API.
     pub session_answer: Option<Answer>,
@@ -168,6 +177,8 @@ impl fmt::Debug for PreAuthScenario {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PreAuthScenario")
             .field("consumers", &self.consumers)
+            .field("session_tokens", &self.session_tokens.keys())
+            .field("open_answers", &self.open_answers)
             .field(
                 "last_sign_in",
                 &self.last_sign_in.as_ref().map(|s| &s.username),
@@ -316,6 +327,13 @@ impl DelegationWorld {
             self.pre_auth
                 .consumers
                 .insert(sign_in.username.clone(), id.to_string());
+            if let Some(handle) = answer.body["session_token"].as_str() {
+                self.pre_auth
+                    .session_tokens
+                    .entry(sign_in.username.clone())
+                    .or_default()
+                    .push(Secret::new(handle));
+            }
         }
         Ok(answer)
     }
@@ -345,6 +363,96 @@ impl DelegationWorld {
             Some(id) => Ok(id.clone()),
             None => sub_of(username),
         }
+    }
+
+    /// The `back`-th latest session handle the platform answered for
+    /// `username` (0: the current one).
+    fn session_token(&self, username: &str, back: usize) -> anyhow::Result<Secret> {
+        self.pre_auth
+            .session_tokens
+            .get(username)
+            .and_then(|all| all.iter().rev().nth(back))
+            .cloned()
+            .ok_or_else(|| anyhow!("the platform answered no such session token for {username}"))
+    }
+
+    /// The brand's messaging client opens a conversation with the demo bot
+    /// in `account`, presenting `handle` (and `consumer_id`, if given).
+    /// The answer is kept; a 201 adds the conversation to the scenario's.
+    async fn open_with_session(
+        &mut self,
+        label: &str,
+        account: &str,
+        handle: &Secret,
+        consumer_id: Option<&str>,
+    ) -> anyhow::Result<Option<usize>> {
+        let mut body = json!({
+            "org": account,
+            "bot": "demo-bot",
+            "consumer_session": handle.expose(),
+        });
+        if let Some(id) = consumer_id {
+            body["consumer_id"] = Value::String(id.to_string());
+        }
+        let response = self
+            .http
+            .post(self.url("/api/conversations"))
+            .json(&body)
+            .send()
+            .await
+            .context("the platform did not answer POST /api/conversations")?;
+        let answer = Answer::of(response).await?;
+        self.pre_auth.open_answers.push(answer.clone());
+        if answer.status != 201 {
+            return Ok(None);
+        }
+        ensure!(
+            answer.body["authenticated"] == true,
+            "a conversation opened with a session token is not authenticated: {answer:?}"
+        );
+        let id = answer.body["id"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no conversation id in the answer: {answer:?}"))?
+            .to_string();
+        self.conversations.push(Conversation {
+            label: label.to_string(),
+            id,
+            org: account.to_string(),
+            links: Vec::new(),
+        });
+        Ok(Some(self.conversations.len() - 1))
+    }
+
+    /// Open a conversation of `username` in the demo account with the
+    /// current session handle; it must be accepted.
+    async fn open_signed_in(&mut self, label: &str, username: &str) -> anyhow::Result<usize> {
+        let handle = self.session_token(username, 0)?;
+        let index = self
+            .open_with_session(label, ACCOUNT, &handle, None)
+            .await?
+            .ok_or_else(|| {
+                anyhow!(
+                    "the platform refused {username}'s session token: {:?}",
+                    self.pre_auth.open_answers.last()
+                )
+            })?;
+        self.pre_auth
+            .conversation_consumers
+            .insert(index, username.to_string());
+        Ok(index)
+    }
+
+    /// The transcript, events and context of every conversation the
+    /// scenario opened, as the platform's API shows them.
+    async fn conversation_reads(&self) -> anyhow::Result<Vec<String>> {
+        let mut reads = Vec::new();
+        for c in &self.conversations {
+            for what in ["transcript", "events", "context"] {
+                let path = format!("/api/conversations/{}/{what}", c.id);
+                reads.push(self.get_json(&path).await?.to_string());
+            }
+        }
+        Ok(reads)
     }
 
     fn live_consumers(&self) -> anyhow::Result<Vec<String>> {
@@ -543,8 +651,19 @@ fn session_started(world: &mut DelegationWorld, username: String) -> anyhow::Res
         .map(|o| o.keys().collect())
         .unwrap_or_default();
     ensure!(
-        keys == ["consumer_id", "expires_at"],
-        "the answer carries more than the consumer id and the session's end: {keys:?}"
+        keys == ["consumer_id", "expires_at", "session_token"],
+        "the answer carries more than the consumer id, the session's end and its handle: {keys:?}"
+    );
+    let handle = answer.body["session_token"].as_str().unwrap_or_default();
+    let decoded = URL_SAFE_NO_PAD.decode(handle).unwrap_or_default();
+    ensure!(
+        decoded.len() >= 32,
+        "the session token is not 256 bits or more of base64url"
+    );
+    ensure!(
+        world.idp.control().grants().access_token(handle).is_none()
+            && world.idp.control().grants().refresh_token(handle).is_none(),
+        "the session token is a token of the IdP's"
     );
     Ok(())
 }
@@ -642,52 +761,237 @@ fn keeps_no_tokens_for(world: &mut DelegationWorld, username: String) -> anyhow:
 
 // --- conversations of signed-in consumers ---------------------------------------
 
-#[given(expr = "a conversation {string} with the demo bot for the signed-in consumer {string}")]
+#[given(
+    expr = "a conversation {string} with the demo bot opened with the session token of {string}"
+)]
 async fn open_named_for(
     world: &mut DelegationWorld,
     label: String,
     username: String,
 ) -> anyhow::Result<()> {
-    let id = world.consumer_id(&username)?;
-    let index = world.open_conversation(&label, ACCOUNT, Some(&id)).await?;
-    world
-        .pre_auth
-        .conversation_consumers
-        .insert(index, username);
+    let index = world.open_signed_in(&label, &username).await?;
     if index == 0 {
         world.current = index;
     }
     Ok(())
 }
 
-#[given(expr = "a conversation with the demo bot for the signed-in consumer {string}")]
+#[given(expr = "a conversation with the demo bot opened with the session token of {string}")]
 async fn open_for(world: &mut DelegationWorld, username: String) -> anyhow::Result<()> {
-    let id = world.consumer_id(&username)?;
-    let index = world.open_conversation("main", ACCOUNT, Some(&id)).await?;
-    world
-        .pre_auth
-        .conversation_consumers
-        .insert(index, username);
-    world.current = index;
+    world.current = world.open_signed_in("main", &username).await?;
     Ok(())
 }
 
-#[given(expr = "{int} conversations with the demo bot for the signed-in consumer {string}")]
+#[given(expr = "{int} conversations with the demo bot opened with the session token of {string}")]
 async fn open_many_for(
     world: &mut DelegationWorld,
     count: usize,
     username: String,
 ) -> anyhow::Result<()> {
-    let id = world.consumer_id(&username)?;
     for n in 1..=count {
         let index = world
-            .open_conversation(&format!("{username} {n}"), ACCOUNT, Some(&id))
+            .open_signed_in(&format!("{username} {n}"), &username)
             .await?;
-        world
-            .pre_auth
-            .conversation_consumers
-            .insert(index, username.clone());
         world.pre_auth.concurrent.push(index);
+    }
+    Ok(())
+}
+
+#[given(
+    expr = "a conversation with the demo bot claiming the consumer id of {string} without a session token"
+)]
+async fn open_claiming(world: &mut DelegationWorld, username: String) -> anyhow::Result<()> {
+    let id = world.consumer_id(&username)?;
+    world.current = world
+        .open_conversation("claimed", ACCOUNT, Some(&id))
+        .await?;
+    Ok(())
+}
+
+#[when(
+    expr = "a conversation with the demo bot in organisation {string} is opened with the {word} session token of {string}"
+)]
+async fn open_with_token_of(
+    world: &mut DelegationWorld,
+    account: String,
+    which: String,
+    username: String,
+) -> anyhow::Result<()> {
+    let back = match which.as_str() {
+        "current" => 0,
+        "previous" => 1,
+        other => anyhow::bail!("a session token is current or previous, not {other:?}"),
+    };
+    let handle = world.session_token(&username, back)?;
+    let label = format!("{username} in {account}");
+    if let Some(index) = world
+        .open_with_session(&label, &account, &handle, None)
+        .await?
+    {
+        world.current = index;
+    }
+    Ok(())
+}
+
+#[when(
+    expr = "a conversation with the demo bot is opened with the session token of {string} and the consumer id of {string}"
+)]
+async fn open_with_token_and_id(
+    world: &mut DelegationWorld,
+    username: String,
+    claimed: String,
+) -> anyhow::Result<()> {
+    let handle = world.session_token(&username, 0)?;
+    let id = world.consumer_id(&claimed)?;
+    world
+        .open_with_session("mixed", ACCOUNT, &handle, Some(&id))
+        .await
+        .map(drop)
+}
+
+#[when("a conversation with the demo bot is opened with a session token the platform never issued")]
+async fn open_with_unknown_token(world: &mut DelegationWorld) -> anyhow::Result<()> {
+    let handle = Secret::new(random_token(32));
+    world
+        .open_with_session("unknown", ACCOUNT, &handle, None)
+        .await
+        .map(drop)
+}
+
+#[then(expr = "opening the conversation is refused with {int} {string}")]
+fn open_refused(world: &mut DelegationWorld, status: u16, error: String) -> anyhow::Result<()> {
+    let answer = world
+        .pre_auth
+        .open_answers
+        .last()
+        .ok_or_else(|| anyhow!("no conversation was opened with a session token"))?;
+    answer.expect(status, &error)?;
+    ensure!(
+        answer.body.get("id").is_none(),
+        "a refused opening names a conversation"
+    );
+    Ok(())
+}
+
+#[then(expr = "the {int} openings were all refused with the same answer, {int} {string}")]
+fn same_refusals(
+    world: &mut DelegationWorld,
+    count: usize,
+    status: u16,
+    error: String,
+) -> anyhow::Result<()> {
+    let answers = &world.pre_auth.open_answers;
+    ensure!(
+        answers.len() == count,
+        "{} conversations were opened with a session token, not {count}",
+        answers.len()
+    );
+    for a in answers {
+        a.expect(status, &error)?;
+        ensure!(
+            a.body == answers[0].body,
+            "two refusals differ, so one says why: {:?} and {:?}",
+            answers[0].body["error_description"],
+            a.body["error_description"]
+        );
+    }
+    Ok(())
+}
+
+#[then(expr = "the conversation is authenticated for {string}")]
+async fn authenticated_for(world: &mut DelegationWorld, username: String) -> anyhow::Result<()> {
+    let sub = sub_of(&username)?;
+    let id = world.conversation(world.current)?.id.clone();
+    let transcript = world
+        .get_json(&format!("/api/conversations/{id}/transcript"))
+        .await?;
+    ensure!(
+        transcript["authenticated"] == true && transcript["consumer_id"] == sub.as_str(),
+        "the conversation is for {} (authenticated: {})",
+        transcript["consumer_id"],
+        transcript["authenticated"]
+    );
+    Ok(())
+}
+
+#[then("the conversation is not authenticated")]
+async fn not_authenticated(world: &mut DelegationWorld) -> anyhow::Result<()> {
+    let id = world.conversation(world.current)?.id.clone();
+    let transcript = world
+        .get_json(&format!("/api/conversations/{id}/transcript"))
+        .await?;
+    ensure!(
+        transcript["authenticated"] == false,
+        "a conversation opened without a session token is authenticated"
+    );
+    Ok(())
+}
+
+#[then(expr = "the brand API received no request with a token of {string}")]
+fn no_request_as(world: &mut DelegationWorld, username: String) -> anyhow::Result<()> {
+    let sub = sub_of(&username)?;
+    let grants = world.idp.control().grants();
+    let theirs: Vec<&str> = grants
+        .access_tokens
+        .iter()
+        .filter(|a| a.sub.as_deref() == Some(sub.as_str()))
+        .map(|a| a.id.as_str())
+        .collect();
+    ensure!(
+        !theirs.is_empty(),
+        "the IdP issued {username} no access token: the scenario proves nothing"
+    );
+    for entry in world.api.control().requests() {
+        ensure!(
+            entry.sub.as_deref() != Some(sub.as_str())
+                && entry
+                    .token_id
+                    .as_deref()
+                    .is_none_or(|t| !theirs.contains(&t)),
+            "the brand API received a request with a token of {username}: {entry:?}"
+        );
+    }
+    Ok(())
+}
+
+#[then(expr = "no session token of {string} is in a log line, a conversation read or a refusal")]
+async fn handle_nowhere(world: &mut DelegationWorld, username: String) -> anyhow::Result<()> {
+    let handles = world
+        .pre_auth
+        .session_tokens
+        .get(&username)
+        .cloned()
+        .unwrap_or_default();
+    ensure!(
+        !handles.is_empty(),
+        "the platform answered {username} no session token"
+    );
+    ensure!(
+        !world.pre_auth.open_answers.is_empty(),
+        "no conversation was opened with a session token"
+    );
+    let logs = super::runner::logs();
+    ensure!(!logs.is_empty(), "no log line was captured: logging is off");
+    let reads = world.conversation_reads().await?;
+    ensure!(!reads.is_empty(), "the scenario opened no conversation");
+    for handle in &handles {
+        let handle = handle.expose();
+        ensure!(
+            !logs.lines().any(|l| l.contains(handle)),
+            "a log line holds a session token of {username}"
+        );
+        ensure!(
+            !reads.iter().any(|r| r.contains(handle)),
+            "a conversation read holds a session token of {username}"
+        );
+        ensure!(
+            !world
+                .pre_auth
+                .open_answers
+                .iter()
+                .any(|a| a.body.to_string().contains(handle)),
+            "an answer to a conversation opening holds a session token of {username}"
+        );
     }
     Ok(())
 }

@@ -2,18 +2,25 @@
 //!
 //! | call | answer |
 //! |---|---|
-//! | `POST /api/account/{account}/consumer/sessions {"code","redirect_uri","code_verifier"?,"nonce"?}` | 201 `{"consumer_id","expires_at"}` |
+//! | `POST /api/account/{account}/consumer/sessions {"code","redirect_uri","code_verifier"?,"nonce"?}` | 201 `{"consumer_id","expires_at","session_token"}` (`Cache-Control: no-store`) |
 //! | `DELETE /api/account/{account}/consumer/{consumerId}/session` | 204; 404 when there is no live session |
 //!
 //! The start is called by the brand's page with the authorization code it
 //! obtained at the brand's IdP (its own page as `redirect_uri`, the PKCE
 //! verifier if it used PKCE, the nonce if it sent one): the code is the
 //! proof of the consumer's sign-in, and it is single use and bound to the
-//! organisation's client at the IdP. The answer carries no token.
+//! organisation's client at the IdP. The answer carries no token of the
+//! IdP's: it carries the session's handle, `session_token` ([`super::handle`]),
+//! which the brand's messaging client presents as `consumer_session` when
+//! it opens the consumer's conversation (`POST /api/conversations`). Only
+//! such a conversation gets the consumer's tokens; a `consumer_id` alone
+//! authenticates nobody. The platform keeps only the handle's SHA-256.
 //!
 //! Ending a session is an organisation's administrative act: when the
 //! organisation has an `admin_token` it wants `Authorization: Bearer
-//! <admin_token>`, like the credential API.
+//! <admin_token>`, like the credential API. The tokens are purged: the
+//! conversations the session's handle opened get none until the consumer
+//! signs in again, and the handle opens no conversation any more.
 //!
 //! Errors are `{"error","error_description"}`: 400 `invalid_request` (the
 //! body or the consumer id), 400 `invalid_grant` (the IdP refused the
@@ -242,14 +249,18 @@ pub async fn start(
     };
     let now = state.clock.now();
     let ends_at = now.saturating_add(state.options.consumer_session_ttl_secs);
-    state
+    let handle = state
         .consumer_sessions
         .start(&org.id, &consumer, signed_in, now, ends_at);
     tracing::info!(consumer = %consumer, ends_at, "consumer session started");
     no_store(
         (
             StatusCode::CREATED,
-            Json(json!({ "consumer_id": consumer, "expires_at": ends_at })),
+            Json(json!({
+                "consumer_id": consumer,
+                "expires_at": ends_at,
+                "session_token": handle.expose(),
+            })),
         )
             .into_response(),
     )

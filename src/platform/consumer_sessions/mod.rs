@@ -22,10 +22,18 @@
 //! token, the Get Tokens API ([`crate::platform::tokens_api`]) the access
 //! and ID tokens.
 //!
+//! Each session has a handle ([`handle`]), answered once when it starts:
+//! the brand's messaging client presents it to open the consumer's
+//! conversation, and only a conversation opened with a live session's
+//! handle is authenticated for that consumer ([`ConsumerSessions::authenticate`]).
+//! A new sign-in of the same consumer replaces the session and its handle;
+//! an ended or expired session's handle opens nothing.
+//!
 //! One std `Mutex` guards the map and is never held across an `.await`;
 //! the per-session refresh gate is a `tokio` mutex, held across the
 //! refresh request only.
 
+pub mod handle;
 pub mod http;
 
 use std::collections::HashMap;
@@ -42,6 +50,7 @@ use super::oauth::ExchangeError;
 use super::oauth::pre_auth::SignedIn;
 use super::org::OrgId;
 use crate::secret::Secret;
+use handle::{HandleDigest, SessionHandle};
 
 /// A consumer id: the `sub` of the consumer's ID token, as it appears in
 /// `/api/account/{account}/consumer/{consumerId}/...` (percent-decoded).
@@ -117,6 +126,8 @@ pub enum Unavailable {
 struct Session {
     /// Distinguishes a session from the one that replaced it.
     serial: u64,
+    /// The SHA-256 of the session's handle.
+    handle: HandleDigest,
     ends_at: i64,
     access_token: Secret,
     expires_at: Option<i64>,
@@ -159,11 +170,68 @@ enum Next {
 
 type Key = (OrgId, ConsumerId);
 
+/// The sessions by organisation and consumer id, and by the digest of
+/// their handle; every change goes through these methods, so the two maps
+/// always agree.
+#[derive(Default)]
+struct Table {
+    sessions: HashMap<Key, Session>,
+    handles: HashMap<HandleDigest, Key>,
+}
+
+impl Table {
+    fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    fn get(&self, key: &Key) -> Option<&Session> {
+        self.sessions.get(key)
+    }
+
+    fn get_mut(&mut self, key: &Key) -> Option<&mut Session> {
+        self.sessions.get_mut(key)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&Key, &Session)> {
+        self.sessions.iter()
+    }
+
+    /// Insert `session`; the session it replaces, and its handle, are gone.
+    fn insert(&mut self, key: Key, session: Session) {
+        self.handles.insert(session.handle, key.clone());
+        if let Some(old) = self.sessions.insert(key, session) {
+            self.handles.remove(&old.handle);
+        }
+    }
+
+    fn remove(&mut self, key: &Key) -> Option<Session> {
+        let old = self.sessions.remove(key)?;
+        self.handles.remove(&old.handle);
+        Some(old)
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&Key, &Session) -> bool) {
+        let handles = &mut self.handles;
+        self.sessions.retain(|k, s| {
+            let kept = keep(k, s);
+            if !kept {
+                handles.remove(&s.handle);
+            }
+            kept
+        });
+    }
+
+    /// The key of the session whose handle has `digest`.
+    fn by_handle(&self, digest: &HandleDigest) -> Option<&Key> {
+        self.handles.get(digest)
+    }
+}
+
 /// Every live consumer session of the platform, by organisation and
 /// consumer id.
 #[derive(Clone, Default)]
 pub struct ConsumerSessions {
-    inner: Arc<Mutex<HashMap<Key, Session>>>,
+    inner: Arc<Mutex<Table>>,
     serials: Arc<AtomicU64>,
 }
 
@@ -176,13 +244,14 @@ impl fmt::Debug for ConsumerSessions {
 }
 
 impl ConsumerSessions {
-    fn lock(&self) -> MutexGuard<'_, HashMap<Key, Session>> {
+    fn lock(&self) -> MutexGuard<'_, Table> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Start (or replace) the session of `consumer` with the tokens of a
-    /// sign-in; it lives until `ends_at`. Sessions past their end are
-    /// forgotten on the way.
+    /// sign-in; it lives until `ends_at`. Returns the new session's handle
+    /// (the replaced session's handle opens nothing any more). Sessions
+    /// past their end are forgotten on the way.
     pub fn start(
         &self,
         org: &OrgId,
@@ -190,12 +259,14 @@ impl ConsumerSessions {
         signed_in: SignedIn,
         now: i64,
         ends_at: i64,
-    ) {
+    ) -> SessionHandle {
+        let (handle, digest) = SessionHandle::generate();
         let expires_at = signed_in
             .expires_in
             .map(|d| now.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)));
         let session = Session {
             serial: self.serials.fetch_add(1, Ordering::Relaxed),
+            handle: digest,
             ends_at,
             access_token: signed_in.access_token,
             expires_at,
@@ -206,6 +277,42 @@ impl ConsumerSessions {
         let mut map = self.lock();
         map.retain(|_, s| now < s.ends_at);
         map.insert((org.clone(), consumer.clone()), session);
+        handle
+    }
+
+    /// The consumer whose live session of `org` has the handle
+    /// `presented`, or `None` for a handle that is unknown, of an ended or
+    /// expired session, or of another organisation's (the caller cannot
+    /// tell which). An organisation without a Consumer Pre-Authentication
+    /// credential has no sessions.
+    pub fn authenticate(
+        &self,
+        state: &PlatformState,
+        org: &OrgId,
+        presented: &str,
+    ) -> Option<ConsumerId> {
+        let has_credential = state
+            .vault
+            .find(org, |k| matches!(k, Kind::ConsumerPreAuthentication(_)))
+            .is_some();
+        if !has_credential {
+            self.end_all(org);
+            return None;
+        }
+        self.resolve(org, presented, state.clock.now())
+    }
+
+    /// [`Self::authenticate`] without the credential check.
+    fn resolve(&self, org: &OrgId, presented: &str, now: i64) -> Option<ConsumerId> {
+        let digest = HandleDigest::of_presented(presented)?;
+        let mut map = self.lock();
+        let key = map.by_handle(&digest)?.clone();
+        if map.get(&key).is_none_or(|s| now >= s.ends_at) {
+            map.remove(&key);
+            return None;
+        }
+        let (session_org, consumer) = key;
+        (session_org == *org).then_some(consumer)
     }
 
     /// End the session of `consumer`: its tokens are purged. False if it
@@ -463,6 +570,55 @@ mod tests {
         ));
         let debug = format!("{sessions:?}");
         assert!(!debug.contains("at-2"), "{debug}");
+    }
+
+    #[test]
+    fn a_handle_resolves_to_its_live_session_of_its_organisation_only() {
+        let sessions = ConsumerSessions::default();
+        let demo = OrgId::parse("demo").unwrap();
+        let other = OrgId::parse("other").unwrap();
+        let alice = ConsumerId::parse("alice").unwrap();
+        let bob = ConsumerId::parse("bob").unwrap();
+        let a = sessions.start(&demo, &alice, signed_in("at-a", Some(300)), 0, 100);
+        let b = sessions.start(&demo, &bob, signed_in("at-b", Some(300)), 0, 100);
+        assert_eq!(sessions.resolve(&demo, a.expose(), 10), Some(alice.clone()));
+        assert_eq!(sessions.resolve(&demo, b.expose(), 10), Some(bob.clone()));
+        assert_eq!(sessions.resolve(&other, a.expose(), 10), None);
+        assert_eq!(sessions.resolve(&demo, "not-a-handle", 10), None);
+        let (never, _) = SessionHandle::generate();
+        assert_eq!(sessions.resolve(&demo, never.expose(), 10), None);
+
+        // A new sign-in replaces the session and its handle.
+        let a2 = sessions.start(&demo, &alice, signed_in("at-a2", Some(300)), 20, 120);
+        assert_eq!(sessions.resolve(&demo, a.expose(), 20), None);
+        assert_eq!(
+            sessions.resolve(&demo, a2.expose(), 20),
+            Some(alice.clone())
+        );
+
+        // Ended on request, or past its end.
+        assert!(sessions.end(&demo, &alice, 30));
+        assert_eq!(sessions.resolve(&demo, a2.expose(), 30), None);
+        assert_eq!(sessions.resolve(&demo, b.expose(), 100), None);
+        assert!(
+            sessions.lock().handles.is_empty(),
+            "no handle outlives its session"
+        );
+        assert!(sessions.lock().sessions.is_empty());
+    }
+
+    #[test]
+    fn ending_every_session_of_an_organisation_forgets_their_handles() {
+        let sessions = ConsumerSessions::default();
+        let demo = OrgId::parse("demo").unwrap();
+        let other = OrgId::parse("other").unwrap();
+        let alice = ConsumerId::parse("alice").unwrap();
+        let a = sessions.start(&demo, &alice, signed_in("at", None), 0, 100);
+        let o = sessions.start(&other, &alice, signed_in("at", None), 0, 100);
+        sessions.end_all(&demo);
+        assert_eq!(sessions.resolve(&demo, a.expose(), 1), None);
+        assert_eq!(sessions.resolve(&other, o.expose(), 1), Some(alice));
+        assert_eq!(sessions.lock().handles.len(), 1);
     }
 
     #[test]

@@ -2,14 +2,25 @@
 //!
 //! | call | answer |
 //! |---|---|
-//! | `POST /api/conversations {"org","bot","consumer_id"?}` | 201 `{"id"}` |
+//! | `POST /api/conversations {"org","bot","consumer_id"?,"consumer_session"?}` | 201 `{"id","authenticated"}` |
 //! | `POST /api/conversations/{id}/messages {"text"}` | 200 `{"replies":[{"text","link"?}]}` |
-//! | `GET /api/conversations/{id}/transcript` | `{"id","org","bot","consumer_id","closed","messages":[{"from","at","text","link"?}]}` |
+//! | `GET /api/conversations/{id}/transcript` | `{"id","org","bot","consumer_id","authenticated","closed","messages":[{"from","at","text","link"?}]}` |
 //! | `GET /api/conversations/{id}/events` | `{"events":[{"at","kind",...}]}` |
 //! | `GET /api/conversations/{id}/context` | `{"access_token_present","access_token_expires_at","refresh_token_present"}` |
 //! | `DELETE /api/conversations/{id}` | 204 (the context is purged) |
 //!
-//! Errors are `{"error","error_description"}` with 400, 404 or 409.
+//! `consumer_session` is the handle (`session_token`) a Consumer
+//! Pre-Authentication sign-in answered
+//! ([`crate::platform::consumer_sessions::http`]), presented by the brand's
+//! messaging client: the conversation is then authenticated for that
+//! session's consumer, and integrations may use that consumer's tokens in
+//! it. A `consumer_id` without it is only a label: it authenticates nobody.
+//! A handle that is unknown, of an ended or expired session, or of another
+//! organisation than `org` (or given with another `consumer_id` than its
+//! consumer's) is refused with 403 `invalid_consumer_session`, the same
+//! answer whatever the reason. The handle is never kept, logged or shown.
+//!
+//! Errors are `{"error","error_description"}` with 400, 403, 404 or 409.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -23,6 +34,7 @@ use super::{ConvInfo, Reply};
 use crate::platform::PlatformState;
 use crate::platform::events::EventKind;
 use crate::platform::integrations;
+use crate::secret::Secret;
 
 /// Longest consumer message accepted.
 const MAX_TEXT: usize = 2000;
@@ -54,6 +66,20 @@ pub struct OpenBody {
     pub bot: String,
     #[serde(default)]
     pub consumer_id: Option<String>,
+    /// The handle of the consumer's session, when the consumer signed in on
+    /// the brand's side before the conversation.
+    #[serde(default)]
+    pub consumer_session: Option<Secret>,
+}
+
+/// The one answer to a consumer session handle that authenticates nobody
+/// here: it does not say why.
+fn session_refused() -> Box<Response> {
+    Box::new(error(
+        StatusCode::FORBIDDEN,
+        "invalid_consumer_session",
+        "the consumer session is not valid for this organisation: it is unknown, has ended or expired, or belongs to another organisation or consumer; sign the consumer in again on the brand's website and present the new session_token",
+    ))
 }
 
 /// Open a conversation; the checks shared with the chat page.
@@ -83,9 +109,35 @@ pub fn open(state: &PlatformState, body: OpenBody) -> Result<String, Box<Respons
             "consumer_id is 1 to 200 characters",
         )));
     }
-    Ok(state
-        .conversations
-        .open(org.id, body.bot, body.consumer_id, state.clock.now()))
+    let authenticated = match &body.consumer_session {
+        None => None,
+        Some(handle) => {
+            let consumer = state
+                .consumer_sessions
+                .authenticate(state, &org.id, handle.expose());
+            match consumer {
+                Some(c)
+                    if body
+                        .consumer_id
+                        .as_deref()
+                        .is_none_or(|id| id == c.as_str()) =>
+                {
+                    Some(c)
+                }
+                _ => {
+                    tracing::info!(org = %org.id, "conversation refused: invalid consumer session");
+                    return Err(session_refused());
+                }
+            }
+        }
+    };
+    Ok(state.conversations.open(
+        org.id,
+        body.bot,
+        body.consumer_id,
+        authenticated,
+        state.clock.now(),
+    ))
 }
 
 pub async fn create(
@@ -96,8 +148,13 @@ pub async fn create(
         Ok(b) => b,
         Err(e) => return bad_json(e),
     };
+    let authenticated = body.consumer_session.is_some();
     match open(&state, body) {
-        Ok(id) => (StatusCode::CREATED, Json(json!({ "id": id }))).into_response(),
+        Ok(id) => (
+            StatusCode::CREATED,
+            Json(json!({ "id": id, "authenticated": authenticated })),
+        )
+            .into_response(),
         Err(r) => *r,
     }
 }
@@ -176,6 +233,7 @@ pub async fn transcript(State(state): State<PlatformState>, Path(id): Path<Strin
                 "org": c.org,
                 "bot": c.bot,
                 "consumer_id": c.consumer_id,
+                "authenticated": c.authenticated.is_some(),
                 "closed": c.closed,
                 "messages": c.transcript,
             }))

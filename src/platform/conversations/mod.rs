@@ -5,6 +5,12 @@
 //! conversations, source document 001). Another conversation, even of the
 //! same consumer, never sees it; closing the conversation purges it.
 //!
+//! A conversation opened with the handle of a live consumer session
+//! (Consumer Pre-Authentication, [`crate::platform::consumer_sessions`]) is
+//! authenticated for that session's consumer: that, and never a bare
+//! `consumer_id`, is what lets an integration use the consumer's tokens.
+//! The handle itself is not kept.
+//!
 //! One std `Mutex` guards the map; it is never held across an `.await`
 //! (every method takes and releases it), so a slow brand API call in one
 //! conversation never blocks another.
@@ -16,6 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
 
+use super::consumer_sessions::ConsumerId;
 use super::events::{EventKind, EventLog};
 use super::org::OrgId;
 use crate::secret::Secret;
@@ -71,7 +78,11 @@ pub struct Conversation {
     pub id: String,
     pub org: OrgId,
     pub bot: String,
+    /// The consumer the conversation is with: the authenticated one, or a
+    /// label the opener gave (which proves nothing).
     pub consumer_id: Option<String>,
+    /// The consumer this conversation is authenticated for.
+    pub authenticated: Option<ConsumerId>,
     pub closed: bool,
     pub transcript: Vec<Message>,
     pub events: EventLog,
@@ -85,6 +96,9 @@ pub struct ConvInfo {
     pub org: OrgId,
     pub bot: String,
     pub consumer_id: Option<String>,
+    /// Set only when the conversation was opened with a live consumer
+    /// session's handle: the consumer whose tokens it may use.
+    pub authenticated: Option<ConsumerId>,
     pub closed: bool,
 }
 
@@ -117,8 +131,20 @@ impl Conversations {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Open a conversation; returns its id (unguessable).
-    pub fn open(&self, org: OrgId, bot: String, consumer_id: Option<String>, now: i64) -> String {
+    /// Open a conversation; returns its id (unguessable). When it is
+    /// `authenticated`, its consumer id is that consumer's.
+    pub fn open(
+        &self,
+        org: OrgId,
+        bot: String,
+        consumer_id: Option<String>,
+        authenticated: Option<ConsumerId>,
+        now: i64,
+    ) -> String {
+        let consumer_id = match &authenticated {
+            Some(c) => Some(c.as_str().to_string()),
+            None => consumer_id,
+        };
         let id = crate::secret::random_token(16);
         let mut events = EventLog::default();
         events.push(now, EventKind::ConversationOpened);
@@ -129,6 +155,7 @@ impl Conversations {
                 org,
                 bot,
                 consumer_id,
+                authenticated,
                 closed: false,
                 transcript: Vec::new(),
                 events,
@@ -144,6 +171,7 @@ impl Conversations {
             org: c.org.clone(),
             bot: c.bot.clone(),
             consumer_id: c.consumer_id.clone(),
+            authenticated: c.authenticated.clone(),
             closed: c.closed,
         })
     }
@@ -251,8 +279,8 @@ mod tests {
     fn tokens_expire_on_the_given_clock_and_closing_purges() {
         let convs = Conversations::default();
         let org = OrgId::parse("demo").unwrap();
-        let a = convs.open(org.clone(), "bot".into(), Some("alice".into()), 0);
-        let b = convs.open(org, "bot".into(), Some("alice".into()), 0);
+        let a = convs.open(org.clone(), "bot".into(), Some("alice".into()), None, 0);
+        let b = convs.open(org, "bot".into(), Some("alice".into()), None, 0);
         assert!(convs.store_token(
             &a,
             AccessToken {
@@ -283,5 +311,20 @@ mod tests {
                 expires_at: None
             }
         ));
+    }
+
+    #[test]
+    fn an_authenticated_conversation_is_that_consumers() {
+        let convs = Conversations::default();
+        let org = OrgId::parse("demo").unwrap();
+        let alice = ConsumerId::parse("alice").unwrap();
+        let labelled = convs.open(org.clone(), "bot".into(), Some("alice".into()), None, 0);
+        let signed_in = convs.open(org, "bot".into(), None, Some(alice.clone()), 0);
+        let info = convs.info(&labelled).unwrap();
+        assert_eq!(info.consumer_id.as_deref(), Some("alice"));
+        assert_eq!(info.authenticated, None);
+        let info = convs.info(&signed_in).unwrap();
+        assert_eq!(info.consumer_id.as_deref(), Some("alice"));
+        assert_eq!(info.authenticated, Some(alice));
     }
 }

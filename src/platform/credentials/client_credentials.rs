@@ -27,7 +27,6 @@ use url::Url;
 use super::oauth_tokens::{self, ClientAuth, TokenError};
 use super::{FieldError, Kind, SaveContext, StoredToken};
 use crate::platform::PlatformState;
-use crate::platform::conversations::http::error;
 use crate::platform::integrations::Auth;
 use crate::platform::org::OrgId;
 use crate::secret::Secret;
@@ -164,39 +163,14 @@ pub async fn authorize(
     Path((org, name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let org = match super::http::authorised(&state, &org, &headers) {
-        Ok(o) => o,
+    let (org, credential) = match super::http::authorised_credential(&state, &org, &name, &headers)
+    {
+        Ok(found) => found,
         Err(r) => return r,
-    };
-    let Some(credential) = state.vault.get(&org.id, &name) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no credential named {name:?} in this organisation"),
-        );
     };
     let c = match credential.kind {
         Kind::OAuth2ClientCredentials(c) => c,
-        Kind::OAuth2AuthorizationCode(_) => {
-            return error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "invalid_request",
-                format!(
-                    "credential {name:?} uses the authorization code grant: open GET /api/orgs/{}/credentials/{name}/authorize in a browser",
-                    org.id
-                ),
-            );
-        }
-        other => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                format!(
-                    "credential {name:?} is a {} credential: there is nothing to authorize",
-                    other.type_name()
-                ),
-            );
-        }
+        other => return oauth_tokens::not_authorizable(&org.id, &name, &other),
     };
     let _flight = state.oauth_tokens.flight(&org.id, &name).await;
     match fetch(&state, &org.id, &name, &c).await {

@@ -28,7 +28,8 @@ fn error(status: StatusCode, code: &str, description: impl Into<String>) -> Resp
     crate::platform::conversations::http::error(status, code, description.into())
 }
 
-fn field_errors(status: StatusCode, errors: Vec<FieldError>) -> Response {
+/// `{"errors":[{field,code,message}]}` with `status`.
+pub(crate) fn field_errors(status: StatusCode, errors: Vec<FieldError>) -> Response {
     (status, Json(json!({ "errors": errors }))).into_response()
 }
 
@@ -69,6 +70,22 @@ pub(crate) fn authorised(
         }
     }
     Ok(o)
+}
+
+/// The organisation and its credential `name`, if the caller may act for
+/// the organisation and the credential exists (404 otherwise).
+#[allow(clippy::result_large_err)]
+pub(crate) fn authorised_credential(
+    state: &PlatformState,
+    org: &str,
+    name: &str,
+    headers: &HeaderMap,
+) -> Result<(Org, Credential), Response> {
+    let org = authorised(state, org, headers)?;
+    match state.vault.get(&org.id, name) {
+        Some(c) => Ok((org, c)),
+        None => Err(save_error(SaveError::NotFound, name)),
+    }
 }
 
 fn save_error(e: SaveError, name: &str) -> Response {
@@ -120,7 +137,7 @@ fn save_error(e: SaveError, name: &str) -> Response {
 
 /// The body as a JSON object, or a 400 saying why not.
 #[allow(clippy::result_large_err)]
-fn object(body: &[u8]) -> Result<Map<String, Value>, Response> {
+pub(crate) fn object(body: &[u8]) -> Result<Map<String, Value>, Response> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(field_errors(
@@ -192,10 +209,27 @@ pub async fn create(
         Ok(m) => m,
         Err(r) => return r,
     };
-    save_new(&state, &org, map)
+    save_new(&state, &org, map).await
 }
 
-fn save_new(state: &PlatformState, org: &Org, map: Map<String, Value>) -> Response {
+/// Run `f` off the async workers: opening a key store may take a second
+/// of key derivation, and a vault write waits for the disk.
+async fn blocking(f: impl FnOnce() -> Response + Send + 'static) -> Response {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|_| {
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the credential could not be processed; nothing was saved",
+        )
+    })
+}
+
+async fn save_new(state: &PlatformState, org: &Org, map: Map<String, Value>) -> Response {
+    let (state, org) = (state.clone(), org.clone());
+    blocking(move || save_new_now(&state, &org, map)).await
+}
+
+fn save_new_now(state: &PlatformState, org: &Org, map: Map<String, Value>) -> Response {
     let credential = match build(state, org, map, None) {
         Ok(c) => c,
         Err(errors) => return field_errors(StatusCode::BAD_REQUEST, errors),
@@ -239,7 +273,7 @@ pub async fn create_consumer_auth(
         "type".into(),
         Value::String("consumer_authentication".into()),
     );
-    save_new(&state, &org, map)
+    save_new(&state, &org, map).await
 }
 
 /// `GET /api/orgs/{org}/credentials`.
@@ -267,13 +301,9 @@ pub async fn read(
     Path((org, name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let org = match authorised(&state, &org, &headers) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
-    match state.vault.get(&org.id, &name) {
-        Some(c) => Json(c.view()).into_response(),
-        None => save_error(SaveError::NotFound, &name),
+    match authorised_credential(&state, &org, &name, &headers) {
+        Ok((_, c)) => Json(c.view()).into_response(),
+        Err(r) => r,
     }
 }
 
@@ -335,17 +365,20 @@ pub async fn replace(
         map.remove(*derived);
     }
     map.extend(patch);
-    let credential = match build(&state, &org, map, Some(old.created_at)) {
-        Ok(c) => c,
-        Err(errors) => return field_errors(StatusCode::BAD_REQUEST, errors),
-    };
-    match state.vault.replace(&org.id, credential) {
-        Ok(()) => {
-            tracing::info!(org = %org.id, credential = %name, "credential replaced");
-            Json(state.vault.get(&org.id, &name).map(|c| c.view())).into_response()
+    blocking(move || {
+        let credential = match build(&state, &org, map, Some(old.created_at)) {
+            Ok(c) => c,
+            Err(errors) => return field_errors(StatusCode::BAD_REQUEST, errors),
+        };
+        match state.vault.replace(&org.id, credential) {
+            Ok(()) => {
+                tracing::info!(org = %org.id, credential = %name, "credential replaced");
+                Json(state.vault.get(&org.id, &name).map(|c| c.view())).into_response()
+            }
+            Err(e) => save_error(e, &name),
         }
-        Err(e) => save_error(e, &name),
-    }
+    })
+    .await
 }
 
 /// Fields of a saved kind that validation computes from the others.

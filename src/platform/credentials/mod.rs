@@ -411,6 +411,18 @@ impl Vault {
         if let Some(existing) = one_per_org_conflict(&inner.cache, org, &credential) {
             return Err(SaveError::OnlyOne { existing });
         }
+        self.write(&mut inner, org, credential, false)
+    }
+
+    /// Seal and store `credential` (and forget its token, if asked, in the
+    /// same transaction), then cache it.
+    fn write(
+        &self,
+        inner: &mut Inner,
+        org: &OrgId,
+        credential: Credential,
+        drop_token: bool,
+    ) -> Result<(), SaveError> {
         let sealed = self.seal_credential(org, &credential);
         inner
             .store
@@ -419,9 +431,12 @@ impl Vault {
                 &credential.name,
                 credential.kind.type_name(),
                 &sealed,
+                drop_token,
             )
             .map_err(SaveError::Storage)?;
-        inner.cache.insert(key, credential);
+        inner
+            .cache
+            .insert((org.clone(), credential.name.clone()), credential);
         Ok(())
     }
 
@@ -441,22 +456,7 @@ impl Vault {
         if old.kind == credential.kind {
             return Ok(());
         }
-        let sealed = self.seal_credential(org, &credential);
-        inner
-            .store
-            .put_credential(
-                org.as_str(),
-                &credential.name,
-                credential.kind.type_name(),
-                &sealed,
-            )
-            .map_err(SaveError::Storage)?;
-        inner
-            .store
-            .delete_token(org.as_str(), &credential.name)
-            .map_err(SaveError::Storage)?;
-        inner.cache.insert(key, credential);
-        Ok(())
+        self.write(&mut inner, org, credential, true)
     }
 
     /// Remove a credential and its token.

@@ -275,6 +275,37 @@ fn decode_base64(text: &str) -> Option<Vec<u8>> {
     LENIENT.decode(compact).ok()
 }
 
+/// The bytes of a key or trust store uploaded as base64 in `field`, if
+/// they decode and fit in [`keystore::MAX_FILE_BYTES`].
+fn store_bytes(
+    text: &str,
+    field: &'static str,
+    what: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<Vec<u8>> {
+    let Some(bytes) = decode_base64(text) else {
+        errors.push(err(
+            field,
+            "not_base64",
+            format!("the {what} must be the file's bytes in base64 (RFC 4648)"),
+        ));
+        return None;
+    };
+    if bytes.len() > keystore::MAX_FILE_BYTES {
+        errors.push(err(
+            field,
+            "too_large",
+            format!(
+                "the {what} is {} bytes; a {what} is a few kilobytes (at most {} accepted)",
+                bytes.len(),
+                keystore::MAX_FILE_BYTES
+            ),
+        ));
+        return None;
+    }
+    Some(bytes)
+}
+
 /// A file name: not blank, no path, no control characters.
 fn file_name(name: &str, field: &'static str, what: &str, errors: &mut Vec<FieldError>) -> bool {
     if name.trim().is_empty() {
@@ -376,26 +407,7 @@ fn open_key_store(upload: &Upload<'_>, errors: &mut Vec<FieldError>) -> Option<O
         ));
         return None;
     };
-    let Some(bytes) = decode_base64(text) else {
-        errors.push(err(
-            "key_store",
-            "not_base64",
-            "the key store must be the file's bytes in base64 (RFC 4648)",
-        ));
-        return None;
-    };
-    if bytes.len() > keystore::MAX_FILE_BYTES {
-        errors.push(err(
-            "key_store",
-            "too_large",
-            format!(
-                "the key store is {} bytes; a key store holding one key is a few kilobytes (at most {} accepted)",
-                bytes.len(),
-                keystore::MAX_FILE_BYTES
-            ),
-        ));
-        return None;
-    }
+    let bytes = store_bytes(text, "key_store", "key store", errors)?;
     let format = match keystore::sniff(&bytes) {
         Sniffed::Store(found) => found,
         Sniffed::Jceks => {
@@ -675,22 +687,7 @@ fn trust_store(
     password: Option<&str>,
     errors: &mut Vec<FieldError>,
 ) -> Option<Vec<CertificateDer<'static>>> {
-    let Some(bytes) = decode_base64(text) else {
-        errors.push(err(
-            "trust_certificate",
-            "not_base64",
-            "a trust store must be the file's bytes in base64 (RFC 4648)",
-        ));
-        return None;
-    };
-    if bytes.len() > keystore::MAX_FILE_BYTES {
-        errors.push(err(
-            "trust_certificate",
-            "too_large",
-            format!("the trust store exceeds {} bytes", keystore::MAX_FILE_BYTES),
-        ));
-        return None;
-    }
+    let bytes = store_bytes(text, "trust_certificate", "trust store", errors)?;
     match keystore::sniff(&bytes) {
         Sniffed::Store(found) if found == named => {}
         Sniffed::Store(found) => {

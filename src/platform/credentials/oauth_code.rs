@@ -214,38 +214,14 @@ pub async fn authorize(
     Path((org, name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let org = match super::http::authorised(&state, &org, &headers) {
-        Ok(o) => o,
+    let (org, credential) = match super::http::authorised_credential(&state, &org, &name, &headers)
+    {
+        Ok(found) => found,
         Err(r) => return r,
-    };
-    let Some(credential) = state.vault.get(&org.id, &name) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no credential named {name:?} in this organisation"),
-        );
     };
     let c = match credential.kind {
         Kind::OAuth2AuthorizationCode(c) => c,
-        Kind::OAuth2ClientCredentials(_) => {
-            return error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "invalid_request",
-                format!(
-                    "credential {name:?} uses the client credentials grant: authorize it with POST, no browser involved"
-                ),
-            );
-        }
-        other => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                format!(
-                    "credential {name:?} is a {} credential: there is nothing to authorize",
-                    other.type_name()
-                ),
-            );
-        }
+        other => return oauth_tokens::not_authorizable(&org.id, &name, &other),
     };
     let now = state.clock.now();
     let state_value = random_token(32);

@@ -1,8 +1,9 @@
 //! What the two OAuth 2.0 credential kinds ([`super::oauth_code`],
 //! [`super::client_credentials`]) share: the rules for their endpoint
 //! URLs, client ids, secrets and scopes; the token endpoint client; one
-//! flight per credential; when a stored token counts as fresh; and the
-//! token status route.
+//! flight per credential; when a stored token counts as fresh; the answer
+//! to "Authorize" for a credential of another kind; and the token status
+//! route.
 //!
 //! Token requests go through the `oauth2` crate (RFC 6749 4.1.3, 4.4, 6),
 //! over [`Http`] (reqwest with redirects off and the platform's timeout),
@@ -450,6 +451,35 @@ pub fn status(token: Option<&StoredToken>, now: i64) -> serde_json::Value {
     }
 }
 
+/// The answer to "Authorize" on the route of one OAuth 2.0 kind for a
+/// credential of another kind: the other OAuth 2.0 kind is authorised on
+/// its own route (405, saying how); any other kind has nothing to
+/// authorize (400).
+pub fn not_authorizable(org: &OrgId, name: &str, kind: &Kind) -> Response {
+    let (status, description) = match kind {
+        Kind::OAuth2AuthorizationCode(_) => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!(
+                "credential {name:?} uses the authorization code grant: open GET /api/orgs/{org}/credentials/{name}/authorize in a browser"
+            ),
+        ),
+        Kind::OAuth2ClientCredentials(_) => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!(
+                "credential {name:?} uses the client credentials grant: authorize it with POST, no browser involved"
+            ),
+        ),
+        other => (
+            StatusCode::BAD_REQUEST,
+            format!(
+                "credential {name:?} is a {} credential: there is nothing to authorize",
+                other.type_name()
+            ),
+        ),
+    };
+    crate::platform::conversations::http::error(status, "invalid_request", description)
+}
+
 /// `GET /api/orgs/{org}/credentials/{name}/token`: whether an OAuth 2.0
 /// credential holds a token, until when, and whether it can be refreshed.
 /// `authorized` is true when the kept token can be presented now, or
@@ -460,16 +490,10 @@ pub async fn token_status(
     Path((org, name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let org = match super::http::authorised(&state, &org, &headers) {
-        Ok(o) => o,
+    let (org, credential) = match super::http::authorised_credential(&state, &org, &name, &headers)
+    {
+        Ok(found) => found,
         Err(r) => return r,
-    };
-    let Some(credential) = state.vault.get(&org.id, &name) else {
-        return crate::platform::conversations::http::error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no credential named {name:?} in this organisation"),
-        );
     };
     match credential.kind {
         Kind::OAuth2AuthorizationCode(_) | Kind::OAuth2ClientCredentials(_) => {
@@ -502,6 +526,35 @@ mod tests {
             scope: None,
             obtained_at,
         }
+    }
+
+    #[test]
+    fn authorize_on_the_wrong_route_says_where_to_go() {
+        let org = OrgId::parse("demo").unwrap();
+        let url = |u: &str| Url::parse(u).unwrap();
+        let code = Kind::OAuth2AuthorizationCode(super::super::oauth_code::OAuthCode {
+            client_id: "c".into(),
+            client_secret: Secret::new("s"),
+            scope: None,
+            auth_url: url("https://login.example/authorize"),
+            token_url: url("https://login.example/token"),
+            redirect_uri: "http://127.0.0.1:8402/oauth2/callback".into(),
+        });
+        let client =
+            Kind::OAuth2ClientCredentials(super::super::client_credentials::ClientCredentials {
+                client_id: "c".into(),
+                client_secret: Secret::new("s"),
+                scope: None,
+                token_url: url("https://login.example/token"),
+            });
+        let basic = Kind::BasicAuthentication(super::super::basic::Basic {
+            username: "u".into(),
+            password: Secret::new("p"),
+        });
+        let status = |kind: &Kind| not_authorizable(&org, "crm", kind).status();
+        assert_eq!(status(&code), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(status(&client), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(status(&basic), StatusCode::BAD_REQUEST);
     }
 
     #[test]

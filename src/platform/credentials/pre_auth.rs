@@ -11,15 +11,19 @@
 //! vault refuses a second with `one_per_organisation`).
 //!
 //! Applied to an integration, it authorises the call with the access token
-//! of the conversation's consumer, refreshed first if it has expired, and
-//! never challenges the consumer; without a live session the bot says the
-//! consumer must sign in again on the brand's side.
+//! of the consumer the conversation is authenticated for (it was opened
+//! with that consumer's session handle, see
+//! [`crate::platform::conversations::http`]), refreshed first if it has
+//! expired, and never challenges the consumer. A conversation that only
+//! names a consumer id gets no one's token; neither does one whose
+//! consumer has no live session: the bot says, without a link, that the
+//! consumer must sign in on the brand's side.
 
 use serde::{Deserialize, Serialize};
 
 use super::{FieldError, SaveContext, err};
 use crate::platform::PlatformState;
-use crate::platform::consumer_sessions::{ConsumerId, Unavailable};
+use crate::platform::consumer_sessions::Unavailable;
 use crate::platform::conversations::ConvInfo;
 use crate::platform::integrations::Auth;
 
@@ -47,21 +51,17 @@ pub fn from_input(_input: Input, ctx: &SaveContext<'_>) -> Result<PreAuth, Vec<F
     Ok(PreAuth {})
 }
 
-/// The authorisation for a call made in `conv`: the access token of its
-/// consumer's session, or a sentence for the consumer saying why not.
+/// The authorisation for a call made in `conv`: the access token of the
+/// session of the consumer `conv` is authenticated for, or a sentence for
+/// the consumer saying why not.
 pub async fn authorize(state: &PlatformState, conv: &ConvInfo) -> Result<Auth, String> {
     const SIGN_IN: &str = "please sign in on the brand's website, then ask me again";
-    let Some(consumer) = conv.consumer_id.as_deref() else {
+    let Some(consumer) = &conv.authenticated else {
         return Err(format!("this conversation is not signed in; {SIGN_IN}"));
-    };
-    let Ok(consumer) = ConsumerId::parse(consumer) else {
-        return Err(format!(
-            "this conversation's consumer id is not one the brand's sign-in issues; {SIGN_IN}"
-        ));
     };
     match state
         .consumer_sessions
-        .current(state, &conv.org, &consumer)
+        .current(state, &conv.org, consumer)
         .await
     {
         Ok(tokens) => Ok(Auth::bearer(&tokens.access_token)),
@@ -76,15 +76,12 @@ pub async fn authorize(state: &PlatformState, conv: &ConvInfo) -> Result<Auth, S
     }
 }
 
-/// The brand API refused the access token of `conv`'s consumer: the next
-/// call refreshes it instead of presenting it again.
+/// The brand API refused the access token of the consumer `conv` is
+/// authenticated for: the next call refreshes it instead of presenting it
+/// again.
 pub fn unauthorized(state: &PlatformState, conv: &ConvInfo) {
-    if let Some(consumer) = conv
-        .consumer_id
-        .as_deref()
-        .and_then(|c| ConsumerId::parse(c).ok())
-    {
-        state.consumer_sessions.access_refused(&conv.org, &consumer);
+    if let Some(consumer) = &conv.authenticated {
+        state.consumer_sessions.access_refused(&conv.org, consumer);
     }
 }
 

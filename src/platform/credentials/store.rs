@@ -146,22 +146,36 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    /// Insert or replace a credential row.
+    /// Insert or replace a credential row, and delete its token when
+    /// `drop_token` (a changed credential), in one transaction.
     pub fn put_credential(
-        &self,
+        &mut self,
         org: &str,
         name: &str,
         kind: &str,
         sealed: &[u8],
+        drop_token: bool,
     ) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO credentials (org, name, kind, sealed) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (org, name) DO UPDATE SET kind = excluded.kind, sealed = excluded.sealed",
-                params![org, name, kind, sealed],
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        tx.execute(
+            "INSERT INTO credentials (org, name, kind, sealed) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (org, name) DO UPDATE SET kind = excluded.kind, sealed = excluded.sealed",
+            params![org, name, kind, sealed],
+        )
+        .map_err(sql)?;
+        if drop_token {
+            tx.execute(
+                "DELETE FROM credential_tokens WHERE org = ?1 AND name = ?2",
+                params![org, name],
             )
-            .map(drop)
-            .map_err(|e| self.err(e))
+            .map_err(sql)?;
+        }
+        tx.commit().map_err(sql)
     }
 
     /// Delete a credential and its token in one transaction.

@@ -19,12 +19,8 @@ use serde_json::json;
 
 use super::Domain;
 use crate::platform::PlatformState;
-use crate::platform::credentials::http::authorised;
-use crate::platform::credentials::{FieldError, err};
-
-fn field_errors(status: StatusCode, errors: Vec<FieldError>) -> Response {
-    (status, Json(json!({ "errors": errors }))).into_response()
-}
+use crate::platform::credentials::err;
+use crate::platform::credentials::http::{authorised, field_errors, object};
 
 /// `GET /api/orgs/{org}/domains`.
 pub async fn list(
@@ -50,37 +46,19 @@ pub async fn create(
         Ok(o) => o,
         Err(r) => return r,
     };
-    let domain: Domain = match serde_json::from_slice::<serde_json::Value>(&body) {
-        Ok(value @ serde_json::Value::Object(_)) => match serde_path_to_error::deserialize(value) {
-            Ok(d) => d,
-            Err(e) => {
-                return field_errors(
-                    StatusCode::BAD_REQUEST,
-                    vec![err(
-                        "body",
-                        "invalid_field",
-                        format!("{}: {}", e.path(), e.inner()),
-                    )],
-                );
-            }
-        },
-        Ok(_) => {
-            return field_errors(
-                StatusCode::BAD_REQUEST,
-                vec![err(
-                    "body",
-                    "not_an_object",
-                    "the body must be a JSON object",
-                )],
-            );
-        }
+    let map = match object(&body) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let domain: Domain = match serde_path_to_error::deserialize(serde_json::Value::Object(map)) {
+        Ok(d) => d,
         Err(e) => {
             return field_errors(
                 StatusCode::BAD_REQUEST,
                 vec![err(
                     "body",
-                    "invalid_json",
-                    format!("the body is not JSON: {e}"),
+                    "invalid_field",
+                    format!("{}: {}", e.path(), e.inner()),
                 )],
             );
         }
