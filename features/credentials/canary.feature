@@ -73,9 +73,9 @@ Feature: Secrets never leak
     # The canary password and token are not the brand API's: it refuses them,
     # which proves they were sent.
     When the consumer says "basic orders"
-    Then the bot's last message says "as unauthorised (HTTP 401)"
+    Then the bot's last message says 'refused the credential "api-basic" as unauthorised'
     When the consumer says "token orders"
-    Then the bot's last message says "as unauthorised (HTTP 401)"
+    Then the bot's last message says 'refused the credential "api-token" as unauthorised'
     When the consumer says "service orders"
     Then the bot's last message starts with "Service orders:"
     When the consumer says "mtls orders"
