@@ -26,7 +26,19 @@ pub async fn authorize(
             super::client_credentials::authorization(state, &conv.org, &credential.name, c).await
         }
         Kind::MutualAuthentication(m) => {
-            super::mtls::client::authorize(state, &conv.org, &credential.name, m)
+            // Opening the key store (key derivation) the first time may
+            // take a while: not on an async worker.
+            let (state, org, name, m) = (
+                state.clone(),
+                conv.org.clone(),
+                credential.name.clone(),
+                m.clone(),
+            );
+            tokio::task::spawn_blocking(move || {
+                super::mtls::client::authorize(&state, &org, &name, &m)
+            })
+            .await
+            .unwrap_or_else(|_| Err("the client certificate could not be loaded".into()))
         }
         Kind::ThirdPartyNlu(_) => Err(format!(
             "credential {} is a third-party NLU credential: it trains domains and cannot authorise an API call",
