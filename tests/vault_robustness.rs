@@ -224,3 +224,19 @@ fn arbitrary_bytes_are_refused_as_400() {
         prop_assert!(!status.is_server_error());
     });
 }
+
+#[tokio::test]
+async fn a_key_store_sized_body_is_validated_and_a_huge_one_refused_in_json() {
+    let state = platform();
+    let store = "A".repeat(300 * 1024);
+    let body = json!({ "type": "mutual_authentication", "name": "big", "key_store": store, "key_store_file_name": "big.p12", "key_store_password": "x" });
+    let (status, text) = post(&state, body.to_string().into_bytes()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(answer["errors"][0]["field"], "key_store", "{answer}");
+
+    let (status, text) = post(&state, vec![b' '; 2 * 1024 * 1024]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{text}");
+    let answer: Value = serde_json::from_str(&text).expect("a JSON error");
+    assert_eq!(answer["error"], "invalid_request");
+}

@@ -82,6 +82,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler as _;
 use axum::http::{Request, StatusCode};
 use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
@@ -98,6 +99,9 @@ use crate::server::Server;
 
 /// Request bodies above this are refused with 413.
 const BODY_LIMIT: usize = 64 * 1024;
+
+/// Credential bodies may carry a key store (base64): up to this.
+const CREDENTIAL_BODY_LIMIT: usize = 1024 * 1024;
 
 /// How to start the platform beyond its fixtures.
 #[derive(Clone, Debug)]
@@ -398,7 +402,9 @@ pub fn router(state: PlatformState) -> Router {
         .route("/api/conversations/{id}/context", get(conv::context))
         .route(
             "/api/orgs/{org}/credentials",
-            get(credentials::http::list).post(credentials::http::create),
+            get(credentials::http::list).post(
+                credentials::http::create.layer(DefaultBodyLimit::max(CREDENTIAL_BODY_LIMIT)),
+            ),
         )
         .route(
             "/api/orgs/{org}/credentials/consumer-auth",
@@ -407,7 +413,7 @@ pub fn router(state: PlatformState) -> Router {
         .route(
             "/api/orgs/{org}/credentials/{name}",
             get(credentials::http::read)
-                .put(credentials::http::replace)
+                .put(credentials::http::replace.layer(DefaultBodyLimit::max(CREDENTIAL_BODY_LIMIT)))
                 .delete(credentials::http::delete),
         )
         .route(
@@ -456,6 +462,7 @@ pub fn router(state: PlatformState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::map_response(too_large_as_json))
         .layer(
             // Method and path only: callback queries carry codes and state.
             TraceLayer::new_for_http().make_span_with(|r: &Request<_>| {
@@ -463,6 +470,24 @@ pub fn router(state: PlatformState) -> Router {
             }),
         )
         .with_state(state)
+}
+
+/// axum answers an over-long body with 413 and plain text; say it in the
+/// platform's JSON error format instead.
+async fn too_large_as_json(response: axum::response::Response) -> axum::response::Response {
+    let plain = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && plain {
+        return conversations::http::error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            "the request body is too large for this endpoint (credentials: 1 MiB, other calls: 64 KiB)",
+        );
+    }
+    response
 }
 
 async fn not_found() -> axum::response::Response {
