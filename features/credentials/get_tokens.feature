@@ -121,7 +121,7 @@ Feature: The Get Tokens API
     When the brand ends the consumer session of "alice"
     And the brand service "orders-service" reads the tokens of "alice"
     Then the Get Tokens API answers 404 "not_found"
-    And no refresh token was ever presented to the IdP
+    And no refresh token was presented to the IdP but to revoke it
 
   Scenario: No tokens once the consumer session's lifetime has passed (404)
     Given "alice" has signed in on the brand's website
@@ -129,4 +129,4 @@ Feature: The Get Tokens API
     And the brand service "orders-service" gets a token from the platform
     And the brand service "orders-service" reads the tokens of "alice"
     Then the Get Tokens API answers 404 "not_found"
-    And no refresh token was ever presented to the IdP
+    And no refresh token was presented to the IdP but to revoke it

@@ -6,13 +6,18 @@ Feature: Consumer Pre-Authentication
   the consumer id (the ID token's sub) while the consumer session lives.
   It answers the consumer id and the session's token, an unguessable
   handle that the brand's messaging client presents when it opens the
-  consumer's conversation: only such a conversation is authenticated. An
-  integration naming the organisation's Consumer Pre-Authentication
-  credential uses the access token of the consumer the conversation is
-  authenticated for, and never challenges the consumer; an expired access
-  token is refreshed, once however many calls need it. A conversation
-  that only names a consumer id gets no one's tokens, and without a live
-  session the consumer is told to sign in again on the brand's side.
+  consumer's conversation: only such a conversation is authenticated, and
+  it is bound to that very session. An integration naming the
+  organisation's Consumer Pre-Authentication credential uses the access
+  token of that session, and never challenges the consumer; an expired
+  access token is refreshed, once however many calls need it. A
+  conversation that only names a consumer id gets no one's tokens, and
+  once its session has ended (or a new sign-in replaced it) a conversation
+  gets no tokens again: the consumer is told to sign in again on the
+  brand's side, and continues in the conversation the new sign-in opens.
+  When a session ends, however it ends, the platform revokes its refresh
+  and access tokens at the IdP (RFC 7009), best effort: a failing
+  revocation endpoint never keeps a session alive.
 
   Background:
     Given the brand's IdP, the brand API and the platform on one shared clock
@@ -192,7 +197,7 @@ Feature: Consumer Pre-Authentication
     Then the bot answers without a link
     And the bot's last message says "you are not signed in any more; please sign in on the brand's website"
     And the conversation's events include "challenge_sent" 0 times
-    And no refresh token was ever presented to the IdP
+    And no refresh token was presented to the IdP but to revoke it
     And the brand API has received no request
     When the brand ends the consumer session of "alice"
     Then ending the session is answered 404
@@ -205,7 +210,7 @@ Feature: Consumer Pre-Authentication
     Then the bot answers without a link
     And the bot's last message says "you are not signed in any more"
     And the platform keeps no tokens for "alice"
-    And no refresh token was ever presented to the IdP
+    And no refresh token was presented to the IdP but to revoke it
 
   Scenario: A refused refresh sends the consumer back to the brand's website
     Given "alice" has signed in on the brand's website
@@ -247,3 +252,91 @@ Feature: Consumer Pre-Authentication
     When "alice" signs in on the brand's website but the page hands over another nonce
     Then the platform refuses the sign-in with 502 "invalid_id_token"
     And the platform keeps no tokens for "alice"
+
+  Scenario: A conversation opened before its session ended gets no tokens after the consumer signs in again
+    Given "alice" has signed in on the brand's website
+    And a conversation "before" with the demo bot opened with the session token of "alice"
+    When the brand ends the consumer session of "alice"
+    And "alice" signs in on the brand's website
+    Then the platform starts a consumer session for "alice"
+    When a conversation "after" with the demo bot is opened with the session token of "alice"
+    And the consumer says "my signed-in orders" in conversation "before"
+    Then the bot answers without a link
+    And the bot's last message says "you are not signed in any more; please sign in on the brand's website"
+    And the brand API has received no request
+    When the consumer says "my signed-in orders" in conversation "after"
+    Then the bot answers "Your signed-in orders: 1001, 1002, 1003" without a link
+    And the brand API received 1 request
+    When the consumer says "my signed-in orders" in conversation "before"
+    Then the bot's last message says "you are not signed in any more"
+    And the brand API received 1 request
+
+  Scenario: A new sign-in replaces the session: the conversations of the old one get no tokens
+    Given "alice" has signed in on the brand's website
+    And a conversation "first" with the demo bot opened with the session token of "alice"
+    And "alice" has signed in on the brand's website
+    And a conversation "second" with the demo bot opened with the session token of "alice"
+    When the consumer says "my signed-in orders" in conversation "first"
+    Then the bot answers without a link
+    And the bot's last message says "you are not signed in any more"
+    And the brand API has received no request
+    When the consumer says "my signed-in orders" in conversation "second"
+    Then the bot answers "Your signed-in orders: 1001, 1002, 1003" without a link
+    And the brand API received 1 request
+
+  Scenario: Ending a consumer session revokes the tokens it held at the IdP, the rotated refresh token included
+    Given "alice" has signed in on the brand's website
+    And "bob" has signed in on the brand's website
+    And a conversation with the demo bot opened with the session token of "alice"
+    When the consumer says "my signed-in orders"
+    And the shared clock moves forward 301 seconds
+    And the consumer says "my signed-in orders" again
+    Then the IdP refreshed the consumer's tokens 1 time
+    When the brand ends the consumer session of "alice"
+    Then ending the session is answered 204
+    And the IdP reports the refresh token and the access token of "alice" revoked
+    And the IdP reports the refresh token of "bob" active
+
+  Scenario: A new sign-in revokes the tokens of the session it replaces
+    Given "alice" has signed in on the brand's website
+    And "alice" has signed in on the brand's website
+    Then the IdP reports the tokens of the previous sign-in of "alice" revoked, and those of the current one active
+
+  Scenario: A session whose lifetime has passed has its tokens revoked when the platform notices, on its next use
+    Given "alice" has signed in on the brand's website
+    And a conversation with the demo bot opened with the session token of "alice"
+    When the consumer session's lifetime passes
+    And the consumer says "my signed-in orders"
+    Then the bot's last message says "you are not signed in any more"
+    And the IdP reports the refresh token and the access token of "alice" revoked
+
+  Scenario: A session whose lifetime has passed has its tokens revoked when the platform notices, at the next sign-in
+    Given "alice" has signed in on the brand's website
+    When the consumer session's lifetime passes
+    And "bob" signs in on the brand's website
+    Then the platform starts a consumer session for "bob"
+    And the IdP reports the refresh token and the access token of "alice" revoked
+    And the IdP reports the refresh token of "bob" active
+
+  Scenario: Removing the Consumer Pre-Authentication credential ends the organisation's sessions and revokes their tokens
+    Given "alice" has signed in on the brand's website
+    When the admin of "demo" force-deletes the credential "brand-sso"
+    And a conversation with the demo bot in organisation "demo" is opened with the current session token of "alice"
+    Then opening the conversation is refused with 403 "invalid_consumer_session"
+    And the IdP reports the refresh token and the access token of "alice" revoked
+
+  Scenario: A revocation endpoint that fails does not keep a session from ending, and its failure is logged without a token
+    Given "alice" has signed in on the brand's website
+    And a conversation with the demo bot opened with the session token of "alice"
+    And the IdP's revocation endpoint answers status 503 to the next 2 requests
+    When the brand ends the consumer session of "alice"
+    Then ending the session is answered 204
+    And the platform keeps no tokens for "alice"
+    And the IdP's revocation endpoint has answered those requests
+    And the IdP reports the refresh token of "alice" active
+    When the consumer says "my signed-in orders"
+    Then the bot answers without a link
+    And the bot's last message says "you are not signed in any more"
+    And the brand API has received no request
+    And a log line says that revoking a consumer token failed with "temporarily_unavailable"
+    And no log line holds a token the IdP issued to "alice"

@@ -23,8 +23,9 @@
 //! - [`chat`]: a minimal HTML chat page for people.
 //! - [`domains`]: NLU domains, trained with Third-party NLU credentials.
 //! - [`consumer_sessions`]: pre-authenticated consumers' tokens, per
-//!   consumer id, refreshed while the consumer session lives; the session
-//!   handle that authenticates a conversation.
+//!   consumer id, refreshed while the consumer session lives and revoked
+//!   at the IdP when it ends; the session handle that authenticates a
+//!   conversation, bound to that session.
 //! - [`tokens_api`]: the Get Tokens API and its client credentials token
 //!   endpoint for brand services.
 //!
@@ -57,7 +58,7 @@
 //! | `GET /oauth2/callback` | the authorization response for OAuth 2.0 authorization code credentials |
 //! | `GET /chat`, `GET /chat/{id}`, `POST /chat/{id}` | the chat page |
 //! | `POST /api/account/{account}/consumer/sessions` | Consumer Pre-Authentication: `{"code","redirect_uri","code_verifier"?,"nonce"?}` → 201 `{"consumer_id","expires_at","session_token"}` (the handle that opens the consumer's authenticated conversations) |
-//! | `DELETE /api/account/{account}/consumer/{consumerId}/session` | end a consumer session; purges its tokens |
+//! | `DELETE /api/account/{account}/consumer/{consumerId}/session` | end a consumer session; purges its tokens and revokes them at the IdP (RFC 7009, best effort) |
 //! | `POST /oauth/token` | client credentials token for a brand service (RFC 6749 4.4) |
 //! | `GET /api/account/{account}/consumer/{consumerId}/brand/tokens` | Get Tokens: the consumer's current tokens, for a bearer with `delegated.token.read.external` |
 
@@ -216,9 +217,16 @@ impl PlatformState {
             .timeout(options.http_timeout)
             .build()
             .expect("reqwest client builds with rustls");
+        let oauth = oauth::OAuthClient::new(options.http_timeout);
+        let consumer_sessions =
+            consumer_sessions::ConsumerSessions::new(consumer_sessions::revocation::Revoker::new(
+                oauth.clone(),
+                orgs.values().map(|o| (o.id.clone(), o.provider.clone())),
+                options.http_timeout,
+            ));
         Ok(Self {
             clock: options.clock.clone(),
-            oauth: oauth::OAuthClient::new(options.http_timeout),
+            oauth,
             oauth_tokens: credentials::oauth_tokens::OAuthTokens::new(options.http_timeout),
             options: Arc::new(options),
             url: url.into(),
@@ -236,7 +244,7 @@ impl PlatformState {
             mtls_clients: Default::default(),
             api_http,
             domains: domains::Domains::declared(fixtures.domains),
-            consumer_sessions: Default::default(),
+            consumer_sessions,
             brand_tokens: tokens_api::BrandTokens::new(fixtures.brand_services),
         })
     }

@@ -28,6 +28,8 @@
 //!   admin's browser or by the client credentials grant, used, refreshed
 //! - [`pre_auth`]: Consumer Pre-Authentication (the consumer signed in on
 //!   the brand's website) and the Get Tokens API for brand services
+//! - [`session_end`]: what the end of a consumer session does at the IdP
+//!   (its tokens revoked)
 //! - [`runner`]: running a suite (console and JUnit)
 
 pub mod brand_api;
@@ -43,6 +45,7 @@ pub mod oauth_kinds;
 pub mod params;
 pub mod pre_auth;
 pub mod runner;
+pub mod session_end;
 pub mod vault;
 
 use std::collections::BTreeMap;

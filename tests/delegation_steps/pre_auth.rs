@@ -764,6 +764,9 @@ fn keeps_no_tokens_for(world: &mut DelegationWorld, username: String) -> anyhow:
 #[given(
     expr = "a conversation {string} with the demo bot opened with the session token of {string}"
 )]
+#[when(
+    expr = "a conversation {string} with the demo bot is opened with the session token of {string}"
+)]
 async fn open_named_for(
     world: &mut DelegationWorld,
     label: String,

@@ -18,9 +18,12 @@
 //!
 //! Ending a session is an organisation's administrative act: when the
 //! organisation has an `admin_token` it wants `Authorization: Bearer
-//! <admin_token>`, like the credential API. The tokens are purged: the
-//! conversations the session's handle opened get none until the consumer
-//! signs in again, and the handle opens no conversation any more.
+//! <admin_token>`, like the credential API. The tokens are purged and
+//! revoked at the IdP ([`super::revocation`], in the background: the
+//! answer never waits for the IdP, nor fails because of it). The
+//! conversations the session's handle opened get no tokens again, even
+//! after the consumer signs in again (the new session's handle opens new
+//! conversations), and the handle opens no conversation any more.
 //!
 //! Errors are `{"error","error_description"}`: 400 `invalid_request` (the
 //! body or the consumer id), 400 `invalid_grant` (the IdP refused the

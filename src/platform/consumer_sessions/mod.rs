@@ -8,8 +8,14 @@
 //! refresh tokens under the consumer id (the ID token's `sub`) for as long
 //! as the consumer session lives
 //! ([`PlatformOptions::consumer_session_ttl_secs`](crate::platform::PlatformOptions)
-//! on the shared clock), or until it is ended ([`http::end`]). Then the
-//! tokens are purged and never refreshed again.
+//! on the shared clock), or until it is ended ([`http::end`]), replaced by
+//! a new sign-in of the same consumer, or ended with every session of its
+//! organisation (whose Consumer Pre-Authentication credential is gone).
+//! Then the tokens are purged, never refreshed again, and revoked at the
+//! IdP, best effort and without holding anything up ([`revocation`]). A
+//! lifetime that has passed is noticed lazily, on the shared clock: by the
+//! next look-up of the session or its handle, or by the sweep each sign-in
+//! makes; the tokens are revoked then.
 //!
 //! While the session lives, an expired access token is refreshed with the
 //! refresh token, once for any number of concurrent users of the session
@@ -25,9 +31,14 @@
 //! Each session has a handle ([`handle`]), answered once when it starts:
 //! the brand's messaging client presents it to open the consumer's
 //! conversation, and only a conversation opened with a live session's
-//! handle is authenticated for that consumer ([`ConsumerSessions::authenticate`]).
-//! A new sign-in of the same consumer replaces the session and its handle;
-//! an ended or expired session's handle opens nothing.
+//! handle is authenticated, for that consumer and that session
+//! ([`ConsumerSessions::authenticate`] answers an [`Authenticated`]). The
+//! conversation gets tokens from that session only
+//! ([`ConsumerSessions::current_for`]): once it has ended, the
+//! conversation never gets tokens again, even when the same consumer signs
+//! in anew; the new sign-in's handle opens new conversations. A new
+//! sign-in of the same consumer replaces the session and its handle; an
+//! ended or expired session's handle opens nothing.
 //!
 //! One std `Mutex` guards the map and is never held across an `.await`;
 //! the per-session refresh gate is a `tokio` mutex, held across the
@@ -35,9 +46,11 @@
 
 pub mod handle;
 pub mod http;
+pub mod revocation;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -51,6 +64,7 @@ use super::oauth::pre_auth::SignedIn;
 use super::org::OrgId;
 use crate::secret::Secret;
 use handle::{HandleDigest, SessionHandle};
+use revocation::{Ended, Revoker};
 
 /// A consumer id: the `sub` of the consumer's ID token, as it appears in
 /// `/api/account/{account}/consumer/{consumerId}/...` (percent-decoded).
@@ -97,6 +111,28 @@ impl fmt::Display for ConsumerId {
     }
 }
 
+/// One consumer session, as distinct from the one that replaces it when the
+/// consumer signs in again. Opaque; never reused within a platform's life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SessionId(u64);
+
+#[cfg(test)]
+impl SessionId {
+    /// A session id for a test that needs one without a session table.
+    pub(crate) fn numbered(n: u64) -> Self {
+        Self(n)
+    }
+}
+
+/// What a conversation opened with a live session's handle is
+/// authenticated as: the session's consumer, and the session itself,
+/// whose tokens alone the conversation may use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Authenticated {
+    pub consumer: ConsumerId,
+    pub session: SessionId,
+}
+
 /// The tokens of a live session as they may leave it: no refresh token.
 #[derive(Clone, Debug)]
 pub struct CurrentTokens {
@@ -111,7 +147,9 @@ pub struct CurrentTokens {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unavailable {
     /// No session: never started, ended, past its lifetime, or the
-    /// organisation no longer has a Consumer Pre-Authentication credential.
+    /// organisation no longer has a Consumer Pre-Authentication credential;
+    /// or, for a conversation, the session that opened it has ended (a
+    /// newer one of the same consumer does not count).
     NoSession,
     /// The refresh was refused (or its ID token was not acceptable): the
     /// session has ended, the consumer must sign in again.
@@ -149,6 +187,16 @@ impl Session {
     fn access_valid(&self, now: i64) -> bool {
         self.expires_at.is_none_or(|e| now < e)
     }
+
+    /// What revocation needs of a session that has ended.
+    fn ended(self, (org, consumer): &Key) -> Ended {
+        Ended {
+            org: org.clone(),
+            consumer: consumer.clone(),
+            access_token: self.access_token,
+            refresh_token: self.refresh_token,
+        }
+    }
 }
 
 /// What a look-up found.
@@ -172,11 +220,13 @@ type Key = (OrgId, ConsumerId);
 
 /// The sessions by organisation and consumer id, and by the digest of
 /// their handle; every change goes through these methods, so the two maps
-/// always agree.
+/// always agree, and every session they drop is kept in `ended` until the
+/// lock is released ([`Guard`]), for revocation.
 #[derive(Default)]
 struct Table {
     sessions: HashMap<Key, Session>,
     handles: HashMap<HandleDigest, Key>,
+    ended: Vec<Ended>,
 }
 
 impl Table {
@@ -199,26 +249,36 @@ impl Table {
     /// Insert `session`; the session it replaces, and its handle, are gone.
     fn insert(&mut self, key: Key, session: Session) {
         self.handles.insert(session.handle, key.clone());
-        if let Some(old) = self.sessions.insert(key, session) {
+        if let Some(old) = self.sessions.insert(key.clone(), session) {
             self.handles.remove(&old.handle);
+            self.ended.push(old.ended(&key));
         }
     }
 
-    fn remove(&mut self, key: &Key) -> Option<Session> {
+    /// Remove the session of `key`; says when it was to end.
+    fn remove(&mut self, key: &Key) -> Option<i64> {
         let old = self.sessions.remove(key)?;
         self.handles.remove(&old.handle);
-        Some(old)
+        let ends_at = old.ends_at;
+        self.ended.push(old.ended(key));
+        Some(ends_at)
     }
 
     fn retain(&mut self, mut keep: impl FnMut(&Key, &Session) -> bool) {
-        let handles = &mut self.handles;
-        self.sessions.retain(|k, s| {
-            let kept = keep(k, s);
-            if !kept {
-                handles.remove(&s.handle);
-            }
-            kept
-        });
+        let gone: Vec<Key> = self
+            .sessions
+            .iter()
+            .filter(|(k, s)| !keep(k, s))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in gone {
+            self.remove(&key);
+        }
+    }
+
+    /// Forget every session past its end at `now`.
+    fn sweep(&mut self, now: i64) {
+        self.retain(|_, s| now < s.ends_at);
     }
 
     /// The key of the session whose handle has `digest`.
@@ -227,12 +287,43 @@ impl Table {
     }
 }
 
+/// The session table, locked; when the lock is released, the sessions it
+/// dropped meanwhile go to revocation (which only spawns, so nothing
+/// waits under the lock). No way of ending a session can skip it.
+struct Guard<'a> {
+    table: MutexGuard<'a, Table>,
+    revoker: &'a Revoker,
+}
+
+impl Deref for Guard<'_> {
+    type Target = Table;
+
+    fn deref(&self) -> &Table {
+        &self.table
+    }
+}
+
+impl DerefMut for Guard<'_> {
+    fn deref_mut(&mut self) -> &mut Table {
+        &mut self.table
+    }
+}
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        let ended = std::mem::take(&mut self.table.ended);
+        self.revoker.revoke(ended);
+    }
+}
+
 /// Every live consumer session of the platform, by organisation and
-/// consumer id.
+/// consumer id. The default revokes nothing when a session ends; the
+/// platform's is built with [`ConsumerSessions::new`].
 #[derive(Clone, Default)]
 pub struct ConsumerSessions {
     inner: Arc<Mutex<Table>>,
     serials: Arc<AtomicU64>,
+    revoker: Revoker,
 }
 
 impl fmt::Debug for ConsumerSessions {
@@ -244,14 +335,26 @@ impl fmt::Debug for ConsumerSessions {
 }
 
 impl ConsumerSessions {
-    fn lock(&self) -> MutexGuard<'_, Table> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    /// No sessions yet; the tokens of those that end go to `revoker`.
+    pub fn new(revoker: Revoker) -> Self {
+        Self {
+            revoker,
+            ..Self::default()
+        }
+    }
+
+    fn lock(&self) -> Guard<'_> {
+        Guard {
+            table: self.inner.lock().unwrap_or_else(|e| e.into_inner()),
+            revoker: &self.revoker,
+        }
     }
 
     /// Start (or replace) the session of `consumer` with the tokens of a
     /// sign-in; it lives until `ends_at`. Returns the new session's handle
-    /// (the replaced session's handle opens nothing any more). Sessions
-    /// past their end are forgotten on the way.
+    /// (the replaced session's handle opens nothing any more, and the
+    /// conversations it opened get no tokens). Sessions past their end are
+    /// forgotten on the way.
     pub fn start(
         &self,
         org: &OrgId,
@@ -275,22 +378,22 @@ impl ConsumerSessions {
             gate: Arc::default(),
         };
         let mut map = self.lock();
-        map.retain(|_, s| now < s.ends_at);
+        map.sweep(now);
         map.insert((org.clone(), consumer.clone()), session);
         handle
     }
 
-    /// The consumer whose live session of `org` has the handle
-    /// `presented`, or `None` for a handle that is unknown, of an ended or
-    /// expired session, or of another organisation's (the caller cannot
-    /// tell which). An organisation without a Consumer Pre-Authentication
+    /// The consumer and session of `org` whose handle is `presented`, or
+    /// `None` for a handle that is unknown, of an ended or expired
+    /// session, or of another organisation's (the caller cannot tell
+    /// which). An organisation without a Consumer Pre-Authentication
     /// credential has no sessions.
     pub fn authenticate(
         &self,
         state: &PlatformState,
         org: &OrgId,
         presented: &str,
-    ) -> Option<ConsumerId> {
+    ) -> Option<Authenticated> {
         let has_credential = state
             .vault
             .find(org, |k| matches!(k, Kind::ConsumerPreAuthentication(_)))
@@ -303,35 +406,44 @@ impl ConsumerSessions {
     }
 
     /// [`Self::authenticate`] without the credential check.
-    fn resolve(&self, org: &OrgId, presented: &str, now: i64) -> Option<ConsumerId> {
+    fn resolve(&self, org: &OrgId, presented: &str, now: i64) -> Option<Authenticated> {
         let digest = HandleDigest::of_presented(presented)?;
         let mut map = self.lock();
         let key = map.by_handle(&digest)?.clone();
-        if map.get(&key).is_none_or(|s| now >= s.ends_at) {
-            map.remove(&key);
-            return None;
-        }
+        let serial = match map.get(&key) {
+            Some(s) if now < s.ends_at => s.serial,
+            _ => {
+                map.remove(&key);
+                return None;
+            }
+        };
         let (session_org, consumer) = key;
-        (session_org == *org).then_some(consumer)
+        (session_org == *org).then_some(Authenticated {
+            consumer,
+            session: SessionId(serial),
+        })
     }
 
-    /// End the session of `consumer`: its tokens are purged. False if it
-    /// had none (or it had already ended).
+    /// End the session of `consumer`: its tokens are purged and revoked.
+    /// False if it had none (or it had already ended).
     pub fn end(&self, org: &OrgId, consumer: &ConsumerId, now: i64) -> bool {
         self.lock()
             .remove(&(org.clone(), consumer.clone()))
-            .is_some_and(|s| now < s.ends_at)
+            .is_some_and(|ends_at| now < ends_at)
     }
 
-    /// Forget every session of `org` (its credential is gone).
+    /// End every session of `org` (its credential is gone); their tokens
+    /// are revoked.
     pub fn end_all(&self, org: &OrgId) {
         self.lock().retain(|(o, _), _| o != org);
     }
 
-    /// The consumers of `org` with a live session, sorted.
+    /// The consumers of `org` with a live session, sorted. Sessions past
+    /// their end are forgotten on the way.
     pub fn consumers(&self, org: &OrgId, now: i64) -> Vec<ConsumerId> {
-        let mut out: Vec<ConsumerId> = self
-            .lock()
+        let mut map = self.lock();
+        map.sweep(now);
+        let mut out: Vec<ConsumerId> = map
             .iter()
             .filter(|((o, _), s)| o == org && now < s.ends_at)
             .map(|((_, c), _)| c.clone())
@@ -348,21 +460,31 @@ impl ConsumerSessions {
             .filter(|e| now < *e)
     }
 
-    /// The brand API refused the access token: treat it as expired, so the
-    /// next use refreshes it.
-    pub fn access_refused(&self, org: &OrgId, consumer: &ConsumerId) {
-        if let Some(s) = self.lock().get_mut(&(org.clone(), consumer.clone())) {
+    /// The brand API refused the access token of the session `signed_in`
+    /// names: treat it as expired, so the next use refreshes it (nothing
+    /// changes if that session has been replaced).
+    pub fn access_refused(&self, org: &OrgId, signed_in: &Authenticated) {
+        let key = (org.clone(), signed_in.consumer.clone());
+        if let Some(s) = self
+            .lock()
+            .get_mut(&key)
+            .filter(|s| s.serial == signed_in.session.0)
+        {
             s.expires_at = Some(i64::MIN);
         }
     }
 
-    fn find(&self, key: &Key, now: i64) -> Found {
+    /// The live session of `key` (the session `only`, if given).
+    fn find(&self, key: &Key, only: Option<u64>, now: i64) -> Found {
         let mut map = self.lock();
         let Some(s) = map.get(key) else {
             return Found::None;
         };
         if now >= s.ends_at {
             map.remove(key);
+            return Found::None;
+        }
+        if only.is_some_and(|serial| serial != s.serial) {
             return Found::None;
         }
         if s.access_valid(now) {
@@ -383,15 +505,42 @@ impl ConsumerSessions {
         }
     }
 
-    /// The current tokens of `consumer`, refreshed first if the access
-    /// token has expired. Of concurrent callers finding it expired, one
-    /// sends the refresh request and the others get its result.
+    /// The current tokens of `consumer`'s live session, whichever it is,
+    /// refreshed first if the access token has expired. Of concurrent
+    /// callers finding it expired, one sends the refresh request and the
+    /// others get its result.
     #[instrument(skip_all, fields(org = %org))]
     pub async fn current(
         &self,
         state: &PlatformState,
         org: &OrgId,
         consumer: &ConsumerId,
+    ) -> Result<CurrentTokens, Unavailable> {
+        self.tokens(state, org, consumer, None).await
+    }
+
+    /// [`Self::current`] for a conversation: the tokens of the very session
+    /// that opened it, and none once that session has ended, even if the
+    /// consumer has signed in again since.
+    #[instrument(skip_all, fields(org = %org))]
+    pub async fn current_for(
+        &self,
+        state: &PlatformState,
+        org: &OrgId,
+        signed_in: &Authenticated,
+    ) -> Result<CurrentTokens, Unavailable> {
+        self.tokens(state, org, &signed_in.consumer, Some(signed_in.session.0))
+            .await
+    }
+
+    /// The tokens of `consumer`'s live session (the session `only`, if
+    /// given), refreshed first if need be.
+    async fn tokens(
+        &self,
+        state: &PlatformState,
+        org: &OrgId,
+        consumer: &ConsumerId,
+        only: Option<u64>,
     ) -> Result<CurrentTokens, Unavailable> {
         let has_credential = state
             .vault
@@ -402,7 +551,7 @@ impl ConsumerSessions {
             return Err(Unavailable::NoSession);
         }
         let key = (org.clone(), consumer.clone());
-        let (serial, gate) = match self.find(&key, state.clock.now()) {
+        let (serial, gate) = match self.find(&key, only, state.clock.now()) {
             Found::Fresh(tokens) => return Ok(tokens),
             Found::None => return Err(Unavailable::NoSession),
             Found::Stale { serial, gate } => (serial, gate),
@@ -416,6 +565,11 @@ impl ConsumerSessions {
                 None => Next::Done(Err(Unavailable::NoSession)),
                 Some(s) if now >= s.ends_at => {
                     map.remove(&key);
+                    Next::Done(Err(Unavailable::NoSession))
+                }
+                // Replaced by a new sign-in meanwhile: a conversation bound
+                // to the old session gets nothing from the new one.
+                Some(s) if only.is_some() && s.serial != serial => {
                     Next::Done(Err(Unavailable::NoSession))
                 }
                 Some(s) if s.access_valid(now) => Next::Done(Ok(s.current())),
@@ -436,7 +590,7 @@ impl ConsumerSessions {
         };
         let refresh_token = match next {
             Next::Done(result) => return result,
-            Next::Again => return Box::pin(self.current(state, org, consumer)).await,
+            Next::Again => return Box::pin(self.tokens(state, org, consumer, only)).await,
             Next::Refresh(token) => token,
         };
         let Some(provider) = state.org(org.as_str()).map(|o| o.provider) else {
@@ -455,7 +609,14 @@ impl ConsumerSessions {
                     .get_mut(&key)
                     .filter(|s| s.serial == serial && now < s.ends_at)
                 else {
-                    // Ended (or replaced) while the refresh ran: keep nothing.
+                    // Ended (or replaced) while the refresh ran: keep
+                    // nothing, and revoke what the refresh gave.
+                    map.ended.push(Ended {
+                        org: org.clone(),
+                        consumer: consumer.clone(),
+                        access_token: r.access_token,
+                        refresh_token: r.refresh_token,
+                    });
                     return Err(Unavailable::NoSession);
                 };
                 s.access_token = r.access_token;
@@ -510,6 +671,10 @@ mod tests {
         }
     }
 
+    fn consumer(a: Option<Authenticated>) -> Option<ConsumerId> {
+        a.map(|a| a.consumer)
+    }
+
     #[test]
     fn consumer_ids_have_a_defined_syntax() {
         for ok in [
@@ -544,15 +709,15 @@ mod tests {
         let alice = ConsumerId::parse("alice").unwrap();
         sessions.start(&demo, &alice, signed_in("at-1", Some(300)), 0, 100);
         assert!(
-            matches!(sessions.find(&(demo.clone(), alice.clone()), 10), Found::Fresh(t) if t.access_token.expose() == "at-1")
+            matches!(sessions.find(&(demo.clone(), alice.clone()), None, 10), Found::Fresh(t) if t.access_token.expose() == "at-1")
         );
         assert!(matches!(
-            sessions.find(&(other.clone(), alice.clone()), 10),
+            sessions.find(&(other.clone(), alice.clone()), None, 10),
             Found::None
         ));
         assert_eq!(sessions.consumers(&demo, 99), vec![alice.clone()]);
         assert!(matches!(
-            sessions.find(&(demo.clone(), alice.clone()), 100),
+            sessions.find(&(demo.clone(), alice.clone()), None, 100),
             Found::None
         ));
         assert!(sessions.consumers(&demo, 0).is_empty(), "purged at its end");
@@ -560,12 +725,12 @@ mod tests {
 
         sessions.start(&demo, &alice, signed_in("at-2", Some(50)), 0, 100);
         assert!(matches!(
-            sessions.find(&(demo.clone(), alice.clone()), 50),
+            sessions.find(&(demo.clone(), alice.clone()), None, 50),
             Found::Stale { .. }
         ));
         assert!(sessions.end(&demo, &alice, 60));
         assert!(matches!(
-            sessions.find(&(demo.clone(), alice.clone()), 60),
+            sessions.find(&(demo.clone(), alice.clone()), None, 60),
             Found::None
         ));
         let debug = format!("{sessions:?}");
@@ -581,8 +746,14 @@ mod tests {
         let bob = ConsumerId::parse("bob").unwrap();
         let a = sessions.start(&demo, &alice, signed_in("at-a", Some(300)), 0, 100);
         let b = sessions.start(&demo, &bob, signed_in("at-b", Some(300)), 0, 100);
-        assert_eq!(sessions.resolve(&demo, a.expose(), 10), Some(alice.clone()));
-        assert_eq!(sessions.resolve(&demo, b.expose(), 10), Some(bob.clone()));
+        assert_eq!(
+            consumer(sessions.resolve(&demo, a.expose(), 10)),
+            Some(alice.clone())
+        );
+        assert_eq!(
+            consumer(sessions.resolve(&demo, b.expose(), 10)),
+            Some(bob.clone())
+        );
         assert_eq!(sessions.resolve(&other, a.expose(), 10), None);
         assert_eq!(sessions.resolve(&demo, "not-a-handle", 10), None);
         let (never, _) = SessionHandle::generate();
@@ -592,7 +763,7 @@ mod tests {
         let a2 = sessions.start(&demo, &alice, signed_in("at-a2", Some(300)), 20, 120);
         assert_eq!(sessions.resolve(&demo, a.expose(), 20), None);
         assert_eq!(
-            sessions.resolve(&demo, a2.expose(), 20),
+            consumer(sessions.resolve(&demo, a2.expose(), 20)),
             Some(alice.clone())
         );
 
@@ -617,7 +788,10 @@ mod tests {
         let o = sessions.start(&other, &alice, signed_in("at", None), 0, 100);
         sessions.end_all(&demo);
         assert_eq!(sessions.resolve(&demo, a.expose(), 1), None);
-        assert_eq!(sessions.resolve(&other, o.expose(), 1), Some(alice));
+        assert_eq!(
+            consumer(sessions.resolve(&other, o.expose(), 1)),
+            Some(alice)
+        );
         assert_eq!(sessions.lock().handles.len(), 1);
     }
 
@@ -626,15 +800,117 @@ mod tests {
         let sessions = ConsumerSessions::default();
         let demo = OrgId::parse("demo").unwrap();
         let alice = ConsumerId::parse("alice").unwrap();
-        sessions.start(&demo, &alice, signed_in("at", None), 0, 100);
+        let handle = sessions.start(&demo, &alice, signed_in("at", None), 0, 100);
         assert!(matches!(
-            sessions.find(&(demo.clone(), alice.clone()), 99),
+            sessions.find(&(demo.clone(), alice.clone()), None, 99),
             Found::Fresh(_)
         ));
-        sessions.access_refused(&demo, &alice);
+        let signed_in_as = sessions.resolve(&demo, handle.expose(), 1).unwrap();
+        sessions.access_refused(&demo, &signed_in_as);
         assert!(matches!(
-            sessions.find(&(demo.clone(), alice.clone()), 1),
+            sessions.find(&(demo.clone(), alice.clone()), None, 1),
             Found::Stale { .. }
         ));
+    }
+
+    #[test]
+    fn a_conversations_session_is_the_one_that_opened_it() {
+        let sessions = ConsumerSessions::default();
+        let demo = OrgId::parse("demo").unwrap();
+        let alice = ConsumerId::parse("alice").unwrap();
+        let key = (demo.clone(), alice.clone());
+        let first = sessions.start(&demo, &alice, signed_in("at-1", None), 0, 100);
+        let opened = sessions.resolve(&demo, first.expose(), 1).unwrap();
+        let only = Some(opened.session.0);
+        assert!(
+            matches!(sessions.find(&key, only, 2), Found::Fresh(t) if t.access_token.expose() == "at-1")
+        );
+
+        // The same consumer signs in again: the old conversation gets
+        // nothing from the new session, which stays for the new one.
+        let second = sessions.start(&demo, &alice, signed_in("at-2", None), 3, 100);
+        let reopened = sessions.resolve(&demo, second.expose(), 4).unwrap();
+        assert_ne!(opened.session, reopened.session);
+        assert!(matches!(sessions.find(&key, only, 5), Found::None));
+        assert!(matches!(
+            sessions.find(&key, Some(reopened.session.0), 5),
+            Found::Fresh(t) if t.access_token.expose() == "at-2"
+        ));
+        assert!(matches!(sessions.find(&key, None, 5), Found::Fresh(_)));
+
+        // A 401 seen by the old conversation does not touch the new session.
+        sessions.access_refused(&demo, &opened);
+        assert!(matches!(sessions.find(&key, None, 6), Found::Fresh(_)));
+
+        // Ended, then signed in anew: still nothing for the old ones.
+        assert!(sessions.end(&demo, &alice, 7));
+        sessions.start(&demo, &alice, signed_in("at-3", None), 8, 100);
+        assert!(matches!(sessions.find(&key, only, 9), Found::None));
+        assert!(matches!(
+            sessions.find(&key, Some(reopened.session.0), 9),
+            Found::None
+        ));
+    }
+
+    #[test]
+    fn every_way_a_session_ends_hands_its_tokens_to_revocation() {
+        let (revoker, revoked) = Revoker::recording();
+        let sessions = ConsumerSessions::new(revoker);
+        let demo = OrgId::parse("demo").unwrap();
+        let other = OrgId::parse("other").unwrap();
+        let [alice, bob, carol] = ["alice", "bob", "carol"].map(|c| ConsumerId::parse(c).unwrap());
+        let taken = || {
+            let mut all: Vec<(String, String, Option<String>)> = revoked
+                .lock()
+                .unwrap()
+                .drain(..)
+                .map(|e| {
+                    (
+                        format!("{}/{}", e.org, e.consumer),
+                        e.access_token.expose().to_string(),
+                        e.refresh_token.map(|r| r.expose().to_string()),
+                    )
+                })
+                .collect();
+            all.sort();
+            all
+        };
+        let rt = || Some("rt".to_string());
+
+        // Ended on request.
+        sessions.start(&demo, &alice, signed_in("at-a1", None), 0, 100);
+        assert!(taken().is_empty(), "a live session is not revoked");
+        assert!(sessions.end(&demo, &alice, 1));
+        assert_eq!(taken(), [("demo/alice".into(), "at-a1".into(), rt())]);
+
+        // Replaced by a new sign-in.
+        sessions.start(&demo, &alice, signed_in("at-a2", None), 2, 100);
+        sessions.start(&demo, &alice, signed_in("at-a3", None), 3, 100);
+        assert_eq!(taken(), [("demo/alice".into(), "at-a2".into(), rt())]);
+
+        // Past its lifetime, noticed by a look-up of the session...
+        sessions.start(&demo, &bob, signed_in("at-b", None), 3, 10);
+        assert!(matches!(
+            sessions.find(&(demo.clone(), bob.clone()), None, 10),
+            Found::None
+        ));
+        assert_eq!(taken(), [("demo/bob".into(), "at-b".into(), rt())]);
+        // ... of its handle ...
+        let h = sessions.start(&demo, &bob, signed_in("at-b2", None), 11, 20);
+        assert_eq!(sessions.resolve(&demo, h.expose(), 20), None);
+        assert_eq!(taken(), [("demo/bob".into(), "at-b2".into(), rt())]);
+        // ... by the sweep of a sign-in, or of a listing.
+        sessions.start(&demo, &bob, signed_in("at-b3", None), 21, 30);
+        sessions.start(&other, &carol, signed_in("at-c", None), 31, 100);
+        assert_eq!(taken(), [("demo/bob".into(), "at-b3".into(), rt())]);
+        sessions.start(&demo, &bob, signed_in("at-b4", None), 32, 40);
+        assert_eq!(sessions.consumers(&demo, 40), vec![alice.clone()]);
+        assert_eq!(taken(), [("demo/bob".into(), "at-b4".into(), rt())]);
+
+        // Every session of an organisation at once.
+        sessions.end_all(&demo);
+        assert_eq!(taken(), [("demo/alice".into(), "at-a3".into(), rt())]);
+        assert_eq!(sessions.consumers(&other, 41), vec![carol]);
+        assert!(taken().is_empty());
     }
 }

@@ -13,8 +13,12 @@
 //! Pre-Authentication sign-in answered
 //! ([`crate::platform::consumer_sessions::http`]), presented by the brand's
 //! messaging client: the conversation is then authenticated for that
-//! session's consumer, and integrations may use that consumer's tokens in
-//! it. A `consumer_id` without it is only a label: it authenticates nobody.
+//! session's consumer, and integrations may use that session's tokens in
+//! it, as long as that session lives: once it has ended (or a new sign-in
+//! has replaced it), the conversation gets no tokens again, and the
+//! consumer continues in a conversation opened with the new sign-in's
+//! handle. A `consumer_id` without it is only a label: it authenticates
+//! nobody.
 //! A handle that is unknown, of an ended or expired session, or of another
 //! organisation than `org` (or given with another `consumer_id` than its
 //! consumer's) is refused with 403 `invalid_consumer_session`, the same
@@ -116,13 +120,13 @@ pub fn open(state: &PlatformState, body: OpenBody) -> Result<String, Box<Respons
                 .consumer_sessions
                 .authenticate(state, &org.id, handle.expose());
             match consumer {
-                Some(c)
+                Some(a)
                     if body
                         .consumer_id
                         .as_deref()
-                        .is_none_or(|id| id == c.as_str()) =>
+                        .is_none_or(|id| id == a.consumer.as_str()) =>
                 {
-                    Some(c)
+                    Some(a)
                 }
                 _ => {
                     tracing::info!(org = %org.id, "conversation refused: invalid consumer session");

@@ -9,7 +9,11 @@
 //! (Consumer Pre-Authentication, [`crate::platform::consumer_sessions`]) is
 //! authenticated for that session's consumer: that, and never a bare
 //! `consumer_id`, is what lets an integration use the consumer's tokens.
-//! The handle itself is not kept.
+//! It is bound to that very session, not just to the consumer: once the
+//! session has ended (or a new sign-in has replaced it), the conversation
+//! gets no tokens again, even if the consumer signs in anew; the new
+//! sign-in's handle opens a new conversation. The handle itself is not
+//! kept.
 //!
 //! One std `Mutex` guards the map; it is never held across an `.await`
 //! (every method takes and releases it), so a slow brand API call in one
@@ -22,7 +26,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
 
-use super::consumer_sessions::ConsumerId;
+use super::consumer_sessions::Authenticated;
 use super::events::{EventKind, EventLog};
 use super::org::OrgId;
 use crate::secret::Secret;
@@ -81,8 +85,8 @@ pub struct Conversation {
     /// The consumer the conversation is with: the authenticated one, or a
     /// label the opener gave (which proves nothing).
     pub consumer_id: Option<String>,
-    /// The consumer this conversation is authenticated for.
-    pub authenticated: Option<ConsumerId>,
+    /// The consumer and session this conversation is authenticated for.
+    pub authenticated: Option<Authenticated>,
     pub closed: bool,
     pub transcript: Vec<Message>,
     pub events: EventLog,
@@ -97,8 +101,9 @@ pub struct ConvInfo {
     pub bot: String,
     pub consumer_id: Option<String>,
     /// Set only when the conversation was opened with a live consumer
-    /// session's handle: the consumer whose tokens it may use.
-    pub authenticated: Option<ConsumerId>,
+    /// session's handle: the consumer, and the session whose tokens (and
+    /// no other's) it may use.
+    pub authenticated: Option<Authenticated>,
     pub closed: bool,
 }
 
@@ -138,11 +143,11 @@ impl Conversations {
         org: OrgId,
         bot: String,
         consumer_id: Option<String>,
-        authenticated: Option<ConsumerId>,
+        authenticated: Option<Authenticated>,
         now: i64,
     ) -> String {
         let consumer_id = match &authenticated {
-            Some(c) => Some(c.as_str().to_string()),
+            Some(a) => Some(a.consumer.as_str().to_string()),
             None => consumer_id,
         };
         let id = crate::secret::random_token(16);
@@ -274,6 +279,7 @@ impl Conversations {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::consumer_sessions::{ConsumerId, SessionId};
 
     #[test]
     fn tokens_expire_on_the_given_clock_and_closing_purges() {
@@ -317,7 +323,10 @@ mod tests {
     fn an_authenticated_conversation_is_that_consumers() {
         let convs = Conversations::default();
         let org = OrgId::parse("demo").unwrap();
-        let alice = ConsumerId::parse("alice").unwrap();
+        let alice = Authenticated {
+            consumer: ConsumerId::parse("alice").unwrap(),
+            session: SessionId::numbered(7),
+        };
         let labelled = convs.open(org.clone(), "bot".into(), Some("alice".into()), None, 0);
         let signed_in = convs.open(org, "bot".into(), None, Some(alice.clone()), 0);
         let info = convs.info(&labelled).unwrap();

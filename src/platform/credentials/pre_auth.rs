@@ -11,13 +11,15 @@
 //! vault refuses a second with `one_per_organisation`).
 //!
 //! Applied to an integration, it authorises the call with the access token
-//! of the consumer the conversation is authenticated for (it was opened
-//! with that consumer's session handle, see
+//! of the session the conversation is authenticated for (it was opened
+//! with that session's handle, see
 //! [`crate::platform::conversations::http`]), refreshed first if it has
 //! expired, and never challenges the consumer. A conversation that only
-//! names a consumer id gets no one's token; neither does one whose
-//! consumer has no live session: the bot says, without a link, that the
-//! consumer must sign in on the brand's side.
+//! names a consumer id gets no one's token; neither does one whose session
+//! has ended, even if the same consumer has signed in again since (the new
+//! sign-in's handle opens a new conversation): the bot says, without a
+//! link, that the consumer must sign in on the brand's side and continue
+//! in a new conversation.
 
 use serde::{Deserialize, Serialize};
 
@@ -52,16 +54,17 @@ pub fn from_input(_input: Input, ctx: &SaveContext<'_>) -> Result<PreAuth, Vec<F
 }
 
 /// The authorisation for a call made in `conv`: the access token of the
-/// session of the consumer `conv` is authenticated for, or a sentence for
-/// the consumer saying why not.
+/// session `conv` is authenticated for, or a sentence for the consumer
+/// saying why not.
 pub async fn authorize(state: &PlatformState, conv: &ConvInfo) -> Result<Auth, String> {
-    const SIGN_IN: &str = "please sign in on the brand's website, then ask me again";
-    let Some(consumer) = &conv.authenticated else {
+    const SIGN_IN: &str =
+        "please sign in on the brand's website and ask me again in the conversation it opens";
+    let Some(signed_in) = &conv.authenticated else {
         return Err(format!("this conversation is not signed in; {SIGN_IN}"));
     };
     match state
         .consumer_sessions
-        .current(state, &conv.org, consumer)
+        .current_for(state, &conv.org, signed_in)
         .await
     {
         Ok(tokens) => Ok(Auth::bearer(&tokens.access_token)),
@@ -76,12 +79,12 @@ pub async fn authorize(state: &PlatformState, conv: &ConvInfo) -> Result<Auth, S
     }
 }
 
-/// The brand API refused the access token of the consumer `conv` is
+/// The brand API refused the access token of the session `conv` is
 /// authenticated for: the next call refreshes it instead of presenting it
 /// again.
 pub fn unauthorized(state: &PlatformState, conv: &ConvInfo) {
-    if let Some(consumer) = &conv.authenticated {
-        state.consumer_sessions.access_refused(&conv.org, consumer);
+    if let Some(signed_in) = &conv.authenticated {
+        state.consumer_sessions.access_refused(&conv.org, signed_in);
     }
 }
 

@@ -10,9 +10,11 @@
 //! Only the access token and its lifetime leave [`exchange_code`]: a
 //! refresh token in the response is dropped with the response, never
 //! stored, never logged, never presented. Consumer Pre-Authentication
-//! is the exception: [`pre_auth`] keeps every token of a consumer session.
+//! is the exception: [`pre_auth`] keeps every token of a consumer session,
+//! and [`revoke`] revokes them when the session ends (RFC 7009).
 
 pub mod pre_auth;
+pub mod revoke;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,11 +22,16 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreTokenResponse, CoreTokenType};
+use openidconnect::core::{
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod, CoreGrantType,
+    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType, CoreTokenResponse,
+    CoreTokenType,
+};
 use openidconnect::{
     AccessTokenHash, AsyncHttpClient, AuthorizationCode, ClientId, ClientSecret, HttpRequest,
     HttpResponse, IssuerUrl, JsonWebKeySet, Nonce, OAuth2TokenResponse, PkceCodeVerifier,
-    RedirectUrl, RequestTokenError, TokenResponse as _, TokenUrl,
+    ProviderMetadata, RedirectUrl, RequestTokenError, TokenResponse as _, TokenUrl,
 };
 use tracing::instrument;
 
@@ -107,11 +114,27 @@ pub enum ExchangeError {
     IdToken(String),
 }
 
+/// A discovery document: the core metadata and the revocation endpoint.
+type Metadata = ProviderMetadata<
+    revoke::RevocationMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
 /// Discovery results by issuer, refetched after a failure.
 #[derive(Clone)]
 pub struct OAuthClient {
     http: Http,
-    discovered: Arc<Mutex<HashMap<String, CoreProviderMetadata>>>,
+    discovered: Arc<Mutex<HashMap<String, Metadata>>>,
 }
 
 impl OAuthClient {
@@ -122,7 +145,7 @@ impl OAuthClient {
         }
     }
 
-    async fn metadata(&self, issuer: &str) -> Result<CoreProviderMetadata, ExchangeError> {
+    async fn metadata(&self, issuer: &str) -> Result<Metadata, ExchangeError> {
         let cached = self
             .discovered
             .lock()
@@ -134,7 +157,7 @@ impl OAuthClient {
         }
         let url = IssuerUrl::new(issuer.to_string())
             .map_err(|e| ExchangeError::Config(format!("issuer: {e}")))?;
-        let meta = CoreProviderMetadata::discover_async(url, &self.http)
+        let meta = Metadata::discover_async(url, &self.http)
             .await
             .map_err(|e| ExchangeError::Discovery(e.to_string()))?;
         self.discovered
