@@ -6,14 +6,14 @@
 //! This module holds the parts that make that possible and that other test
 //! code may reuse:
 //!
-//! - [`agent`]: a [`ConsumerAgent`](agent::ConsumerAgent), a simulated
+//! - [`agent`]: a [`ConsumerAgent`], a simulated
 //!   consumer browser that follows redirects itself, fills the login form,
 //!   presses the consent buttons and stops at the client's redirect URI.
-//! - [`profile`]: a [`Profile`](profile::Profile), the TOML file that names an
+//! - [`profile`]: a [`Profile`], the TOML file that names an
 //!   external IdP under test (issuer, client, test user, form hints).
-//! - [`control`]: the [`IdpControl`](control::IdpControl) trait, the one door
+//! - [`control`]: the [`IdpControl`] trait, the one door
 //!   to the mock's control surface (clock, faults, ID-token defects, grant
-//!   inspection, users, clients, keys), and [`AdminApi`](control::AdminApi),
+//!   inspection, users, clients, keys), and [`AdminApi`],
 //!   its implementation over the admin HTTP API. Scenarios that need it carry
 //!   the `@control` tag and are skipped when the IdP under test is external.
 

@@ -7,7 +7,7 @@
 //! to its `AsyncHttpClient`, with redirects off (following a redirect from
 //! a token endpoint would open the client to SSRF and leak the code).
 //!
-//! Only the access token and its lifetime leave [`exchange_code`]: a
+//! Only the access token and its lifetime leave [`OAuthClient::exchange_code`]: a
 //! refresh token in the response is dropped with the response, never
 //! stored, never logged, never presented. Consumer Pre-Authentication
 //! is the exception: [`pre_auth`] keeps every token of a consumer session,
