@@ -31,7 +31,7 @@ impl DelegationWorld {
 }
 
 /// The `sub` of a fixture user of the IdP.
-fn sub_of(username: &str) -> anyhow::Result<String> {
+pub fn sub_of(username: &str) -> anyhow::Result<String> {
     Fixtures::default_brand()
         .users
         .iter()

@@ -16,23 +16,14 @@ use anyhow::{anyhow, ensure};
 use cucumber::{given, then};
 use standin::idp::admin::{AccessView, Grants, RefreshView, TokenState};
 use standin::idp::state::{Grant, token_id};
-use standin::idp::{Endpoint, Fault, Fixtures};
+use standin::idp::{Endpoint, Fault};
 
+use super::brand_api::sub_of;
 use super::{CLIENT_ID, DelegationWorld};
 
 /// How long a background revocation may take to show at the IdP: well
 /// above the platform's HTTP timeout in the suite.
 const SETTLE: Duration = Duration::from_secs(6);
-
-/// The `sub` of a fixture user of the IdP.
-fn sub_of(username: &str) -> anyhow::Result<String> {
-    Fixtures::default_brand()
-        .users
-        .iter()
-        .find(|u| u.username == username)
-        .map(|u| u.sub().to_string())
-        .ok_or_else(|| anyhow!("the IdP has no user {username:?}"))
-}
 
 /// The refresh and access tokens the IdP issued to the platform for
 /// `sub`, in issue order.
