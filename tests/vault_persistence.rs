@@ -20,6 +20,27 @@ struct Running {
     url: String,
     /// Everything the process printed (stdout and stderr), as it comes.
     output: Arc<Mutex<String>>,
+    /// The threads copying the process's stdout and stderr into `output`.
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    /// SIGKILL the process and return everything it printed (the pipes
+    /// are drained to their end first).
+    fn kill_9(&mut self) -> String {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        drain(&mut self.readers, &self.output)
+    }
+}
+
+/// Wait for the reader threads to reach the end of their pipes, then take
+/// the output.
+fn drain(readers: &mut Vec<std::thread::JoinHandle<()>>, output: &Mutex<String>) -> String {
+    for reader in readers.drain(..) {
+        let _ = reader.join();
+    }
+    output.lock().unwrap().clone()
 }
 
 impl Drop for Running {
@@ -94,7 +115,7 @@ fn start(data_dir: &Path, fixtures: &Path, key: Option<&str>) -> Result<Running,
     let output = Arc::new(Mutex::new(String::new()));
     let mut stderr = child.stderr.take().unwrap();
     let sink = output.clone();
-    std::thread::spawn(move || {
+    let mut readers = vec![std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
         while let Ok(n) = stderr.read(&mut buf) {
             if n == 0 {
@@ -104,7 +125,7 @@ fn start(data_dir: &Path, fixtures: &Path, key: Option<&str>) -> Result<Running,
                 .unwrap()
                 .push_str(&String::from_utf8_lossy(&buf[..n]));
         }
-    });
+    })];
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut url = None;
     let mut line = String::new();
@@ -117,17 +138,21 @@ fn start(data_dir: &Path, fixtures: &Path, key: Option<&str>) -> Result<Running,
         line.clear();
     }
     let sink = output.clone();
-    std::thread::spawn(move || {
+    readers.push(std::thread::spawn(move || {
         let mut rest = String::new();
         let _ = stdout.read_to_string(&mut rest);
         sink.lock().unwrap().push_str(&rest);
-    });
+    }));
     match url {
-        Some(url) => Ok(Running { child, url, output }),
+        Some(url) => Ok(Running {
+            child,
+            url,
+            output,
+            readers,
+        }),
         None => {
             let status = child.wait().unwrap();
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            let text = output.lock().unwrap().clone();
+            let text = drain(&mut readers, &output);
             Err(format!("{status}: {text}"))
         }
     }
@@ -217,9 +242,7 @@ async fn credentials_survive_kill_9_and_never_sit_in_clear() {
 
     // ... the process dies with SIGKILL right after the save ...
     let mut first = first;
-    first.child.kill().unwrap();
-    first.child.wait().unwrap();
-    let logs = first.output.lock().unwrap().clone();
+    let logs = first.kill_9();
     assert!(logs.len() > 200, "trace logging was on: {logs}");
     assert!(!logs.contains(CANARY), "a log line holds the secret");
     drop(first);

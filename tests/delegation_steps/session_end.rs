@@ -21,8 +21,9 @@ use standin::idp::{Endpoint, Fault};
 use super::brand_api::sub_of;
 use super::{CLIENT_ID, DelegationWorld};
 
-/// How long a background revocation may take to show at the IdP: well
-/// above the platform's HTTP timeout in the suite.
+/// The most the steps wait for the platform's background revocations to
+/// finish (each is bounded by the platform's HTTP timeout in the suite,
+/// well below this); a bound on a wait for work, not an expiry.
 const SETTLE: Duration = Duration::from_secs(6);
 
 /// The refresh and access tokens the IdP issued to the platform for
@@ -42,20 +43,27 @@ fn issued_for<'g>(grants: &'g Grants, sub: &str) -> (Vec<&'g RefreshView>, Vec<&
 }
 
 impl DelegationWorld {
-    /// Check `check` against the IdP's inspection view until it passes or
-    /// [`SETTLE`] has passed; the last failure is the answer.
-    async fn at_idp_eventually(
+    /// Wait until the platform's revocations of ended sessions have all
+    /// been answered (or failed), then check `check` against the IdP's
+    /// inspection view. [`SETTLE`] bounds the wait, not an expiry.
+    async fn at_idp_after_revocations(
         &self,
         check: impl Fn(&Grants) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
-        let deadline = tokio::time::Instant::now() + SETTLE;
-        loop {
-            let outcome = check(&self.idp.control().grants());
-            if outcome.is_ok() || tokio::time::Instant::now() >= deadline {
-                return outcome;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.revocations_settled().await?;
+        check(&self.idp.control().grants())
+    }
+
+    async fn revocations_settled(&self) -> anyhow::Result<()> {
+        tokio::time::timeout(
+            SETTLE,
+            self.platform
+                .state()
+                .consumer_sessions
+                .revocations_settled(),
+        )
+        .await
+        .map_err(|_| anyhow!("the platform's revocations did not finish within {SETTLE:?}"))
     }
 }
 
@@ -63,7 +71,7 @@ impl DelegationWorld {
 async fn latest_revoked(world: &mut DelegationWorld, username: String) -> anyhow::Result<()> {
     let sub = sub_of(&username)?;
     world
-        .at_idp_eventually(|grants| {
+        .at_idp_after_revocations(|grants| {
             let (refresh, access) = issued_for(grants, &sub);
             let (Some(r), Some(a)) = (refresh.last(), access.last()) else {
                 anyhow::bail!("the IdP issued {username} no refresh token or no access token");
@@ -116,7 +124,7 @@ async fn previous_revoked(world: &mut DelegationWorld, username: String) -> anyh
         Ok((families, by_code))
     };
     world
-        .at_idp_eventually(|grants| {
+        .at_idp_after_revocations(|grants| {
             let (families, by_code) = sign_ins(grants)?;
             let previous = &families[families.len() - 2];
             for r in grants.refresh_family(previous) {
@@ -174,7 +182,7 @@ fn refresh_active(world: &mut DelegationWorld, username: String) -> anyhow::Resu
 #[then("no refresh token was presented to the IdP but to revoke it")]
 async fn refresh_only_revoked(world: &mut DelegationWorld) -> anyhow::Result<()> {
     world
-        .at_idp_eventually(|grants| {
+        .at_idp_after_revocations(|grants| {
             let refresh: Vec<_> = grants
                 .refresh_tokens
                 .iter()
@@ -222,18 +230,13 @@ fn revocation_fails(world: &mut DelegationWorld, status: u16, count: usize) -> a
 
 #[then("the IdP's revocation endpoint has answered those requests")]
 async fn revocation_requests_answered(world: &mut DelegationWorld) -> anyhow::Result<()> {
-    let deadline = tokio::time::Instant::now() + SETTLE;
-    loop {
-        let pending = world.idp.control().faults().pending(Endpoint::Revoke);
-        if pending == 0 {
-            return Ok(());
-        }
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "the platform sent the IdP's revocation endpoint {pending} requests too few"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    world.revocations_settled().await?;
+    let pending = world.idp.control().faults().pending(Endpoint::Revoke);
+    ensure!(
+        pending == 0,
+        "the platform sent the IdP's revocation endpoint {pending} requests too few"
+    );
+    Ok(())
 }
 
 #[then(expr = "a log line says that revoking a consumer token failed with {string}")]

@@ -343,6 +343,12 @@ impl ConsumerSessions {
         }
     }
 
+    /// Wait until the IdP has answered (or not, within the timeout) every
+    /// revocation of an ended session started so far.
+    pub async fn revocations_settled(&self) {
+        self.revoker.settled().await;
+    }
+
     fn lock(&self) -> Guard<'_> {
         Guard {
             table: self.inner.lock().unwrap_or_else(|e| e.into_inner()),

@@ -67,6 +67,24 @@ struct Providers {
     oauth: OAuthClient,
     by_org: BTreeMap<OrgId, DelegatedAccessProvider>,
     timeout: Duration,
+    /// Revocations started and not yet finished.
+    in_flight: tokio::sync::watch::Sender<usize>,
+}
+
+/// Counts one revocation in flight until dropped (also if its task panics).
+struct InFlight(Arc<Providers>);
+
+impl InFlight {
+    fn start(providers: &Arc<Providers>) -> Self {
+        providers.in_flight.send_modify(|n| *n += 1);
+        Self(Arc::clone(providers))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.send_modify(|n| *n -= 1);
+    }
 }
 
 /// Revokes the tokens of ended sessions. The default revokes nothing.
@@ -96,7 +114,17 @@ impl Revoker {
             oauth,
             by_org: providers.into_iter().collect(),
             timeout,
+            in_flight: tokio::sync::watch::Sender::new(0),
         })))
+    }
+
+    /// Wait until every revocation started so far has finished (answered,
+    /// failed or timed out): what an observer of the IdP waits for.
+    pub async fn settled(&self) {
+        if let Sink::Provider(providers) = &self.0 {
+            let mut rx = providers.in_flight.subscribe();
+            let _ = rx.wait_for(|n| *n == 0).await;
+        }
     }
 
     /// A revoker that keeps what it is given, and what it keeps.
@@ -130,7 +158,14 @@ impl Revoker {
                         org = %e.org,
                         consumer = %e.consumer
                     );
-                    runtime.spawn(revoke_one(Arc::clone(providers), e).instrument(span));
+                    let guard = InFlight::start(providers);
+                    runtime.spawn(
+                        async move {
+                            revoke_one(&guard.0, e).await;
+                            drop(guard);
+                        }
+                        .instrument(span),
+                    );
                 }
             }
         }
@@ -138,7 +173,7 @@ impl Revoker {
 }
 
 /// Revoke one ended session's tokens, refresh token first.
-async fn revoke_one(providers: Arc<Providers>, ended: Ended) {
+async fn revoke_one(providers: &Providers, ended: Ended) {
     let Some(provider) = providers.by_org.get(&ended.org) else {
         tracing::info!("consumer tokens not revoked: the organisation has no provider");
         return;
