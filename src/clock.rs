@@ -49,6 +49,17 @@ impl Clock {
     }
 }
 
+/// The clock as rustls's notion of now, so certificate validity in TLS
+/// handshakes (either side) is judged on the shared clock.
+impl rustls::time_provider::TimeProvider for Clock {
+    fn current_time(&self) -> Option<rustls_pki_types::UnixTime> {
+        let secs = u64::try_from(self.now()).ok()?;
+        Some(rustls_pki_types::UnixTime::since_unix_epoch(
+            Duration::from_secs(secs),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,11 @@
 //! the address is known before anything is served) and the server stops
 //! when its [`TlsServer`] handle is dropped.
 //!
+//! Besides the CA, a listener may trust client certificates one by one
+//! ([`PinnedCertificates`]): an exact match of the presented certificate,
+//! in date on the shared clock, passes without any chain, as a brand
+//! imports a partner's self-signed certificate into its trust store.
+//!
 //! From a certificate: its subject DN as an RFC 4514 string
 //! ([`subject_dn`]), its common name, its `x5t#S256` thumbprint (RFC 8705
 //! 3.1, [`x5t_s256`]), and the DN comparison of RFC 8705 2.1.2
@@ -28,7 +33,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::str::FromStr as _;
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Once, RwLock};
 use std::time::Duration;
 
 use axum::{Extension, Router};
@@ -37,7 +42,11 @@ use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use base64::Engine as _;
 use rustls::crypto::{CryptoProvider, aws_lc_rs};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{RootCertStore, ServerConfig};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{
+    CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig,
+    SignatureScheme,
+};
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use sha2::Digest as _;
@@ -186,13 +195,21 @@ impl TlsSettings {
         auth: ClientAuth,
         clock: &Clock,
     ) -> Result<Arc<ServerConfig>, TlsError> {
+        self.server_config_pinned(auth, clock, None)
+    }
+
+    /// The same, also trusting the client certificates in `pinned`, one
+    /// by one.
+    pub fn server_config_pinned(
+        &self,
+        auth: ClientAuth,
+        clock: &Clock,
+        pinned: Option<&PinnedCertificates>,
+    ) -> Result<Arc<ServerConfig>, TlsError> {
         install_crypto_provider();
         let provider = Arc::new(aws_lc_rs::default_provider());
-        let builder = ServerConfig::builder_with_details(
-            provider.clone(),
-            Arc::new(ClockTime(clock.clone())),
-        )
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?;
+        let builder = ServerConfig::builder_with_details(provider.clone(), Arc::new(clock.clone()))
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?;
         let builder = match auth {
             ClientAuth::None => builder.with_no_client_auth(),
             ClientAuth::Optional | ClientAuth::Required => {
@@ -207,7 +224,14 @@ impl TlsSettings {
                 } else {
                     verifier
                 };
-                builder.with_client_cert_verifier(verifier.build()?)
+                let verifier = verifier.build()?;
+                match pinned {
+                    Some(pinned) => builder.with_client_cert_verifier(Arc::new(PinningVerifier {
+                        pinned: pinned.clone(),
+                        ca: verifier,
+                    })),
+                    None => builder.with_client_cert_verifier(verifier),
+                }
             }
         };
         let mut config = builder.with_single_cert(self.cert_chain.clone(), self.key.clone_key())?;
@@ -228,14 +252,120 @@ pub fn install_crypto_provider() {
     });
 }
 
-/// The shared clock as rustls's notion of now.
-#[derive(Debug)]
-struct ClockTime(Clock);
+/// Client certificates trusted one by one, each with a label its owner
+/// maps it to (the brand API: the consumer it reads for). Cloning shares
+/// the list; a listener built with it sees later additions.
+#[derive(Clone, Debug, Default)]
+pub struct PinnedCertificates {
+    inner: Arc<RwLock<Vec<(CertificateDer<'static>, String)>>>,
+}
 
-impl rustls::time_provider::TimeProvider for ClockTime {
-    fn current_time(&self) -> Option<UnixTime> {
-        let secs = u64::try_from(self.0.now()).ok()?;
-        Some(UnixTime::since_unix_epoch(Duration::from_secs(secs)))
+impl PinnedCertificates {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<(CertificateDer<'static>, String)>> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<(CertificateDer<'static>, String)>> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Trust `cert`, labelled `label` (a certificate pinned again gets
+    /// the new label).
+    pub fn pin(&self, cert: CertificateDer<'static>, label: impl Into<String>) {
+        let label = label.into();
+        let mut pins = self.write();
+        match pins.iter_mut().find(|(c, _)| *c == cert) {
+            Some(entry) => entry.1 = label,
+            None => pins.push((cert, label)),
+        }
+    }
+
+    /// The label of `cert`, if it is pinned.
+    pub fn label(&self, cert: &[u8]) -> Option<String> {
+        self.read()
+            .iter()
+            .find(|(c, _)| c.as_ref() == cert)
+            .map(|(_, l)| l.clone())
+    }
+
+    /// Every pinned certificate with its label.
+    pub fn list(&self) -> Vec<(CertificateDer<'static>, String)> {
+        self.read().clone()
+    }
+
+    /// Trust exactly these.
+    pub fn replace(&self, pins: Vec<(CertificateDer<'static>, String)>) {
+        *self.write() = pins;
+    }
+}
+
+/// The CA's verifier, with pinned certificates passing by exact match.
+#[derive(Debug)]
+struct PinningVerifier {
+    pinned: PinnedCertificates,
+    ca: Arc<dyn ClientCertVerifier>,
+}
+
+impl ClientCertVerifier for PinningVerifier {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.ca.client_auth_mandatory()
+    }
+
+    /// No hints: a client picks its certificate by the CA names a server
+    /// hints at (Java does), and a pinned self-signed certificate's issuer
+    /// is in no list. An empty list means "send whatever you have".
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        if self.pinned.label(end_entity).is_none() {
+            return self.ca.verify_client_cert(end_entity, intermediates, now);
+        }
+        let cert = parse_cert(end_entity)
+            .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+        let validity = cert.tbs_certificate().validity();
+        let now = now.as_secs();
+        if now < validity.not_before.to_unix_duration().as_secs() {
+            return Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidYet,
+            ));
+        }
+        if now > validity.not_after.to_unix_duration().as_secs() {
+            return Err(rustls::Error::InvalidCertificate(CertificateError::Expired));
+        }
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.ca.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.ca.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.ca.supported_verify_schemes()
     }
 }
 
@@ -403,8 +533,19 @@ impl TlsServer {
         clock: &Clock,
         app: Router,
     ) -> Result<Self, TlsStartError> {
+        Self::start_pinned(settings, auth, clock, None, app).await
+    }
+
+    /// The same, also trusting the client certificates in `pinned`.
+    pub async fn start_pinned(
+        settings: &TlsSettings,
+        auth: ClientAuth,
+        clock: &Clock,
+        pinned: Option<&PinnedCertificates>,
+        app: Router,
+    ) -> Result<Self, TlsStartError> {
         let (listener, addr) = bind(settings.addr).await?;
-        let config = settings.server_config(auth, clock)?;
+        let config = settings.server_config_pinned(auth, clock, pinned)?;
         Ok(Self::spawn(listener, addr, app, config))
     }
 

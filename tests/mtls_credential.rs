@@ -383,7 +383,7 @@ fn stores_without_one_matching_key_are_refused() {
 }
 
 #[test]
-fn certificates_out_of_validity_or_from_another_ca_are_refused() {
+fn certificates_out_of_validity_are_refused_and_another_ca_is_not_a_fault() {
     let at = now();
     let expired = PKI
         .ca
@@ -410,14 +410,15 @@ fn certificates_out_of_validity_or_from_another_ca_are_refused() {
     let late = validate_at(p12_body(), at + 31 * 86_400).unwrap_err();
     assert_eq!((late[0].field, late[0].code), ("key_store", "expired"));
 
-    // A foreign CA's certificate against the brand's CA as trust.
+    // The key certificate need not chain to the trust certificate: one
+    // identifies the platform to the server, the other is what the
+    // platform trusts the server's certificate by (source document 004).
     let trust =
         json!({"trust_certificate": PKI.ca.to_pem(), "trust_certificate_file_name": "ca.pem"});
     assert_eq!(
         codes(with(body(&PKI.foreign_client), trust.clone())),
-        vec![("key_store", "untrusted")]
+        vec![]
     );
-    // Not yet valid and foreign: both said.
     let foreign_future = PKI
         .foreign
         .issue_client(
@@ -429,16 +430,8 @@ fn certificates_out_of_validity_or_from_another_ca_are_refused() {
         )
         .unwrap();
     assert_eq!(
-        codes(with(body(&foreign_future), trust.clone())),
-        vec![("key_store", "not_yet_valid"), ("key_store", "untrusted")]
-    );
-    let foreign_expired = PKI
-        .foreign
-        .issue_client(SUBJECT, Validity::expired_at(at))
-        .unwrap();
-    assert_eq!(
-        codes(with(body(&foreign_expired), trust))[0],
-        ("key_store", "expired")
+        codes(with(body(&foreign_future), trust)),
+        vec![("key_store", "not_yet_valid")]
     );
     // The foreign certificate with its own CA in the store is consistent.
     assert!(validate(body(&PKI.foreign_client)).is_ok());
@@ -708,4 +701,264 @@ proptest! {
         let pem = format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", b64(&bytes));
         assert_no_panic(with(p12_body(), json!({"trust_certificate": pem, "trust_certificate_file_name": name})));
     }
+}
+
+// ---------------------------------------------------------------------
+// Real-world key stores: made by keytool and openssl (fixtures/mtls/,
+// each file's command in its README), saved, then presented to a TLS
+// server that pins them or trusts their CA.
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/mtls")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A key store from fixtures/mtls with its password (none when empty).
+fn store(name: &str, password: &str) -> Value {
+    let mut body = json!({"key_store": b64(&fixture(name)), "key_store_file_name": name});
+    if !password.is_empty() {
+        body["key_store_password"] = json!(password);
+    }
+    body
+}
+
+/// A trust certificate from fixtures/mtls: PEM as text, anything else
+/// base64.
+fn trust(name: &str, password: Option<&str>) -> Value {
+    let bytes = fixture(name);
+    let text = if name.ends_with(".pem") {
+        String::from_utf8(bytes).unwrap()
+    } else {
+        b64(&bytes)
+    };
+    let mut body = json!({"trust_certificate": text, "trust_certificate_file_name": name});
+    if let Some(p) = password {
+        body["trust_certificate_password"] = json!(p);
+    }
+    body
+}
+
+fn external_trust() -> Value {
+    trust("brand-server.pem", None)
+}
+
+/// The fixtures' notAfter is 3650 days after they were made; a few
+/// tests move the clock relative to it.
+fn not_after_of(saved: &MutualAuth) -> i64 {
+    saved.key_certificate.facts.not_after
+}
+
+#[test]
+fn the_documents_keytool_recipe_is_saved_with_its_imported_server_certificate() {
+    // keytool -genkeypair ... -keystore cb-mtls-server.p12, then
+    // keytool -import -alias company-alias -file brand-server.der.
+    let saved = validate(store("cb-mtls-server.p12", PASSWORD)).unwrap();
+    assert_eq!(saved.key_certificate.facts.subject, "CN=cb-mtls");
+    assert_eq!(saved.key_certificate.facts.issuer, "CN=cb-mtls");
+    assert_eq!(saved.key_certificate.facts.key_type, "RSA 2048");
+    assert_eq!(saved.key_certificate.alias, "nt-ms");
+    let trusted: Vec<&str> = saved
+        .trust_certificates
+        .iter()
+        .map(|t| t.subject.as_str())
+        .collect();
+    assert_eq!(trusted, ["CN=brand-api.example"]);
+    assert!(saved.warnings.is_empty(), "{:?}", saved.warnings);
+    // The same key store with the server certificate uploaded as well.
+    for t in [
+        trust("brand-server.der", None),
+        trust("brand-server.pem", None),
+    ] {
+        let saved = validate(with(store("cb-mtls-server.p12", PASSWORD), t)).unwrap();
+        assert_eq!(saved.trust_certificates[0].subject, "CN=brand-api.example");
+    }
+}
+
+#[test]
+fn a_key_store_alone_without_a_trusted_entry_asks_for_the_trust_certificate() {
+    let errors = validate(store("cb-mtls-key-only.p12", PASSWORD)).unwrap_err();
+    assert_eq!(
+        errors.iter().map(|e| (e.field, e.code)).collect::<Vec<_>>(),
+        [("trust_certificate", "missing")]
+    );
+    assert!(
+        errors[0].message.contains("server certificate"),
+        "{}",
+        errors[0].message
+    );
+}
+
+#[test]
+fn trust_certificates_in_every_documented_format_are_read() {
+    let key = || store("cb-mtls-key-only.p12", PASSWORD);
+    for t in [
+        trust("brand-server.pem", None),
+        trust("brand-server.der", None),
+        trust("brand-trust.p12", Some("trustpass")),
+        trust("brand-trust.jks", Some("trustpass")),
+    ] {
+        let saved = validate(with(key(), t.clone())).unwrap_or_else(|e| panic!("{t}: {e:?}"));
+        assert_eq!(saved.trust_certificates.len(), 1);
+        assert_eq!(saved.trust_certificates[0].subject, "CN=brand-api.example");
+    }
+    assert_eq!(
+        codes(with(key(), trust("brand-trust.p12", Some("wrong")))),
+        [("trust_certificate_password", "wrong_password")]
+    );
+    assert_eq!(
+        codes(with(key(), trust("brand-trust.jks", None))),
+        [("trust_certificate_password", "missing")]
+    );
+}
+
+#[test]
+fn real_world_key_stores_are_accepted_or_refused_with_a_precise_reason() {
+    // (file, password, subject, key type) that save.
+    let accepted = [
+        ("openssl3-rsa.p12", PASSWORD, "CN=openssl3-rsa", "RSA 2048"),
+        ("openssl3-ec.p12", PASSWORD, "CN=openssl3-ec", "EC P-256"),
+        (
+            "openssl-legacy.p12",
+            PASSWORD,
+            "CN=openssl-legacy",
+            "RSA 2048",
+        ),
+        (
+            "openssl-empty-password.p12",
+            "",
+            "CN=openssl-nopass",
+            "EC P-256",
+        ),
+        (
+            "openssl-unencrypted.p12",
+            "",
+            "CN=openssl-nopass",
+            "EC P-256",
+        ),
+        ("keytool-rsa.jks", PASSWORD, "CN=keytool-rsa", "RSA 2048"),
+        ("keytool-ec.jks", PASSWORD, "CN=keytool-ec", "EC P-256"),
+        ("keytool-ec.p12", PASSWORD, "CN=keytool-ec-p12", "EC P-256"),
+        ("chain.p12", PASSWORD, "CN=chain-client", "EC P-256"),
+    ];
+    for (file, password, subject, key_type) in accepted {
+        let saved = validate(with(store(file, password), external_trust()))
+            .unwrap_or_else(|e| panic!("{file}: {e:?}"));
+        assert_eq!(saved.key_certificate.facts.subject, subject, "{file}");
+        assert_eq!(saved.key_certificate.facts.key_type, key_type, "{file}");
+        assert!(saved.warnings.is_empty(), "{file}: {:?}", saved.warnings);
+    }
+    let chain = validate(with(store("chain.p12", PASSWORD), external_trust())).unwrap();
+    assert_eq!(chain.key_certificate.chain_length, 3);
+    assert_eq!(
+        chain.key_certificate.facts.issuer,
+        "CN=fixture intermediate CA"
+    );
+    // Alone, a chain's CAs are what the store trusts.
+    let alone = validate(store("chain.p12", PASSWORD)).unwrap();
+    assert_eq!(alone.trust_certificates.len(), 2);
+
+    // (file, password, extra fields, expected errors).
+    let refused: [(&str, &str, Value, &[(&str, &str)]); 6] = [
+        (
+            "cb-mtls-server.p12",
+            "not-the-password",
+            json!({}),
+            &[("key_store_password", "wrong_password")],
+        ),
+        (
+            "keytool-rsa.jks",
+            "",
+            json!({}),
+            &[("key_store_password", "missing")],
+        ),
+        (
+            "expired.p12",
+            PASSWORD,
+            json!({}),
+            &[("key_store", "expired")],
+        ),
+        (
+            "two-keys.p12",
+            PASSWORD,
+            json!({}),
+            &[("key_store", "several_private_keys")],
+        ),
+        (
+            "two-keys.p12",
+            PASSWORD,
+            json!({"key_alias": "third"}),
+            &[("key_alias", "unknown_alias")],
+        ),
+        (
+            "server-only-eku.p12",
+            PASSWORD,
+            json!({}),
+            &[("key_store", "not_for_client_auth")],
+        ),
+    ];
+    for (file, password, extra, expected) in refused {
+        let body = with(with(store(file, password), external_trust()), extra);
+        assert_eq!(codes(body), expected, "{file}");
+    }
+    let expired = validate(with(store("expired.p12", PASSWORD), external_trust())).unwrap_err();
+    assert!(
+        expired[0].message.contains("expired on 20"),
+        "a date people read: {}",
+        expired[0].message
+    );
+    let several = validate(with(store("two-keys.p12", PASSWORD), external_trust())).unwrap_err();
+    assert!(
+        several[0].message.contains("first, second") && several[0].message.contains("key_alias"),
+        "{}",
+        several[0].message
+    );
+    // Naming the alias picks that key.
+    let second = validate(with(
+        with(store("two-keys.p12", PASSWORD), external_trust()),
+        json!({"key_alias": "second"}),
+    ))
+    .unwrap();
+    assert_eq!(second.key_certificate.facts.subject, "CN=second");
+    assert_eq!(second.key_certificate.alias, "second");
+}
+
+#[test]
+fn a_version_1_certificate_is_saved_with_a_warning_that_says_what_it_is() {
+    let saved = validate(with(store("v1-rsa.p12", PASSWORD), external_trust())).unwrap();
+    assert_eq!(saved.key_certificate.facts.key_type, "RSA 2048");
+    let codes: Vec<&str> = saved.warnings.iter().map(|w| w.code.as_str()).collect();
+    assert_eq!(codes, ["x509_v1"]);
+    let message = &saved.warnings[0].message;
+    assert!(message.contains("version 1"), "{message}");
+    assert!(message.contains("rustls"), "{message}");
+    assert!(!message.contains("are supported"), "{message}");
+}
+
+#[test]
+fn a_key_certificate_expiring_within_30_days_is_saved_with_a_warning() {
+    let body = || with(store("cb-mtls-key-only.p12", PASSWORD), external_trust());
+    let not_after = not_after_of(&validate(body()).unwrap());
+    let soon = validate_at(body(), not_after - 10 * 86_400).unwrap();
+    assert_eq!(soon.warnings.len(), 1, "{:?}", soon.warnings);
+    assert_eq!(soon.warnings[0].code, "expires_soon");
+    assert!(
+        soon.warnings[0].message.contains("10 days"),
+        "{}",
+        soon.warnings[0].message
+    );
+    let later = validate_at(body(), not_after - 31 * 86_400).unwrap();
+    assert!(later.warnings.is_empty());
+    // Past both certificates' end: each said.
+    let past = validate_at(body(), not_after + 86_400).unwrap_err();
+    let mut codes: Vec<(&str, &str)> = past.iter().map(|e| (e.field, e.code)).collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        [
+            ("key_store", "expired"),
+            ("trust_certificate", "trust_expired")
+        ]
+    );
 }

@@ -53,6 +53,7 @@
 //! | `GET /api/orgs/{org}/credentials/{name}/authorize` | OAuth 2.0 authorization code credential: 302 to the brand's authorization endpoint |
 //! | `POST /api/orgs/{org}/credentials/{name}/authorize` | OAuth 2.0 client credentials credential: fetch a token now |
 //! | `GET /api/orgs/{org}/credentials/{name}/token` | whether an OAuth 2.0 credential holds a token (never its value) |
+//! | `POST /api/orgs/{org}/credentials/{name}/test` | Mutual Authentication credential: `{"url"}` → the TLS handshake's outcome (version, cipher suite, server certificate), or exactly why it failed |
 //! | `GET`, `POST /api/orgs/{org}/domains` | the organisation's NLU domains; create one `{"name","credential","project_id"?,"workspace_id"?}` |
 //! | `POST /api/orgs/{org}/domains/{domain}/train` | train a domain with its Third-party NLU credential → `{"domain","provider","status"}` |
 //! | `GET /oauth2/callback` | the authorization response for OAuth 2.0 authorization code credentials |
@@ -427,6 +428,10 @@ pub fn router(state: PlatformState) -> Router {
         .route(
             "/api/orgs/{org}/credentials/{name}/authorize",
             get(credentials::oauth_code::authorize).post(credentials::client_credentials::authorize),
+        )
+        .route(
+            "/api/orgs/{org}/credentials/{name}/test",
+            post(credentials::mtls::probe::handler),
         )
         .route(
             "/api/orgs/{org}/credentials/{name}/token",

@@ -12,8 +12,10 @@
 //! | `POST /admin/faults {"route": "orders", "count": 2, "fault": {"kind": "status", "status": 503}}` | next N responses of a route fail, stall or carry malformed JSON; `DELETE /admin/faults` clears |
 //! | `GET /admin/payments` | every accepted payment |
 //! | `POST /admin/consumers {"sub": "...", "profile": {...}, "orders": [...]}` | add or replace a consumer |
+//! | `POST /admin/client-certificates {"certificate": "-----BEGIN CERTIFICATE-----...", "sub": "..."}` | trust a client certificate by itself (pinned) on the TLS listener, as the consumer `sub`; 201 with its subject and fingerprint |
+//! | `GET /admin/client-certificates` | the pinned client certificates: subject, issuer, SHA-256 fingerprint, `sub` |
 //! | `GET /admin/keys` | the `kid`s cached from the IdP's JWKS and how often it was fetched |
-//! | `POST /admin/reset` | faults, log, payments, consumers and key cache back to the start (the shared clock is left alone: it is the IdP's to reset) |
+//! | `POST /admin/reset` | faults, log, payments, consumers, pinned client certificates and key cache back to the start (the shared clock is left alone: it is the IdP's to reset) |
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
@@ -23,10 +25,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use x509_cert::der::Decode as _;
 
 use super::error::ApiError;
 use super::faults::{ApiRoute, Fault};
-use super::fixtures::ConsumerData;
+use super::fixtures::{ConsumerData, PinnedClient};
 use super::log::RequestLogEntry;
 use super::payments::Payment;
 use super::state::ResourceState;
@@ -75,15 +78,53 @@ impl ResourceState {
         Ok(())
     }
 
+    /// Trust `client`'s certificate by itself on the TLS listener, as its
+    /// consumer. Returns what a read shows of it.
+    pub fn pin_client_certificate(&self, client: &PinnedClient) -> Result<Value, ApiError> {
+        client.validate().map_err(ApiError::InvalidRequest)?;
+        let der = client.der().map_err(ApiError::InvalidRequest)?;
+        let view = pinned_view(&der, &client.sub);
+        self.pinned_clients().pin(der, client.sub.clone());
+        Ok(view)
+    }
+
+    /// The pinned client certificates, as reads show them.
+    pub fn pinned_client_certificates(&self) -> Vec<Value> {
+        self.pinned_clients()
+            .list()
+            .iter()
+            .map(|(der, sub)| pinned_view(der, sub))
+            .collect()
+    }
+
     /// Back to the start: no faults, an empty log, no payments, the fixture
     /// consumers, an empty key cache. The shared clock is not touched.
     pub fn reset(&self) {
+        self.pinned_clients()
+            .replace(super::state::fixture_pins(self.fixtures()));
         self.clear_faults();
         self.clear_requests();
         self.payments_store().clear();
         self.reset_consumers();
         self.trust().jwks().clear();
     }
+}
+
+fn pinned_view(der: &[u8], sub: &str) -> Value {
+    use sha2::Digest as _;
+    let fingerprint = sha2::Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    let cert = x509_cert::Certificate::from_der(der).ok();
+    json!({
+        "subject": crate::tls::subject_dn(der).unwrap_or_default(),
+        "issuer": cert.map(|c| c.tbs_certificate().issuer().to_string()),
+        "sha256_fingerprint": fingerprint,
+        "x5t#S256": crate::tls::x5t_s256(der),
+        "sub": sub,
+    })
 }
 
 #[derive(Deserialize)]
@@ -149,6 +190,20 @@ async fn post_consumer(
     Ok(StatusCode::NO_CONTENT)
 }
 
+async fn post_client_certificate(
+    State(state): State<ResourceState>,
+    JsonBody(client): JsonBody<PinnedClient>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.pin_client_certificate(&client)?),
+    ))
+}
+
+async fn get_client_certificates(State(state): State<ResourceState>) -> Json<Value> {
+    Json(json!({ "client_certificates": state.pinned_client_certificates() }))
+}
+
 async fn get_keys(State(state): State<ResourceState>) -> Json<Value> {
     Json(json!({ "fetches": state.jwks_fetches(), "kids": state.trust().jwks().kids() }))
 }
@@ -177,6 +232,10 @@ pub fn routes(state: ResourceState) -> Router<ResourceState> {
         .route("/admin/faults", post(post_fault).delete(delete_faults))
         .route("/admin/payments", get(get_payments))
         .route("/admin/consumers", post(post_consumer))
+        .route(
+            "/admin/client-certificates",
+            post(post_client_certificate).get(get_client_certificates),
+        )
         .route("/admin/keys", get(get_keys))
         .route("/admin/reset", post(post_reset))
         .route_layer(axum::middleware::from_fn_with_state(state, guard))

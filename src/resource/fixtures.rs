@@ -14,7 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 pub use super::basic::BasicUser;
-pub use super::mtls::CertificateSubject;
+pub use super::mtls::{CertificateSubject, PinnedClient};
 pub use super::static_token::StaticToken;
 
 const DEFAULT_BRAND_API: &str = include_str!("../../fixtures/brand-api.toml");
@@ -142,6 +142,10 @@ pub struct ResourceFixtures {
     /// The client certificates `/mtls/orders` knows ([`super::mtls`]).
     #[serde(default)]
     pub client_certificates: Vec<CertificateSubject>,
+    /// Client certificates the TLS listener trusts by themselves, whoever
+    /// issued them ([`super::mtls`]).
+    #[serde(default)]
+    pub pinned_client_certificates: Vec<PinnedClient>,
 }
 
 /// Why a fixtures file was refused.
@@ -233,6 +237,10 @@ impl ResourceFixtures {
                     c.common_name
                 ));
             }
+        }
+        for (i, p) in self.pinned_client_certificates.iter().enumerate() {
+            p.validate()
+                .map_err(|e| format!("pinned_client_certificates[{i}]: {e}"))?;
         }
         Ok(())
     }

@@ -165,7 +165,7 @@ pub struct ResourceOptions {
     pub audience: String,
     pub fixtures: ResourceFixtures,
     /// Also serve the API over TLS, requiring a client certificate from
-    /// these settings' CA ([`MockResource::mtls_url`]).
+    /// these settings' CA, or a pinned one ([`MockResource::mtls_url`]).
     pub tls: Option<TlsSettings>,
 }
 
@@ -220,10 +220,11 @@ impl MockResource {
         );
         let mtls = match &options.tls {
             Some(tls) => Some(
-                TlsServer::start(
+                TlsServer::start_pinned(
                     tls,
                     ClientAuth::Required,
                     state.trust().clock(),
+                    Some(state.pinned_clients()),
                     router(state.clone()),
                 )
                 .await?,

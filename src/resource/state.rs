@@ -15,6 +15,7 @@ use super::log::RequestLog;
 use super::payments::Payments;
 use super::trust::Trust;
 use crate::clock::Clock;
+use crate::tls::PinnedCertificates;
 
 /// Everything the API's handlers share. Cloning shares it.
 #[derive(Clone, Debug)]
@@ -30,6 +31,7 @@ struct Inner {
     log: Mutex<RequestLog>,
     faults: Mutex<RouteFaults>,
     payments: Mutex<Payments>,
+    pinned_clients: PinnedCertificates,
     admin_open: bool,
 }
 
@@ -38,6 +40,17 @@ fn index(fixtures: &ResourceFixtures) -> HashMap<String, ConsumerData> {
         .consumers
         .iter()
         .map(|c| (c.sub.clone(), c.clone()))
+        .collect()
+}
+
+/// The fixtures' pinned client certificates (validated with the fixtures).
+pub(crate) fn fixture_pins(
+    fixtures: &ResourceFixtures,
+) -> Vec<(rustls_pki_types::CertificateDer<'static>, String)> {
+    fixtures
+        .pinned_client_certificates
+        .iter()
+        .filter_map(|p| p.der().ok().map(|der| (der, p.sub.clone())))
         .collect()
 }
 
@@ -56,9 +69,12 @@ impl ResourceState {
         fixtures: ResourceFixtures,
         admin_open: bool,
     ) -> Self {
+        let pinned_clients = PinnedCertificates::default();
+        pinned_clients.replace(fixture_pins(&fixtures));
         Self {
             inner: Arc::new(Inner {
                 trust: Trust::new(issuer, audience, clock),
+                pinned_clients,
                 consumers: RwLock::new(index(&fixtures)),
                 fixtures,
                 log: Mutex::default(),
@@ -73,6 +89,12 @@ impl ResourceState {
     /// decision reads.
     pub fn trust(&self) -> &Trust {
         &self.inner.trust
+    }
+
+    /// The client certificates the TLS listener trusts by themselves, each
+    /// labelled with the consumer it reads for.
+    pub fn pinned_clients(&self) -> &PinnedCertificates {
+        &self.inner.pinned_clients
     }
 
     pub fn admin_open(&self) -> bool {

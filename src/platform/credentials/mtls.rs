@@ -1,7 +1,15 @@
-//! The Mutual Authentication credential: a key certificate (a key store
-//! holding the platform's private key and certificate chain) and a trust
-//! certificate (the CA of the API's server certificate); integrations that
-//! use it call the API over mutual TLS.
+//! The Mutual Authentication credential (source document 004): a key
+//! certificate (a key store holding the platform's private key and
+//! certificate chain) and a trust certificate; integrations that use it
+//! call the external system over mutual TLS.
+//!
+//! The two files have different jobs. The **key certificate** identifies
+//! the platform to the external system: the documents' `keytool` recipe
+//! makes it self-signed, and the brand trusts it on its side (or a CA the
+//! brand trusts issued it). The **trust certificate** is "exported from the
+//! external system": it is what the platform trusts when it checks the
+//! *server's* certificate, a CA that issued it or the server's own
+//! (self-signed) certificate, pinned. Neither has to chain to the other.
 //!
 //! Saved fields (the JSON an admin sends):
 //!
@@ -10,24 +18,29 @@
 //! | `key_store` | the key store file, base64 (secret) |
 //! | `key_store_file_name` | its name: `.p12` / `.pfx` for PKCS#12, `.jks` for JKS |
 //! | `key_store_password` | its password (secret); optional when the store has none |
+//! | `key_alias` | optional: the private key entry to present, when the store holds several |
 //! | `trust_certificate` | optional: PEM text (`.pem`, `.crt`, `.cer`), base64 DER (`.der`, `.crt`, `.cer`) or a base64 trust store (`.p12`, `.pfx`, `.jks`) |
 //! | `trust_certificate_file_name` | its name, whose extension says which |
 //! | `trust_certificate_password` | a trust store's password (secret) |
 //! | `tls_versions` | e.g. `["TLSv1.2", "TLSv1.3"]`, the default |
 //!
 //! Without a trust certificate, the key store's own certificates are
-//! trusted (its trusted certificate entries and the CA certificates of the
-//! key's chain), as the documents allow when "the keystore already has the
-//! trust certificate".
+//! trusted (its trusted certificate entries, such as the server
+//! certificate the documents' recipe imports with `keytool -import`, and
+//! the CA certificates of the key's chain), as the documents allow when
+//! "the keystore already has the trust certificate".
 //!
 //! Unlike the documents' UI, which "doesn't verify that the uploaded
 //! certificate and keys are working", a save is refused, each fault with
 //! its own error, when: the key store is not base64 or not a key store of
 //! the format its name says; the password is missing or wrong; it holds no
-//! (or several) private keys; the key does not match its certificate; the
-//! certificate is not yet valid or has expired (on the shared clock); the
-//! certificate does not chain to the trust certificate; a TLS version is
-//! unknown or deprecated.
+//! private key, or several and `key_alias` names none of them; the key
+//! does not match its certificate or cannot sign TLS handshakes; the key
+//! certificate is not yet valid or has expired (on the shared clock), or
+//! its extended key usage excludes client authentication; a trust
+//! certificate does not parse or is out of date; a TLS version is unknown
+//! or deprecated. A key certificate that expires within 30 days, or is an
+//! X.509 version 1 certificate, is saved with a warning.
 //!
 //! TLS 1.0 and 1.1 are refused: they are deprecated (RFC 8996) and the TLS
 //! stack (rustls) does not implement them. The documents' default of
@@ -36,21 +49,21 @@
 //!
 //! Reads show the key store and passwords as `"[redacted]"`, and the
 //! certificate's facts: subject, issuer, validity, key type, format, alias,
-//! SHA-256 fingerprint ([`KeyCertificate`]), and those of each trusted
-//! certificate. [`client`] builds (and caches) the HTTP client an
-//! integration call uses.
+//! SHA-256 fingerprint ([`KeyCertificate`]), those of each trusted
+//! certificate, and the warnings. [`verify`] makes and judges the TLS
+//! connection, [`client`] builds (and caches) the HTTP client an
+//! integration call uses, [`probe`] is the connection test.
 
 pub mod client;
 pub mod keystore;
+pub mod probe;
+pub mod verify;
 
 use std::sync::Arc;
 
 use base64::Engine as _;
 use rustls::crypto::CryptoProvider;
-use rustls::server::WebPkiClientVerifier;
-use rustls::sign::CertifiedKey;
-use rustls::{CertificateError, RootCertStore};
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde::{Deserialize, Serialize};
 
 use super::{FieldError, SaveContext, err};
@@ -70,13 +83,6 @@ pub enum TlsVersion {
 impl TlsVersion {
     /// Both, when the admin names none.
     pub const DEFAULT: &[TlsVersion] = &[TlsVersion::Tls12, TlsVersion::Tls13];
-
-    fn to_reqwest(self) -> reqwest::tls::Version {
-        match self {
-            TlsVersion::Tls12 => reqwest::tls::Version::TLS_1_2,
-            TlsVersion::Tls13 => reqwest::tls::Version::TLS_1_3,
-        }
-    }
 }
 
 /// The key certificate's facts, as reads show them.
@@ -92,6 +98,25 @@ pub struct KeyCertificate {
     pub chain_length: usize,
 }
 
+/// Something a person should know about a saved credential that does not
+/// stop it from working here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl Warning {
+    fn new(field: &str, code: &str, message: String) -> Self {
+        Self {
+            field: field.into(),
+            code: code.into(),
+            message,
+        }
+    }
+}
+
 /// A saved Mutual Authentication credential.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MutualAuth {
@@ -100,6 +125,10 @@ pub struct MutualAuth {
     pub key_store_file_name: String,
     #[serde(default)]
     pub key_store_password: Option<Secret>,
+    /// The alias of the private key to present, when the store holds
+    /// several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_alias: Option<String>,
     /// As uploaded: PEM text or base64.
     #[serde(default)]
     pub trust_certificate: Option<String>,
@@ -110,13 +139,18 @@ pub struct MutualAuth {
     pub tls_versions: Vec<TlsVersion>,
     /// Derived: the key certificate's facts.
     pub key_certificate: KeyCertificate,
-    /// Derived: the certificates the API's server certificate must chain
-    /// to (the uploaded trust certificate, or the key store's own).
+    /// Derived: what the API's server certificate is checked against (the
+    /// uploaded trust certificate, or the key store's own): each is a CA
+    /// that issued it, or the server's own certificate, pinned.
     pub trust_certificates: Vec<CertificateFacts>,
+    /// Derived: what a person should know (a key certificate expiring
+    /// within 30 days, an X.509 version 1 key certificate).
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
 }
 
 /// Fields of a saved credential that validation derives from the others.
-pub const DERIVED_FIELDS: &[&str] = &["key_certificate", "trust_certificates"];
+pub const DERIVED_FIELDS: &[&str] = &["key_certificate", "trust_certificates", "warnings"];
 
 /// The fields as saved.
 #[derive(Debug, Default, Deserialize)]
@@ -128,6 +162,8 @@ pub struct Input {
     pub key_store_file_name: String,
     #[serde(default)]
     pub key_store_password: Option<Secret>,
+    #[serde(default)]
+    pub key_alias: Option<String>,
     #[serde(default)]
     pub trust_certificate: Option<String>,
     #[serde(default)]
@@ -157,6 +193,7 @@ struct Upload<'a> {
     key_store: Option<&'a str>,
     key_store_file_name: &'a str,
     key_store_password: Option<&'a str>,
+    key_alias: Option<&'a str>,
     trust_certificate: Option<&'a str>,
     trust_certificate_file_name: Option<&'a str>,
     trust_certificate_password: Option<&'a str>,
@@ -172,6 +209,7 @@ impl<'a> Upload<'a> {
             key_store: input.key_store.as_ref().map(Secret::expose),
             key_store_file_name: &input.key_store_file_name,
             key_store_password: nonempty(&input.key_store_password),
+            key_alias: input.key_alias.as_deref().filter(|a| !a.is_empty()),
             trust_certificate: input.trust_certificate.as_deref(),
             trust_certificate_file_name: input.trust_certificate_file_name.as_deref(),
             trust_certificate_password: nonempty(&input.trust_certificate_password),
@@ -183,6 +221,7 @@ impl<'a> Upload<'a> {
             key_store: Some(saved.key_store.expose()),
             key_store_file_name: &saved.key_store_file_name,
             key_store_password: nonempty(&saved.key_store_password),
+            key_alias: saved.key_alias.as_deref(),
             trust_certificate: saved.trust_certificate.as_deref(),
             trust_certificate_file_name: saved.trust_certificate_file_name.as_deref(),
             trust_certificate_password: nonempty(&saved.trust_certificate_password),
@@ -193,14 +232,17 @@ impl<'a> Upload<'a> {
 /// Validate a saved body: every fault its own error.
 pub fn from_input(input: Input, ctx: &SaveContext<'_>) -> Result<MutualAuth, Vec<FieldError>> {
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     let tls_versions = tls_versions(&input.tls_versions, &mut errors);
     let material = open(&Upload::of_input(&input), &mut errors);
-    let checked = material.and_then(|m| check(&m, ctx.now, &mut errors).map(|facts| (m, facts)));
+    let checked = material
+        .and_then(|m| check(&m, ctx.now, &mut errors, &mut warnings).map(|facts| (m, facts)));
     match checked {
         Some((m, (key_facts, trust_facts))) if errors.is_empty() => Ok(MutualAuth {
             key_store: input.key_store.unwrap_or_else(|| Secret::new("")),
             key_store_file_name: input.key_store_file_name,
             key_store_password: input.key_store_password.filter(|p| !p.expose().is_empty()),
+            key_alias: input.key_alias.filter(|a| !a.is_empty()),
             trust_certificate: input.trust_certificate.filter(|t| !t.trim().is_empty()),
             trust_certificate_file_name: input
                 .trust_certificate_file_name
@@ -216,6 +258,7 @@ pub fn from_input(input: Input, ctx: &SaveContext<'_>) -> Result<MutualAuth, Vec
                 chain_length: m.chain.len(),
             },
             trust_certificates: trust_facts,
+            warnings,
         }),
         _ => Err(errors),
     }
@@ -354,7 +397,7 @@ fn open(upload: &Upload<'_>, errors: &mut Vec<FieldError>) -> Option<Material> {
                 errors.push(err(
                     "trust_certificate",
                     "missing",
-                    "the key store holds no trust certificate: upload the CA certificate of the API's server certificate as trust_certificate",
+                    "the key store holds no trusted certificate: upload as trust_certificate the external system's server certificate (exported from it), or the CA that issued it",
                 ));
                 return None;
             }
@@ -455,6 +498,28 @@ fn open_key_store(upload: &Upload<'_>, errors: &mut Vec<FieldError>) -> Option<O
         }
     };
     let mut keys = contents.keys;
+    if let Some(alias) = upload.key_alias {
+        let aliases: Vec<&str> = keys.iter().map(|k| k.alias.as_str()).collect();
+        let Some(i) = keys.iter().position(|k| k.alias == alias).or_else(|| {
+            keys.iter()
+                .position(|k| k.alias.eq_ignore_ascii_case(alias))
+        }) else {
+            errors.push(err(
+                "key_alias",
+                "unknown_alias",
+                if aliases.is_empty() {
+                    format!("key_alias {alias:?}: the key store holds no private key")
+                } else {
+                    format!(
+                        "key_alias {alias:?} is not a private key entry of the key store; its private keys are: {}",
+                        aliases.join(", ")
+                    )
+                },
+            ));
+            return None;
+        };
+        keys = vec![keys.swap_remove(i)];
+    }
     let entry = match keys.len() {
         0 => {
             errors.push(err(
@@ -474,7 +539,7 @@ fn open_key_store(upload: &Upload<'_>, errors: &mut Vec<FieldError>) -> Option<O
                 "key_store",
                 "several_private_keys",
                 format!(
-                    "the key store holds {n} private keys ({}): keep only the one the platform presents",
+                    "the key store holds {n} private keys ({}): name the one the platform presents in key_alias, or keep only that one",
                     aliases.join(", ")
                 ),
             ));
@@ -732,17 +797,43 @@ fn trust_store(
     }
 }
 
-/// The checks that need the opened material: the key matches its
-/// certificate, the certificate is valid `now`, and it chains to the
-/// anchors. Returns the facts reads show.
+/// A date as people read it: `2027-01-04T12:00:00Z` (unix seconds when out
+/// of range).
+pub fn date(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("{unix} (unix time)"))
+}
+
+/// How long before its end a key certificate draws a warning.
+pub const EXPIRY_WARNING_SECS: i64 = 30 * 24 * 3600;
+
+/// The checks that need the opened material, as the source documents give
+/// the two files their jobs: the key certificate identifies the platform
+/// to the external system (self-signed is fine: the brand trusts it on its
+/// side), the trust certificates are what the platform trusts when it
+/// checks the *server's* certificate. Neither has to chain to the other.
+///
+/// Errors: a certificate that does not parse, a key that is not its
+/// certificate's or cannot sign TLS handshakes, a key certificate out of
+/// date or whose extended key usage forbids client authentication
+/// (RFC 5280 4.2.1.12), a trust certificate out of date. Warnings: a key
+/// certificate that expires within 30 days, an X.509 version 1 key
+/// certificate. Returns the facts reads show.
 fn check(
     m: &Material,
     now: i64,
     errors: &mut Vec<FieldError>,
+    warnings: &mut Vec<Warning>,
 ) -> Option<(CertificateFacts, Vec<CertificateFacts>)> {
     let leaf = &m.chain[0];
-    let facts = match keystore::facts(leaf) {
-        Ok(f) => f,
+    let read = keystore::facts(leaf).and_then(|f| keystore::usage(leaf).map(|u| (f, u)));
+    let (facts, usage) = match read {
+        Ok(read) => read,
         Err(detail) => {
             errors.push(err(
                 "key_store",
@@ -752,7 +843,6 @@ fn check(
             return None;
         }
     };
-    let mut trust_facts = Vec::new();
     for (i, c) in m.chain.iter().enumerate().skip(1) {
         if let Err(detail) = keystore::facts(c) {
             errors.push(err(
@@ -763,171 +853,146 @@ fn check(
             return None;
         }
     }
+    let anchor_field = if m.uploaded_anchors {
+        "trust_certificate"
+    } else {
+        "key_store"
+    };
+    let mut trust_facts = Vec::new();
     for c in &m.anchors {
         match keystore::facts(c) {
             Ok(f) => trust_facts.push(f),
             Err(detail) => {
                 errors.push(err(
-                    "key_store",
+                    anchor_field,
                     "invalid_certificate",
-                    format!("a trusted certificate of the key store: {detail}"),
+                    format!("a trust certificate: {detail}"),
                 ));
                 return None;
             }
         }
     }
-    let provider = provider();
-    match CertifiedKey::from_der(
-        m.chain.clone(),
-        PrivateKeyDer::Pkcs8(m.key.clone_key()),
-        &provider,
-    ) {
-        Ok(_) => {}
-        Err(rustls::Error::InconsistentKeys(_)) => errors.push(err(
-            "key_store",
-            "key_mismatch",
-            format!(
-                "the private key {:?} does not belong to its certificate ({}): the key store pairs a key with another key's certificate",
-                m.alias, facts.subject
-            ),
-        )),
-        Err(e) => errors.push(err(
-            "key_store",
-            "unsupported_key",
-            format!(
-                "the private key {:?} cannot be used for TLS ({e}): RSA, ECDSA P-256/P-384 and Ed25519 keys are supported",
-                m.alias
-            ),
-        )),
+    for t in &trust_facts {
+        if now > t.not_after {
+            errors.push(err(
+                anchor_field,
+                "trust_expired",
+                format!(
+                    "the trust certificate {} expired on {}: no server certificate can be checked against it; ask the external system for its current certificate (or the CA that issues it)",
+                    t.subject,
+                    date(t.not_after)
+                ),
+            ));
+        } else if now < t.not_before {
+            errors.push(err(
+                anchor_field,
+                "trust_not_yet_valid",
+                format!(
+                    "the trust certificate {} is valid only from {}",
+                    t.subject,
+                    date(t.not_before)
+                ),
+            ));
+        }
     }
-    let valid_now = if now < facts.not_before {
+    check_key(m, &facts, &usage, errors);
+    if usage.client_auth == Some(false) {
+        errors.push(err(
+            "key_store",
+            "not_for_client_auth",
+            format!(
+                "the key certificate {} is not for TLS client authentication: its extended key usage lacks clientAuth (RFC 5280 4.2.1.12), so servers refuse it; issue it with extendedKeyUsage=clientAuth, or without that extension",
+                facts.subject
+            ),
+        ));
+    }
+    if now < facts.not_before {
         errors.push(err(
             "key_store",
             "not_yet_valid",
             format!(
-                "the certificate {} is valid only from {} (unix time; now is {now})",
-                facts.subject, facts.not_before
+                "the key certificate {} is valid only from {}",
+                facts.subject,
+                date(facts.not_before)
             ),
         ));
-        false
     } else if now > facts.not_after {
         errors.push(err(
             "key_store",
             "expired",
             format!(
-                "the certificate {} expired at {} (unix time; now is {now}): upload a current key certificate",
-                facts.subject, facts.not_after
+                "the key certificate {} expired on {}: upload a current key certificate",
+                facts.subject,
+                date(facts.not_after)
             ),
         ));
-        false
-    } else {
-        true
-    };
-    if let Some(e) = verify_chain(m, &facts, &trust_facts, now, valid_now) {
-        errors.push(e);
+    } else if facts.not_after - now < EXPIRY_WARNING_SECS {
+        let days = (facts.not_after - now) / 86_400;
+        warnings.push(Warning::new(
+            "key_store",
+            "expires_soon",
+            format!(
+                "the key certificate {} expires in {days} day{} ({}): renew it, and have the brand trust the new one, before then",
+                facts.subject,
+                if days == 1 { "" } else { "s" },
+                date(facts.not_after)
+            ),
+        ));
+    }
+    if usage.version == 1 {
+        warnings.push(Warning::new(
+            "key_store",
+            "x509_v1",
+            format!(
+                "the key certificate {} is an X.509 version 1 certificate (no extensions, as `openssl x509 -req` makes without -extfile): servers that check client certificates with rustls or webpki refuse version 1 certificates, OpenSSL- and Java-based servers accept them; re-issue it as version 3 (e.g. with -extfile holding extendedKeyUsage=clientAuth) to be accepted everywhere",
+                facts.subject
+            ),
+        ));
     }
     Some((facts, trust_facts))
 }
 
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
-}
-
-/// Whether the key's certificate chains to the anchors, as the API's TLS
-/// listener will judge it (rustls-webpki, client authentication). When
-/// the certificate is not valid now (reported apart), the chain is judged
-/// at the nearest instant of its validity, so that, say, a foreign and
-/// not yet valid certificate gets both errors; if its issuers were not
-/// valid at that instant either, nothing more is said.
-fn verify_chain(
+/// The private key can sign TLS handshakes and is the one its certificate
+/// names. Compared on the public key itself, so any certificate version
+/// works (rustls's own check needs a version 3 certificate).
+fn check_key(
     m: &Material,
-    leaf: &CertificateFacts,
-    trusted: &[CertificateFacts],
-    now: i64,
-    valid_now: bool,
-) -> Option<FieldError> {
-    let mut roots = RootCertStore::empty();
-    for a in &m.anchors {
-        if let Err(e) = roots.add(a.clone()) {
-            return Some(err(
-                if m.uploaded_anchors {
-                    "trust_certificate"
-                } else {
-                    "key_store"
-                },
-                "invalid",
-                format!("a trust certificate cannot be a trust anchor ({e})"),
-            ));
-        }
-    }
-    let at = if valid_now {
-        now
-    } else if now < leaf.not_before {
-        leaf.not_before
-    } else {
-        leaf.not_after
-    };
-    let at = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
-        u64::try_from(at).unwrap_or(0),
-    ));
-    let verifier =
-        match WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider()).build() {
-            Ok(v) => v,
-            Err(e) => {
-                return Some(err(
-                    "trust_certificate",
-                    "invalid",
-                    format!("the trust certificates cannot be used ({e})"),
+    facts: &CertificateFacts,
+    usage: &keystore::Usage,
+    errors: &mut Vec<FieldError>,
+) {
+    let key = provider()
+        .key_provider
+        .load_private_key(PrivateKeyDer::Pkcs8(m.key.clone_key()));
+    match key {
+        Err(e) => errors.push(err(
+            "key_store",
+            "unsupported_key",
+            format!(
+                "the private key {:?} cannot sign TLS handshakes ({e}); its certificate is for a {} key; RSA, ECDSA P-256/P-384 and Ed25519 keys are supported",
+                m.alias, facts.key_type
+            ),
+        )),
+        Ok(key) => {
+            if key
+                .public_key()
+                .is_some_and(|spki| spki.as_ref() != usage.spki.as_slice())
+            {
+                errors.push(err(
+                    "key_store",
+                    "key_mismatch",
+                    format!(
+                        "the private key {:?} does not belong to its certificate ({}): the key store pairs a key with another key's certificate",
+                        m.alias, facts.subject
+                    ),
                 ));
             }
-        };
-    let trusted_names = trusted
-        .iter()
-        .map(|t| t.subject.as_str())
-        .collect::<Vec<_>>()
-        .join("; ");
-    let against = if m.uploaded_anchors {
-        format!("the trust certificate ({trusted_names})")
-    } else {
-        format!("the key store's own trusted certificates ({trusted_names})")
-    };
-    match verifier.verify_client_cert(&m.chain[0], &m.chain[1..], at) {
-        Ok(_) => None,
-        Err(rustls::Error::InvalidCertificate(
-            CertificateError::UnknownIssuer | CertificateError::BadSignature,
-        )) => Some(err(
-            "key_store",
-            "untrusted",
-            format!(
-                "the key certificate {} (issued by {}) does not chain to {against}: upload a key certificate issued by that CA, or the CA that issued it",
-                leaf.subject, leaf.issuer
-            ),
-        )),
-        Err(rustls::Error::InvalidCertificate(
-            CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. },
-        )) => Some(err(
-            "key_store",
-            "not_for_client_auth",
-            format!(
-                "the key certificate {} is not for TLS client authentication (its extended key usage lacks clientAuth)",
-                leaf.subject
-            ),
-        )),
-        Err(rustls::Error::InvalidCertificate(
-            CertificateError::Expired
-            | CertificateError::ExpiredContext { .. }
-            | CertificateError::NotValidYet
-            | CertificateError::NotValidYetContext { .. },
-        )) if !valid_now => None,
-        Err(e) => Some(err(
-            "key_store",
-            "invalid_chain",
-            format!(
-                "the key certificate {} does not verify against {against}: {e}",
-                leaf.subject
-            ),
-        )),
+        }
     }
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 impl MutualAuth {
@@ -949,23 +1014,6 @@ impl MutualAuth {
         use sha2::Digest as _;
         let json = with_exposed(|| serde_json::to_vec(self)).unwrap_or_default();
         sha2::Sha256::digest(&json).into()
-    }
-
-    /// The lowest and highest TLS versions allowed.
-    pub fn tls_range(&self) -> (TlsVersion, TlsVersion) {
-        let min = self
-            .tls_versions
-            .iter()
-            .min()
-            .copied()
-            .unwrap_or(TlsVersion::Tls12);
-        let max = self
-            .tls_versions
-            .iter()
-            .max()
-            .copied()
-            .unwrap_or(TlsVersion::Tls13);
-        (min, max)
     }
 }
 

@@ -20,6 +20,8 @@ use url::Url;
 use super::PlatformState;
 use super::bots::{AnswerTemplate, Dialog};
 use super::conversations::{ConvInfo, Reply, TokenCheck};
+use super::credentials::mtls::TlsVersion;
+use super::credentials::mtls::verify::{self, Refusal};
 use super::credentials::{Credential, Kind};
 use super::delegation;
 use super::events::{EventKind, RechallengeReason};
@@ -151,7 +153,12 @@ pub enum Outcome {
         status: u16,
         error: Option<String>,
     },
-    Unreachable,
+    /// No answer. `tls` says why a mutual TLS connection failed (the
+    /// server's certificate not trusted, our client certificate refused,
+    /// ...), when that is why.
+    Unreachable {
+        tls: Option<Refusal>,
+    },
     /// A 2xx whose body is not JSON.
     NotJson {
         status: u16,
@@ -167,7 +174,7 @@ impl Outcome {
             | Outcome::NotJson { status } => Some(*status),
             Outcome::InvalidToken => Some(401),
             Outcome::Forbidden { .. } => Some(403),
-            Outcome::Unreachable => None,
+            Outcome::Unreachable { .. } => None,
         }
     }
 }
@@ -195,6 +202,17 @@ fn bearer_params(header: Option<&str>) -> BTreeMap<String, String> {
 pub struct Auth {
     pub authorization: Option<Secret>,
     pub client: Option<reqwest::Client>,
+    /// The client certificate `client` presents, to explain a failed
+    /// handshake.
+    pub identity: Option<TlsIdentity>,
+}
+
+/// What a mutual TLS client presents and allows.
+#[derive(Clone, Debug)]
+pub struct TlsIdentity {
+    /// The key certificate's subject.
+    pub subject: String,
+    pub versions: Vec<TlsVersion>,
 }
 
 impl Auth {
@@ -213,6 +231,7 @@ impl Auth {
         Self {
             authorization: Some(value),
             client: None,
+            identity: None,
         }
     }
 }
@@ -234,14 +253,23 @@ pub async fn call_api(http: &reqwest::Client, call: &PreparedCall, auth: &Auth) 
                 v.set_sensitive(true);
                 request = request.header(reqwest::header::AUTHORIZATION, v);
             }
-            Err(_) => return Outcome::Unreachable,
+            Err(_) => return Outcome::Unreachable { tls: None },
         }
     }
     let response = match request.send().await {
         Ok(r) => r,
         Err(e) => {
-            tracing::warn!(error = %e.without_url(), "brand API unreachable");
-            return Outcome::Unreachable;
+            let tls = auth
+                .identity
+                .as_ref()
+                .and_then(|id| verify::explain(&e, &id.subject, &id.versions));
+            match &tls {
+                Some(refusal) => {
+                    tracing::warn!(code = refusal.code, reason = %refusal, "brand API: TLS connection refused")
+                }
+                None => tracing::warn!(error = %e.without_url(), "brand API unreachable"),
+            }
+            return Outcome::Unreachable { tls };
         }
     };
     let status = response.status().as_u16();
@@ -461,9 +489,16 @@ pub async fn execute(
                 "The brand's service is not available right now (HTTP {status}). Please try again in a moment."
             ))
         }
-        Outcome::Unreachable => {
+        Outcome::Unreachable { tls: None } => {
             api_error(None, "unreachable");
             Reply::text("I could not reach the brand's service. Please try again in a moment.")
+        }
+        Outcome::Unreachable { tls: Some(refusal) } => {
+            api_error(None, refusal.code);
+            Reply::text(format!(
+                "I could not reach the brand's service over mutual TLS: {}.",
+                refusal.message
+            ))
         }
         Outcome::NotJson { status } => {
             api_error(Some(status), "response_not_json");

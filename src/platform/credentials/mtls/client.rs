@@ -1,7 +1,8 @@
 //! The HTTP client a Mutual Authentication credential gives an
-//! integration call: the key store's chain and key as the TLS client
-//! identity, the trust certificates as the only roots, the TLS versions
-//! chosen, redirects off, the platform's timeout.
+//! integration call: the TLS configuration of [`super::verify`] (the key
+//! store's chain and key as the client certificate, the server judged
+//! against the trust certificates only, the TLS versions chosen, validity
+//! on the shared clock), redirects off, the platform's timeout.
 //!
 //! Opening a key store costs key derivations, and a client keeps its
 //! connections: clients are cached per organisation and credential, and a
@@ -13,11 +14,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::MutualAuth;
-use super::keystore::pem;
+use super::{MutualAuth, verify};
+use crate::clock::Clock;
 use crate::platform::PlatformState;
 use crate::platform::credentials::{Kind, Vault};
-use crate::platform::integrations::Auth;
+use crate::platform::integrations::{Auth, TlsIdentity};
 use crate::platform::org::OrgId;
 
 struct Cached {
@@ -93,6 +94,7 @@ impl Clients {
         name: &str,
         saved: &MutualAuth,
         timeout: Duration,
+        clock: &Clock,
     ) -> Result<reqwest::Client, String> {
         let key = (org.clone(), name.to_string());
         let digest = saved.digest();
@@ -100,7 +102,7 @@ impl Clients {
             return Ok(c.client.clone());
         }
         // Built without the lock: opening a store takes a moment.
-        let client = build(saved, timeout)?;
+        let client = build(saved, timeout, clock)?;
         self.lock().insert(
             key,
             Cached {
@@ -113,28 +115,15 @@ impl Clients {
 }
 
 /// Build the client for a saved credential.
-pub fn build(saved: &MutualAuth, timeout: Duration) -> Result<reqwest::Client, String> {
+pub fn build(
+    saved: &MutualAuth,
+    timeout: Duration,
+    clock: &Clock,
+) -> Result<reqwest::Client, String> {
     let m = saved.material()?;
-    let mut identity_pem = String::new();
-    for c in &m.chain {
-        identity_pem.push_str(&pem("CERTIFICATE", c));
-    }
-    identity_pem.push_str(&pem("PRIVATE KEY", m.key.secret_pkcs8_der()));
-    let identity = reqwest::Identity::from_pem(identity_pem.as_bytes())
-        .map_err(|e| format!("the key certificate cannot be used as a TLS identity ({e})"))?;
-    drop(identity_pem);
-    let roots = m
-        .anchors
-        .iter()
-        .map(|c| reqwest::Certificate::from_der(c))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("a trust certificate cannot be used ({e})"))?;
-    let (min, max) = saved.tls_range();
+    let tls = verify::client_config(&m, &saved.tls_versions, clock, &[b"h2", b"http/1.1"])?;
     reqwest::Client::builder()
-        .identity(identity)
-        .tls_certs_only(roots)
-        .tls_version_min(min.to_reqwest())
-        .tls_version_max(max.to_reqwest())
+        .tls_backend_preconfigured(tls)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .build()
@@ -167,10 +156,14 @@ pub fn authorize(
     state.mtls_clients.sweep(&state.vault);
     let client = state
         .mtls_clients
-        .get(org, name, saved, state.options.http_timeout)
+        .get(org, name, saved, state.options.http_timeout, &state.clock)
         .map_err(|e| format!("credential {name:?} cannot be used: {e}"))?;
     Ok(Auth {
         authorization: None,
         client: Some(client),
+        identity: Some(TlsIdentity {
+            subject: facts.subject.clone(),
+            versions: saved.tls_versions.clone(),
+        }),
     })
 }

@@ -364,6 +364,52 @@ pub fn facts(der: &[u8]) -> Result<CertificateFacts, String> {
     })
 }
 
+/// What the save checks read from a certificate beyond its [`facts`].
+pub struct Usage {
+    /// 1, 2 or 3 (the X.509 version, not its encoded value).
+    pub version: u8,
+    /// Whether an extended key usage extension allows TLS client
+    /// authentication: `None` without the extension (any use allowed,
+    /// RFC 5280 4.2.1.12).
+    pub client_auth: Option<bool>,
+    /// Whether the certificate is self-signed (subject equals issuer).
+    pub self_issued: bool,
+    /// The DER of its SubjectPublicKeyInfo.
+    pub spki: Vec<u8>,
+}
+
+/// Read a DER certificate's [`Usage`]; `Err` says why it is not one.
+pub fn usage(der: &[u8]) -> Result<Usage, String> {
+    use x509_cert::certificate::Version;
+    use x509_cert::ext::pkix::ExtendedKeyUsage;
+    const ID_KP_CLIENT_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2");
+    const ANY_EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
+    let cert = x509_cert::Certificate::from_der(der)
+        .map_err(|e| format!("not a DER X.509 certificate ({e})"))?;
+    let tbs = cert.tbs_certificate();
+    let client_auth = tbs
+        .get_extension::<ExtendedKeyUsage>()
+        .map_err(|e| format!("its extended key usage extension does not decode ({e})"))?
+        .map(|(_, eku)| {
+            eku.0
+                .iter()
+                .any(|oid| *oid == ID_KP_CLIENT_AUTH || *oid == ANY_EXTENDED_KEY_USAGE)
+        });
+    Ok(Usage {
+        version: match tbs.version() {
+            Version::V1 => 1,
+            Version::V2 => 2,
+            Version::V3 => 3,
+        },
+        client_auth,
+        self_issued: tbs.subject() == tbs.issuer(),
+        spki: tbs
+            .subject_public_key_info()
+            .to_der()
+            .map_err(|e| format!("its public key does not encode ({e})"))?,
+    })
+}
+
 /// `AB:CD:...` of the SHA-256 of `der`.
 pub fn fingerprint(der: &[u8]) -> String {
     sha2::Sha256::digest(der)

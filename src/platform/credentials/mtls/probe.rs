@@ -1,0 +1,429 @@
+//! The connection test of a Mutual Authentication credential:
+//! `POST /api/orgs/{org}/credentials/{name}/test {"url": "https://..."}`
+//! makes the TLS handshake an integration call would make, then sends one
+//! `HEAD` request, and answers what happened.
+//!
+//! `200 {"connected": true, "tls_version", "cipher_suite",
+//! "server_certificate": {subject, issuer, not_after, sha256_fingerprint,
+//! trusted_as}, "client_certificate": {subject}, "http_status"}` when the
+//! server accepted the connection and answered; `200 {"connected": false,
+//! "error": {stage, code, message}}` when not, with the reason a person can
+//! act on: the server's certificate is not trusted by the trust
+//! certificate (naming both), the host name does not match, the server
+//! refused our client certificate, no common TLS version, the server is
+//! unreachable. A body that is not `{"url": "https://..."}`, or a
+//! credential of another type, is a 400.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use rustls_pki_types::ServerName;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use url::Url;
+
+use super::keystore;
+use super::verify::{self, Refusal};
+use super::{Material, MutualAuth, date};
+use crate::clock::Clock;
+use crate::platform::PlatformState;
+use crate::platform::credentials::Kind;
+use crate::platform::credentials::http::authorised_credential;
+
+/// The server certificate a successful test met.
+#[derive(Debug, Serialize)]
+pub struct ServerCertificate {
+    pub subject: String,
+    pub issuer: String,
+    pub not_after: String,
+    pub sha256_fingerprint: String,
+    /// `pinned` (it is one of the trust certificates) or `chain` (a trust
+    /// certificate issued it, directly or through intermediates).
+    pub trusted_as: &'static str,
+}
+
+/// Why a test did not connect.
+#[derive(Debug, Serialize)]
+pub struct Failure {
+    /// `tcp`, `tls` or `http`.
+    pub stage: &'static str,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// What the connection test found.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub connected: bool,
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cipher_suite: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_certificate: Option<ServerCertificate>,
+    pub client_certificate: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Failure>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body {
+    url: String,
+}
+
+fn bad_request(code: &str, description: impl Into<String>) -> Response {
+    crate::platform::conversations::http::error(StatusCode::BAD_REQUEST, code, description)
+}
+
+/// The URL to test: absolute `https`, with a host, at most 2,000 bytes.
+#[allow(clippy::result_large_err)]
+fn parse(body: &[u8]) -> Result<Url, Response> {
+    let usage = "send {\"url\": \"https://host[:port]/path\"}, the external system's address";
+    let body: Body = serde_json::from_slice(body).map_err(|_| {
+        bad_request(
+            "invalid_request",
+            format!("the body is not JSON of this form: {usage}"),
+        )
+    })?;
+    if body.url.len() > 2000 {
+        return Err(bad_request(
+            "invalid_request",
+            "url is longer than 2,000 bytes",
+        ));
+    }
+    let url = Url::parse(&body.url).map_err(|e| {
+        bad_request(
+            "invalid_request",
+            format!("url is not an absolute URL ({e}): {usage}"),
+        )
+    })?;
+    if url.scheme() != "https" {
+        return Err(bad_request(
+            "invalid_request",
+            format!(
+                "url must be https: mutual TLS is TLS (the URL given is {})",
+                url.scheme()
+            ),
+        ));
+    }
+    if url.host().is_none() {
+        return Err(bad_request("invalid_request", "url has no host"));
+    }
+    Ok(url)
+}
+
+/// `POST /api/orgs/{org}/credentials/{name}/test`.
+pub async fn handler(
+    State(state): State<PlatformState>,
+    Path((org, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (_, credential) = match authorised_credential(&state, &org, &name, &headers) {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
+    let Kind::MutualAuthentication(saved) = credential.kind else {
+        return bad_request(
+            "wrong_type",
+            format!(
+                "credential {name:?} is a {} credential; the connection test is for Mutual Authentication credentials",
+                credential.kind.type_name()
+            ),
+        );
+    };
+    let url = match parse(&body) {
+        Ok(url) => url,
+        Err(r) => return r,
+    };
+    // Opening a key store costs key derivations: off the async workers.
+    let opened = tokio::task::spawn_blocking(move || saved.material().map(|m| (saved, m))).await;
+    let (saved, material) = match opened {
+        Ok(Ok(opened)) => opened,
+        Ok(Err(e)) => {
+            return crate::platform::conversations::http::error(
+                StatusCode::CONFLICT,
+                "unusable_credential",
+                format!("credential {name:?} no longer opens: {e}; save it again"),
+            );
+        }
+        Err(_) => {
+            return crate::platform::conversations::http::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the key store could not be opened; try again",
+            );
+        }
+    };
+    let report = probe(
+        &saved,
+        &material,
+        &url,
+        &state.clock,
+        state.options.http_timeout,
+    )
+    .await;
+    Json(report).into_response()
+}
+
+/// Connect to `url` with the credential and say what happened.
+pub async fn probe(
+    saved: &MutualAuth,
+    material: &Material,
+    url: &Url,
+    clock: &Clock,
+    timeout: Duration,
+) -> Report {
+    let client_subject = saved.key_certificate.facts.subject.clone();
+    let mut report = Report {
+        url: url.to_string(),
+        client_certificate: serde_json::json!({
+            "subject": client_subject,
+            "not_after": date(saved.key_certificate.facts.not_after),
+        }),
+        ..Report::default()
+    };
+    let fail = |mut report: Report, stage, refusal: Refusal| {
+        report.error = Some(Failure {
+            stage,
+            code: refusal.code,
+            message: refusal.message,
+        });
+        report
+    };
+    let (host, server_name) = match url.host() {
+        Some(url::Host::Domain(d)) => (
+            d.to_string(),
+            ServerName::try_from(d.to_string()).map_err(|e| e.to_string()),
+        ),
+        Some(url::Host::Ipv4(ip)) => (
+            ip.to_string(),
+            Ok(ServerName::from(std::net::IpAddr::V4(ip))),
+        ),
+        Some(url::Host::Ipv6(ip)) => (
+            ip.to_string(),
+            Ok(ServerName::from(std::net::IpAddr::V6(ip))),
+        ),
+        None => (String::new(), Err("no host".to_string())),
+    };
+    let server_name = match server_name {
+        Ok(n) => n,
+        Err(e) => {
+            return fail(
+                report,
+                "tcp",
+                Refusal {
+                    code: "invalid_host",
+                    message: format!("{host:?} is not a host name TLS can check ({e})"),
+                },
+            );
+        }
+    };
+    let port = url.port_or_known_default().unwrap_or(443);
+    let config = match verify::client_config(material, &saved.tls_versions, clock, &[b"http/1.1"]) {
+        Ok(c) => c,
+        Err(e) => {
+            return fail(
+                report,
+                "tls",
+                Refusal {
+                    code: "unusable_credential",
+                    message: e,
+                },
+            );
+        }
+    };
+    let tcp = match tokio::time::timeout(timeout, TcpStream::connect((host.as_str(), port))).await {
+        Ok(Ok(tcp)) => tcp,
+        Ok(Err(e)) => {
+            return fail(
+                report,
+                "tcp",
+                Refusal {
+                    code: "unreachable",
+                    message: format!(
+                        "could not connect to {host}:{port} ({e}): check the URL and that the external system is listening"
+                    ),
+                },
+            );
+        }
+        Err(_) => {
+            return fail(
+                report,
+                "tcp",
+                Refusal {
+                    code: "timeout",
+                    message: format!(
+                        "no TCP connection to {host}:{port} within {} s",
+                        timeout.as_secs()
+                    ),
+                },
+            );
+        }
+    };
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let handshake = tokio::time::timeout(timeout, connector.connect(server_name, tcp)).await;
+    let mut tls = match handshake {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => {
+            let refusal =
+                verify::explain(&e, &client_subject, &saved.tls_versions).unwrap_or(Refusal {
+                    code: "handshake_failed",
+                    message: format!(
+                        "the TLS handshake with {host}:{port} failed ({e}): is it a TLS port?"
+                    ),
+                });
+            return fail(report, "tls", refusal);
+        }
+        Err(_) => {
+            return fail(
+                report,
+                "tls",
+                Refusal {
+                    code: "timeout",
+                    message: format!(
+                        "no TLS handshake with {host}:{port} within {} s",
+                        timeout.as_secs()
+                    ),
+                },
+            );
+        }
+    };
+    {
+        let conn = tls.get_ref().1;
+        report.tls_version = conn.protocol_version().map(|v| match v {
+            rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_string(),
+            rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_string(),
+            other => format!("{other:?}"),
+        });
+        report.cipher_suite = conn
+            .negotiated_cipher_suite()
+            .map(|s| format!("{:?}", s.suite()));
+        report.server_certificate =
+            conn.peer_certificates()
+                .and_then(|c| c.first())
+                .and_then(|leaf| {
+                    let facts = keystore::facts(leaf).ok()?;
+                    Some(ServerCertificate {
+                        subject: facts.subject,
+                        issuer: facts.issuer,
+                        not_after: date(facts.not_after),
+                        sha256_fingerprint: facts.sha256_fingerprint,
+                        trusted_as: if material.anchors.iter().any(|a| a.as_ref() == leaf.as_ref())
+                        {
+                            "pinned"
+                        } else {
+                            "chain"
+                        },
+                    })
+                });
+    }
+    // Under TLS 1.3 the server judges the client certificate after the
+    // handshake: its refusal arrives with the first read.
+    let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
+    let authority = match url.port() {
+        Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_string(),
+    };
+    let request = format!(
+        "HEAD {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: standin-connection-test\r\nConnection: close\r\n\r\n"
+    );
+    let exchange = async {
+        tls.write_all(request.as_bytes()).await?;
+        let mut head = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+            let n = tls.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            head.extend_from_slice(&buf[..n]);
+        }
+        Ok::<_, std::io::Error>(head)
+    };
+    let head = match tokio::time::timeout(timeout, exchange).await {
+        Ok(Ok(head)) => head,
+        Ok(Err(e)) => {
+            let refusal = verify::explain(&e, &client_subject, &saved.tls_versions).unwrap_or(Refusal {
+                code: "connection_closed",
+                message: format!(
+                    "the server closed the connection after the handshake without answering ({e}): it may have refused the client certificate {client_subject}"
+                ),
+            });
+            return fail(report, "tls", refusal);
+        }
+        Err(_) => {
+            return fail(
+                report,
+                "http",
+                Refusal {
+                    code: "timeout",
+                    message: format!(
+                        "no HTTP answer from {host}:{port} within {} s",
+                        timeout.as_secs()
+                    ),
+                },
+            );
+        }
+    };
+    let status = std::str::from_utf8(&head)
+        .ok()
+        .and_then(|h| h.lines().next())
+        .and_then(|line| line.split(' ').nth(1))
+        .and_then(|code| code.parse::<u16>().ok());
+    match status {
+        Some(status) => {
+            report.connected = true;
+            report.http_status = Some(status);
+            report
+        }
+        None if head.is_empty() => fail(
+            report,
+            "tls",
+            Refusal {
+                code: "connection_closed",
+                message: format!(
+                    "the server closed the connection after the handshake without answering: it may have refused the client certificate {client_subject}"
+                ),
+            },
+        ),
+        None => fail(
+            report,
+            "http",
+            Refusal {
+                code: "not_http",
+                message: "the TLS connection was made, but the server did not answer HTTP".into(),
+            },
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_absolute_https_urls_are_tested() {
+        assert!(parse(br#"{"url": "https://127.0.0.1:8443/mtls/orders"}"#).is_ok());
+        for bad in [
+            &br#"{"url": "http://127.0.0.1/"}"#[..],
+            br#"{"url": "/relative"}"#,
+            br#"{"url": 5}"#,
+            br#"{"uri": "https://x"}"#,
+            b"not json",
+        ] {
+            let r = parse(bad).unwrap_err();
+            assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        }
+    }
+}

@@ -1,0 +1,513 @@
+//! The TLS connection a Mutual Authentication credential makes, and why
+//! one failed, in words a person can act on.
+//!
+//! The server's certificate is checked against the credential's trust
+//! certificates only (never the system's roots): it is trusted when it
+//! *is* one of them (a pinned, typically self-signed, server certificate:
+//! an exact match of the DER) or when it chains to one of them (RFC 5280
+//! path validation by rustls-webpki), and in both cases when it is in date
+//! on the shared clock and names the URL's host (RFC 6125, subjectAltName).
+//! The key certificate and its chain are presented as the client
+//! certificate whatever CA names the server hints at, and only the
+//! credential's TLS versions are offered.
+//!
+//! A refusal of the server's certificate carries a [`Refusal`] (a stable
+//! code and a sentence naming both certificates); [`explain`] finds it, or
+//! the TLS alert the server sent, in the error chain of a failed call.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{ResolvesClientCert, WebPkiServerVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::server::ParsedCertificate;
+use rustls::sign::CertifiedKey;
+use rustls::{
+    AlertDescription, CertificateError, ClientConfig, DigitallySignedStruct, OtherError,
+    RootCertStore, SignatureScheme,
+};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+
+use super::keystore::{self, CertificateFacts};
+use super::{Material, TlsVersion, date};
+use crate::clock::Clock;
+
+/// Why the server's certificate was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// `server_not_trusted`, `host_name_mismatch`,
+    /// `server_certificate_expired`, `server_certificate_not_yet_valid`,
+    /// `server_certificate_wrong_purpose`, `server_certificate_invalid`.
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for Refusal {}
+
+fn refuse(code: &'static str, message: String) -> rustls::Error {
+    rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(Refusal {
+        code,
+        message,
+    }))))
+}
+
+/// The credential's judgement of server certificates.
+#[derive(Debug)]
+pub struct ServerVerifier {
+    /// The trust certificates as uploaded: an exact match is trusted.
+    pinned: Vec<CertificateDer<'static>>,
+    /// The same as path-validation anchors (`None` when none can be one).
+    webpki: Option<Arc<WebPkiServerVerifier>>,
+    /// "the trust certificate (CN=...; CN=...)", for messages.
+    trusted: String,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerVerifier {
+    /// A verifier trusting `anchors`; `uploaded` says whether they came
+    /// from the trust certificate (or from the key store).
+    pub fn new(
+        anchors: &[CertificateDer<'static>],
+        uploaded: bool,
+        provider: Arc<CryptoProvider>,
+    ) -> Self {
+        let mut roots = RootCertStore::empty();
+        roots.add_parsable_certificates(anchors.iter().cloned());
+        let webpki = (!roots.is_empty())
+            .then(|| {
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                    .build()
+                    .ok()
+            })
+            .flatten();
+        let names = anchors
+            .iter()
+            .map(|c| {
+                keystore::facts(c)
+                    .map(|f| f.subject)
+                    .unwrap_or_else(|_| "?".into())
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let trusted = if uploaded {
+            format!("the trust certificate ({names})")
+        } else {
+            format!("the key store's trusted certificates ({names})")
+        };
+        Self {
+            pinned: anchors.to_vec(),
+            webpki,
+            trusted,
+            provider,
+        }
+    }
+
+    fn pinned_check(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        facts: &CertificateFacts,
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> Result<(), rustls::Error> {
+        let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+        if now > facts.not_after {
+            return Err(refuse(
+                "server_certificate_expired",
+                format!(
+                    "the server's certificate {} (pinned in {}) expired on {}: the external system must renew it, and the credential trust the new one",
+                    facts.subject,
+                    self.trusted,
+                    date(facts.not_after)
+                ),
+            ));
+        }
+        if now < facts.not_before {
+            return Err(refuse(
+                "server_certificate_not_yet_valid",
+                format!(
+                    "the server's certificate {} is valid only from {}",
+                    facts.subject,
+                    date(facts.not_before)
+                ),
+            ));
+        }
+        let parsed = ParsedCertificate::try_from(end_entity).map_err(|e| {
+            refuse(
+                "server_certificate_invalid",
+                format!(
+                    "the server's certificate {} is pinned, but its names cannot be read to check them against {} ({e}); an X.509 version 1 certificate carries no subjectAltName: the server needs a version 3 certificate naming its host",
+                    facts.subject,
+                    host(server_name)
+                ),
+            )
+        })?;
+        rustls::client::verify_server_name(&parsed, server_name)
+            .map_err(|e| self.explain_webpki(e, facts, server_name))
+    }
+
+    /// Map a rustls-webpki refusal to a [`Refusal`].
+    fn explain_webpki(
+        &self,
+        e: rustls::Error,
+        facts: &CertificateFacts,
+        server_name: &ServerName<'_>,
+    ) -> rustls::Error {
+        let subject = &facts.subject;
+        let rustls::Error::InvalidCertificate(cert_error) = &e else {
+            return e;
+        };
+        match cert_error {
+            CertificateError::UnknownIssuer
+            | CertificateError::BadSignature
+            | CertificateError::UnsupportedSignatureAlgorithmContext { .. }
+            | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => refuse(
+                "server_not_trusted",
+                format!(
+                    "the server's certificate {subject} (issued by {}) is not trusted by {}: upload as trust certificate the external system's own certificate, or the CA that issued it",
+                    facts.issuer, self.trusted
+                ),
+            ),
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                let presented = match cert_error {
+                    CertificateError::NotValidForNameContext { presented, .. }
+                        if !presented.is_empty() =>
+                    {
+                        format!("it names {}", presented.join(", "))
+                    }
+                    _ => "it names no host".to_string(),
+                };
+                refuse(
+                    "host_name_mismatch",
+                    format!(
+                        "the server's certificate {subject} is not valid for the host {} ({presented}): call the external system by a name its certificate holds",
+                        host(server_name)
+                    ),
+                )
+            }
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => refuse(
+                "server_certificate_expired",
+                format!(
+                    "the server's certificate {subject} expired on {}: the external system must renew it",
+                    date(facts.not_after)
+                ),
+            ),
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => refuse(
+                "server_certificate_not_yet_valid",
+                format!(
+                    "the server's certificate {subject} is valid only from {}",
+                    date(facts.not_before)
+                ),
+            ),
+            CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+                refuse(
+                    "server_certificate_wrong_purpose",
+                    format!(
+                        "the server's certificate {subject} is not for TLS servers (its extended key usage lacks serverAuth)"
+                    ),
+                )
+            }
+            other => refuse(
+                "server_certificate_invalid",
+                format!("the server's certificate {subject} is refused: {other:?}"),
+            ),
+        }
+    }
+}
+
+fn host(name: &ServerName<'_>) -> String {
+    match name {
+        ServerName::DnsName(d) => d.as_ref().to_string(),
+        ServerName::IpAddress(ip) => std::net::IpAddr::from(*ip).to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+impl ServerCertVerifier for ServerVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let facts = keystore::facts(end_entity).map_err(|detail| {
+            refuse(
+                "server_certificate_invalid",
+                format!("the server's certificate cannot be read: {detail}"),
+            )
+        })?;
+        if self
+            .pinned
+            .iter()
+            .any(|p| p.as_ref() == end_entity.as_ref())
+        {
+            self.pinned_check(end_entity, &facts, server_name, now)?;
+            return Ok(ServerCertVerified::assertion());
+        }
+        let Some(webpki) = &self.webpki else {
+            return Err(self.explain_webpki(
+                rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer),
+                &facts,
+                server_name,
+            ));
+        };
+        webpki
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            .map_err(|e| self.explain_webpki(e, &facts, server_name))
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// Presents the key certificate whatever the server hints at: the brand
+/// may trust a self-signed certificate whose issuer is in no hint.
+#[derive(Debug)]
+struct Identity(Arc<CertifiedKey>);
+
+impl ResolvesClientCert for Identity {
+    fn resolve(&self, _hints: &[&[u8]], _schemes: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// The rustls client configuration for `material`: the key certificate
+/// and its chain as the client certificate, the trust certificates as the
+/// only trust, `versions` only, certificate validity on `clock`, ALPN
+/// `alpn`.
+pub fn client_config(
+    material: &Material,
+    versions: &[TlsVersion],
+    clock: &Clock,
+    alpn: &[&[u8]],
+) -> Result<ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let key = provider
+        .key_provider
+        .load_private_key(PrivateKeyDer::Pkcs8(material.key.clone_key()))
+        .map_err(|e| format!("the private key cannot sign TLS handshakes ({e})"))?;
+    let identity = Identity(Arc::new(CertifiedKey::new(material.chain.clone(), key)));
+    let verifier = ServerVerifier::new(
+        &material.anchors,
+        material.uploaded_anchors,
+        provider.clone(),
+    );
+    let versions: Vec<&'static rustls::SupportedProtocolVersion> = versions
+        .iter()
+        .map(|v| match v {
+            TlsVersion::Tls12 => &rustls::version::TLS12,
+            TlsVersion::Tls13 => &rustls::version::TLS13,
+        })
+        .collect();
+    let mut config = ClientConfig::builder_with_details(provider, Arc::new(clock.clone()))
+        .with_protocol_versions(&versions)
+        .map_err(|e| format!("the TLS versions cannot be offered ({e})"))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_client_cert_resolver(Arc::new(identity));
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Ok(config)
+}
+
+/// What a failed connection's error chain says, for a person: the
+/// [`Refusal`] of the server's certificate, or the TLS alert the server
+/// sent, or a local TLS failure. `None` when no TLS error is in the chain
+/// (the server was not reached at all, say).
+pub fn explain(
+    error: &(dyn StdError + 'static),
+    client_subject: &str,
+    versions: &[TlsVersion],
+) -> Option<Refusal> {
+    let tls = tls_error(error)?;
+    Some(describe(tls, client_subject, versions))
+}
+
+/// The rustls error in an error chain. `io::Error` hides the error it
+/// wraps from `source()`, so it is opened with `get_ref`.
+fn tls_error<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {
+    let mut next: Option<&'a (dyn StdError + 'static)> = Some(error);
+    while let Some(e) = next {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            let inner: &'a (dyn StdError + 'static) = inner;
+            if let Some(tls) = tls_error(inner) {
+                return Some(tls);
+            }
+        }
+        next = e.source();
+    }
+    None
+}
+
+/// `TLSv1.2 and TLSv1.3`.
+pub fn version_names(versions: &[TlsVersion]) -> String {
+    versions
+        .iter()
+        .map(|v| match v {
+            TlsVersion::Tls12 => "TLSv1.2",
+            TlsVersion::Tls13 => "TLSv1.3",
+        })
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// A rustls error, for a person.
+pub fn describe(error: &rustls::Error, client_subject: &str, versions: &[TlsVersion]) -> Refusal {
+    use rustls::Error as E;
+    match error {
+        E::InvalidCertificate(CertificateError::Other(other)) => {
+            if let Some(refusal) = other.0.downcast_ref::<Refusal>() {
+                return refusal.clone();
+            }
+            Refusal {
+                code: "server_certificate_invalid",
+                message: format!("the server's certificate is refused: {error}"),
+            }
+        }
+        E::AlertReceived(
+            alert @ (AlertDescription::CertificateRequired
+            | AlertDescription::BadCertificate
+            | AlertDescription::UnsupportedCertificate
+            | AlertDescription::CertificateRevoked
+            | AlertDescription::CertificateExpired
+            | AlertDescription::CertificateUnknown
+            | AlertDescription::UnknownCA
+            | AlertDescription::AccessDenied
+            | AlertDescription::DecryptError),
+        ) => Refusal {
+            code: "client_certificate_refused",
+            message: format!(
+                "the server refused the client certificate {client_subject} (TLS alert {}): the external system must trust it, by registering this certificate or trusting the CA that issued it",
+                alert_name(*alert)
+            ),
+        },
+        E::AlertReceived(AlertDescription::ProtocolVersion) | E::PeerIncompatible(_) => Refusal {
+            code: "no_common_tls_version",
+            message: format!(
+                "the server and the credential have no TLS version in common: the credential allows {} ({error}); allow the version the server speaks",
+                version_names(versions)
+            ),
+        },
+        E::AlertReceived(AlertDescription::HandshakeFailure) => Refusal {
+            code: "handshake_failed",
+            message: format!(
+                "the server ended the TLS handshake (handshake_failure): it shares no TLS version ({} allowed) or cipher suite with the credential",
+                version_names(versions)
+            ),
+        },
+        E::InvalidCertificate(e) => Refusal {
+            code: "server_certificate_invalid",
+            message: format!("the server's certificate is refused: {e:?}"),
+        },
+        other => Refusal {
+            code: "handshake_failed",
+            message: format!("the TLS handshake failed: {other}"),
+        },
+    }
+}
+
+fn alert_name(alert: AlertDescription) -> String {
+    // `CertificateRequired` -> `certificate_required`, as RFC 8446 6 names it.
+    let mut out = String::new();
+    for (i, c) in format!("{alert:?}").chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out.replace("unknown_c_a", "unknown_ca")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alerts_are_named_as_the_rfc_names_them() {
+        assert_eq!(
+            alert_name(AlertDescription::CertificateRequired),
+            "certificate_required"
+        );
+        assert_eq!(alert_name(AlertDescription::UnknownCA), "unknown_ca");
+        assert_eq!(
+            alert_name(AlertDescription::BadCertificate),
+            "bad_certificate"
+        );
+    }
+
+    #[test]
+    fn refusals_are_found_through_io_errors() {
+        let refusal = refuse("server_not_trusted", "not trusted".into());
+        let io = std::io::Error::other(refusal);
+        let found = explain(&io, "CN=me", TlsVersion::DEFAULT).unwrap();
+        assert_eq!(found.code, "server_not_trusted");
+        assert_eq!(found.message, "not trusted");
+        let alert = std::io::Error::other(rustls::Error::AlertReceived(
+            AlertDescription::CertificateRequired,
+        ));
+        let found = explain(&alert, "CN=me", TlsVersion::DEFAULT).unwrap();
+        assert_eq!(found.code, "client_certificate_refused");
+        assert!(found.message.contains("CN=me"), "{}", found.message);
+        assert!(
+            explain(
+                &std::io::Error::other("plain"),
+                "CN=me",
+                TlsVersion::DEFAULT
+            )
+            .is_none()
+        );
+    }
+}
