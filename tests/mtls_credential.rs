@@ -962,3 +962,175 @@ fn a_key_certificate_expiring_within_30_days_is_saved_with_a_warning() {
         ]
     );
 }
+
+const ALICE: &str = "c0ffee00-a11c-4e00-8000-000000000001";
+
+/// The external system: the brand API's mutual TLS listener presenting
+/// its self-signed certificate (fixtures/mtls/brand-server.pem), trusting
+/// client certificates issued under `chain-root.pem` and those pinned. Its
+/// fixtures are the default brand's (which pin the recipe's `cb-mtls`).
+async fn external_system(clock: &Clock) -> standin::MockResource {
+    use standin::resource::{CertificateSubject, ResourceOptions};
+    let tls = standin::tls::TlsSettings::from_pem(
+        &fixture("brand-server.pem"),
+        &fixture("brand-server-key.pem"),
+        &fixture("chain-root.pem"),
+    )
+    .unwrap();
+    let mut options = ResourceOptions::new("http://127.0.0.1:1");
+    options.clock = clock.clone();
+    options.tls = Some(tls);
+    options
+        .fixtures
+        .client_certificates
+        .push(CertificateSubject {
+            common_name: "chain-client".into(),
+            sub: ALICE.into(),
+        });
+    standin::MockResource::start_with(options).await.unwrap()
+}
+
+fn material_leaf(saved: &MutualAuth) -> rustls_pki_types::CertificateDer<'static> {
+    saved.material().unwrap().chain[0].clone()
+}
+
+#[tokio::test]
+async fn real_world_key_stores_are_presented_as_client_certificates() {
+    let clock = Clock::new();
+    let api = external_system(&clock).await;
+    let url = format!("{}/mtls/orders", api.mtls_url().unwrap());
+    let timeout = std::time::Duration::from_secs(10);
+    // (file, password, pinned at the brand?)
+    let stores = [
+        ("cb-mtls-server.p12", PASSWORD, false), // pinned by the fixtures
+        ("openssl3-rsa.p12", PASSWORD, true),
+        ("openssl3-ec.p12", PASSWORD, true),
+        ("openssl-legacy.p12", PASSWORD, true),
+        ("openssl-unencrypted.p12", "", true),
+        ("keytool-rsa.jks", PASSWORD, true),
+        ("keytool-ec.jks", PASSWORD, true),
+        ("chain.p12", PASSWORD, false), // issued under chain-root.pem
+    ];
+    for (file, password, pin) in stores {
+        let saved = validate(with(store(file, password), external_trust()))
+            .unwrap_or_else(|e| panic!("{file}: {e:?}"));
+        if pin {
+            api.control()
+                .pinned_clients()
+                .pin(material_leaf(&saved), ALICE);
+        }
+        let client = credentials::mtls::client::build(&saved, timeout, &clock).unwrap();
+        let response = client
+            .get(&url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{file}: {e:?}"));
+        assert_eq!(response.status(), 200, "{file}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["sub"], ALICE, "{file}");
+        assert_eq!(
+            body["client_certificate"]["subject"],
+            saved.key_certificate.facts.subject.as_str(),
+            "{file}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_connection_test_says_what_happened() {
+    use credentials::mtls::probe::probe;
+    let clock = Clock::new();
+    let api = external_system(&clock).await;
+    let url = url::Url::parse(&format!("{}/mtls/orders", api.mtls_url().unwrap())).unwrap();
+    let timeout = std::time::Duration::from_secs(10);
+    let run = |saved: MutualAuth| {
+        let url = url.clone();
+        let clock = clock.clone();
+        async move {
+            let m = saved.material().unwrap();
+            serde_json::to_value(probe(&saved, &m, &url, &clock, timeout).await).unwrap()
+        }
+    };
+
+    // The recipe: pinned both ways.
+    let recipe = validate(store("cb-mtls-server.p12", PASSWORD)).unwrap();
+    let report = run(recipe).await;
+    assert_eq!(report["connected"], true, "{report}");
+    assert_eq!(report["http_status"], 200, "{report}");
+    assert_eq!(report["tls_version"], "TLSv1.3", "{report}");
+    assert_eq!(
+        report["server_certificate"]["subject"],
+        "CN=brand-api.example"
+    );
+    assert_eq!(report["server_certificate"]["trusted_as"], "pinned");
+    assert!(
+        report["cipher_suite"]
+            .as_str()
+            .unwrap()
+            .starts_with("TLS13_")
+    );
+
+    // TLS 1.2 only, when asked.
+    let tls12 = validate(with(
+        store("cb-mtls-server.p12", PASSWORD),
+        json!({"tls_versions": ["TLSv1.2"]}),
+    ))
+    .unwrap();
+    let report = run(tls12).await;
+    assert_eq!(report["tls_version"], "TLSv1.2", "{report}");
+
+    // The server's certificate is not the one trusted: both named.
+    let wrong_trust = validate(with(
+        store("cb-mtls-key-only.p12", PASSWORD),
+        trust("other-server.pem", None),
+    ))
+    .unwrap();
+    let report = run(wrong_trust).await;
+    assert_eq!(report["connected"], false, "{report}");
+    assert_eq!(report["error"]["code"], "server_not_trusted", "{report}");
+    let message = report["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("CN=brand-api.example") && message.contains("CN=other-api.example"),
+        "{message}"
+    );
+
+    // A client certificate the brand does not know: the server's refusal.
+    let unknown = validate(with(store("keytool-ec.p12", PASSWORD), external_trust())).unwrap();
+    let report = run(unknown).await;
+    assert_eq!(report["connected"], false, "{report}");
+    // The alert, or (TLS 1.3) the close that overtook it.
+    assert!(
+        ["client_certificate_refused", "connection_closed"]
+            .contains(&report["error"]["code"].as_str().unwrap_or_default()),
+        "{report}"
+    );
+    assert!(
+        report["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("CN=keytool-ec-p12"),
+        "{report}"
+    );
+
+    // Pinned at the brand but version 1: a rustls server refuses it.
+    let v1 = validate(with(store("v1-rsa.p12", PASSWORD), external_trust())).unwrap();
+    api.control()
+        .pinned_clients()
+        .pin(material_leaf(&v1), ALICE);
+    let report = run(v1).await;
+    assert!(
+        report["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("refused the client certificate CN=v1-rsa"),
+        "{report}"
+    );
+
+    // Nothing listening.
+    let recipe = validate(store("cb-mtls-server.p12", PASSWORD)).unwrap();
+    let m = recipe.material().unwrap();
+    let closed = url::Url::parse("https://127.0.0.1:1/").unwrap();
+    let report = serde_json::to_value(probe(&recipe, &m, &closed, &clock, timeout).await).unwrap();
+    assert_eq!(report["error"]["code"], "unreachable", "{report}");
+    assert_eq!(report["error"]["stage"], "tcp", "{report}");
+}

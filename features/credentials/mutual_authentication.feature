@@ -1,11 +1,18 @@
 Feature: Mutual Authentication credentials
   A Mutual Authentication credential holds the platform's key certificate
   (a PKCS#12 or JKS key store with its private key) and, unless the key
-  store already holds it, the trust certificate of the brand API's server.
+  store already holds it, the trust certificate of the external system's
+  server. The two have different jobs (source document 004): the key
+  certificate identifies the platform to the external system, which trusts
+  it on its side (self-signed is fine); the trust certificate is what the
+  platform checks the server's certificate against (a CA, or the server's
+  own certificate, pinned). Neither has to chain to the other.
+
   It is checked when saved, each fault with its own error; reads show what
   the certificate is, never the key store or a password; integrations
   that use it call the brand API over mutual TLS and are known by their
-  certificate's subject.
+  certificate's subject. A connection test says what a handshake with the
+  external system does, or exactly why it fails.
 
   TLS 1.1 (the documents' default, with 1.2) is deprecated by RFC 8996 and
   not implemented by the TLS stack: it is refused, and the default is
@@ -67,9 +74,8 @@ Feature: Mutual Authentication credentials
       """
     Then the credential is saved
 
-  Scenario: A wrong password, an expired certificate, a foreign CA and a mismatched key are each refused
+  Scenario: A wrong password, an expired certificate and a mismatched key are each refused
     Given an expired key store "expired.p12" issued by the brand's CA to "standin-client" with password "changeit"
-    And a key store "foreign.p12" issued by a foreign CA to "standin-client" with password "changeit"
     And a key store "mismatch.p12" pairing one key with another key's certificate, with password "changeit"
     And the brand's CA certificate as "brand-ca.pem"
     When the admin of "demo" saves the credential:
@@ -93,14 +99,6 @@ Feature: Mutual Authentication credentials
     Then the save is refused with exactly these errors:
       | field     | code    |
       | key_store | expired |
-    When the admin of "demo" saves the credential:
-      """
-      {"type": "mutual_authentication", "name": "m", "key_store": "{file:foreign.p12}", "key_store_file_name": "foreign.p12", "key_store_password": "changeit", "trust_certificate": "{file:brand-ca.pem}", "trust_certificate_file_name": "brand-ca.pem"}
-      """
-    Then the save is refused with exactly these errors:
-      | field     | code      |
-      | key_store | untrusted |
-    And the error message says "does not chain to the trust certificate (CN=standin brand CA)"
     When the admin of "demo" saves the credential:
       """
       {"type": "mutual_authentication", "name": "m", "key_store": "{file:mismatch.p12}", "key_store_file_name": "mismatch.p12", "key_store_password": "changeit"}
@@ -175,20 +173,22 @@ Feature: Mutual Authentication credentials
     When the consumer says "mtls orders"
     Then the bot's last message starts with "mTLS orders of c0ffee00-a11c-4e00-8000-000000000001 as standin-client"
 
-  Scenario: Without the credential, or with a foreign CA's certificate, the call fails
+  Scenario: Without the credential, or with a certificate the brand does not trust, the call fails and says why
     Given a conversation with the demo bot
     When the consumer says "mtls orders anonymously"
     Then the bot's last message says "could not reach the brand's service"
     Given a key store "foreign.p12" issued by a foreign CA to "standin-client" with password "changeit"
-    And the brand's and the foreign CA's certificates as "both-cas.pem"
+    And the brand's CA certificate as "brand-ca.pem"
     When the admin of "demo" saves the credential:
       """
-      {"type": "mutual_authentication", "name": "api-mtls", "key_store": "{file:foreign.p12}", "key_store_file_name": "foreign.p12", "key_store_password": "changeit", "trust_certificate": "{file:both-cas.pem}", "trust_certificate_file_name": "both-cas.pem"}
+      {"type": "mutual_authentication", "name": "api-mtls", "key_store": "{file:foreign.p12}", "key_store_file_name": "foreign.p12", "key_store_password": "changeit", "trust_certificate": "{file:brand-ca.pem}", "trust_certificate_file_name": "brand-ca.pem"}
       """
     Then the credential is saved
     When the consumer says "mtls orders"
-    Then the bot's last message says "could not reach the brand's service"
+    Then the bot's last message says "refused the client certificate CN=standin-client"
     And the brand API has received no request
+    When the admin of "demo" tests the connection of "api-mtls" to the brand API
+    Then the connection test failed saying "refused the client certificate CN=standin-client"
 
   Scenario: A replaced key store is the one presented next
     When the admin of "demo" saves the credential:
@@ -235,3 +235,103 @@ Feature: Mutual Authentication credentials
     Given a conversation with the demo bot
     When the consumer says "mtls orders"
     Then the bot's last message says "no credential named"
+
+  Scenario Outline: The documents' keytool recipe end to end, with the trust certificate <how>
+    Given the file "<key store>" made by keytool or openssl
+    And the file "<trust file>" made by keytool or openssl
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "api-mtls", "key_store": "{file:<key store>}", "key_store_file_name": "<key store>", "key_store_password": "changeit"<trust>}
+      """
+    Then the credential is saved
+    And the answer shows "key_certificate/subject" as "CN=cb-mtls"
+    And the answer shows "key_certificate/issuer" as "CN=cb-mtls"
+    And the answer shows "trust_certificates/0/subject" as "CN=brand-api.example"
+    And the answer has no warning
+    When the brand registers the platform's certificate "cb-mtls.pem" at the external system
+    And the admin of "demo" tests the connection of "api-mtls" to the external system
+    Then the connection test connected over "TLSv1.3"
+    And the answer shows "server_certificate/subject" as "CN=brand-api.example"
+    And the answer shows "server_certificate/trusted_as" as "pinned"
+    Given a conversation with the demo bot
+    When the consumer says "external orders"
+    Then the bot's last message is "mTLS orders of c0ffee00-a11c-4e00-8000-000000000001 as cb-mtls: 1001; 1002; 1003"
+
+    Examples:
+      | how                                   | key store            | trust file       | trust |
+      | imported into the key store           | cb-mtls-server.p12   | cb-mtls.pem      | |
+      | uploaded as PEM                       | cb-mtls-key-only.p12 | brand-server.pem | , "trust_certificate": "{file:brand-server.pem}", "trust_certificate_file_name": "brand-server.pem" |
+      | uploaded as DER                       | cb-mtls-key-only.p12 | brand-server.der | , "trust_certificate": "{file:brand-server.der}", "trust_certificate_file_name": "brand-server.der" |
+      | in a password-protected trust store   | cb-mtls-key-only.p12 | brand-trust.p12  | , "trust_certificate": "{file:brand-trust.p12}", "trust_certificate_file_name": "brand-trust.p12", "trust_certificate_password": "trustpass" |
+      | in a password-protected JKS          | cb-mtls-key-only.p12 | brand-trust.jks  | , "trust_certificate": "{file:brand-trust.jks}", "trust_certificate_file_name": "brand-trust.jks", "trust_certificate_password": "trustpass" |
+
+  Scenario: A server certificate the trust certificate does not trust is refused, naming both
+    Given the file "cb-mtls-key-only.p12" made by keytool or openssl
+    And the file "other-server.pem" made by keytool or openssl
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "api-mtls", "key_store": "{file:cb-mtls-key-only.p12}", "key_store_file_name": "cb-mtls-key-only.p12", "key_store_password": "changeit", "trust_certificate": "{file:other-server.pem}", "trust_certificate_file_name": "other-server.pem"}
+      """
+    Then the credential is saved
+    When the brand registers the platform's certificate "cb-mtls.pem" at the external system
+    Given a conversation with the demo bot
+    When the consumer says "external orders"
+    Then the bot's last message says "CN=brand-api.example"
+    And the bot's last message says "is not among the trust certificate (CN=other-api.example)"
+    When the admin of "demo" tests the connection of "api-mtls" to the external system
+    Then the connection test failed with "server_not_trusted" saying "CN=other-api.example"
+    # The brand API's own listener presents a certificate of the brand's CA:
+    # not pinned, not issued by the trust certificate.
+    When the admin of "demo" tests the connection of "api-mtls" to the brand API
+    Then the connection test failed with "server_not_trusted" saying "is not trusted by the trust certificate (CN=other-api.example)"
+
+  Scenario: A platform certificate the brand has not registered is refused by the server, and said so
+    Given the file "cb-mtls-server.p12" made by keytool or openssl
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "api-mtls", "key_store": "{file:cb-mtls-server.p12}", "key_store_file_name": "cb-mtls-server.p12", "key_store_password": "changeit"}
+      """
+    Then the credential is saved
+    Given a conversation with the demo bot
+    When the consumer says "external orders"
+    Then the bot's last message says "refused the client certificate CN=cb-mtls"
+    When the admin of "demo" tests the connection of "api-mtls" to the external system
+    Then the connection test failed saying "refused the client certificate CN=cb-mtls"
+    And the connection test failed saying "by registering this certificate"
+    When the brand registers the platform's certificate "cb-mtls.pem" at the external system
+    And the consumer says "external orders"
+    Then the bot's last message starts with "mTLS orders of c0ffee00-a11c-4e00-8000-000000000001 as cb-mtls"
+
+  Scenario: The recipe's key store with a wrong password, an expired one, and one expiring soon
+    Given the file "cb-mtls-server.p12" made by keytool or openssl
+    And the file "expired.p12" made by keytool or openssl
+    And the file "brand-server.pem" made by keytool or openssl
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "api-mtls", "key_store": "{file:cb-mtls-server.p12}", "key_store_file_name": "cb-mtls-server.p12", "key_store_password": "wrong-password"}
+      """
+    Then the save is refused with exactly these errors:
+      | field              | code           |
+      | key_store_password | wrong_password |
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "api-mtls", "key_store": "{file:expired.p12}", "key_store_file_name": "expired.p12", "key_store_password": "changeit", "trust_certificate": "{file:brand-server.pem}", "trust_certificate_file_name": "brand-server.pem"}
+      """
+    Then the save is refused with exactly these errors:
+      | field     | code    |
+      | key_store | expired |
+    And the error message says "CN=expired expired on"
+    When the admin of "demo" saves the credential:
+      """
+      {"type": "mutual_authentication", "name": "api-mtls", "key_store": "{file:cb-mtls-server.p12}", "key_store_file_name": "cb-mtls-server.p12", "key_store_password": "changeit"}
+      """
+    Then the credential is saved
+    And the answer has no warning
+    When the shared clock moves to 20 days before the key certificate shown expires
+    And the admin of "demo" replaces the credential "api-mtls" with:
+      """
+      {}
+      """
+    Then the credential API answers 200
+    And the answer warns "expires_soon" saying "expires in 20 days"
+

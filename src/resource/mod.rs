@@ -71,7 +71,7 @@ pub use auth::{AuthError, Consumer};
 pub use error::ApiError;
 pub use faults::ApiRoute;
 pub use fixtures::{
-    Amount, BasicUser, CertificateSubject, ConsumerData, FixturesError, Item, Order,
+    Amount, BasicUser, CertificateSubject, ConsumerData, FixturesError, Item, Order, PinnedClient,
     ResourceFixtures, StaticToken,
 };
 pub use log::RequestLogEntry;

@@ -188,6 +188,11 @@ pub struct DelegationWorld {
     /// Key stores and trust certificates the scenario issued (by name only
     /// in `Debug`).
     pub mtls: mtls::MtlsFiles,
+    /// The external system of the source documents' mutual TLS recipe: the
+    /// brand API again, presenting its own self-signed certificate
+    /// (`fixtures/mtls/brand-server.pem`), trusting the brand's CA and the
+    /// client certificates registered with it (none at first).
+    pub external: MockResource,
 }
 
 impl fmt::Debug for DelegationWorld {
@@ -212,6 +217,7 @@ impl fmt::Debug for DelegationWorld {
             .field("nlu", &self.nlu)
             .field("pre_auth", &self.pre_auth)
             .field("mtls", &self.mtls)
+            .field("external", &self.external.mtls_url())
             .finish()
     }
 }
@@ -219,8 +225,14 @@ impl fmt::Debug for DelegationWorld {
 /// The platform's fixtures: organisations `demo` and `other` on the IdP at
 /// `issuer`, and the demo bot whose dialogs call the brand API at `api`
 /// (and at its mutual TLS listener `mtls_api`). Credentials are saved by
-/// the scenarios, over HTTP.
-fn platform_fixtures(issuer: &str, api: &str, mtls_api: &str) -> anyhow::Result<PlatformFixtures> {
+/// the scenarios, over HTTP. `external_api` is the external system's mutual
+/// TLS listener.
+fn platform_fixtures(
+    issuer: &str,
+    api: &str,
+    mtls_api: &str,
+    external_api: &str,
+) -> anyhow::Result<PlatformFixtures> {
     let toml = format!(
         r#"
 [[orgs]]
@@ -364,6 +376,19 @@ item = "{{/id}}"
 empty = "none"
 
 [[bots.dialogs]]
+name = "external-orders"
+triggers = ["external orders"]
+[bots.dialogs.integration]
+name = "external-orders"
+url = "{external_api}/mtls/orders"
+credential = "api-mtls"
+[bots.dialogs.answer]
+text = "mTLS orders of {{/sub}} as {{/client_certificate/common_name}}: {{list}}"
+list = "/orders"
+item = "{{/id}}"
+empty = "none"
+
+[[bots.dialogs]]
 name = "mtls-orders-anonymously"
 triggers = ["mtls orders anonymously"]
 [bots.dialogs.integration]
@@ -432,10 +457,16 @@ impl DelegationWorld {
         let api = MockResource::start_with(api_options)
             .await
             .map_err(|e| anyhow!("cannot start the brand API: {e}"))?;
+        let external = mtls::external_system(idp.issuer(), &clock).await?;
         // The vault on disk, as `standin platform` keeps it by default.
         let data_dir = canary::DataDir::new().context("the platform's data directory")?;
         let platform = Platform::start_with(
-            platform_fixtures(idp.issuer(), api.url(), api.mtls_url().unwrap_or_default())?,
+            platform_fixtures(
+                idp.issuer(),
+                api.url(),
+                api.mtls_url().unwrap_or_default(),
+                external.mtls_url().unwrap_or_default(),
+            )?,
             PlatformOptions {
                 clock: clock.clone(),
                 http_timeout: HTTP_TIMEOUT,
@@ -501,6 +532,7 @@ impl DelegationWorld {
             nlu,
             pre_auth: Default::default(),
             mtls: Default::default(),
+            external,
         })
     }
 

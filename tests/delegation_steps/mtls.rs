@@ -5,7 +5,10 @@
 //! A file issued under a name goes into a saved body as `{file:NAME}`
 //! (see [`DelegationWorld::expand`]): base64 for binary files (`.p12`,
 //! `.pfx`, `.jks`, `.der`, `.cer`), JSON-escaped PEM text for `.pem` and
-//! `.crt`. `{mtls_api}` is the brand API's mutual TLS listener.
+//! `.crt`. `{mtls_api}` is the brand API's mutual TLS listener,
+//! `{external_api}` the external system's ([`external_system`]): the files
+//! of the documents' recipe, made by keytool and openssl, are in
+//! `fixtures/mtls/` (their README gives each command).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,9 +16,13 @@ use std::sync::LazyLock;
 
 use anyhow::{Context as _, anyhow, bail, ensure};
 use base64::Engine as _;
-use cucumber::{given, then};
+use cucumber::{given, then, when};
+use serde_json::json;
 use sha2::Digest as _;
+use standin::MockResource;
+use standin::clock::Clock;
 use standin::pki::{Ca, Issued, Validity};
+use standin::resource::{ResourceFixtures, ResourceOptions};
 use standin::tls::TlsSettings;
 
 use super::DelegationWorld;
@@ -270,5 +277,204 @@ fn shows_not_after(world: &mut DelegationWorld, days: i64) -> anyhow::Result<()>
         (not_after - expected).abs() < 120,
         "the certificate is valid until {not_after}, expected about {expected}"
     );
+    Ok(())
+}
+
+/// The consumer the external system's registered certificates read for.
+const ALICE: &str = "c0ffee00-a11c-4e00-8000-000000000001";
+
+fn fixture(name: &str) -> anyhow::Result<Vec<u8>> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/mtls")
+        .join(name);
+    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// The external system of the documents' recipe: the brand API serving
+/// mutual TLS with its own self-signed certificate
+/// (`fixtures/mtls/brand-server.pem`), trusting client certificates of the
+/// brand's CA and, one by one, the ones registered with it (none at
+/// first: the default fixtures' pinned certificate is left out).
+pub async fn external_system(issuer: &str, clock: &Clock) -> anyhow::Result<MockResource> {
+    let tls = TlsSettings::from_pem(
+        &fixture("brand-server.pem")?,
+        &fixture("brand-server-key.pem")?,
+        pki()?.brand.to_pem().as_bytes(),
+    )?;
+    let mut fixtures = ResourceFixtures::default_brand();
+    fixtures.pinned_client_certificates.clear();
+    let mut options = ResourceOptions::new(issuer);
+    options.clock = clock.clone();
+    options.fixtures = fixtures;
+    options.tls = Some(tls);
+    MockResource::start_with(options)
+        .await
+        .map_err(|e| anyhow!("cannot start the external system: {e}"))
+}
+
+#[given(expr = "the file {string} made by keytool or openssl")]
+fn fixture_file(world: &mut DelegationWorld, name: String) -> anyhow::Result<()> {
+    let bytes = fixture(&name)?;
+    if matches!(extension(&name)?, "pem" | "crt") {
+        world.mtls.add_text(&name, std::str::from_utf8(&bytes)?)
+    } else {
+        world.mtls.add(&name, &bytes);
+        Ok(())
+    }
+}
+
+#[when(expr = "the brand registers the platform's certificate {string} at the external system")]
+async fn register(world: &mut DelegationWorld, name: String) -> anyhow::Result<()> {
+    let pem = String::from_utf8(fixture(&name)?)?;
+    let response = world
+        .http
+        .post(format!(
+            "{}/admin/client-certificates",
+            world.external.url()
+        ))
+        .json(&json!({"certificate": pem, "sub": ALICE}))
+        .send()
+        .await?;
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    ensure!(
+        status == 201,
+        "the external system answered {status}: {body}"
+    );
+    Ok(())
+}
+
+#[when(expr = "the admin of {string} tests the connection of {string} to the external system")]
+async fn test_external(
+    world: &mut DelegationWorld,
+    org: String,
+    name: String,
+) -> anyhow::Result<()> {
+    let url = format!(
+        "{}/mtls/orders",
+        world.external.mtls_url().unwrap_or_default()
+    );
+    connection_test(world, &org, &name, &url).await
+}
+
+#[when(expr = "the admin of {string} tests the connection of {string} to the brand API")]
+async fn test_brand_api(
+    world: &mut DelegationWorld,
+    org: String,
+    name: String,
+) -> anyhow::Result<()> {
+    let url = format!("{}/mtls/orders", world.api.mtls_url().unwrap_or_default());
+    connection_test(world, &org, &name, &url).await
+}
+
+async fn connection_test(
+    world: &mut DelegationWorld,
+    org: &str,
+    name: &str,
+    url: &str,
+) -> anyhow::Result<()> {
+    let body = json!({ "url": url }).to_string();
+    let (status, answer) = world
+        .credential_request(
+            reqwest::Method::POST,
+            &format!(
+                "/api/orgs/{org}/credentials/{}/test",
+                super::vault::encode(name)
+            ),
+            Some(&body),
+        )
+        .await?;
+    ensure!(
+        status == 200,
+        "the connection test answered {status}: {answer}"
+    );
+    Ok(())
+}
+
+#[then(expr = "the connection test connected over {string}")]
+fn connected(world: &mut DelegationWorld, version: String) -> anyhow::Result<()> {
+    let (_, body) = world.last_credential_answer()?;
+    ensure!(
+        body["connected"] == true,
+        "the test did not connect: {body}"
+    );
+    ensure!(
+        body["tls_version"] == version.as_str(),
+        "not over {version}: {body}"
+    );
+    ensure!(
+        body["http_status"] == 200,
+        "the external system did not answer 200: {body}"
+    );
+    Ok(())
+}
+
+#[then(expr = "the connection test failed with {string} saying {string}")]
+fn failed(world: &mut DelegationWorld, code: String, part: String) -> anyhow::Result<()> {
+    let (_, body) = world.last_credential_answer()?;
+    ensure!(body["connected"] == false, "the test connected: {body}");
+    ensure!(body["error"]["code"] == code.as_str(), "not {code}: {body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    ensure!(
+        message.contains(&part),
+        "the message {message:?} does not say {part:?}"
+    );
+    Ok(())
+}
+
+/// A refusal of the client certificate reads as `client_certificate_refused`
+/// or, when the server's close overtakes its alert (TLS 1.3),
+/// `connection_closed`: both messages name the certificate.
+#[then(expr = "the connection test failed saying {string}")]
+fn failed_saying(world: &mut DelegationWorld, part: String) -> anyhow::Result<()> {
+    let (_, body) = world.last_credential_answer()?;
+    ensure!(body["connected"] == false, "the test connected: {body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    ensure!(
+        message.contains(&part),
+        "the message {message:?} does not say {part:?}"
+    );
+    Ok(())
+}
+
+#[then(expr = "the answer warns {string} saying {string}")]
+fn warns(world: &mut DelegationWorld, code: String, part: String) -> anyhow::Result<()> {
+    let (_, body) = world.last_credential_answer()?;
+    let warnings = body["warnings"]
+        .as_array()
+        .ok_or_else(|| anyhow!("no warnings in {body}"))?;
+    let found = warnings
+        .iter()
+        .find(|w| w["code"] == code.as_str())
+        .ok_or_else(|| anyhow!("no {code} warning in {body}"))?;
+    let message = found["message"].as_str().unwrap_or_default();
+    ensure!(
+        message.contains(&part),
+        "the warning {message:?} does not say {part:?}"
+    );
+    Ok(())
+}
+
+#[then("the answer has no warning")]
+fn no_warning(world: &mut DelegationWorld) -> anyhow::Result<()> {
+    let (_, body) = world.last_credential_answer()?;
+    ensure!(
+        body["warnings"].as_array().is_some_and(Vec::is_empty),
+        "warnings: {body}"
+    );
+    Ok(())
+}
+
+#[when(expr = "the shared clock moves to {int} days before the key certificate shown expires")]
+fn clock_before_expiry(world: &mut DelegationWorld, days: i64) -> anyhow::Result<()> {
+    let (_, body) = world.last_credential_answer()?;
+    let not_after = body["key_certificate"]["not_after"]
+        .as_i64()
+        .ok_or_else(|| anyhow!("no key_certificate.not_after in {body}"))?;
+    let by = not_after - days * 86_400 - world.clock.now();
+    ensure!(by >= 0, "the clock cannot go back");
+    world
+        .clock
+        .advance(std::time::Duration::from_secs(by as u64));
     Ok(())
 }

@@ -15,7 +15,8 @@ use super::DelegationWorld;
 
 impl DelegationWorld {
     /// `text` with the scenario's URLs in place of `{idp}`, `{api}`,
-    /// `{platform}` and `{mtls_api}` (the brand API's mutual TLS listener),
+    /// `{platform}`, `{mtls_api}` (the brand API's mutual TLS listener) and
+    /// `{external_api}` (the external system's, [`super::mtls`]),
     /// the files of [`super::mtls::MtlsFiles::expand`] and the NLU
     /// placeholders ([`super::nlu::NluWorld::expand`]).
     pub fn expand(&self, text: &str) -> String {
@@ -23,7 +24,11 @@ impl DelegationWorld {
             .replace("{idp}", self.idp.issuer())
             .replace("{api}", self.api.url())
             .replace("{platform}", self.platform.url())
-            .replace("{mtls_api}", self.api.mtls_url().unwrap_or_default());
+            .replace("{mtls_api}", self.api.mtls_url().unwrap_or_default())
+            .replace(
+                "{external_api}",
+                self.external.mtls_url().unwrap_or_default(),
+            );
         let text = self.mtls.expand(&text);
         self.nlu.expand(text)
     }

@@ -262,7 +262,7 @@ pub async fn call_api(http: &reqwest::Client, call: &PreparedCall, auth: &Auth) 
             let tls = auth
                 .identity
                 .as_ref()
-                .and_then(|id| verify::explain(&e, &id.subject, &id.versions));
+                .and_then(|id| verify::explain(&e, &id.subject, &id.versions, !e.is_connect()));
             match &tls {
                 Some(refusal) => {
                     tracing::warn!(code = refusal.code, reason = %refusal, "brand API: TLS connection refused")

@@ -276,8 +276,8 @@ pub async fn probe(
     let mut tls = match handshake {
         Ok(Ok(tls)) => tls,
         Ok(Err(e)) => {
-            let refusal =
-                verify::explain(&e, &client_subject, &saved.tls_versions).unwrap_or(Refusal {
+            let refusal = verify::explain(&e, &client_subject, &saved.tls_versions, false)
+                .unwrap_or(Refusal {
                     code: "handshake_failed",
                     message: format!(
                         "the TLS handshake with {host}:{port} failed ({e}): is it a TLS port?"
@@ -354,7 +354,7 @@ pub async fn probe(
     let head = match tokio::time::timeout(timeout, exchange).await {
         Ok(Ok(head)) => head,
         Ok(Err(e)) => {
-            let refusal = verify::explain(&e, &client_subject, &saved.tls_versions).unwrap_or(Refusal {
+            let refusal = verify::explain(&e, &client_subject, &saved.tls_versions, true).unwrap_or(Refusal {
                 code: "connection_closed",
                 message: format!(
                     "the server closed the connection after the handshake without answering ({e}): it may have refused the client certificate {client_subject}"

@@ -214,6 +214,16 @@ impl ServerVerifier {
                     ),
                 )
             }
+            CertificateError::Other(other)
+                if format!("{other:?}").contains("CaUsedAsEndEntity") =>
+            {
+                refuse(
+                    "server_certificate_invalid",
+                    format!(
+                        "the server's certificate {subject} is a CA certificate (basicConstraints CA:TRUE) used as a server certificate, which path validation refuses (RFC 5280 4.2.1.9): upload the server's certificate itself as the trust certificate (pinned), or have the server use a certificate its CA issued"
+                    ),
+                )
+            }
             other => refuse(
                 "server_certificate_invalid",
                 format!("the server's certificate {subject} is refused: {other:?}"),
@@ -252,6 +262,17 @@ impl ServerCertVerifier for ServerVerifier {
         {
             self.pinned_check(end_entity, &facts, server_name, now)?;
             return Ok(ServerCertVerified::assertion());
+        }
+        if facts.subject == facts.issuer && intermediates.is_empty() {
+            return Err(refuse(
+                "server_not_trusted",
+                format!(
+                    "the server presents a self-signed certificate {} (SHA-256 {}) that is not {}: upload the server's own certificate as the trust certificate",
+                    facts.subject,
+                    facts.sha256_fingerprint,
+                    self.trusted.replacen("the ", "among the ", 1)
+                ),
+            ));
         }
         let Some(webpki) = &self.webpki else {
             return Err(self.explain_webpki(
@@ -357,35 +378,75 @@ pub fn client_config(
 /// [`Refusal`] of the server's certificate, or the TLS alert the server
 /// sent, or a local TLS failure. `None` when no TLS error is in the chain
 /// (the server was not reached at all, say).
+///
+/// `after_handshake`: the handshake had completed. Under TLS 1.3 a server
+/// judges the client certificate after the handshake and closes the
+/// connection; when the client's request hits the closed socket before it
+/// reads the alert, all that is left is a broken pipe or a reset, which is
+/// then reported as `connection_closed` (most likely a refusal, not
+/// certainly).
 pub fn explain(
     error: &(dyn StdError + 'static),
     client_subject: &str,
     versions: &[TlsVersion],
+    after_handshake: bool,
 ) -> Option<Refusal> {
-    let tls = tls_error(error)?;
-    Some(describe(tls, client_subject, versions))
+    if let Some(tls) = tls_error(error) {
+        return Some(describe(&tls, client_subject, versions));
+    }
+    let closed = after_handshake
+        && io_kinds(error).any(|kind| {
+            use std::io::ErrorKind as K;
+            matches!(
+                kind,
+                K::BrokenPipe | K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof
+            )
+        });
+    closed.then(|| Refusal {
+        code: "connection_closed",
+        message: format!(
+            "the server closed the connection right after the TLS handshake, before answering: it most likely refused the client certificate {client_subject} (under TLS 1.3 a server judges it after the handshake); the external system must trust it, by registering this certificate or trusting the CA that issued it"
+        ),
+    })
+}
+
+/// The kinds of the I/O errors in an error chain.
+fn io_kinds<'a>(
+    error: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = std::io::ErrorKind> + 'a {
+    std::iter::successors(Some(error), |e: &&'a (dyn StdError + 'static)| (*e).source())
+        .filter_map(|e| e.downcast_ref::<std::io::Error>().map(std::io::Error::kind))
 }
 
 /// The rustls error in an error chain. `io::Error` hides the error it
-/// wraps from `source()`, so it is opened with `get_ref`.
-fn tls_error<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {
-    let mut next: Option<&'a (dyn StdError + 'static)> = Some(error);
+/// wraps from `source()`, so it is opened with `get_ref`. HTTP/2 keeps
+/// only the text of an I/O error (h2 errors are `Clone`): an alert the
+/// server sent after the handshake is read back from that text.
+fn tls_error(error: &(dyn StdError + 'static)) -> Option<rustls::Error> {
+    let mut next: Option<&(dyn StdError + 'static)> = Some(error);
     while let Some(e) = next {
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return Some(tls);
+            return Some(tls.clone());
         }
-        if let Some(inner) = e
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-        {
-            let inner: &'a (dyn StdError + 'static) = inner;
-            if let Some(tls) = tls_error(inner) {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if let Some(tls) = io.get_ref().and_then(|inner| tls_error(inner)) {
                 return Some(tls);
+            }
+            if let Some(alert) = alert_in_text(&io.to_string()) {
+                return Some(rustls::Error::AlertReceived(alert));
             }
         }
         next = e.source();
     }
     None
+}
+
+/// The alert in rustls's "received fatal alert: UnknownCA".
+fn alert_in_text(text: &str) -> Option<AlertDescription> {
+    let name = text.split("received fatal alert: ").nth(1)?.trim();
+    (0..=u8::MAX)
+        .map(AlertDescription::from)
+        .find(|a| format!("{a:?}") == name)
 }
 
 /// `TLSv1.2 and TLSv1.3`.
@@ -490,24 +551,116 @@ mod tests {
 
     #[test]
     fn refusals_are_found_through_io_errors() {
+        let d = TlsVersion::DEFAULT;
         let refusal = refuse("server_not_trusted", "not trusted".into());
         let io = std::io::Error::other(refusal);
-        let found = explain(&io, "CN=me", TlsVersion::DEFAULT).unwrap();
+        let found = explain(&io, "CN=me", d, false).unwrap();
         assert_eq!(found.code, "server_not_trusted");
         assert_eq!(found.message, "not trusted");
         let alert = std::io::Error::other(rustls::Error::AlertReceived(
             AlertDescription::CertificateRequired,
         ));
-        let found = explain(&alert, "CN=me", TlsVersion::DEFAULT).unwrap();
+        let found = explain(&alert, "CN=me", d, false).unwrap();
         assert_eq!(found.code, "client_certificate_refused");
         assert!(found.message.contains("CN=me"), "{}", found.message);
+        assert!(explain(&std::io::Error::other("plain"), "CN=me", d, true).is_none());
+        // As HTTP/2 hands it back: text only.
+        let text = std::io::Error::other("received fatal alert: UnknownCA");
+        let found = explain(&text, "CN=me", d, false).unwrap();
+        assert_eq!(found.code, "client_certificate_refused");
+        assert!(found.message.contains("unknown_ca"), "{}", found.message);
+        // A broken pipe after the handshake, and only then.
+        let pipe = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        let found = explain(&pipe, "CN=me", d, true).unwrap();
+        assert_eq!(found.code, "connection_closed");
         assert!(
-            explain(
-                &std::io::Error::other("plain"),
-                "CN=me",
-                TlsVersion::DEFAULT
-            )
-            .is_none()
+            found
+                .message
+                .contains("refused the client certificate CN=me")
         );
+        assert!(explain(&pipe, "CN=me", d, false).is_none());
+    }
+
+    fn fixture_cert(name: &str) -> CertificateDer<'static> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/mtls")
+            .join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        keystore::pem_certificates(&text).unwrap().remove(0)
+    }
+
+    fn at(unix: i64) -> UnixTime {
+        UnixTime::since_unix_epoch(std::time::Duration::from_secs(unix as u64))
+    }
+
+    fn judge(anchors: &[&str], presented: &str, host: &str, now: i64) -> Result<(), Refusal> {
+        let anchors: Vec<_> = anchors.iter().map(|a| fixture_cert(a)).collect();
+        let verifier = ServerVerifier::new(
+            &anchors,
+            true,
+            Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+        );
+        let name = ServerName::try_from(host.to_string()).unwrap();
+        verifier
+            .verify_server_cert(&fixture_cert(presented), &[], &name, &[], at(now))
+            .map(|_| ())
+            .map_err(|e| describe(&e, "CN=me", TlsVersion::DEFAULT))
+    }
+
+    #[test]
+    fn a_pinned_server_certificate_is_trusted_for_its_names_while_in_date() {
+        let facts = keystore::facts(&fixture_cert("brand-server.pem")).unwrap();
+        let now = facts.not_before + 86_400;
+        assert_eq!(
+            judge(&["brand-server.pem"], "brand-server.pem", "localhost", now),
+            Ok(())
+        );
+        assert_eq!(
+            judge(&["brand-server.pem"], "brand-server.pem", "127.0.0.1", now),
+            Ok(())
+        );
+        let wrong_host = judge(
+            &["brand-server.pem"],
+            "brand-server.pem",
+            "api.example.com",
+            now,
+        )
+        .unwrap_err();
+        assert_eq!(wrong_host.code, "host_name_mismatch");
+        assert!(
+            wrong_host.message.contains("api.example.com")
+                && wrong_host.message.contains("localhost"),
+            "{}",
+            wrong_host.message
+        );
+        let expired = judge(
+            &["brand-server.pem"],
+            "brand-server.pem",
+            "localhost",
+            facts.not_after + 1,
+        )
+        .unwrap_err();
+        assert_eq!(expired.code, "server_certificate_expired");
+        let other = judge(&["brand-server.pem"], "other-server.pem", "localhost", now).unwrap_err();
+        assert_eq!(other.code, "server_not_trusted");
+        assert!(
+            other.message.contains("CN=other-api.example")
+                && other.message.contains("CN=brand-api.example"),
+            "{}",
+            other.message
+        );
+    }
+
+    #[test]
+    fn a_ca_that_issued_nothing_presented_is_no_trust() {
+        let facts = keystore::facts(&fixture_cert("brand-server.pem")).unwrap();
+        let refusal = judge(
+            &["chain-root.pem"],
+            "brand-server.pem",
+            "localhost",
+            facts.not_before + 60,
+        )
+        .unwrap_err();
+        assert_eq!(refusal.code, "server_not_trusted");
     }
 }
