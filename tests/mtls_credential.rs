@@ -813,6 +813,14 @@ fn trust_certificates_in_every_documented_format_are_read() {
     );
 }
 
+/// A key store that is refused: file, password, extra fields, the errors.
+type Refused = (
+    &'static str,
+    &'static str,
+    Value,
+    &'static [(&'static str, &'static str)],
+);
+
 #[test]
 fn real_world_key_stores_are_accepted_or_refused_with_a_precise_reason() {
     // (file, password, subject, key type) that save.
@@ -860,7 +868,7 @@ fn real_world_key_stores_are_accepted_or_refused_with_a_precise_reason() {
     assert_eq!(alone.trust_certificates.len(), 2);
 
     // (file, password, extra fields, expected errors).
-    let refused: [(&str, &str, Value, &[(&str, &str)]); 6] = [
+    let refused: [Refused; 6] = [
         (
             "cb-mtls-server.p12",
             "not-the-password",

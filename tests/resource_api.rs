@@ -961,6 +961,67 @@ async fn consumers_can_be_added_at_run_time() {
 }
 
 #[tokio::test]
+async fn client_certificates_are_pinned_through_admin_and_bad_ones_refused() {
+    let w = world().await;
+    let pem = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/mtls/other-server.pem"
+    ))
+    .unwrap();
+    let response = w
+        .admin(
+            reqwest::Method::POST,
+            "/admin/client-certificates",
+            Some(json!({"certificate": pem, "sub": "carol-sub"})),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let pinned: Value = response.json().await.unwrap();
+    assert_eq!(pinned["subject"], "CN=other-api.example");
+    assert_eq!(pinned["sub"], "carol-sub");
+    let listed: Value = w
+        .admin(reqwest::Method::GET, "/admin/client-certificates", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let subjects: Vec<&str> = listed["client_certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["subject"].as_str().unwrap())
+        .collect();
+    // The default fixtures pin the documents' recipe certificate.
+    assert_eq!(subjects, ["CN=cb-mtls", "CN=other-api.example"]);
+    for bad in [
+        json!({"certificate": "not PEM", "sub": "carol-sub"}),
+        json!({"certificate": format!("{pem}{pem}"), "sub": "carol-sub"}),
+        json!({"certificate": pem, "sub": ""}),
+        json!({"certificate": pem}),
+    ] {
+        let response = w
+            .admin(
+                reqwest::Method::POST,
+                "/admin/client-certificates",
+                Some(bad.clone()),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request", "{body}");
+    }
+    // Reset: back to the fixtures' pins.
+    w.admin(reqwest::Method::POST, "/admin/reset", None).await;
+    let listed: Value = w
+        .admin(reqwest::Method::GET, "/admin/client-certificates", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["client_certificates"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn unknown_paths_and_methods_get_json_errors() {
     let w = world().await;
     let response = w.get("/api/nothing", None).await;

@@ -671,3 +671,19 @@ async fn events_count(
     );
     Ok(())
 }
+
+/// Moves the clock relative to the token's own expiry, so time that
+/// passes while the scenario runs cannot make "one second before" late.
+#[when(expr = "the shared clock moves to {int} second(s) before the conversation's token expires")]
+async fn clock_before_token_expiry(world: &mut DelegationWorld, secs: i64) -> anyhow::Result<()> {
+    let context = world.context(world.current).await?;
+    let expires_at = context["access_token_expires_at"]
+        .as_i64()
+        .ok_or_else(|| anyhow::anyhow!("the conversation holds no token: {context}"))?;
+    let by = expires_at - secs - world.clock.now();
+    ensure!(by >= 0, "the token expires in less than {secs} s already");
+    world
+        .clock
+        .advance(std::time::Duration::from_secs(by as u64));
+    Ok(())
+}

@@ -414,8 +414,10 @@ pub fn explain(
 fn io_kinds<'a>(
     error: &'a (dyn StdError + 'static),
 ) -> impl Iterator<Item = std::io::ErrorKind> + 'a {
-    std::iter::successors(Some(error), |e: &&'a (dyn StdError + 'static)| (*e).source())
-        .filter_map(|e| e.downcast_ref::<std::io::Error>().map(std::io::Error::kind))
+    std::iter::successors(Some(error), |e: &&'a (dyn StdError + 'static)| {
+        (*e).source()
+    })
+    .filter_map(|e| e.downcast_ref::<std::io::Error>().map(std::io::Error::kind))
 }
 
 /// The rustls error in an error chain. `io::Error` hides the error it
