@@ -342,7 +342,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             say!("  mock brand API       {}/api/orders", api.url());
             if let Some(mtls) = api.mtls_url() {
                 say!(
-                    "    mTLS               {mtls}/mtls/orders (client certificate from {})",
+                    "    mTLS               {mtls}/mtls/orders (client certificate from {}, or registered: /admin/client-certificates)",
                     certs.display()
                 );
             }

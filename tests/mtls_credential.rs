@@ -5,6 +5,8 @@
 
 use std::sync::LazyLock;
 
+use rustls_pki_types::pem::PemObject as _;
+
 use base64::Engine as _;
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -1141,4 +1143,55 @@ async fn the_connection_test_says_what_happened() {
     let report = serde_json::to_value(probe(&recipe, &m, &closed, &clock, timeout).await).unwrap();
     assert_eq!(report["error"]["code"], "unreachable", "{report}");
     assert_eq!(report["error"]["stage"], "tcp", "{report}");
+}
+
+#[tokio::test]
+async fn a_server_without_a_common_tls_version_is_named_as_such() {
+    use std::sync::Arc;
+    // A TLS 1.2-only server presenting the external system's certificate.
+    let chain = rustls_pki_types::CertificateDer::pem_slice_iter(&fixture("brand-server.pem"))
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key =
+        rustls_pki_types::PrivateKeyDer::from_pem_slice(&fixture("brand-server-key.pem")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS12])
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let _ = acceptor.accept(tcp).await;
+        }
+    });
+    let saved = validate(with(
+        store("cb-mtls-server.p12", PASSWORD),
+        json!({"tls_versions": ["TLSv1.3"]}),
+    ))
+    .unwrap();
+    let m = saved.material().unwrap();
+    let url = url::Url::parse(&format!("https://{addr}/")).unwrap();
+    let report = credentials::mtls::probe::probe(
+        &saved,
+        &m,
+        &url,
+        &Clock::new(),
+        std::time::Duration::from_secs(10),
+    )
+    .await;
+    let report = serde_json::to_value(report).unwrap();
+    assert_eq!(report["error"]["code"], "no_common_tls_version", "{report}");
+    assert!(
+        report["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("allows TLSv1.3"),
+        "{report}"
+    );
 }

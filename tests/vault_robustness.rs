@@ -33,6 +33,7 @@ const PLAIN_FIELDS: &[&str] = &[
     "token_url",
     "url",
     "key_store_file_name",
+    "key_alias",
     "trust_certificate",
     "trust_certificate_file_name",
     "tls_versions",

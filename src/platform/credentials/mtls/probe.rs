@@ -426,4 +426,23 @@ mod tests {
             assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bodies_get_a_400_or_an_https_url(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            match parse(&body) {
+                Ok(url) => proptest::prop_assert_eq!(url.scheme(), "https"),
+                Err(r) => proptest::prop_assert_eq!(r.status(), StatusCode::BAD_REQUEST),
+            }
+        }
+
+        #[test]
+        fn arbitrary_urls_get_a_400_or_an_https_url(url in "\\PC{0,80}") {
+            let body = serde_json::json!({ "url": url }).to_string();
+            match parse(body.as_bytes()) {
+                Ok(parsed) => proptest::prop_assert!(parsed.scheme() == "https" && parsed.host().is_some()),
+                Err(r) => proptest::prop_assert_eq!(r.status(), StatusCode::BAD_REQUEST),
+            }
+        }
+    }
 }
