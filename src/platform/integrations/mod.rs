@@ -259,10 +259,14 @@ pub async fn call_api(http: &reqwest::Client, call: &PreparedCall, auth: &Auth) 
     let response = match request.send().await {
         Ok(r) => r,
         Err(e) => {
-            let tls = auth
-                .identity
-                .as_ref()
-                .and_then(|id| verify::explain(&e, &id.subject, &id.versions, !e.is_connect()));
+            let tls = auth.identity.as_ref().and_then(|id| {
+                verify::explain(
+                    &e,
+                    &id.subject,
+                    &id.versions,
+                    !e.is_connect() && !e.is_timeout(),
+                )
+            });
             match &tls {
                 Some(refusal) => {
                     tracing::warn!(code = refusal.code, reason = %refusal, "brand API: TLS connection refused")

@@ -15,6 +15,8 @@
 
 pub mod pre_auth;
 pub mod revoke;
+pub mod token_request;
+pub mod token_response;
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -382,9 +382,10 @@ pub fn client_config(
 /// `after_handshake`: the handshake had completed. Under TLS 1.3 a server
 /// judges the client certificate after the handshake and closes the
 /// connection; when the client's request hits the closed socket before it
-/// reads the alert, all that is left is a broken pipe or a reset, which is
-/// then reported as `connection_closed` (most likely a refusal, not
-/// certainly).
+/// reads the alert, all that is left is a broken pipe, a reset or a
+/// connection closed before the response, which is then reported as
+/// `connection_closed` (most likely a refusal, not certainly; the caller
+/// leaves timeouts out).
 pub fn explain(
     error: &(dyn StdError + 'static),
     client_subject: &str,
@@ -394,30 +395,16 @@ pub fn explain(
     if let Some(tls) = tls_error(error) {
         return Some(describe(&tls, client_subject, versions));
     }
-    let closed = after_handshake
-        && io_kinds(error).any(|kind| {
-            use std::io::ErrorKind as K;
-            matches!(
-                kind,
-                K::BrokenPipe | K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof
-            )
-        });
+    // Whatever the transport made of it (a broken pipe, a reset, a
+    // connection closed before the response, an HTTP/2 GOAWAY), the
+    // connection died between the handshake and the answer.
+    let closed = after_handshake;
     closed.then(|| Refusal {
         code: "connection_closed",
         message: format!(
             "the server closed the connection right after the TLS handshake, before answering: it most likely refused the client certificate {client_subject} (under TLS 1.3 a server judges it after the handshake); the external system must trust it, by registering this certificate or trusting the CA that issued it"
         ),
     })
-}
-
-/// The kinds of the I/O errors in an error chain.
-fn io_kinds<'a>(
-    error: &'a (dyn StdError + 'static),
-) -> impl Iterator<Item = std::io::ErrorKind> + 'a {
-    std::iter::successors(Some(error), |e: &&'a (dyn StdError + 'static)| {
-        (*e).source()
-    })
-    .filter_map(|e| e.downcast_ref::<std::io::Error>().map(std::io::Error::kind))
 }
 
 /// The rustls error in an error chain. `io::Error` hides the error it
@@ -565,7 +552,7 @@ mod tests {
         let found = explain(&alert, "CN=me", d, false).unwrap();
         assert_eq!(found.code, "client_certificate_refused");
         assert!(found.message.contains("CN=me"), "{}", found.message);
-        assert!(explain(&std::io::Error::other("plain"), "CN=me", d, true).is_none());
+        assert!(explain(&std::io::Error::other("plain"), "CN=me", d, false).is_none());
         // As HTTP/2 hands it back: text only.
         let text = std::io::Error::other("received fatal alert: UnknownCA");
         let found = explain(&text, "CN=me", d, false).unwrap();

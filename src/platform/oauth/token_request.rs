@@ -1,0 +1,356 @@
+//! One request to a token endpoint (RFC 6749 4.1.3, 4.4.2, 6), for every
+//! grant the platform uses, with the client authenticated as the provider
+//! wants it, and the answer read by [`super::token_response`].
+//!
+//! Client authentication (RFC 6749 2.3.1): `client_secret_basic` sends
+//! `Authorization: Basic` with the id and the secret each form-encoded
+//! first; `client_secret_post` sends them as `client_id` and
+//! `client_secret` in the body. Never both (RFC 6749 2.3).
+//!
+//! HTTP 429 (RFC 6585 4) is waited out once when its `Retry-After` (in
+//! seconds) fits within the request's time limit; otherwise the answer is
+//! "rate limited by the IdP". Redirects are never followed (the client is
+//! built with redirects off: following one would send the code elsewhere).
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use reqwest::header;
+use serde::{Deserialize, Serialize};
+use url::form_urlencoded::byte_serialize;
+
+use super::token_response::{self, TokenError, TokenResponse};
+use crate::secret::Secret;
+
+/// How the client authenticates at the token endpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuthMethod {
+    /// HTTP Basic (RFC 6749 2.3.1), the default of RFC 8414 and OpenID
+    /// Connect Discovery.
+    #[default]
+    ClientSecretBasic,
+    /// In the request body (RFC 6749 2.3.1).
+    ClientSecretPost,
+}
+
+impl ClientAuthMethod {
+    /// As RFC 8414 names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+        }
+    }
+
+    /// The method to use with a provider that advertises `supported`
+    /// (`token_endpoint_auth_methods_supported`; absent means Basic only,
+    /// RFC 8414 2): Basic when it is offered, else the body.
+    pub fn choose(supported: Option<&[String]>) -> Result<Self, String> {
+        let Some(supported) = supported else {
+            return Ok(Self::ClientSecretBasic);
+        };
+        let has = |m: Self| supported.iter().any(|s| s == m.name());
+        if has(Self::ClientSecretBasic) {
+            Ok(Self::ClientSecretBasic)
+        } else if has(Self::ClientSecretPost) {
+            Ok(Self::ClientSecretPost)
+        } else {
+            Err(format!(
+                "the provider's token endpoint accepts none of client_secret_basic and client_secret_post (it advertises {})",
+                supported
+                    .iter()
+                    .map(|s| token_response::sanitise(s))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
+    }
+}
+
+/// The client: its id, its secret, how it authenticates.
+pub struct Client<'a> {
+    pub id: &'a str,
+    pub secret: &'a Secret,
+    pub method: ClientAuthMethod,
+}
+
+/// What is asked for.
+pub enum Grant<'a> {
+    /// RFC 6749 4.1.3 (and RFC 7636 4.5).
+    AuthorizationCode {
+        code: &'a str,
+        redirect_uri: &'a str,
+        verifier: Option<&'a Secret>,
+    },
+    /// RFC 6749 6.
+    RefreshToken {
+        refresh_token: &'a Secret,
+        scope: Option<&'a str>,
+    },
+    /// RFC 6749 4.4.2.
+    ClientCredentials { scope: Option<&'a str> },
+}
+
+impl Grant<'_> {
+    /// The `grant_type` value.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Grant::AuthorizationCode { .. } => "authorization_code",
+            Grant::RefreshToken { .. } => "refresh_token",
+            Grant::ClientCredentials { .. } => "client_credentials",
+        }
+    }
+}
+
+/// `Authorization: Basic` with the client id and secret, each form-encoded
+/// first (RFC 6749 2.3.1).
+pub fn basic(client_id: &str, secret: &Secret) -> Secret {
+    let id: String = byte_serialize(client_id.as_bytes()).collect();
+    let secret: String = byte_serialize(secret.expose().as_bytes()).collect();
+    let pair = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+    Secret::new(format!("Basic {pair}"))
+}
+
+/// The form body and the `Authorization` header of a request.
+fn build(client: &Client<'_>, grant: &Grant<'_>) -> (Secret, Option<Secret>) {
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    form.append_pair("grant_type", grant.name());
+    match grant {
+        Grant::AuthorizationCode {
+            code,
+            redirect_uri,
+            verifier,
+        } => {
+            form.append_pair("code", code);
+            form.append_pair("redirect_uri", redirect_uri);
+            if let Some(v) = verifier {
+                form.append_pair("code_verifier", v.expose());
+            }
+        }
+        Grant::RefreshToken {
+            refresh_token,
+            scope,
+        } => {
+            form.append_pair("refresh_token", refresh_token.expose());
+            if let Some(s) = scope {
+                form.append_pair("scope", s);
+            }
+        }
+        Grant::ClientCredentials { scope } => {
+            if let Some(s) = scope {
+                form.append_pair("scope", s);
+            }
+        }
+    }
+    let authorization = match client.method {
+        ClientAuthMethod::ClientSecretBasic => Some(basic(client.id, client.secret)),
+        ClientAuthMethod::ClientSecretPost => {
+            form.append_pair("client_id", client.id);
+            form.append_pair("client_secret", client.secret.expose());
+            None
+        }
+    };
+    (Secret::new(form.finish()), authorization)
+}
+
+/// `Retry-After` in seconds (RFC 9110 10.2.3; an HTTP date is not waited
+/// for).
+fn retry_after(headers: &header::HeaderMap) -> Option<u64> {
+    headers
+        .get(header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Ask `url` for a token; `limit` bounds the whole exchange, a wait for
+/// `Retry-After` included.
+pub async fn request(
+    http: &reqwest::Client,
+    url: &str,
+    client: &Client<'_>,
+    grant: &Grant<'_>,
+    limit: Duration,
+) -> Result<TokenResponse, TokenError> {
+    let started = Instant::now();
+    let (body, authorization) = build(client, grant);
+    let mut waited = false;
+    loop {
+        let mut request = http
+            .post(url)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .body(body.expose().to_string());
+        if let Some(a) = &authorization {
+            let mut value = header::HeaderValue::from_str(a.expose()).map_err(|_| {
+                TokenError::Config("the client id or secret cannot be sent in a header".into())
+            })?;
+            value.set_sensitive(true);
+            request = request.header(header::AUTHORIZATION, value);
+        }
+        let response = request.send().await.map_err(|_| TokenError::Unreachable)?;
+        let status = response.status().as_u16();
+        if status == 429 {
+            let after = retry_after(response.headers());
+            let fits = after.is_some_and(|s| {
+                started.elapsed() + Duration::from_secs(s) + Duration::from_millis(100) < limit
+            });
+            if !waited && fits {
+                waited = true;
+                tokio::time::sleep(Duration::from_secs(after.unwrap_or(0))).await;
+                continue;
+            }
+            return Err(TokenError::RateLimited { retry_after: after });
+        }
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|_| TokenError::Unreachable)?;
+        return token_response::read(status, content_type.as_deref(), &bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wiremock::matchers::{body_string_contains, header as has_header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn http() -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn basic_form_encodes_id_and_secret_first() {
+        // RFC 6749 2.3.1: "application/x-www-form-urlencoded" before Base64.
+        let b = basic("a b:c", &Secret::new("s&t%"));
+        let pair = base64::engine::general_purpose::STANDARD
+            .decode(b.expose().strip_prefix("Basic ").unwrap())
+            .unwrap();
+        assert_eq!(String::from_utf8(pair).unwrap(), "a+b%3Ac:s%26t%25");
+    }
+
+    #[test]
+    fn the_method_follows_what_the_provider_advertises() {
+        let v = |m: &[&str]| m.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            ClientAuthMethod::choose(None),
+            Ok(ClientAuthMethod::ClientSecretBasic)
+        );
+        assert_eq!(
+            ClientAuthMethod::choose(Some(&v(&["client_secret_post"]))),
+            Ok(ClientAuthMethod::ClientSecretPost)
+        );
+        assert_eq!(
+            ClientAuthMethod::choose(Some(&v(&["client_secret_post", "client_secret_basic"]))),
+            Ok(ClientAuthMethod::ClientSecretBasic)
+        );
+        let e = ClientAuthMethod::choose(Some(&v(&["private_key_jwt"]))).unwrap_err();
+        assert!(e.contains("private_key_jwt"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn client_secret_post_sends_the_secret_in_the_body_only() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .and(body_string_contains("client_secret=s3cret"))
+            .and(body_string_contains("grant_type=client_credentials"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"access_token": "a", "token_type": "Bearer", "expires_in": 60}),
+            ))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let secret = Secret::new("s3cret");
+        let client = Client {
+            id: "c",
+            secret: &secret,
+            method: ClientAuthMethod::ClientSecretPost,
+        };
+        let r = request(
+            &http(),
+            &format!("{}/token", server.uri()),
+            &client,
+            &Grant::ClientCredentials { scope: None },
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.expires_in, Some(60));
+        let received = &server.received_requests().await.unwrap()[0];
+        assert!(received.headers.get("authorization").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_429_is_waited_out_once_when_retry_after_fits_else_said() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .and(has_header(
+                "authorization",
+                basic("c", &Secret::new("s")).expose(),
+            ))
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(
+                    serde_json::json!({"access_token": "a", "token_type": "Bearer"}),
+                ),
+            )
+            .mount(&server)
+            .await;
+        let secret = Secret::new("s");
+        let client = Client {
+            id: "c",
+            secret: &secret,
+            method: ClientAuthMethod::ClientSecretBasic,
+        };
+        let url = format!("{}/token", server.uri());
+        let grant = Grant::ClientCredentials { scope: None };
+        assert!(
+            request(&http(), &url, &client, &grant, Duration::from_secs(5))
+                .await
+                .is_ok()
+        );
+
+        // A wait longer than the limit is not made.
+        let slow = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "120"))
+            .expect(1)
+            .mount(&slow)
+            .await;
+        let e = request(
+            &http(),
+            &format!("{}/token", slow.uri()),
+            &client,
+            &grant,
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            e,
+            TokenError::RateLimited {
+                retry_after: Some(120)
+            }
+        );
+        assert!(e.to_string().contains("rate limited by the IdP"));
+    }
+}
