@@ -214,16 +214,25 @@ async fn state_attacks_are_refused_with_a_clear_page() {
     let browser = Browser::new();
 
     // No state, unknown state.
+    let iss: String = url::form_urlencoded::byte_serialize(w.idp.issuer().as_bytes()).collect();
     let (s, page) = browser
         .open(&w.url("/callback/demo/redirectCode?code=abc"))
         .await;
     assert_eq!(s, 400);
     assert!(page.contains("no state"), "{page}");
     let (s, page) = browser
-        .open(&w.url("/callback/demo/redirectCode?code=abc&state=forged"))
+        .open(&w.url(&format!(
+            "/callback/demo/redirectCode?code=abc&state=forged&iss={iss}"
+        )))
         .await;
     assert_eq!(s, 400);
     assert!(page.contains("not issued here"), "{page}");
+    // The IdP advertises RFC 9207 `iss`: a response without it is refused.
+    let (s, page) = browser
+        .open(&w.url("/callback/demo/redirectCode?code=abc&state=forged"))
+        .await;
+    assert_eq!(s, 400);
+    assert!(page.contains("RFC 9207"), "{page}");
 
     // Another account: refused, and the state is not spent.
     let conv = w.open(None).await;

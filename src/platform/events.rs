@@ -25,6 +25,9 @@ pub enum StateRejection {
     ConversationClosed,
     /// The response's `iss` is not the organisation's issuer (RFC 9207).
     IssuerMismatch,
+    /// The response has no `iss` although the issuer's metadata says its
+    /// responses carry one (RFC 9207 2.4).
+    IssuerMissing,
 }
 
 impl StateRejection {
@@ -43,6 +46,9 @@ impl StateRejection {
             }
             StateRejection::IssuerMismatch => {
                 "The sign-in response came from an unexpected identity provider."
+            }
+            StateRejection::IssuerMissing => {
+                "The sign-in response does not name the identity provider it came from, although that provider always does (RFC 9207): it may have been forged."
             }
         }
     }
@@ -79,6 +85,13 @@ pub enum EventKind {
         reason: String,
     },
     IdTokenValidated,
+    /// The token response departed from the standard in a way that was
+    /// tolerated ([`crate::platform::oauth::token_response`]).
+    TokenResponseDeparture {
+        code: String,
+        rule: String,
+        detail: String,
+    },
     /// The token endpoint also returned a refresh token; it was dropped.
     RefreshTokenDropped,
     TokenStored {

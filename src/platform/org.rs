@@ -10,6 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::oauth::token_request::ClientAuthMethod;
 use crate::secret::Secret;
 
 /// An organisation (account) id: 1 to 64 of `A-Z a-z 0-9 - _`, so it can
@@ -52,6 +53,40 @@ impl<'de> Deserialize<'de> for OrgId {
     }
 }
 
+/// An issuer identifier exactly as configured: an absolute `http(s)` URL
+/// without query or fragment. Kept as written, trailing slash and all:
+/// OpenID Connect Discovery 1.0 section 4.3 and RFC 9207 compare issuers
+/// as strings, so `https://idp.example/` and `https://idp.example` are
+/// different issuers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issuer(String);
+
+impl Issuer {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let url = Url::parse(text).map_err(|e| format!("issuer {text:?} is not a URL ({e})"))?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(format!("issuer {text:?} is not an http(s) URL"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(format!(
+                "issuer {text:?} has a query or fragment (OpenID Connect Discovery 1.0 section 2 forbids both)"
+            ));
+        }
+        Ok(Self(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Issuer {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Issuer::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Where the authorization code is exchanged: the brand's issuer (OpenID
 /// Connect Discovery finds the token endpoint and the keys that sign ID
 /// tokens), or a bare OAuth 2.0 token endpoint (no ID token validation is
@@ -60,11 +95,16 @@ impl<'de> Deserialize<'de> for OrgId {
 #[serde(deny_unknown_fields)]
 pub struct DelegatedAccessProvider {
     #[serde(default)]
-    pub issuer: Option<Url>,
+    pub issuer: Option<Issuer>,
     #[serde(default)]
     pub token_endpoint: Option<Url>,
     pub client_id: String,
     pub client_secret: Secret,
+    /// How the platform authenticates at the token endpoint; when absent,
+    /// Basic if the provider's discovery document offers it (or names no
+    /// method), else `client_secret_post`.
+    #[serde(default)]
+    pub token_endpoint_auth: Option<ClientAuthMethod>,
 }
 
 impl DelegatedAccessProvider {
@@ -83,11 +123,10 @@ impl DelegatedAccessProvider {
         Ok(())
     }
 
-    /// The issuer as it appears in tokens and RFC 9207 `iss` (no trailing slash).
+    /// The issuer exactly as configured: as it must appear in the
+    /// discovery document, in ID tokens and in RFC 9207 `iss`.
     pub fn issuer_str(&self) -> Option<String> {
-        self.issuer
-            .as_ref()
-            .map(|u| u.as_str().trim_end_matches('/').to_string())
+        self.issuer.as_ref().map(|i| i.as_str().to_string())
     }
 }
 
@@ -126,11 +165,17 @@ mod tests {
             token_endpoint: None,
             client_id: "c".into(),
             client_secret: Secret::new("s"),
+            token_endpoint_auth: None,
         };
         assert!(p.validate().is_err());
-        p.issuer = Some(Url::parse("http://127.0.0.1:8400").unwrap());
+        p.issuer = Some(Issuer::parse("http://127.0.0.1:8400").unwrap());
         assert!(p.validate().is_ok());
         assert_eq!(p.issuer_str().as_deref(), Some("http://127.0.0.1:8400"));
+        // As configured, a trailing slash included.
+        p.issuer = Some(Issuer::parse("https://idp.example/").unwrap());
+        assert_eq!(p.issuer_str().as_deref(), Some("https://idp.example/"));
+        assert!(Issuer::parse("https://idp.example/?tenant=x").is_err());
+        assert!(Issuer::parse("ftp://idp.example").is_err());
         p.token_endpoint = Some(Url::parse("http://127.0.0.1:8400/token").unwrap());
         assert!(p.validate().is_err());
         assert!(!format!("{p:?}").contains("\"s\""));

@@ -47,6 +47,7 @@ use crate::platform::PlatformState;
 use crate::platform::conversations::http::error;
 use crate::platform::credentials::Kind;
 use crate::platform::oauth::ExchangeError;
+use crate::platform::oauth::token_response::TokenError;
 use crate::secret::Secret;
 
 /// Longest authorization code, redirect URI or nonce accepted.
@@ -159,7 +160,7 @@ fn no_store(mut response: Response) -> Response {
 /// What a failed exchange means for the brand's page.
 fn exchange_failed(e: &ExchangeError) -> Response {
     match e {
-        ExchangeError::Refused(code)
+        ExchangeError::Token(TokenError::Refused { code, .. })
             if matches!(code.as_str(), "invalid_grant" | "invalid_request") =>
         {
             error(

@@ -653,13 +653,7 @@ impl ConsumerSessions {
 
 /// A failure that says nothing about the refresh token itself.
 fn transient(e: &ExchangeError) -> bool {
-    match e {
-        ExchangeError::Unreachable | ExchangeError::Malformed | ExchangeError::Discovery(_) => true,
-        ExchangeError::Refused(code) => {
-            matches!(code.as_str(), "temporarily_unavailable" | "server_error")
-        }
-        ExchangeError::Config(_) | ExchangeError::NotBearer(_) | ExchangeError::IdToken(_) => false,
-    }
+    e.transient()
 }
 
 #[cfg(test)]

@@ -94,6 +94,7 @@ pub(crate) mod tests {
                 token_endpoint: Some("http://127.0.0.1:1/token".parse().unwrap()),
                 client_id: "c".into(),
                 client_secret: Secret::new("s"),
+                token_endpoint_auth: None,
             },
             admin_token: None,
         }

@@ -210,10 +210,11 @@ mod tests {
             id: OrgId::parse("demo").unwrap(),
             name: None,
             provider: DelegatedAccessProvider {
-                issuer: Some(Url::parse("http://127.0.0.1:8400").unwrap()),
+                issuer: Some(crate::platform::org::Issuer::parse("http://127.0.0.1:8400").unwrap()),
                 token_endpoint: None,
                 client_id: "demo-bot".into(),
                 client_secret: Secret::new("demo-bot-secret"),
+                token_endpoint_auth: None,
             },
             admin_token: None,
         }

@@ -2,8 +2,10 @@
 //! spelling the documents also show): the authorization response.
 //!
 //! In order: parse the query (a repeated parameter is refused, RFC 6749
-//! 3.1); check `iss` when present (RFC 9207), before the `state` is
-//! spent; claim the `state` (unknown, reused, expired, wrong account: a
+//! 3.1); check `iss` (RFC 9207: equal to the configured issuer when
+//! present, required when the issuer's metadata advertises
+//! `authorization_response_iss_parameter_supported`), before the `state`
+//! is spent; claim the `state` (unknown, reused, expired, wrong account: a
 //! clear page, nothing changed); refuse if the conversation has closed;
 //! report an authorization error (`access_denied`) in the chat; exchange
 //! the code server to server; keep the access token in the conversation;
@@ -71,15 +73,25 @@ pub async fn handler(
     };
     let now = state.clock.now();
     let convs = &state.conversations;
-    // RFC 9207: a response naming another issuer is refused before the
+    // RFC 9207: a response naming another issuer, or none when the
+    // issuer's metadata says its responses carry it, is refused before the
     // state is claimed, so a mix-up attempt cannot spend the consumer's
-    // real sign-in (the path names the account, hence the issuer).
-    if let (Some(iss), Some(expected)) = (
-        &params.iss,
-        state.org(&account).and_then(|o| o.provider.issuer_str()),
-    ) && iss.trim_end_matches('/') != expected
-    {
-        let reason = StateRejection::IssuerMismatch;
+    // real sign-in (the path names the account, hence the issuer). Issuers
+    // are compared as strings, exactly as configured (RFC 9207 2.4).
+    let provider = state.org(&account).map(|o| o.provider);
+    let expected = provider.as_ref().and_then(|p| p.issuer_str());
+    let rejection = match (&params.iss, &expected) {
+        (Some(iss), Some(expected)) if iss != expected => Some(StateRejection::IssuerMismatch),
+        (None, Some(_)) => {
+            let required = match &provider {
+                Some(p) => state.oauth.iss_parameter_required(p).await.unwrap_or(false),
+                None => false,
+            };
+            required.then_some(StateRejection::IssuerMissing)
+        }
+        _ => None,
+    };
+    if let Some(reason) = rejection {
         tracing::info!(?reason, "callback refused");
         if let Some(conv) = state.challenges.conversation_of(state_value, &account) {
             convs.event(&conv, now, EventKind::CallbackReceived);
@@ -158,6 +170,7 @@ pub async fn handler(
             &ch.verifier,
             &ch.redirect_uri,
             &ch.nonce,
+            ch.openid,
             &state.clock,
         )
         .await;
@@ -201,6 +214,17 @@ pub async fn handler(
         }
     };
     convs.event(&conv.id, now, EventKind::ExchangeDone);
+    for d in &exchanged.departures {
+        convs.event(
+            &conv.id,
+            now,
+            EventKind::TokenResponseDeparture {
+                code: d.code.to_string(),
+                rule: d.rule.to_string(),
+                detail: d.detail.clone(),
+            },
+        );
+    }
     if exchanged.id_token_validated {
         convs.event(&conv.id, now, EventKind::IdTokenValidated);
     }

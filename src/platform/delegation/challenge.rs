@@ -45,6 +45,10 @@ pub fn issue(
             redirect_uri: credential.redirect_uri.clone(),
             verifier: Secret::new(verifier.secret().clone()),
             nonce: Secret::new(nonce),
+            openid: credential
+                .url
+                .query_pairs()
+                .any(|(k, v)| k == "scope" && v.split(' ').any(|w| w == "openid")),
             expires_at: now + state.options.state_ttl_secs,
             consumed: false,
             call,

@@ -34,6 +34,9 @@ pub struct Challenge {
     pub redirect_uri: String,
     pub verifier: Secret,
     pub nonce: Secret,
+    /// Whether the link asked for the `openid` scope: the token response
+    /// must then carry an ID token (OIDC Core 3.1.3.3).
+    pub openid: bool,
     pub expires_at: i64,
     pub consumed: bool,
     /// The integration call to run once the token is in.

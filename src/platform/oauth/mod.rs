@@ -1,11 +1,19 @@
-//! The client side of OAuth 2.0 and OpenID Connect, through the
-//! `openidconnect` crate: discovery, the authorization code exchange
-//! (client secret, PKCE verifier, the same `redirect_uri`), and ID token
-//! validation (signature, `iss`, `aud`, `exp`, `nonce`, `at_hash`).
+//! The platform's client side of OAuth 2.0 and OpenID Connect, one piece
+//! for every flow: discovery (the `openidconnect` crate, exact issuer
+//! match), one token request for every grant ([`token_request`], client
+//! authentication as the provider wants it), one lenient reader of token
+//! responses ([`token_response`]), one ID token check ([`id_token`]),
+//! revocation ([`revoke`]).
+//!
+//! Tolerant where the standards allow (a numeric-string `expires_in`, no
+//! `scope`, `bearer` in any case: each recorded as a departure), strict
+//! where security needs it (ID tokens, `iss`, a token that is not Bearer,
+//! an error sent with HTTP 200).
 //!
 //! The crate's own reqwest (0.12) is off, so [`Http`] adapts reqwest 0.13
-//! to its `AsyncHttpClient`, with redirects off (following a redirect from
-//! a token endpoint would open the client to SSRF and leak the code).
+//! to its `AsyncHttpClient` for discovery, with redirects off (following a
+//! redirect from a token endpoint would open the client to SSRF and leak
+//! the code).
 //!
 //! Only the access token and its lifetime leave [`OAuthClient::exchange_code`]: a
 //! refresh token in the response is dropped with the response, never
@@ -13,6 +21,7 @@
 //! is the exception: [`pre_auth`] keeps every token of a consumer session,
 //! and [`revoke`] revokes them when the session ends (RFC 7009).
 
+pub mod id_token;
 pub mod pre_auth;
 pub mod revoke;
 pub mod token_request;
@@ -25,17 +34,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use openidconnect::core::{
-    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod, CoreGrantType,
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType,
     CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
-    CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType, CoreTokenResponse,
-    CoreTokenType,
+    CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
-use openidconnect::{
-    AccessTokenHash, AsyncHttpClient, AuthorizationCode, ClientId, ClientSecret, HttpRequest,
-    HttpResponse, IssuerUrl, JsonWebKeySet, Nonce, OAuth2TokenResponse, PkceCodeVerifier,
-    ProviderMetadata, RedirectUrl, RequestTokenError, TokenResponse as _, TokenUrl,
-};
+use openidconnect::{AsyncHttpClient, HttpRequest, HttpResponse, IssuerUrl, ProviderMetadata};
 use tracing::instrument;
+
+use token_request::{ClientAuthMethod, Grant};
+use token_response::{Departure, TokenError, TokenResponse};
 
 use super::org::DelegatedAccessProvider;
 use crate::clock::Clock;
@@ -88,12 +95,14 @@ impl<'c> AsyncHttpClient<'c> for Http {
 }
 
 /// What a successful exchange yields: the access token, its lifetime, and
-/// what was checked or dropped (for the event log).
+/// what was checked, dropped or tolerated (for the event log).
 pub struct Exchanged {
     pub access_token: Secret,
     pub expires_in: Option<Duration>,
     pub id_token_validated: bool,
     pub refresh_token_dropped: bool,
+    /// Tolerated departures of the token response from the standard.
+    pub departures: Vec<Departure>,
 }
 
 /// Why an exchange failed. `Display` never contains a token or a code.
@@ -103,22 +112,58 @@ pub enum ExchangeError {
     Discovery(String),
     #[error("the provider configuration is unusable: {0}")]
     Config(String),
-    /// RFC 6749 5.2 error response.
-    #[error("the token endpoint refused: {0}")]
-    Refused(String),
-    #[error("the token endpoint could not be reached or timed out")]
-    Unreachable,
-    #[error("the token endpoint's response is malformed")]
-    Malformed,
-    #[error("the token endpoint issued a {0} token, not a bearer token")]
-    NotBearer(String),
+    /// The token endpoint gave no token.
+    #[error("{0}")]
+    Token(TokenError),
     #[error("the ID token is invalid: {0}")]
     IdToken(String),
 }
 
-/// A discovery document: the core metadata and the revocation endpoint.
-type Metadata = ProviderMetadata<
-    revoke::RevocationMetadata,
+impl ExchangeError {
+    /// The RFC 6749 5.2 `error` code, when the token endpoint answered one.
+    pub fn refused_code(&self) -> Option<&str> {
+        match self {
+            ExchangeError::Token(t) => t.code(),
+            _ => None,
+        }
+    }
+
+    /// Whether trying again later may work: the provider was unreachable,
+    /// overloaded or answered something unreadable, rather than refusing.
+    pub fn transient(&self) -> bool {
+        match self {
+            ExchangeError::Discovery(_) => true,
+            ExchangeError::Token(t) => match t {
+                TokenError::Unreachable
+                | TokenError::RateLimited { .. }
+                | TokenError::NotJson { .. } => true,
+                TokenError::Status { status, .. } => *status >= 500,
+                TokenError::Refused { code, .. } => {
+                    matches!(code.as_str(), "temporarily_unavailable" | "server_error")
+                }
+                _ => false,
+            },
+            ExchangeError::Config(_) | ExchangeError::IdToken(_) => false,
+        }
+    }
+}
+
+/// The parts of a discovery document the `openidconnect` crate's core
+/// metadata leaves out: where tokens are revoked (RFC 8414 2), and whether
+/// authorization responses carry `iss` (RFC 9207 3).
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
+pub struct ExtraMetadata {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<String>,
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+impl openidconnect::AdditionalProviderMetadata for ExtraMetadata {}
+
+/// A discovery document: the core metadata and [`ExtraMetadata`].
+pub type Metadata = ProviderMetadata<
+    ExtraMetadata,
     CoreAuthDisplay,
     CoreClientAuthMethod,
     CoreClaimName,
@@ -132,11 +177,25 @@ type Metadata = ProviderMetadata<
     CoreSubjectIdentifierType,
 >;
 
+/// Where and how to ask a provider for tokens.
+struct Endpoint {
+    /// The issuer, when the provider was discovered.
+    issuer: Option<String>,
+    meta: Option<Metadata>,
+    token_url: String,
+    method: ClientAuthMethod,
+}
+
+/// The clock difference tolerated in ID token times, by default.
+pub const DEFAULT_LEEWAY_SECS: i64 = 60;
+
 /// Discovery results by issuer, refetched after a failure.
 #[derive(Clone)]
 pub struct OAuthClient {
     http: Http,
     discovered: Arc<Mutex<HashMap<String, Metadata>>>,
+    timeout: Duration,
+    leeway_secs: i64,
 }
 
 impl OAuthClient {
@@ -144,10 +203,20 @@ impl OAuthClient {
         Self {
             http: Http::new(timeout),
             discovered: Arc::default(),
+            timeout,
+            leeway_secs: DEFAULT_LEEWAY_SECS,
         }
     }
 
-    async fn metadata(&self, issuer: &str) -> Result<Metadata, ExchangeError> {
+    /// The tolerated clock difference in ID token times.
+    pub fn with_leeway(mut self, secs: i64) -> Self {
+        self.leeway_secs = secs;
+        self
+    }
+
+    /// The discovery document of `issuer` (exactly as configured: OpenID
+    /// Connect Discovery 4.3 wants the document's `issuer` identical).
+    pub async fn metadata(&self, issuer: &str) -> Result<Metadata, ExchangeError> {
         let cached = self
             .discovered
             .lock()
@@ -161,7 +230,7 @@ impl OAuthClient {
             .map_err(|e| ExchangeError::Config(format!("issuer: {e}")))?;
         let meta = Metadata::discover_async(url, &self.http)
             .await
-            .map_err(|e| ExchangeError::Discovery(e.to_string()))?;
+            .map_err(|e| ExchangeError::Discovery(discovery_error(&e)))?;
         self.discovered
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -176,10 +245,128 @@ impl OAuthClient {
             .remove(issuer);
     }
 
+    /// Whether `provider`'s authorization responses must carry `iss`
+    /// (RFC 9207 2.4: when its metadata says so). `None` when discovery
+    /// fails (the exchange will say so).
+    pub async fn iss_parameter_required(&self, provider: &DelegatedAccessProvider) -> Option<bool> {
+        let issuer = provider.issuer_str()?;
+        let meta = self.metadata(&issuer).await.ok()?;
+        Some(
+            meta.additional_metadata()
+                .authorization_response_iss_parameter_supported,
+        )
+    }
+
+    /// The token endpoint of `provider` and how to authenticate there:
+    /// the provider's setting, else what its discovery document offers.
+    async fn endpoint(&self, provider: &DelegatedAccessProvider) -> Result<Endpoint, ExchangeError> {
+        match provider.issuer_str() {
+            Some(issuer) => {
+                let meta = self.metadata(&issuer).await?;
+                let token_url = meta
+                    .token_endpoint()
+                    .ok_or_else(|| {
+                        ExchangeError::Config("discovery advertises no token endpoint".into())
+                    })?
+                    .to_string();
+                let method = match provider.token_endpoint_auth {
+                    Some(m) => m,
+                    None => {
+                        let supported: Option<Vec<String>> = meta
+                            .token_endpoint_auth_methods_supported()
+                            .map(|ms| ms.iter().map(|m| m.as_ref().to_string()).collect());
+                        ClientAuthMethod::choose(supported.as_deref())
+                            .map_err(ExchangeError::Config)?
+                    }
+                };
+                Ok(Endpoint {
+                    issuer: Some(issuer),
+                    meta: Some(meta),
+                    token_url,
+                    method,
+                })
+            }
+            None => {
+                let Some(token_endpoint) = &provider.token_endpoint else {
+                    return Err(ExchangeError::Config(
+                        "no issuer and no token endpoint".into(),
+                    ));
+                };
+                Ok(Endpoint {
+                    issuer: None,
+                    meta: None,
+                    token_url: token_endpoint.to_string(),
+                    method: provider.token_endpoint_auth.unwrap_or_default(),
+                })
+            }
+        }
+    }
+
+    /// One token request to `provider`; a failure makes the next request
+    /// discover afresh (the endpoint or the keys may have moved).
+    async fn token(
+        &self,
+        provider: &DelegatedAccessProvider,
+        grant: &Grant<'_>,
+    ) -> Result<(Endpoint, TokenResponse), ExchangeError> {
+        let endpoint = self.endpoint(provider).await?;
+        let client = token_request::Client {
+            id: &provider.client_id,
+            secret: &provider.client_secret,
+            method: endpoint.method,
+        };
+        match token_request::request(&self.http.0, &endpoint.token_url, &client, grant, self.timeout)
+            .await
+        {
+            Ok(tokens) => Ok((endpoint, tokens)),
+            Err(e) => {
+                if let Some(issuer) = &endpoint.issuer {
+                    self.forget(issuer);
+                }
+                Err(ExchangeError::Token(e))
+            }
+        }
+    }
+
+    /// Check an ID token of `endpoint`'s provider; returns its `sub`.
+    fn check_id_token(
+        &self,
+        endpoint: &Endpoint,
+        provider: &DelegatedAccessProvider,
+        raw: &Secret,
+        nonce: Option<&Secret>,
+        access_token: &Secret,
+        clock: &Clock,
+    ) -> Result<String, ExchangeError> {
+        let Some(meta) = &endpoint.meta else {
+            return Err(ExchangeError::Config(
+                "an ID token needs the provider's issuer to be checked".into(),
+            ));
+        };
+        let expect = id_token::Expect {
+            client_id: &provider.client_id,
+            client_secret: &provider.client_secret,
+            nonce,
+            access_token,
+            now: clock.now(),
+            leeway_secs: self.leeway_secs,
+        };
+        id_token::check(raw, meta, &expect).map_err(|e| {
+            // Perhaps the keys rotated: discover afresh next time.
+            if let Some(issuer) = &endpoint.issuer {
+                self.forget(issuer);
+            }
+            ExchangeError::IdToken(e)
+        })
+    }
+
     /// Exchange an authorization code server to server (RFC 6749 4.1.3,
-    /// RFC 7636 4.5), and validate the ID token if one comes back (OIDC
-    /// Core 3.1.3.7; `exp` read on the shared clock).
+    /// RFC 7636 4.5), and validate the ID token (OIDC Core 3.1.3.7), which
+    /// must be there when `openid` was asked for (OIDC Core 3.1.3.3) and a
+    /// discovered issuer can check it; with a bare token endpoint, an ID
+    /// token is ignored.
     #[instrument(skip_all)]
+    #[allow(clippy::too_many_arguments)]
     pub async fn exchange_code(
         &self,
         provider: &DelegatedAccessProvider,
@@ -187,126 +374,52 @@ impl OAuthClient {
         verifier: &Secret,
         redirect_uri: &str,
         nonce: &Secret,
+        openid_requested: bool,
         clock: &Clock,
     ) -> Result<Exchanged, ExchangeError> {
-        let redirect = RedirectUrl::new(redirect_uri.to_string())
-            .map_err(|e| ExchangeError::Config(format!("redirect_uri: {e}")))?;
-        let client_id = ClientId::new(provider.client_id.clone());
-        let secret = ClientSecret::new(provider.client_secret.expose().to_string());
-        let code = AuthorizationCode::new(code.to_string());
-        let pkce = PkceCodeVerifier::new(verifier.expose().to_string());
-
-        if let Some(issuer) = provider.issuer_str() {
-            let meta = self.metadata(&issuer).await?;
-            let client = CoreClient::from_provider_metadata(meta, client_id, Some(secret))
-                .set_redirect_uri(redirect);
-            let request = client.exchange_code(code).map_err(|_| {
-                ExchangeError::Config("discovery advertises no token endpoint".into())
-            })?;
-            let tokens = request
-                .set_pkce_verifier(pkce)
-                .request_async(&self.http)
-                .await
-                .map_err(classify);
-            let tokens = match tokens {
-                Ok(t) => t,
-                Err(e) => {
-                    self.forget(&issuer);
-                    return Err(e);
-                }
-            };
-            let validated = match tokens.id_token() {
-                None => false,
-                Some(id_token) => {
-                    let verifier = client.id_token_verifier();
-                    let nonce = Nonce::new(nonce.expose().to_string());
-                    let checked = id_token
-                        .claims(&verifier, &nonce)
-                        .map_err(|e| e.to_string())
-                        .and_then(|claims| {
-                            // The crate reads system time; every expiry
-                            // decision here reads the shared clock too.
-                            if claims.expiration().timestamp() <= clock.now() {
-                                return Err("expired on the shared clock".to_string());
-                            }
-                            if let Some(expected) = claims.access_token_hash() {
-                                let alg = id_token.signing_alg().map_err(|e| e.to_string())?;
-                                let key =
-                                    id_token.signing_key(&verifier).map_err(|e| e.to_string())?;
-                                let actual =
-                                    AccessTokenHash::from_token(tokens.access_token(), alg, key)
-                                        .map_err(|e| e.to_string())?;
-                                if &actual != expected {
-                                    return Err("at_hash does not match the access token".into());
-                                }
-                            }
-                            Ok(())
-                        });
-                    if let Err(e) = checked {
-                        // Perhaps the keys rotated: discover afresh next time.
-                        self.forget(&issuer);
-                        return Err(ExchangeError::IdToken(e));
-                    }
-                    true
-                }
-            };
-            access_only(tokens, validated)
-        } else {
-            let Some(token_endpoint) = &provider.token_endpoint else {
-                return Err(ExchangeError::Config(
-                    "no issuer and no token endpoint".into(),
+        let grant = Grant::AuthorizationCode {
+            code,
+            redirect_uri,
+            verifier: Some(verifier),
+        };
+        let (endpoint, tokens) = self.token(provider, &grant).await?;
+        let validated = match (&tokens.id_token, endpoint.meta.is_some()) {
+            (Some(raw), true) => {
+                self.check_id_token(
+                    &endpoint,
+                    provider,
+                    raw,
+                    Some(nonce),
+                    &tokens.access_token,
+                    clock,
+                )?;
+                true
+            }
+            (None, true) if openid_requested => {
+                return Err(ExchangeError::IdToken(
+                    "the token response has no id_token although the openid scope was asked for (OIDC Core 3.1.3.3)".into(),
                 ));
-            };
-            let token_url = TokenUrl::new(token_endpoint.to_string())
-                .map_err(|e| ExchangeError::Config(format!("token_endpoint: {e}")))?;
-            // No issuer: no keys to check an ID token with; it is ignored.
-            let issuer = IssuerUrl::new(token_endpoint.origin().ascii_serialization())
-                .map_err(|e| ExchangeError::Config(format!("token_endpoint: {e}")))?;
-            let client = CoreClient::new(client_id, issuer, JsonWebKeySet::default())
-                .set_client_secret(secret)
-                .set_redirect_uri(redirect)
-                .set_token_uri(token_url);
-            let tokens = client
-                .exchange_code(code)
-                .set_pkce_verifier(pkce)
-                .request_async(&self.http)
-                .await
-                .map_err(classify)?;
-            access_only(tokens, false)
-        }
+            }
+            _ => false,
+        };
+        Ok(Exchanged {
+            expires_in: tokens.expires_in.map(Duration::from_secs),
+            id_token_validated: validated,
+            refresh_token_dropped: tokens.refresh_token.is_some(),
+            access_token: tokens.access_token,
+            departures: tokens.departures,
+        })
     }
 }
 
-/// Keep the access token and its lifetime; drop everything else,
-/// including any refresh token, with the response.
-fn access_only(tokens: CoreTokenResponse, validated: bool) -> Result<Exchanged, ExchangeError> {
-    if tokens.token_type() != &CoreTokenType::Bearer {
-        return Err(ExchangeError::NotBearer(
-            tokens.token_type().as_ref().to_string(),
-        ));
+/// A discovery failure in words, never a body.
+fn discovery_error<E: std::error::Error>(e: &E) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
     }
-    Ok(Exchanged {
-        access_token: Secret::new(tokens.access_token().secret().clone()),
-        expires_in: tokens.expires_in(),
-        id_token_validated: validated,
-        refresh_token_dropped: tokens.refresh_token().is_some(),
-    })
-}
-
-fn classify<RE: std::error::Error + 'static>(
-    e: RequestTokenError<
-        RE,
-        openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>,
-    >,
-) -> ExchangeError {
-    match e {
-        RequestTokenError::ServerResponse(r) => {
-            // The RFC 6749 5.2 code only; descriptions are the server's words.
-            ExchangeError::Refused(r.error().as_ref().to_string())
-        }
-        RequestTokenError::Request(_) => ExchangeError::Unreachable,
-        // Never the body: it may hold a token.
-        RequestTokenError::Parse(..) => ExchangeError::Malformed,
-        RequestTokenError::Other(_) => ExchangeError::Malformed,
-    }
+    token_response::sanitise(&text)
 }

@@ -16,16 +16,10 @@
 
 use std::time::Duration;
 
-use openidconnect::core::{
-    CoreClient, CoreIdToken, CoreIdTokenVerifier, CoreTokenResponse, CoreTokenType,
-};
-use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, Nonce, OAuth2TokenResponse,
-    PkceCodeVerifier, RedirectUrl, RefreshToken, TokenResponse as _,
-};
 use tracing::instrument;
 
-use super::{ExchangeError, OAuthClient, classify};
+use super::token_request::Grant;
+use super::{ExchangeError, OAuthClient};
 use crate::clock::Clock;
 use crate::platform::org::DelegatedAccessProvider;
 use crate::secret::Secret;
@@ -50,28 +44,16 @@ pub struct Refreshed {
     pub refresh_token: Option<Secret>,
 }
 
-impl OAuthClient {
-    /// A discovered client for `provider`'s issuer.
-    async fn issuer_client(
-        &self,
-        provider: &DelegatedAccessProvider,
-    ) -> Result<(String, DiscoveredClient), ExchangeError> {
-        let Some(issuer) = provider.issuer_str() else {
-            return Err(ExchangeError::Config(
-                "Consumer Pre-Authentication needs the provider's issuer (its ID tokens identify the consumer)".into(),
-            ));
-        };
-        let meta = self.metadata(&issuer).await?;
-        let client = CoreClient::from_provider_metadata(
-            meta,
-            ClientId::new(provider.client_id.clone()),
-            Some(ClientSecret::new(
-                provider.client_secret.expose().to_string(),
-            )),
-        );
-        Ok((issuer, client))
+fn needs_issuer(provider: &DelegatedAccessProvider) -> Result<(), ExchangeError> {
+    if provider.issuer_str().is_none() {
+        return Err(ExchangeError::Config(
+            "Consumer Pre-Authentication needs the provider's issuer (its ID tokens identify the consumer)".into(),
+        ));
     }
+    Ok(())
+}
 
+impl OAuthClient {
     /// Exchange the code the brand's page obtained (RFC 6749 4.1.3, with
     /// its `redirect_uri` and, if it used PKCE, its verifier) and validate
     /// the ID token, which must be there.
@@ -85,60 +67,37 @@ impl OAuthClient {
         nonce: Option<&Secret>,
         clock: &Clock,
     ) -> Result<SignedIn, ExchangeError> {
-        let redirect = RedirectUrl::new(redirect_uri.to_string())
-            .map_err(|e| ExchangeError::Config(format!("redirect_uri: {e}")))?;
-        let (issuer, client) = self.issuer_client(provider).await?;
-        let client = client.set_redirect_uri(redirect);
-        let mut request = client
-            .exchange_code(AuthorizationCode::new(code.expose().to_string()))
-            .map_err(|_| ExchangeError::Config("discovery advertises no token endpoint".into()))?;
-        if let Some(v) = verifier {
-            request = request.set_pkce_verifier(PkceCodeVerifier::new(v.expose().to_string()));
-        }
-        let tokens = request.request_async(&self.http).await.map_err(|e| {
-            self.forget(&issuer);
-            classify(e)
-        })?;
-        bearer_only(&tokens)?;
-        let Some(id_token) = tokens.id_token() else {
+        needs_issuer(provider)?;
+        let grant = Grant::AuthorizationCode {
+            code: code.expose(),
+            redirect_uri,
+            verifier,
+        };
+        let (endpoint, tokens) = self.token(provider, &grant).await?;
+        let Some(id_token) = tokens.id_token else {
             return Err(ExchangeError::IdToken(
                 "the token endpoint returned no ID token (was the openid scope asked for?)".into(),
             ));
         };
-        let expected = nonce.map(|n| n.expose().to_string());
-        let nonce_check = move |got: Option<&Nonce>| match (&expected, got) {
-            (None, _) => Ok(()),
-            (Some(want), Some(got)) if Secret::new(want.clone()).matches(got.secret()) => Ok(()),
-            (Some(_), Some(_)) => Err("nonce mismatch".to_string()),
-            (Some(_), None) => Err("missing nonce claim".to_string()),
-        };
-        let subject = match check_id_token(
-            &client.id_token_verifier(),
-            id_token,
-            &tokens,
-            nonce_check,
+        let subject = self.check_id_token(
+            &endpoint,
+            provider,
+            &id_token,
+            nonce,
+            &tokens.access_token,
             clock,
-        ) {
-            Ok(sub) => sub,
-            Err(e) => {
-                // Perhaps the keys rotated: discover afresh next time.
-                self.forget(&issuer);
-                return Err(ExchangeError::IdToken(e));
-            }
-        };
+        )?;
         Ok(SignedIn {
             subject,
-            access_token: Secret::new(tokens.access_token().secret().clone()),
-            expires_in: tokens.expires_in(),
-            id_token: Secret::new(id_token.to_string()),
-            refresh_token: tokens
-                .refresh_token()
-                .map(|r| Secret::new(r.secret().clone())),
+            access_token: tokens.access_token,
+            expires_in: tokens.expires_in.map(Duration::from_secs),
+            id_token,
+            refresh_token: tokens.refresh_token,
         })
     }
 
     /// Refresh the access token of consumer `subject` (RFC 6749 6); a new
-    /// ID token must name the same `sub`.
+    /// ID token must name the same `sub` (OIDC Core 12.2).
     #[instrument(skip_all)]
     pub async fn refresh_consumer(
         &self,
@@ -147,97 +106,37 @@ impl OAuthClient {
         subject: &str,
         clock: &Clock,
     ) -> Result<Refreshed, ExchangeError> {
-        let (issuer, client) = self.issuer_client(provider).await?;
-        let refresh = RefreshToken::new(refresh_token.expose().to_string());
-        let tokens = client
-            .exchange_refresh_token(&refresh)
-            .map_err(|_| ExchangeError::Config("discovery advertises no token endpoint".into()))?
-            .request_async(&self.http)
-            .await
-            .map_err(|e| {
-                self.forget(&issuer);
-                classify(e)
-            })?;
-        bearer_only(&tokens)?;
-        let id_token = match tokens.id_token() {
+        needs_issuer(provider)?;
+        let grant = Grant::RefreshToken {
+            refresh_token,
+            scope: None,
+        };
+        let (endpoint, tokens) = self.token(provider, &grant).await?;
+        let id_token = match tokens.id_token {
             None => None,
             Some(id_token) => {
                 // No nonce in a refreshed ID token's request (OIDC Core 12.2).
-                let checked = check_id_token(
-                    &client.id_token_verifier(),
-                    id_token,
-                    &tokens,
-                    |_: Option<&Nonce>| Ok(()),
+                let sub = self.check_id_token(
+                    &endpoint,
+                    provider,
+                    &id_token,
+                    None,
+                    &tokens.access_token,
                     clock,
-                )
-                .and_then(|sub| {
-                    if sub == subject {
-                        Ok(())
-                    } else {
-                        Err("the refreshed ID token names another subject".to_string())
-                    }
-                });
-                if let Err(e) = checked {
-                    self.forget(&issuer);
-                    return Err(ExchangeError::IdToken(e));
+                )?;
+                if sub != subject {
+                    return Err(ExchangeError::IdToken(
+                        "the refreshed ID token names another subject (OIDC Core 12.2)".into(),
+                    ));
                 }
-                Some(Secret::new(id_token.to_string()))
+                Some(id_token)
             }
         };
         Ok(Refreshed {
-            access_token: Secret::new(tokens.access_token().secret().clone()),
-            expires_in: tokens.expires_in(),
+            access_token: tokens.access_token,
+            expires_in: tokens.expires_in.map(Duration::from_secs),
             id_token,
-            refresh_token: tokens
-                .refresh_token()
-                .map(|r| Secret::new(r.secret().clone())),
+            refresh_token: tokens.refresh_token,
         })
     }
-}
-
-/// The client type [`CoreClient::from_provider_metadata`] returns.
-type DiscoveredClient = openidconnect::core::CoreClient<
-    openidconnect::EndpointSet,
-    openidconnect::EndpointNotSet,
-    openidconnect::EndpointNotSet,
-    openidconnect::EndpointNotSet,
-    openidconnect::EndpointMaybeSet,
-    openidconnect::EndpointMaybeSet,
->;
-
-fn bearer_only(tokens: &CoreTokenResponse) -> Result<(), ExchangeError> {
-    if tokens.token_type() != &CoreTokenType::Bearer {
-        return Err(ExchangeError::NotBearer(
-            tokens.token_type().as_ref().to_string(),
-        ));
-    }
-    Ok(())
-}
-
-/// Validate an ID token (OIDC Core 3.1.3.7) and return its `sub`.
-fn check_id_token(
-    verifier: &CoreIdTokenVerifier<'_>,
-    id_token: &CoreIdToken,
-    tokens: &CoreTokenResponse,
-    nonce: impl openidconnect::NonceVerifier,
-    clock: &Clock,
-) -> Result<String, String> {
-    let claims = id_token
-        .claims(verifier, nonce)
-        .map_err(|e| e.to_string())?;
-    // The crate reads system time; every expiry decision here reads the
-    // shared clock too.
-    if claims.expiration().timestamp() <= clock.now() {
-        return Err("expired on the shared clock".to_string());
-    }
-    if let Some(expected) = claims.access_token_hash() {
-        let alg = id_token.signing_alg().map_err(|e| e.to_string())?;
-        let key = id_token.signing_key(verifier).map_err(|e| e.to_string())?;
-        let actual = AccessTokenHash::from_token(tokens.access_token(), alg, key)
-            .map_err(|e| e.to_string())?;
-        if &actual != expected {
-            return Err("at_hash does not match the access token".into());
-        }
-    }
-    Ok(claims.subject().as_str().to_string())
 }

@@ -9,35 +9,22 @@
 //!
 //! The request is the one of RFC 7009 section 2.1: `token` and
 //! `token_type_hint` as a form, with the client authenticated exactly as
-//! at the token endpoint: `client_secret_basic`, id and secret each
-//! form-encoded first (RFC 6749 2.3.1), as the `oauth2` crate sends them
-//! there. A 200 means the token is revoked or was unknown (section 2.2);
+//! at the token endpoint ([`super::token_request`]: `client_secret_basic`,
+//! id and secret each form-encoded first, or `client_secret_post`). A 200 means the token is revoked or was unknown (section 2.2);
 //! anything else is a failure whose description never holds the token or
 //! the response body. The request is built here rather than by the
 //! `oauth2` crate, which refuses a revocation endpoint that is not HTTPS
 //! even where the token endpoint it talks to is (a loopback IdP in tests).
 
-use base64::Engine as _;
-use openidconnect::AdditionalProviderMetadata;
 use reqwest::header;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tracing::instrument;
 use url::Url;
-use url::form_urlencoded::byte_serialize;
 
+use super::token_request::{ClientAuthMethod, basic};
 use super::{ExchangeError, OAuthClient};
 use crate::platform::org::DelegatedAccessProvider;
 use crate::secret::Secret;
-
-/// The part of a discovery document the `openidconnect` crate's core
-/// metadata leaves out: where tokens are revoked.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-pub struct RevocationMetadata {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revocation_endpoint: Option<String>,
-}
-
-impl AdditionalProviderMetadata for RevocationMetadata {}
 
 /// Which token is revoked: sent as `token_type_hint` (RFC 7009 2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,10 +83,13 @@ impl OAuthClient {
         let Some(issuer) = provider.issuer_str() else {
             return Err(RevokeError::NoIssuer);
         };
-        let meta = self.metadata(&issuer).await.map_err(|e| match e {
+        let at_token = self.endpoint(provider).await.map_err(|e| match e {
             ExchangeError::Config(why) => RevokeError::Config(why),
             other => RevokeError::Discovery(other.to_string()),
         })?;
+        let Some(meta) = &at_token.meta else {
+            return Err(RevokeError::NoIssuer);
+        };
         let Some(endpoint) = meta.additional_metadata().revocation_endpoint.as_deref() else {
             return Err(RevokeError::NotAdvertised);
         };
@@ -111,20 +101,35 @@ impl OAuthClient {
                 ));
             }
         };
-        let form = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("token", token.expose())
-            .append_pair("token_type_hint", kind.hint())
-            .finish();
-        let outcome = self
+        let mut request = self
             .http
             .0
             .post(url)
-            .header(header::AUTHORIZATION, basic(provider))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::ACCEPT, "application/json")
-            .body(form)
-            .send()
-            .await;
+            .header(header::ACCEPT, "application/json");
+        let body = {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("token", token.expose())
+                .append_pair("token_type_hint", kind.hint());
+            match at_token.method {
+                ClientAuthMethod::ClientSecretBasic => {
+                    let mut value = header::HeaderValue::from_str(
+                        basic(&provider.client_id, &provider.client_secret).expose(),
+                    )
+                    .map_err(|_| {
+                        RevokeError::Config("the client id cannot be sent in a header".into())
+                    })?;
+                    value.set_sensitive(true);
+                    request = request.header(header::AUTHORIZATION, value);
+                }
+                ClientAuthMethod::ClientSecretPost => {
+                    form.append_pair("client_id", &provider.client_id)
+                        .append_pair("client_secret", provider.client_secret.expose());
+                }
+            }
+            form.finish()
+        };
+        let outcome = request.body(body).send().await;
         let failure = match outcome {
             Ok(r) if r.status() == reqwest::StatusCode::OK => return Ok(()),
             // The code only: descriptions are the server's words, and the
@@ -139,15 +144,6 @@ impl OAuthClient {
         self.forget(&issuer);
         Err(failure)
     }
-}
-
-/// `Authorization: Basic` with the client id and secret, each form-encoded
-/// first (RFC 6749 2.3.1).
-fn basic(provider: &DelegatedAccessProvider) -> String {
-    let id: String = byte_serialize(provider.client_id.as_bytes()).collect();
-    let secret: String = byte_serialize(provider.client_secret.expose().as_bytes()).collect();
-    let pair = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
-    format!("Basic {pair}")
 }
 
 /// An RFC 7009 2.2.1 / RFC 6749 5.2 error body.
@@ -200,10 +196,11 @@ mod tests {
             .mount(server)
             .await;
         DelegatedAccessProvider {
-            issuer: Some(url::Url::parse(&iss).unwrap()),
+            issuer: Some(crate::platform::org::Issuer::parse(&iss).unwrap()),
             token_endpoint: None,
             client_id: "platform".into(),
             client_secret: Secret::new("platform-secret"),
+            token_endpoint_auth: None,
         }
     }
 
