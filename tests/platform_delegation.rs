@@ -560,3 +560,212 @@ async fn api_401_rechallenges_403_and_5xx_report_and_keep_the_token() {
     let reply = w.say(&conv, "pay order 1001 amount 4.5").await;
     assert_eq!(reply["text"], "Payment pay_1: captured.");
 }
+
+// ---------------------------------------------------------------------
+// Against oidc-provider, the OpenID-certified Node.js provider, configured
+// as a brand IdP (tests/peers/oidc-provider): the platform was not written
+// against it, so these say whether it works with an IdP it has never met.
+
+mod peer {
+    use serde_json::{Value, json};
+    use standin::clock::Clock;
+    use standin::conformance::agent::{ConsumerAgent, FormHints, Landing};
+    use standin::platform::{Platform, PlatformOptions};
+    use standin::resource::{MockResource, ResourceOptions};
+    use url::Url;
+
+    use crate::platform_support::oidc_provider::Peer;
+    use crate::platform_support::{CLIENT_ID, CLIENT_SECRET, Chat, fixtures, orders_ok};
+
+    /// The credential's link: oidc-provider's authorization endpoint.
+    fn credential_url(issuer: &str, redirect_uri: &str) -> String {
+        let mut u = Url::parse(&format!("{issuer}/auth")).unwrap();
+        u.query_pairs_mut()
+            .append_pair("client_id", CLIENT_ID)
+            .append_pair("response_type", "code")
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("scope", "openid profile orders:read");
+        u.to_string()
+    }
+
+    /// The consumer opens the link, signs in as alice on oidc-provider's
+    /// login page, allows on its consent page; the browser then follows
+    /// the redirect to the platform, which must answer 200.
+    async fn sign_in(link: &Url, base: &str) {
+        let mut agent = ConsumerAgent::new(FormHints::default()).unwrap();
+        agent.stop_at(format!("{base}/callback/"));
+        let mut landing = agent.open(link).await.unwrap();
+        for _ in 0..4 {
+            let page = match &landing {
+                Landing::Redirected(_) => break,
+                Landing::Page(page) => page.clone(),
+            };
+            landing = if page.login_form(agent.hints()).unwrap().is_some() {
+                agent
+                    .sign_in(&page, "alice", "alice-password")
+                    .await
+                    .unwrap()
+            } else {
+                agent.allow_consent(&page).await.unwrap()
+            };
+        }
+        let Landing::Redirected(callback) = landing else {
+            panic!(
+                "oidc-provider did not send the consumer back: {}",
+                landing.describe()
+            );
+        };
+        assert_eq!(
+            callback.get("iss").map(str::to_string),
+            Some(link.origin().ascii_serialization())
+        );
+        let page = reqwest::get(callback.url.clone()).await.unwrap();
+        let status = page.status();
+        let text = page.text().await.unwrap();
+        assert_eq!(status, 200, "the platform's callback page: {text}");
+    }
+
+    /// The platform's client as oidc-provider knows it.
+    fn client(base: &str, extra: Value) -> Value {
+        let mut c = json!({
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "redirect_uris": [format!("{base}/callback/demo/redirectCode")],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    }
+
+    /// RS256 ID tokens, RFC 9068 JWT access tokens that the real brand
+    /// API checks against oidc-provider's JWKS, a refresh token (dropped),
+    /// client_secret_basic, RFC 9207 `iss`.
+    #[tokio::test]
+    async fn the_chat_flow_works_against_oidc_provider() {
+        let peer = Peer::start("plain");
+        let clock = Clock::new();
+        let mut options = ResourceOptions::new(peer.issuer.clone());
+        options.clock = clock.clone();
+        let api = MockResource::start_with(options).await.unwrap();
+        let platform = Platform::start_with(
+            fixtures(&peer.issuer, api.url()),
+            PlatformOptions {
+                clock: clock.clone(),
+                ..PlatformOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        let base = platform.url().to_string();
+        peer.register(client(
+            &base,
+            json!({"token_endpoint_auth_method": "client_secret_basic"}),
+        ))
+        .await;
+        platform
+            .state()
+            .add_consumer_auth(
+                "demo",
+                "brand-login",
+                &credential_url(&peer.issuer, &format!("{base}/callback/demo/redirectCode")),
+            )
+            .unwrap();
+        let chat = Chat {
+            http: reqwest::Client::new(),
+            base: base.clone(),
+        };
+        let conv = chat.open(Some("alice-1")).await;
+        let link = chat.challenged(&conv, "my orders").await;
+        sign_in(&link, &base).await;
+        assert_eq!(
+            chat.last_bot(&conv).await["text"],
+            "Your orders: 1001 (delivered); 1002 (shipped); 1003 (awaiting_payment)"
+        );
+        let events = chat.events(&conv).await;
+        for expected in [
+            "exchange_done",
+            "id_token_validated",
+            "refresh_token_dropped",
+            "token_stored",
+        ] {
+            assert!(
+                events.iter().any(|e| e == expected),
+                "no {expected} in {events:?}"
+            );
+        }
+        assert!(
+            !events
+                .iter()
+                .any(|e| e.starts_with("token_response_departure")),
+            "oidc-provider's token response is standard: {events:?}"
+        );
+        // The stored token serves the next question.
+        let reply = chat.say(&conv, "my orders").await;
+        assert!(reply.get("link").is_none(), "{reply}");
+    }
+
+    /// Legal but unusual: ES256 ID tokens, opaque access tokens, no refresh
+    /// token, and only client_secret_post advertised (the platform reads
+    /// it from discovery; nothing in its settings says so).
+    #[tokio::test]
+    async fn the_chat_flow_works_against_an_unusual_oidc_provider() {
+        let peer = Peer::start("unusual");
+        let api = wiremock::MockServer::start().await;
+        orders_ok(&api).await;
+        let platform = Platform::start_with(
+            fixtures(&peer.issuer, &api.uri()),
+            PlatformOptions::default(),
+        )
+        .await
+        .unwrap();
+        let base = platform.url().to_string();
+        peer.register(client(
+            &base,
+            json!({"grant_types": ["authorization_code"]}),
+        ))
+        .await;
+        platform
+            .state()
+            .add_consumer_auth(
+                "demo",
+                "brand-login",
+                &credential_url(&peer.issuer, &format!("{base}/callback/demo/redirectCode")),
+            )
+            .unwrap();
+        let chat = Chat {
+            http: reqwest::Client::new(),
+            base: base.clone(),
+        };
+        let conv = chat.open(None).await;
+        let link = chat.challenged(&conv, "my orders").await;
+        sign_in(&link, &base).await;
+        assert_eq!(
+            chat.last_bot(&conv).await["text"],
+            "Your orders: 1001 (shipped); 1002 (pending)"
+        );
+        let events = chat.events(&conv).await;
+        assert!(
+            events.iter().any(|e| e == "id_token_validated"),
+            "{events:?}"
+        );
+        assert!(
+            !events.iter().any(|e| e == "refresh_token_dropped"),
+            "{events:?}"
+        );
+        // The opaque token went to the API as a bearer token.
+        let seen = api.received_requests().await.unwrap();
+        let auth = seen[0]
+            .headers
+            .get("authorization")
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert!(
+            auth.starts_with("Bearer ") && auth.matches('.').count() != 2,
+            "{auth}"
+        );
+    }
+}

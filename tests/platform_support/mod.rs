@@ -15,6 +15,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::first_form;
 
+pub mod oidc_provider;
+
 pub const CLIENT_ID: &str = "platform-bot";
 pub const CLIENT_SECRET: &str = "platform-bot-secret";
 
@@ -147,99 +149,51 @@ impl World {
         }
     }
 
+    /// The platform's conversation API.
+    pub fn chat(&self) -> Chat {
+        Chat {
+            http: self.http.clone(),
+            base: self.platform.url().to_string(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.platform.url())
+        self.chat().url(path)
     }
 
     pub async fn open(&self, consumer: Option<&str>) -> String {
-        self.open_in("demo", consumer).await
+        self.chat().open(consumer).await
     }
 
     pub async fn open_in(&self, org: &str, consumer: Option<&str>) -> String {
-        let r = self
-            .http
-            .post(self.url("/api/conversations"))
-            .json(&json!({"org": org, "bot": "demo-bot", "consumer_id": consumer}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        r.json::<Value>().await.unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        self.chat().open_in(org, consumer).await
     }
 
     /// Post a message; the bot's one reply.
     pub async fn say(&self, conv: &str, text: &str) -> Value {
-        let r = self
-            .http
-            .post(self.url(&format!("/api/conversations/{conv}/messages")))
-            .json(&json!({ "text": text }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{:?}", r.text().await);
-        let body: Value = r.json().await.unwrap();
-        body["replies"][0].clone()
+        self.chat().say(conv, text).await
     }
 
     /// Post a message that must be answered with a link; the link.
     pub async fn challenged(&self, conv: &str, text: &str) -> Url {
-        let reply = self.say(conv, text).await;
-        let link = reply["link"]
-            .as_str()
-            .unwrap_or_else(|| panic!("expected a link, got {reply}"));
-        Url::parse(link).unwrap()
+        self.chat().challenged(conv, text).await
     }
 
     pub async fn get_json(&self, path: &str) -> Value {
-        self.http
-            .get(self.url(path))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.chat().get_json(path).await
     }
 
     pub async fn events(&self, conv: &str) -> Vec<String> {
-        let v = self
-            .get_json(&format!("/api/conversations/{conv}/events"))
-            .await;
-        v["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                let kind = e["kind"].as_str().unwrap();
-                match e.get("reason").and_then(Value::as_str) {
-                    Some(r) if kind != "exchange_failed" => format!("{kind}:{r}"),
-                    _ => kind.to_string(),
-                }
-            })
-            .collect()
+        self.chat().events(conv).await
     }
 
     pub async fn context(&self, conv: &str) -> Value {
-        self.get_json(&format!("/api/conversations/{conv}/context"))
-            .await
+        self.chat().context(conv).await
     }
 
     /// The last bot message of the transcript.
     pub async fn last_bot(&self, conv: &str) -> Value {
-        let t = self
-            .get_json(&format!("/api/conversations/{conv}/transcript"))
-            .await;
-        t["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .rev()
-            .find(|m| m["from"] == "bot")
-            .cloned()
-            .expect("a bot message")
+        self.chat().last_bot(conv).await
     }
 
     /// Bearer tokens the brand API received, in order.
@@ -350,4 +304,107 @@ pub fn param(url: &Url, name: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
+}
+
+/// The platform's conversation API at `base`, whatever IdP it uses.
+pub struct Chat {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+impl Chat {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn open(&self, consumer: Option<&str>) -> String {
+        self.open_in("demo", consumer).await
+    }
+
+    pub async fn open_in(&self, org: &str, consumer: Option<&str>) -> String {
+        let r = self
+            .http
+            .post(self.url("/api/conversations"))
+            .json(&json!({"org": org, "bot": "demo-bot", "consumer_id": consumer}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        r.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Post a message; the bot's one reply.
+    pub async fn say(&self, conv: &str, text: &str) -> Value {
+        let r = self
+            .http
+            .post(self.url(&format!("/api/conversations/{conv}/messages")))
+            .json(&json!({ "text": text }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{:?}", r.text().await);
+        let body: Value = r.json().await.unwrap();
+        body["replies"][0].clone()
+    }
+
+    /// Post a message that must be answered with a link; the link.
+    pub async fn challenged(&self, conv: &str, text: &str) -> Url {
+        let reply = self.say(conv, text).await;
+        let link = reply["link"]
+            .as_str()
+            .unwrap_or_else(|| panic!("expected a link, got {reply}"));
+        Url::parse(link).unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn events(&self, conv: &str) -> Vec<String> {
+        let v = self
+            .get_json(&format!("/api/conversations/{conv}/events"))
+            .await;
+        v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let kind = e["kind"].as_str().unwrap();
+                match e.get("reason").and_then(Value::as_str) {
+                    Some(r) if kind != "exchange_failed" => format!("{kind}:{r}"),
+                    _ => kind.to_string(),
+                }
+            })
+            .collect()
+    }
+
+    pub async fn context(&self, conv: &str) -> Value {
+        self.get_json(&format!("/api/conversations/{conv}/context"))
+            .await
+    }
+
+    /// The last bot message of the transcript.
+    pub async fn last_bot(&self, conv: &str) -> Value {
+        let t = self
+            .get_json(&format!("/api/conversations/{conv}/transcript"))
+            .await;
+        t["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|m| m["from"] == "bot")
+            .cloned()
+            .expect("a bot message")
+    }
 }

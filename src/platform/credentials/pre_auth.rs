@@ -103,7 +103,8 @@ mod tests {
         let errors = from_input(Input {}, &ctx).unwrap_err();
         assert_eq!((errors[0].field, errors[0].code), ("provider", "no_issuer"));
         org.provider.token_endpoint = None;
-        org.provider.issuer = Some(crate::platform::org::Issuer::parse("http://127.0.0.1:8400").unwrap());
+        org.provider.issuer =
+            Some(crate::platform::org::Issuer::parse("http://127.0.0.1:8400").unwrap());
         let ctx = SaveContext {
             org: &org,
             platform_url: "http://127.0.0.1:8402",

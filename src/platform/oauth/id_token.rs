@@ -47,7 +47,9 @@ pub fn check(raw: &Secret, meta: &Metadata, expect: &Expect<'_>) -> Result<Strin
     let nonce_check = move |got: Option<&Nonce>| match (&wanted, got) {
         (None, _) => Ok(()),
         (Some(want), Some(got)) if Secret::new(want.clone()).matches(got.secret()) => Ok(()),
-        (Some(_), Some(_)) => Err("the nonce claim is not the one sent (OIDC Core 3.1.3.7 11)".to_string()),
+        (Some(_), Some(_)) => {
+            Err("the nonce claim is not the one sent (OIDC Core 3.1.3.7 11)".to_string())
+        }
         (Some(_), None) => Err("the nonce claim is missing (OIDC Core 3.1.3.7 11)".to_string()),
     };
     let claims = token

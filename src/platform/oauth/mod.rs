@@ -259,7 +259,10 @@ impl OAuthClient {
 
     /// The token endpoint of `provider` and how to authenticate there:
     /// the provider's setting, else what its discovery document offers.
-    async fn endpoint(&self, provider: &DelegatedAccessProvider) -> Result<Endpoint, ExchangeError> {
+    async fn endpoint(
+        &self,
+        provider: &DelegatedAccessProvider,
+    ) -> Result<Endpoint, ExchangeError> {
         match provider.issuer_str() {
             Some(issuer) => {
                 let meta = self.metadata(&issuer).await?;
@@ -315,8 +318,14 @@ impl OAuthClient {
             secret: &provider.client_secret,
             method: endpoint.method,
         };
-        match token_request::request(&self.http.0, &endpoint.token_url, &client, grant, self.timeout)
-            .await
+        match token_request::request(
+            &self.http.0,
+            &endpoint.token_url,
+            &client,
+            grant,
+            self.timeout,
+        )
+        .await
         {
             Ok(tokens) => Ok((endpoint, tokens)),
             Err(e) => {
