@@ -32,6 +32,8 @@ Feature: The state parameter protects the callback
       | with the state repeated             | appears more than once                 |
       | on the callback path of "other"     | belongs to another account             |
       | naming another issuer               | came from an unexpected identity provider |
+      | naming the issuer with a trailing slash | came from an unexpected identity provider |
+      | without its iss                     | does not name the identity provider    |
 
   Scenario: A state used once cannot be used again
     When the consumer's browser follows the redirect to the platform

@@ -110,6 +110,8 @@ pub enum IdTokenDefect {
     WrongNonce,
     Expired,
     BadSignature,
+    /// `iat` ten minutes in the future (a wrong clock at the IdP).
+    FutureIat,
 }
 
 impl std::str::FromStr for IdTokenDefect {

@@ -208,6 +208,10 @@ pub fn mint_id_token(state: &IdpState, t: IdTokenFor<'_>) -> String {
             iat = now - ttl - 120;
             exp = now - 120;
         }
+        Some(IdTokenDefect::FutureIat) => {
+            iat = now + 600;
+            exp = now + 600 + ttl;
+        }
         Some(IdTokenDefect::BadSignature) | None => {}
     }
     claims.insert("iss".into(), iss.into());

@@ -82,6 +82,12 @@ async fn tampered(world: &mut DelegationWorld, tampering: String) -> anyhow::Res
         "with an empty state" => set_param(&url, "state", ""),
         // A mix-up attack: the response claims another IdP (RFC 9207).
         "naming another issuer" => set_param(&url, "iss", "https://idp.attacker.example"),
+        // RFC 9207 2.4: issuers are compared as strings, exactly.
+        "naming the issuer with a trailing slash" => {
+            set_param(&url, "iss", &format!("{}/", world.idp.issuer()))
+        }
+        // The IdP's metadata says its responses carry `iss` (RFC 9207 3).
+        "without its iss" => with_query(&url, |p| p.retain(|(k, _)| k != "iss")),
         "with the state repeated" => with_query(&url, |p| {
             let state = p.iter().find(|(k, _)| k == "state").cloned();
             p.extend(state);

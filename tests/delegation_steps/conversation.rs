@@ -687,3 +687,25 @@ async fn clock_before_token_expiry(world: &mut DelegationWorld, secs: i64) -> an
         .advance(std::time::Duration::from_secs(by as u64));
     Ok(())
 }
+
+#[then(expr = "the conversation's last exchange failure says {string}")]
+async fn exchange_failure_says(world: &mut DelegationWorld, part: String) -> anyhow::Result<()> {
+    let id = world.conversation(world.current)?.id.clone();
+    let log = world
+        .get_json(&format!("/api/conversations/{id}/events"))
+        .await?;
+    let reason = log["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .rev()
+        .find(|e| e["kind"] == "exchange_failed")
+        .and_then(|e| e["reason"].as_str())
+        .ok_or_else(|| anyhow!("no exchange_failed event in {log}"))?
+        .to_string();
+    ensure!(
+        reason.contains(&part),
+        "the exchange failed with {reason:?}, which does not say {part:?}"
+    );
+    Ok(())
+}

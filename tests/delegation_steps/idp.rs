@@ -136,3 +136,22 @@ fn no_grant(world: &mut DelegationWorld, grant: GrantParam) -> anyhow::Result<()
     );
     Ok(())
 }
+
+#[given(expr = "the IdP's next ID token is {string}")]
+fn id_token_defect(world: &mut DelegationWorld, defect: String) -> anyhow::Result<()> {
+    let defect: standin::idp::IdTokenDefect = defect.parse().map_err(|e: String| anyhow!(e))?;
+    world
+        .idp
+        .control()
+        .push_id_token_defect(defect, 1)
+        .map_err(|e| anyhow!("the IdP refused the defect: {e}"))
+}
+
+#[given(expr = "the IdP's token endpoint answers once with status {int} and the JSON {string}")]
+fn token_body(world: &mut DelegationWorld, status: u16, body: String) -> anyhow::Result<()> {
+    world.queue_token_fault(Fault::Status {
+        status,
+        body,
+        content_type: "application/json".into(),
+    })
+}
