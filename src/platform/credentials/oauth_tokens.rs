@@ -5,9 +5,11 @@
 //! to "Authorize" for a credential of another kind; and the token status
 //! route.
 //!
-//! Token requests go through the `oauth2` crate (RFC 6749 4.1.3, 4.4, 6),
-//! over [`Http`] (reqwest with redirects off and the platform's timeout),
-//! authenticating the client with `client_secret_basic` (RFC 6749 2.3.1).
+//! Token requests go through the platform's one token request
+//! ([`crate::platform::oauth::token_request`]: RFC 6749 4.1.3, 4.4, 6,
+//! client authentication `client_secret_basic`, RFC 6749 2.3.1) and its
+//! lenient reader, over reqwest with redirects off and the platform's
+//! timeout.
 //! Tokens are kept in the vault, sealed like the credentials
 //! ([`super::Vault::put_token`]).
 //!
@@ -24,11 +26,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use oauth2::basic::{BasicClient, BasicErrorResponse, BasicTokenResponse, BasicTokenType};
-use oauth2::{
-    AuthorizationCode, ClientId, ClientSecret, PkceCodeVerifier, RedirectUrl, RefreshToken,
-    RequestTokenError, Scope, TokenResponse as _, TokenUrl,
-};
 use serde_json::json;
 use tokio::sync::OwnedMutexGuard;
 use tracing::instrument;
@@ -37,7 +34,9 @@ use url::{Host, Url};
 use super::oauth_code::Pending;
 use super::{FieldError, Kind, StoredToken, err};
 use crate::platform::PlatformState;
-use crate::platform::oauth::Http;
+use crate::platform::oauth::token_request::{self, ClientAuthMethod, Grant};
+pub use crate::platform::oauth::token_response::TokenError;
+use crate::platform::oauth::token_response::TokenResponse;
 use crate::platform::org::OrgId;
 use crate::secret::Secret;
 
@@ -193,59 +192,6 @@ pub fn scope(value: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String
     Some(words.join(" "))
 }
 
-/// Why the token endpoint gave no token. `Display` never holds a token,
-/// a code or a secret: the RFC 6749 5.2 `error` code and, sanitised, the
-/// server's own `error_description`.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum TokenError {
-    /// RFC 6749 5.2 error response.
-    #[error("the token endpoint refused ({code}{})", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
-    Refused {
-        code: String,
-        description: Option<String>,
-    },
-    #[error("the token endpoint could not be reached or timed out")]
-    Unreachable,
-    #[error("the token endpoint's answer is not a token response (RFC 6749 5.1)")]
-    Malformed,
-    #[error("the token endpoint issued a {0:?} token, not a bearer token")]
-    NotBearer(String),
-    #[error("the credential's {0} is not usable")]
-    Config(&'static str),
-}
-
-impl TokenError {
-    /// The RFC 6749 5.2 `error` code, when the token endpoint answered one.
-    pub fn code(&self) -> Option<&str> {
-        match self {
-            TokenError::Refused { code, .. } => Some(code),
-            _ => None,
-        }
-    }
-}
-
-/// Printable, bounded text from the other side.
-fn sanitise(text: &str) -> String {
-    text.chars()
-        .filter(|c| (' '..='~').contains(c))
-        .take(200)
-        .collect()
-}
-
-fn classify<RE: std::error::Error + 'static>(
-    e: RequestTokenError<RE, BasicErrorResponse>,
-) -> TokenError {
-    match e {
-        RequestTokenError::ServerResponse(r) => TokenError::Refused {
-            code: sanitise(r.error().as_ref()),
-            description: r.error_description().map(|d| sanitise(d)),
-        },
-        RequestTokenError::Request(_) => TokenError::Unreachable,
-        // Never the body: it may hold a token.
-        RequestTokenError::Parse(..) | RequestTokenError::Other(_) => TokenError::Malformed,
-    }
-}
-
 /// The client side of one credential: who it is and where it asks.
 pub struct ClientAuth<'a> {
     pub client_id: &'a str,
@@ -253,63 +199,28 @@ pub struct ClientAuth<'a> {
     pub token_url: &'a Url,
 }
 
-type Client = BasicClient<
-    oauth2::EndpointNotSet,
-    oauth2::EndpointNotSet,
-    oauth2::EndpointNotSet,
-    oauth2::EndpointNotSet,
-    oauth2::EndpointSet,
->;
-
 impl ClientAuth<'_> {
-    fn client(&self) -> Result<Client, TokenError> {
-        let token_url = TokenUrl::new(self.token_url.to_string())
-            .map_err(|_| TokenError::Config("token_url"))?;
-        Ok(BasicClient::new(ClientId::new(self.client_id.to_string()))
-            .set_client_secret(ClientSecret::new(self.client_secret.expose().to_string()))
-            .set_auth_type(oauth2::AuthType::BasicAuth)
-            .set_token_uri(token_url))
+    fn client(&self) -> token_request::Client<'_> {
+        token_request::Client {
+            id: self.client_id,
+            secret: self.client_secret,
+            method: ClientAuthMethod::ClientSecretBasic,
+        }
     }
-}
-
-fn scopes(scope: Option<&str>) -> Vec<Scope> {
-    scope
-        .unwrap_or_default()
-        .split(' ')
-        .filter(|w| !w.is_empty())
-        .map(|w| Scope::new(w.to_string()))
-        .collect()
 }
 
 /// The token to keep from a 5.1 response obtained at `now`; the scope is
 /// the one asked for when the response names none (RFC 6749 5.1).
-fn stored(
-    response: BasicTokenResponse,
-    now: i64,
-    asked: Option<&str>,
-) -> Result<StoredToken, TokenError> {
-    if response.token_type() != &BasicTokenType::Bearer {
-        return Err(TokenError::NotBearer(sanitise(
-            response.token_type().as_ref(),
-        )));
-    }
-    let scope = match response.scopes() {
-        Some(s) if !s.is_empty() => {
-            Some(s.iter().map(|w| w.as_str()).collect::<Vec<_>>().join(" "))
-        }
-        _ => asked.map(str::to_string),
-    };
-    Ok(StoredToken {
-        access_token: Secret::new(response.access_token().secret().clone()),
-        refresh_token: response
-            .refresh_token()
-            .map(|r| Secret::new(r.secret().clone())),
+fn stored(response: TokenResponse, now: i64, asked: Option<&str>) -> StoredToken {
+    StoredToken {
+        scope: response.scope.or_else(|| asked.map(str::to_string)),
+        access_token: response.access_token,
+        refresh_token: response.refresh_token,
         expires_at: response
-            .expires_in()
-            .map(|d| now.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))),
-        scope,
+            .expires_in
+            .map(|s| now.saturating_add(i64::try_from(s).unwrap_or(i64::MAX))),
         obtained_at: now,
-    })
+    }
 }
 
 /// One async lock per credential, for single flight.
@@ -322,7 +233,8 @@ type Flights = HashMap<(OrgId, String), Arc<tokio::sync::Mutex<()>>>;
 /// the token request on purpose.
 #[derive(Clone)]
 pub struct OAuthTokens {
-    http: Http,
+    http: reqwest::Client,
+    timeout: Duration,
     flights: Arc<Mutex<Flights>>,
     pending: Arc<Mutex<HashMap<String, Pending>>>,
 }
@@ -336,7 +248,12 @@ impl std::fmt::Debug for OAuthTokens {
 impl OAuthTokens {
     pub fn new(timeout: Duration) -> Self {
         Self {
-            http: Http::new(timeout),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(timeout)
+                .build()
+                .expect("reqwest client builds with rustls"),
+            timeout,
             flights: Arc::default(),
             pending: Arc::default(),
         }
@@ -362,6 +279,21 @@ impl OAuthTokens {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    async fn request(
+        &self,
+        client: &ClientAuth<'_>,
+        grant: &Grant<'_>,
+    ) -> Result<TokenResponse, TokenError> {
+        token_request::request(
+            &self.http,
+            client.token_url.as_str(),
+            &client.client(),
+            grant,
+            self.timeout,
+        )
+        .await
+    }
+
     /// Exchange an authorization code (RFC 6749 4.1.3, RFC 7636 4.5): the
     /// `redirect_uri` and the PKCE verifier of the authorization request.
     #[instrument(skip_all)]
@@ -374,17 +306,12 @@ impl OAuthTokens {
         asked: Option<&str>,
         now: i64,
     ) -> Result<StoredToken, TokenError> {
-        let redirect = RedirectUrl::new(redirect_uri.to_string())
-            .map_err(|_| TokenError::Config("redirect URI"))?;
-        let response = client
-            .client()?
-            .set_redirect_uri(redirect)
-            .exchange_code(AuthorizationCode::new(code.to_string()))
-            .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose().to_string()))
-            .request_async(&self.http)
-            .await
-            .map_err(classify)?;
-        stored(response, now, asked)
+        let grant = Grant::AuthorizationCode {
+            code,
+            redirect_uri,
+            verifier: Some(verifier),
+        };
+        Ok(stored(self.request(client, &grant).await?, now, asked))
     }
 
     /// Refresh an access token (RFC 6749 6), for the scope first granted.
@@ -396,14 +323,11 @@ impl OAuthTokens {
         asked: Option<&str>,
         now: i64,
     ) -> Result<StoredToken, TokenError> {
-        let token = RefreshToken::new(refresh_token.expose().to_string());
-        let response = client
-            .client()?
-            .exchange_refresh_token(&token)
-            .request_async(&self.http)
-            .await
-            .map_err(classify)?;
-        stored(response, now, asked)
+        let grant = Grant::RefreshToken {
+            refresh_token,
+            scope: None,
+        };
+        Ok(stored(self.request(client, &grant).await?, now, asked))
     }
 
     /// A client credentials grant (RFC 6749 4.4).
@@ -414,14 +338,8 @@ impl OAuthTokens {
         scope: Option<&str>,
         now: i64,
     ) -> Result<StoredToken, TokenError> {
-        let response = client
-            .client()?
-            .exchange_client_credentials()
-            .add_scopes(scopes(scope))
-            .request_async(&self.http)
-            .await
-            .map_err(classify)?;
-        stored(response, now, scope)
+        let grant = Grant::ClientCredentials { scope };
+        Ok(stored(self.request(client, &grant).await?, now, scope))
     }
 }
 
@@ -517,6 +435,7 @@ pub async fn token_status(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::oauth::token_response::sanitise;
 
     fn token(obtained_at: i64, expires_at: Option<i64>) -> StoredToken {
         StoredToken {
@@ -618,12 +537,13 @@ mod tests {
     #[test]
     fn errors_show_no_secret_and_the_rfc_code() {
         let e = TokenError::Refused {
+            status: 400,
             code: "invalid_grant".into(),
             description: Some("the code has expired".into()),
         };
         assert_eq!(
             e.to_string(),
-            "the token endpoint refused (invalid_grant: the code has expired)"
+            "the token endpoint refused with invalid_grant (HTTP 400): the code has expired"
         );
         assert_eq!(e.code(), Some("invalid_grant"));
         assert_eq!(sanitise("a\nb\u{7f}c"), "abc");
