@@ -30,6 +30,7 @@ Feature: The authorization endpoint
     When the consumer completes sign-in and consent as the test user
     Then the IdP redirects back with a code and the same state
 
+  @post_authorization
   Scenario: The authorization request may be sent as a POST form
     When the consumer's browser posts the authorization request as a form
     Then the consumer sees the login form
@@ -161,6 +162,7 @@ Feature: The authorization endpoint
     @fixtures
     Scenario: A public client must send a challenge
       Given the public client "demo-spa"
+      And the authorization link carries no PKCE challenge
       When the consumer opens the authorization link
       Then the IdP redirects back with error "invalid_request"
       And no code was issued

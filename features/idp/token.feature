@@ -79,7 +79,7 @@ Feature: The token endpoint
     Given the authorization link carries a PKCE S256 challenge
     When the consumer completes sign-in and consent as the test user
     And the bot exchanges the code with the code verifier "too-short"
-    Then the token endpoint refuses with "invalid_grant"
+    Then the token endpoint refuses with "invalid_grant" or "invalid_request"
 
   Scenario: A wrong client secret in a Basic header gets 401 and a challenge
     When the consumer completes sign-in and consent as the test user

@@ -94,6 +94,7 @@ Feature: The userinfo endpoint
       And the bot calls userinfo with the access token
       Then userinfo refuses the token with 401 invalid_token
 
+    @jwt_access_tokens
     Scenario Outline: A forged access token is refused: <forgery>
       When the consumer completes sign-in and consent as the test user
       And the bot exchanges the code

@@ -118,8 +118,19 @@ pub struct Callback {
 }
 
 impl Callback {
+    /// The parameters of the query, or, when the query has none, of the
+    /// fragment: an error for a response type whose default response mode
+    /// is the fragment (`token`, `id_token`) comes back there (RFC 6749
+    /// 4.2.2.1, OAuth 2.0 Multiple Response Types 2.1).
     fn new(url: Url) -> Self {
-        let params = url.query_pairs().into_owned().collect();
+        let mut params: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        if params.is_empty()
+            && let Some(fragment) = url.fragment()
+        {
+            params = url::form_urlencoded::parse(fragment.as_bytes())
+                .into_owned()
+                .collect();
+        }
         Self { url, params }
     }
 

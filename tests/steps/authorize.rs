@@ -61,7 +61,10 @@ pub struct AuthRequest {
 
 impl AuthRequest {
     /// The link the client would send: its id, its registered redirect
-    /// URI, its scope, a fresh `state` and `nonce`, no PKCE.
+    /// URI, its scope, a fresh `state` and `nonce`, and a PKCE S256
+    /// challenge, as RFC 9700 2.1.1 has every client send (an IdP may
+    /// require it of confidential clients too; scenarios about PKCE set
+    /// their own).
     pub fn for_client(world: &IdpWorld) -> Self {
         Self {
             client_id: Some(world.client.id.clone()),
@@ -70,7 +73,7 @@ impl AuthRequest {
             scope: Some(world.client.scope.clone()),
             state: Some(random_token(16)),
             nonce: Some(random_token(16)),
-            pkce: None,
+            pkce: Some(Pkce::new(PkceMethod::S256)),
             prompt: None,
             login_hint: None,
             max_age: None,
@@ -98,7 +101,15 @@ impl AuthRequest {
         push("redirect_uri", &self.redirect_uri);
         push("scope", &self.scope);
         push("state", &self.state);
-        push("nonce", &self.nonce);
+        // `nonce` is an OpenID Connect parameter (OIDC Core 3.1.2.1): a
+        // plain OAuth 2.0 request (no `openid` scope) leaves it out.
+        let openid = self
+            .scope
+            .as_deref()
+            .is_none_or(|s| s.split(' ').any(|w| w == "openid"));
+        if openid {
+            push("nonce", &self.nonce);
+        }
         if let Some(pkce) = &self.pkce {
             push("code_challenge", &Some(pkce.challenge.clone()));
             push("code_challenge_method", &Some(pkce.method.as_str().into()));

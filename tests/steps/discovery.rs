@@ -140,9 +140,33 @@ async fn endpoints_answer(world: &mut IdpWorld) -> anyhow::Result<()> {
     ensure!(!urls.is_empty(), "the document advertises no endpoint");
     let mut failures = Vec::new();
     for (name, url) in urls {
-        // GET without parameters: an error is fine, a missing route or a
-        // server error is not.
-        let exchange = Exchange::get(&world.http, &url).await?;
+        // Without parameters, by the method the endpoint is defined for
+        // (POST for those RFC 6749 3.2, RFC 7662 2.1, RFC 7009 2.1,
+        // RFC 9126 2, RFC 8628 3.1, RFC 7591 3.1 and CIBA 7.1 define as
+        // POST-only): an error is fine, a missing route or a server error
+        // is not.
+        let post_only = matches!(
+            name.as_str(),
+            "token_endpoint"
+                | "introspection_endpoint"
+                | "revocation_endpoint"
+                | "pushed_authorization_request_endpoint"
+                | "device_authorization_endpoint"
+                | "registration_endpoint"
+                | "backchannel_authentication_endpoint"
+        );
+        let exchange = if post_only {
+            Exchange::send(
+                world
+                    .http
+                    .post(&url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(""),
+            )
+            .await?
+        } else {
+            Exchange::get(&world.http, &url).await?
+        };
         if exchange.status == 404 || exchange.status >= 500 {
             failures.push(format!("{name} {url}: {}", exchange.summary()));
         }

@@ -99,13 +99,22 @@ impl Exchange {
         Ok(())
     }
 
-    /// The `Content-Type` names JSON; `what` says what the body is, for the
-    /// failure message.
+    /// The `Content-Type` names JSON: `application/json` or a registered
+    /// `+json` type such as `application/jwk-set+json` (RFC 7517 8.5.1,
+    /// RFC 6839 3.1); `what` says what the body is, for the failure
+    /// message.
     pub fn expect_json_content_type(&self, what: &str) -> anyhow::Result<()> {
         let content_type = self.header("content-type").unwrap_or_default();
+        let media = content_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
         anyhow::ensure!(
-            content_type.starts_with("application/json"),
-            "{what} must be application/json, got {content_type:?} ({})",
+            media == "application/json"
+                || (media.starts_with("application/") && media.ends_with("+json")),
+            "{what} must be JSON (application/json or a +json type), got {content_type:?} ({})",
             self.summary()
         );
         Ok(())

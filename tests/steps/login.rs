@@ -72,7 +72,10 @@ impl IdpWorld {
         let callback = self.callback()?;
         ensure!(
             callback.get("code").is_some(),
-            "signing in ended with {callback:?} instead of a code"
+            "signing in ended with {} instead of a code: error {:?} ({:?})",
+            callback.url_without_query(),
+            callback.get("error"),
+            callback.get("error_description")
         );
         Ok(())
     }

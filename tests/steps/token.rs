@@ -544,6 +544,17 @@ fn refuses_with(world: &mut IdpWorld, error: String) -> anyhow::Result<()> {
     world.exchange()?.expect_error(400, &error)
 }
 
+/// A malformed value (a PKCE verifier of 9 characters, against RFC 7636
+/// 4.1's 43 to 128) is an `invalid_request` (RFC 6749 5.2, "malformed") as
+/// much as an `invalid_grant` (RFC 7636 4.6).
+#[then(expr = "the token endpoint refuses with {string} or {string}")]
+fn refuses_with_either(world: &mut IdpWorld, one: String, other: String) -> anyhow::Result<()> {
+    let exchange = world.exchange()?;
+    exchange
+        .expect_error(400, &one)
+        .or_else(|_| exchange.expect_error(400, &other))
+}
+
 #[then("the token endpoint refuses the client with 401 and a Basic challenge")]
 fn refuses_client_basic(world: &mut IdpWorld) -> anyhow::Result<()> {
     let exchange = world.exchange()?;

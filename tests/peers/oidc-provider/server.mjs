@@ -7,21 +7,25 @@
 //
 // Prints `oidc-provider: <issuer>` once listening. MODE picks a brand:
 //
-//   plain    RS256 ID tokens; RFC 9068 JWT access tokens for the brand API
-//            (audience `brand-api`); refresh tokens; client_secret_basic.
+//   plain    RS256 ID tokens; refresh tokens; client_secret_basic; access
+//            tokens opaque, or RFC 9068 JWTs for clients registered with
+//            `access_token_audience` (standin's brand API wants `brand-api`).
 //   unusual  legal but unusual: ES256 ID tokens, opaque access tokens, no
 //            refresh token, only client_secret_post advertised.
 //
-// Both: an HTML login form that checks the password, a consent page,
+// Both: an HTML login form that checks the password (and an anti-CSRF
+// field, and prefills the login hint), a consent page,
 // PKCE S256, RFC 9207 `iss` in authorization responses, client
 // credentials, introspection and revocation. Users: alice /
 // alice-password and bob / bob-password, with the subjects of standin's
 // default brand.
 //
-// Clients are registered at run time (the relying party's callback URL is
-// known only once it listens): POST /test-admin/clients with the client's
+// Clients are registered at start (CLIENTS: a JSON array of client
+// metadata) or at run time, when the relying party's callback URL is known
+// only once it listens: POST /test-admin/clients with the client's
 // metadata as JSON. Loopback only; test-only keys, generated at start.
 
+import crypto from 'node:crypto';
 import http from 'node:http';
 import { generateKeyPair, exportJWK } from 'jose';
 import Provider from 'oidc-provider';
@@ -72,11 +76,6 @@ async function form(req) {
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
-async function json(req) {
-  const body = await form(req);
-  return JSON.parse([...body.keys()].length === 1 && body.values().next().value === '' ? [...body.keys()][0] : '');
-}
-
 const server = http.createServer();
 await new Promise((resolve) => server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', resolve));
 const issuer = `http://127.0.0.1:${server.address().port}`;
@@ -105,6 +104,7 @@ const provider = new Provider(issuer, {
     return { accountId: sub, async claims() { return { sub, ...user.claims }; } };
   },
   interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+  extraClientMetadata: { properties: ['access_token_audience'] },
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
@@ -113,13 +113,15 @@ const provider = new Provider(issuer, {
     resourceIndicators: {
       enabled: true,
       // plain: every access token is an RFC 9068 JWT for the brand API.
-      async defaultResource() { return UNUSUAL ? undefined : RESOURCE; },
+      async defaultResource(_ctx, client) {
+        return !UNUSUAL && client?.access_token_audience ? RESOURCE : undefined;
+      },
       async useGrantedResource() { return true; },
-      async getResourceServerInfo(_ctx, resource) {
+      async getResourceServerInfo(_ctx, resource, client) {
         if (resource !== RESOURCE) throw new Provider.errors.InvalidTarget();
         return {
           scope: 'orders:read payments:write profile',
-          audience: 'brand-api',
+          audience: client?.access_token_audience ?? 'brand-api',
           accessTokenTTL: 300,
           accessTokenFormat: 'jwt',
           jwt: { sign: { alg: 'RS256' } },
@@ -135,19 +137,31 @@ const provider = new Provider(issuer, {
 });
 provider.proxy = false;
 
+// Anti-CSRF tokens by interaction: the forms carry one, a post must too.
+const CSRF = new Map();
+function csrfFor(uid) {
+  if (!CSRF.has(uid)) CSRF.set(uid, crypto.randomBytes(24).toString('base64url'));
+  return CSRF.get(uid);
+}
+
 async function interaction(req, res, uid, action) {
   const details = await provider.interactionDetails(req, res);
   if (details.uid !== uid) return send(res, 400, page('Error', '<p>This sign-in is not current.</p>'));
   const { prompt, params } = details;
   if (req.method === 'GET') {
-    if (prompt.name === 'login') return send(res, 200, loginPage(uid, params.client_id));
+    if (prompt.name === 'login') return send(res, 200, loginPage(uid, params));
     return send(res, 200, consentPage(uid, params));
   }
   const body = await form(req);
+  const expected = CSRF.get(uid);
+  const given = body.get('csrf') ?? '';
+  if (!expected || expected.length !== given.length || !crypto.timingSafeEqual(Buffer.from(expected), Buffer.from(given))) {
+    return send(res, 400, page('Error', '<p>invalid_request: the form is not one this provider showed (anti-CSRF check failed).</p>'));
+  }
   if (action === 'login') {
     const user = USERS[body.get('username') ?? ''];
     if (!user || user.password !== body.get('password')) {
-      return send(res, 200, loginPage(uid, params.client_id, 'Wrong user name or password.'));
+      return send(res, 200, loginPage(uid, params, 'Wrong user name or password.'));
     }
     return provider.interactionFinished(req, res, { login: { accountId: user.sub } }, { mergeWithLastSubmission: false });
   }
@@ -171,11 +185,12 @@ async function interaction(req, res, uid, action) {
   return send(res, 404, page('Not found', ''));
 }
 
-function loginPage(uid, clientId, error) {
+function loginPage(uid, params, error) {
   return page('Sign in', `${error ? `<p role="alert">${escape(error)}</p>` : ''}
-<p>Sign in to continue to ${escape(clientId)}.</p>
+<p>Sign in to continue to ${escape(params.client_id)}.</p>
 <form method="post" action="/interaction/${escape(uid)}/login">
-<label>User name <input name="username" autocomplete="username"></label>
+<input type="hidden" name="csrf" value="${escape(csrfFor(uid))}">
+<label>User name <input name="username" autocomplete="username" value="${escape(params.login_hint ?? '')}"></label>
 <label>Password <input type="password" name="password" autocomplete="current-password"></label>
 <button type="submit">Sign in</button>
 </form>`);
@@ -184,10 +199,22 @@ function loginPage(uid, clientId, error) {
 function consentPage(uid, params) {
   return page('Allow access', `<p>${escape(params.client_id)} asks for: ${escape(params.scope ?? '')}</p>
 <form method="post" action="/interaction/${escape(uid)}/confirm">
+<input type="hidden" name="csrf" value="${escape(csrfFor(uid))}">
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny">Deny</button>
 </form>`);
 }
+
+async function register(metadata) {
+  if (UNUSUAL) {
+    metadata.token_endpoint_auth_method ??= 'client_secret_post';
+    metadata.id_token_signed_response_alg ??= 'ES256';
+  }
+  const client = new provider.Client(metadata);
+  await provider.Client.adapter.upsert(client.clientId, client.metadata());
+}
+
+for (const metadata of JSON.parse(process.env.CLIENTS ?? '[]')) await register(metadata);
 
 async function addClient(req, res) {
   const chunks = [];
@@ -195,12 +222,7 @@ async function addClient(req, res) {
   let metadata;
   try {
     metadata = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    if (UNUSUAL) {
-      metadata.token_endpoint_auth_method ??= 'client_secret_post';
-      metadata.id_token_signed_response_alg ??= 'ES256';
-    }
-    const client = new provider.Client(metadata);
-    await provider.Client.adapter.upsert(client.clientId, client.metadata());
+    await register(metadata);
   } catch (e) {
     res.writeHead(400, { 'content-type': 'application/json' });
     return res.end(JSON.stringify({ error: 'invalid_client_metadata', error_description: String(e.error_description ?? e.message) }));
