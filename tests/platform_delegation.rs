@@ -662,7 +662,7 @@ mod peer {
         let base = platform.url().to_string();
         peer.register(client(
             &base,
-            json!({"token_endpoint_auth_method": "client_secret_basic"}),
+            json!({"token_endpoint_auth_method": "client_secret_basic", "access_token_audience": "brand-api"}),
         ))
         .await;
         platform

@@ -24,3 +24,5 @@ Feature: Refresh tokens are ignored and never stored
     And the IdP issued 1 refresh token to the platform
     And no refresh token was ever presented to the IdP
     And the IdP issued no access token by the refresh_token grant
+    And the platform never asked the IdP for the "refresh_token" grant
+    And the platform's code exchanges authenticated with "client_secret_basic"

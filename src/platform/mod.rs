@@ -56,6 +56,7 @@
 //! | `POST /api/orgs/{org}/credentials/{name}/test` | Mutual Authentication credential: `{"url"}` → the TLS handshake's outcome (version, cipher suite, server certificate), or exactly why it failed |
 //! | `GET`, `POST /api/orgs/{org}/domains` | the organisation's NLU domains; create one `{"name","credential","project_id"?,"workspace_id"?}` |
 //! | `POST /api/orgs/{org}/domains/{domain}/train` | train a domain with its Third-party NLU credential → `{"domain","provider","status"}` |
+//! | `GET /api/oauth/requests` | the platform's own outbound OAuth requests: endpoint, grant type, client authentication, status, outcome, duration (never a secret, code or token) |
 //! | `GET /oauth2/callback` | the authorization response for OAuth 2.0 authorization code credentials |
 //! | `GET /chat`, `GET /chat/{id}`, `POST /chat/{id}` | the chat page |
 //! | `POST /api/account/{account}/consumer/sessions` | Consumer Pre-Authentication: `{"code","redirect_uri","code_verifier"?,"nonce"?}` → 201 `{"consumer_id","expires_at","session_token"}` (the handle that opens the consumer's authenticated conversations) |
@@ -160,6 +161,8 @@ pub struct PlatformState {
     pub conversations: conversations::Conversations,
     pub challenges: delegation::Challenges,
     pub oauth: oauth::OAuthClient,
+    /// The platform's own outbound OAuth requests (`GET /api/oauth/requests`).
+    pub oauth_log: oauth::outbound::OutboundLog,
     /// Tokens, flights and authorizations of the OAuth 2.0 credential kinds.
     pub oauth_tokens: credentials::oauth_tokens::OAuthTokens,
     /// The mutual TLS clients of Mutual Authentication credentials.
@@ -218,7 +221,9 @@ impl PlatformState {
             .timeout(options.http_timeout)
             .build()
             .expect("reqwest client builds with rustls");
-        let oauth = oauth::OAuthClient::new(options.http_timeout);
+        let oauth_log = oauth::outbound::OutboundLog::default();
+        let oauth = oauth::OAuthClient::new(options.http_timeout)
+            .with_log(oauth_log.clone(), options.clock.clone());
         let consumer_sessions =
             consumer_sessions::ConsumerSessions::new(consumer_sessions::revocation::Revoker::new(
                 oauth.clone(),
@@ -228,7 +233,9 @@ impl PlatformState {
         Ok(Self {
             clock: options.clock.clone(),
             oauth,
-            oauth_tokens: credentials::oauth_tokens::OAuthTokens::new(options.http_timeout),
+            oauth_tokens: credentials::oauth_tokens::OAuthTokens::new(options.http_timeout)
+                .with_log(oauth_log.clone(), options.clock.clone()),
+            oauth_log,
             options: Arc::new(options),
             url: url.into(),
             orgs: Arc::new(orgs),
@@ -466,6 +473,7 @@ pub fn router(state: PlatformState) -> Router {
             axum::routing::delete(consumer_sessions::http::end),
         )
         .route("/oauth/token", post(tokens_api::token::handler))
+        .route("/api/oauth/requests", get(oauth::outbound::handler))
         .route(
             "/api/account/{account}/consumer/{consumer}/brand/tokens",
             get(tokens_api::get_tokens::handler),

@@ -5,6 +5,7 @@
 use anyhow::{anyhow, ensure};
 use cucumber::given;
 use cucumber::then;
+use serde_json::Value;
 use standin::idp::{Endpoint, Fault};
 
 use super::params::GrantParam;
@@ -154,4 +155,50 @@ fn token_body(world: &mut DelegationWorld, status: u16, body: String) -> anyhow:
         body,
         content_type: "application/json".into(),
     })
+}
+
+/// From the platform's own log of its outbound OAuth requests: what an
+/// external IdP cannot be asked.
+#[then(expr = "the platform never asked the IdP for the {string} grant")]
+async fn never_grant(world: &mut DelegationWorld, grant: String) -> anyhow::Result<()> {
+    let log = world.get_json("/api/oauth/requests").await?;
+    let requests = log["requests"]
+        .as_array()
+        .ok_or_else(|| anyhow!("no requests in {log}"))?;
+    ensure!(
+        !requests.is_empty(),
+        "the platform logged no outbound OAuth request at all: {log}"
+    );
+    let sent: Vec<&Value> = requests
+        .iter()
+        .filter(|r| r["grant_type"] == grant.as_str())
+        .collect();
+    ensure!(
+        sent.is_empty(),
+        "the platform sent {} {grant} request(s): {sent:?}",
+        sent.len()
+    );
+    Ok(())
+}
+
+#[then(expr = "the platform's code exchanges authenticated with {string}")]
+async fn exchanges_authenticated(
+    world: &mut DelegationWorld,
+    method: String,
+) -> anyhow::Result<()> {
+    let log = world.get_json("/api/oauth/requests").await?;
+    let exchanges: Vec<&Value> = log["requests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["grant_type"] == "authorization_code")
+        .collect();
+    ensure!(!exchanges.is_empty(), "no code exchange in {log}");
+    ensure!(
+        exchanges
+            .iter()
+            .all(|r| r["client_auth"] == method.as_str() && r["outcome"] == "ok"),
+        "the code exchanges were {exchanges:?}"
+    );
+    Ok(())
 }

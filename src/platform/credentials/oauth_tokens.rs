@@ -33,7 +33,9 @@ use url::{Host, Url};
 
 use super::oauth_code::Pending;
 use super::{FieldError, Kind, StoredToken, err};
+use crate::clock::Clock;
 use crate::platform::PlatformState;
+use crate::platform::oauth::outbound::OutboundLog;
 use crate::platform::oauth::token_request::{self, ClientAuthMethod, Grant};
 pub use crate::platform::oauth::token_response::TokenError;
 use crate::platform::oauth::token_response::TokenResponse;
@@ -235,6 +237,8 @@ type Flights = HashMap<(OrgId, String), Arc<tokio::sync::Mutex<()>>>;
 pub struct OAuthTokens {
     http: reqwest::Client,
     timeout: Duration,
+    log: OutboundLog,
+    clock: Clock,
     flights: Arc<Mutex<Flights>>,
     pending: Arc<Mutex<HashMap<String, Pending>>>,
 }
@@ -254,6 +258,8 @@ impl OAuthTokens {
                 .build()
                 .expect("reqwest client builds with rustls"),
             timeout,
+            log: OutboundLog::default(),
+            clock: Clock::new(),
             flights: Arc::default(),
             pending: Arc::default(),
         }
@@ -279,17 +285,29 @@ impl OAuthTokens {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Log outbound requests to `log`, dated on `clock`.
+    pub fn with_log(mut self, log: OutboundLog, clock: Clock) -> Self {
+        self.log = log;
+        self.clock = clock;
+        self
+    }
+
     async fn request(
         &self,
         client: &ClientAuth<'_>,
         grant: &Grant<'_>,
     ) -> Result<TokenResponse, TokenError> {
+        let recorder = token_request::Recorder {
+            log: &self.log,
+            clock: &self.clock,
+        };
         token_request::request(
             &self.http,
             client.token_url.as_str(),
             &client.client(),
             grant,
             self.timeout,
+            Some(&recorder),
         )
         .await
     }

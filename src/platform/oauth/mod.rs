@@ -22,6 +22,7 @@
 //! and [`revoke`] revokes them when the session ends (RFC 7009).
 
 pub mod id_token;
+pub mod outbound;
 pub mod pre_auth;
 pub mod revoke;
 pub mod token_request;
@@ -196,6 +197,8 @@ pub struct OAuthClient {
     discovered: Arc<Mutex<HashMap<String, Metadata>>>,
     timeout: Duration,
     leeway_secs: i64,
+    log: outbound::OutboundLog,
+    clock: Clock,
 }
 
 impl OAuthClient {
@@ -205,6 +208,23 @@ impl OAuthClient {
             discovered: Arc::default(),
             timeout,
             leeway_secs: DEFAULT_LEEWAY_SECS,
+            log: outbound::OutboundLog::default(),
+            clock: Clock::new(),
+        }
+    }
+
+    /// Log outbound requests to `log`, dated on `clock`.
+    pub fn with_log(mut self, log: outbound::OutboundLog, clock: Clock) -> Self {
+        self.log = log;
+        self.clock = clock;
+        self
+    }
+
+    /// Where revocations are logged.
+    fn recorder(&self) -> token_request::Recorder<'_> {
+        token_request::Recorder {
+            log: &self.log,
+            clock: &self.clock,
         }
     }
 
@@ -324,6 +344,7 @@ impl OAuthClient {
             &client,
             grant,
             self.timeout,
+            Some(&self.recorder()),
         )
         .await
         {

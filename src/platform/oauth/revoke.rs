@@ -21,7 +21,8 @@ use serde::Deserialize;
 use tracing::instrument;
 use url::Url;
 
-use super::token_request::{ClientAuthMethod, basic};
+use super::token_request::{ClientAuthMethod, Sent, basic};
+use super::token_response::TokenError;
 use super::{ExchangeError, OAuthClient};
 use crate::platform::org::DelegatedAccessProvider;
 use crate::secret::Secret;
@@ -129,16 +130,43 @@ impl OAuthClient {
             }
             form.finish()
         };
+        let started = std::time::Instant::now();
         let outcome = request.body(body).send().await;
+        let status = outcome.as_ref().ok().map(|r| r.status().as_u16());
         let failure = match outcome {
-            Ok(r) if r.status() == reqwest::StatusCode::OK => return Ok(()),
+            Ok(r) if r.status() == reqwest::StatusCode::OK => None,
             // The code only: descriptions are the server's words, and the
             // body is never shown.
-            Ok(r) => match r.json::<ErrorBody>().await {
+            Ok(r) => Some(match r.json::<ErrorBody>().await {
                 Ok(ErrorBody { error }) if is_code(&error, token) => RevokeError::Refused(error),
                 _ => RevokeError::Failed,
-            },
-            Err(_) => RevokeError::Unreachable,
+            }),
+            Err(_) => Some(RevokeError::Unreachable),
+        };
+        let logged: Result<(), TokenError> = match &failure {
+            None => Ok(()),
+            Some(RevokeError::Refused(code)) => Err(TokenError::Refused {
+                status: status.unwrap_or_default(),
+                code: code.clone(),
+                description: None,
+            }),
+            Some(RevokeError::Unreachable) => Err(TokenError::Unreachable),
+            Some(_) => Err(TokenError::Status {
+                status: status.unwrap_or_default(),
+                content_type: String::new(),
+            }),
+        };
+        let sent = Sent {
+            kind: "revocation",
+            url: endpoint,
+            grant_type: None,
+            method: at_token.method,
+            status,
+            started,
+        };
+        self.recorder().record(sent, &logged);
+        let Some(failure) = failure else {
+            return Ok(());
         };
         // Perhaps the endpoint moved: discover afresh next time.
         self.forget(&issuer);

@@ -19,7 +19,9 @@ use reqwest::header;
 use serde::{Deserialize, Serialize};
 use url::form_urlencoded::byte_serialize;
 
+use super::outbound::{self, OutboundLog, OutboundRequest};
 use super::token_response::{self, TokenError, TokenResponse};
+use crate::clock::Clock;
 use crate::secret::Secret;
 
 /// How the client authenticates at the token endpoint.
@@ -166,16 +168,93 @@ fn retry_after(headers: &header::HeaderMap) -> Option<u64> {
         .ok()
 }
 
+/// Where a request is logged ([`super::outbound`]), with the clock that
+/// dates it.
+pub struct Recorder<'a> {
+    pub log: &'a OutboundLog,
+    pub clock: &'a Clock,
+}
+
+/// One request as sent, for the log.
+pub struct Sent<'a> {
+    /// `token` or `revocation`.
+    pub kind: &'static str,
+    pub url: &'a str,
+    pub grant_type: Option<&'static str>,
+    pub method: ClientAuthMethod,
+    /// The HTTP status, when there was an answer.
+    pub status: Option<u16>,
+    pub started: Instant,
+}
+
+impl Recorder<'_> {
+    /// Log `sent`, which ended with `result`.
+    pub fn record<T>(&self, sent: Sent<'_>, result: &Result<T, TokenError>) {
+        self.log.record(OutboundRequest {
+            at: self.clock.now(),
+            kind: sent.kind,
+            endpoint: outbound::endpoint(sent.url),
+            grant_type: sent.grant_type,
+            client_auth: sent.method.name(),
+            status: sent.status,
+            outcome: match result {
+                Ok(_) => "ok".into(),
+                Err(e) => outcome(e),
+            },
+            duration_ms: u64::try_from(sent.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        });
+    }
+}
+
+/// A failure as the log names it.
+fn outcome(e: &TokenError) -> String {
+    match e {
+        TokenError::Refused { code, .. } => code.clone(),
+        TokenError::RateLimited { .. } => "rate_limited".into(),
+        TokenError::Status { .. } => "http_error".into(),
+        TokenError::ErrorWithSuccess { .. } => "error_with_success".into(),
+        TokenError::NotJson { .. } => "not_json".into(),
+        TokenError::NoAccessToken { .. } => "no_access_token".into(),
+        TokenError::NotBearer(_) => "not_bearer".into(),
+        TokenError::Unreachable => "unreachable".into(),
+        TokenError::Config(_) => "config".into(),
+    }
+}
+
 /// Ask `url` for a token; `limit` bounds the whole exchange, a wait for
-/// `Retry-After` included.
+/// `Retry-After` included. Logged to `recorder` when there is one.
 pub async fn request(
     http: &reqwest::Client,
     url: &str,
     client: &Client<'_>,
     grant: &Grant<'_>,
     limit: Duration,
+    recorder: Option<&Recorder<'_>>,
 ) -> Result<TokenResponse, TokenError> {
     let started = Instant::now();
+    let (status, result) = send(http, url, client, grant, limit, started).await;
+    if let Some(r) = recorder {
+        let sent = Sent {
+            kind: "token",
+            url,
+            grant_type: Some(grant.name()),
+            method: client.method,
+            status,
+            started,
+        };
+        r.record(sent, &result);
+    }
+    result
+}
+
+async fn send(
+    http: &reqwest::Client,
+    url: &str,
+    client: &Client<'_>,
+    grant: &Grant<'_>,
+    limit: Duration,
+    started: Instant,
+) -> (Option<u16>, Result<TokenResponse, TokenError>) {
     let (body, authorization) = build(client, grant);
     let mut waited = false;
     loop {
@@ -185,13 +264,21 @@ pub async fn request(
             .header(header::ACCEPT, "application/json")
             .body(body.expose().to_string());
         if let Some(a) = &authorization {
-            let mut value = header::HeaderValue::from_str(a.expose()).map_err(|_| {
-                TokenError::Config("the client id or secret cannot be sent in a header".into())
-            })?;
+            let Ok(mut value) = header::HeaderValue::from_str(a.expose()) else {
+                return (
+                    None,
+                    Err(TokenError::Config(
+                        "the client id or secret cannot be sent in a header".into(),
+                    )),
+                );
+            };
             value.set_sensitive(true);
             request = request.header(header::AUTHORIZATION, value);
         }
-        let response = request.send().await.map_err(|_| TokenError::Unreachable)?;
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(_) => return (None, Err(TokenError::Unreachable)),
+        };
         let status = response.status().as_u16();
         if status == 429 {
             let after = retry_after(response.headers());
@@ -203,18 +290,23 @@ pub async fn request(
                 tokio::time::sleep(Duration::from_secs(after.unwrap_or(0))).await;
                 continue;
             }
-            return Err(TokenError::RateLimited { retry_after: after });
+            return (
+                Some(status),
+                Err(TokenError::RateLimited { retry_after: after }),
+            );
         }
         let content_type = response
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|_| TokenError::Unreachable)?;
-        return token_response::read(status, content_type.as_deref(), &bytes);
+        let Ok(bytes) = response.bytes().await else {
+            return (Some(status), Err(TokenError::Unreachable));
+        };
+        return (
+            Some(status),
+            token_response::read(status, content_type.as_deref(), &bytes),
+        );
     }
 }
 
@@ -285,6 +377,7 @@ mod tests {
             &client,
             &Grant::ClientCredentials { scope: None },
             Duration::from_secs(5),
+            None,
         )
         .await
         .unwrap();
@@ -324,7 +417,7 @@ mod tests {
         let url = format!("{}/token", server.uri());
         let grant = Grant::ClientCredentials { scope: None };
         assert!(
-            request(&http(), &url, &client, &grant, Duration::from_secs(5))
+            request(&http(), &url, &client, &grant, Duration::from_secs(5), None)
                 .await
                 .is_ok()
         );
@@ -342,6 +435,7 @@ mod tests {
             &client,
             &grant,
             Duration::from_secs(5),
+            None,
         )
         .await
         .unwrap_err();

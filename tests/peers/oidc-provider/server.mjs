@@ -87,6 +87,9 @@ const keys = [
   { ...(await exportJWK(ec.privateKey)), kid: 'es256-1', alg: 'ES256', use: 'sig' },
 ];
 
+// The audience a client's access tokens are JWTs for, if it asked for any.
+const audienceOf = (client) => client?.metadata().access_token_audience;
+
 const provider = new Provider(issuer, {
   jwks: { keys },
   clients: [],
@@ -113,15 +116,15 @@ const provider = new Provider(issuer, {
     resourceIndicators: {
       enabled: true,
       // plain: every access token is an RFC 9068 JWT for the brand API.
-      async defaultResource(_ctx, client) {
-        return !UNUSUAL && client?.access_token_audience ? RESOURCE : undefined;
+      async defaultResource(ctx, client) {
+        return !UNUSUAL && audienceOf(client ?? ctx.oidc?.client) ? RESOURCE : undefined;
       },
       async useGrantedResource() { return true; },
       async getResourceServerInfo(_ctx, resource, client) {
         if (resource !== RESOURCE) throw new Provider.errors.InvalidTarget();
         return {
           scope: 'orders:read payments:write profile',
-          audience: client?.access_token_audience ?? 'brand-api',
+          audience: audienceOf(client ?? _ctx.oidc?.client) ?? 'brand-api',
           accessTokenTTL: 300,
           accessTokenFormat: 'jwt',
           jwt: { sign: { alg: 'RS256' } },
