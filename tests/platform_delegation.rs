@@ -640,31 +640,21 @@ mod peer {
         c
     }
 
-    /// RS256 ID tokens, RFC 9068 JWT access tokens that the real brand
-    /// API checks against oidc-provider's JWKS, a refresh token (dropped),
-    /// client_secret_basic, RFC 9207 `iss`.
-    #[tokio::test]
-    async fn the_chat_flow_works_against_oidc_provider() {
-        let peer = Peer::start("plain");
-        let clock = Clock::new();
-        let mut options = ResourceOptions::new(peer.issuer.clone());
-        options.clock = clock.clone();
-        let api = MockResource::start_with(options).await.unwrap();
+    /// The platform, on `clock`, for the brand API at `api` and `peer` as
+    /// the organisation's IdP: its client registered there (with `extra`
+    /// metadata), its Consumer Authentication credential pointing there.
+    async fn platform_for(peer: &Peer, api: &str, clock: Clock, extra: Value) -> (Platform, Chat) {
         let platform = Platform::start_with(
-            fixtures(&peer.issuer, api.url()),
+            fixtures(&peer.issuer, api),
             PlatformOptions {
-                clock: clock.clone(),
+                clock,
                 ..PlatformOptions::default()
             },
         )
         .await
         .unwrap();
         let base = platform.url().to_string();
-        peer.register(client(
-            &base,
-            json!({"token_endpoint_auth_method": "client_secret_basic", "access_token_audience": "brand-api"}),
-        ))
-        .await;
+        peer.register(client(&base, extra)).await;
         platform
             .state()
             .add_consumer_auth(
@@ -675,11 +665,26 @@ mod peer {
             .unwrap();
         let chat = Chat {
             http: reqwest::Client::new(),
-            base: base.clone(),
+            base,
         };
+        (platform, chat)
+    }
+
+    /// RS256 ID tokens, RFC 9068 JWT access tokens that the real brand
+    /// API checks against oidc-provider's JWKS, a refresh token (dropped),
+    /// client_secret_basic, RFC 9207 `iss`.
+    #[tokio::test]
+    async fn the_chat_flow_works_against_oidc_provider() {
+        let peer = Peer::start("plain");
+        let clock = Clock::new();
+        let mut options = ResourceOptions::new(peer.issuer.clone());
+        options.clock = clock.clone();
+        let api = MockResource::start_with(options).await.unwrap();
+        let extra = json!({"token_endpoint_auth_method": "client_secret_basic", "access_token_audience": "brand-api"});
+        let (_platform, chat) = platform_for(&peer, api.url(), clock, extra).await;
         let conv = chat.open(Some("alice-1")).await;
         let link = chat.challenged(&conv, "my orders").await;
-        sign_in(&link, &base).await;
+        sign_in(&link, &chat.base).await;
         assert_eq!(
             chat.last_bot(&conv).await["text"],
             "Your orders: 1001 (delivered); 1002 (shipped); 1003 (awaiting_payment)"
@@ -715,33 +720,11 @@ mod peer {
         let peer = Peer::start("unusual");
         let api = wiremock::MockServer::start().await;
         orders_ok(&api).await;
-        let platform = Platform::start_with(
-            fixtures(&peer.issuer, &api.uri()),
-            PlatformOptions::default(),
-        )
-        .await
-        .unwrap();
-        let base = platform.url().to_string();
-        peer.register(client(
-            &base,
-            json!({"grant_types": ["authorization_code"]}),
-        ))
-        .await;
-        platform
-            .state()
-            .add_consumer_auth(
-                "demo",
-                "brand-login",
-                &credential_url(&peer.issuer, &format!("{base}/callback/demo/redirectCode")),
-            )
-            .unwrap();
-        let chat = Chat {
-            http: reqwest::Client::new(),
-            base: base.clone(),
-        };
+        let extra = json!({"grant_types": ["authorization_code"]});
+        let (_platform, chat) = platform_for(&peer, &api.uri(), Clock::new(), extra).await;
         let conv = chat.open(None).await;
         let link = chat.challenged(&conv, "my orders").await;
-        sign_in(&link, &base).await;
+        sign_in(&link, &chat.base).await;
         assert_eq!(
             chat.last_bot(&conv).await["text"],
             "Your orders: 1001 (shipped); 1002 (pending)"
