@@ -38,6 +38,7 @@ use crate::platform::PlatformState;
 use crate::platform::conversations::http::error;
 use crate::platform::delegation::pages::page;
 use crate::platform::integrations::Auth;
+use crate::platform::oauth::state_store::Refused;
 use crate::platform::org::OrgId;
 use crate::secret::{Secret, random_token};
 
@@ -56,10 +57,6 @@ const RESERVED: [&str; 7] = [
     "code_challenge",
     "code_challenge_method",
 ];
-
-/// A consumed or expired `state` is remembered this long past its expiry,
-/// so a late replay is reported as used or expired rather than unknown.
-const REMEMBER_SECS: i64 = 3600;
 
 /// A saved OAuth 2.0 Authorization Code credential.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,8 +156,6 @@ pub struct Pending {
     /// a credential edited since is refused.
     pub saved: OAuthCode,
     pub verifier: Secret,
-    pub expires_at: i64,
-    pub used: bool,
 }
 
 /// Why a callback's `state` was not accepted.
@@ -190,18 +185,16 @@ impl StateRejection {
 /// Claim `state` in one step under the lock: of two concurrent callbacks
 /// with the same `state`, exactly one gets it.
 fn claim(state: &PlatformState, value: &str, now: i64) -> Result<Pending, StateRejection> {
-    let mut pending = state.oauth_tokens.pending();
-    let Some(p) = pending.get_mut(value) else {
-        return Err(StateRejection::Unknown);
-    };
-    if p.used {
-        return Err(StateRejection::Used);
-    }
-    p.used = true;
-    if now >= p.expires_at {
-        return Err(StateRejection::Expired);
-    }
-    Ok(p.clone())
+    // The callback path names no organisation: any account's state.
+    state
+        .oauth_tokens
+        .pending()
+        .claim(value, None, now)
+        .map_err(|(refused, _)| match refused {
+            Refused::Unknown | Refused::WrongAccount => StateRejection::Unknown,
+            Refused::Reused => StateRejection::Used,
+            Refused::Expired => StateRejection::Expired,
+        })
 }
 
 /// `GET /api/orgs/{org}/credentials/{name}/authorize`: send the browser to
@@ -240,21 +233,18 @@ pub async fn authorize(
             .append_pair("code_challenge", challenge.as_str())
             .append_pair("code_challenge_method", "S256");
     }
-    {
-        let mut pending = state.oauth_tokens.pending();
-        pending.retain(|_, p| p.expires_at + REMEMBER_SECS > now);
-        pending.insert(
-            state_value,
-            Pending {
-                org: org.id.clone(),
-                credential: name.clone(),
-                saved: c,
-                verifier: Secret::new(verifier.secret().clone()),
-                expires_at: now + state.options.state_ttl_secs,
-                used: false,
-            },
-        );
-    }
+    state.oauth_tokens.pending().insert(
+        state_value,
+        org.id.clone(),
+        Pending {
+            org: org.id.clone(),
+            credential: name.clone(),
+            saved: c,
+            verifier: Secret::new(verifier.secret().clone()),
+        },
+        now + state.options.state_ttl_secs,
+        now,
+    );
     tracing::info!("authorization started");
     let Ok(location) = HeaderValue::from_str(url.as_str()) else {
         return error(

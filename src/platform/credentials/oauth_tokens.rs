@@ -36,6 +36,7 @@ use super::{FieldError, Kind, StoredToken, err};
 use crate::clock::Clock;
 use crate::platform::PlatformState;
 use crate::platform::oauth::outbound::OutboundLog;
+use crate::platform::oauth::state_store::StateStore;
 use crate::platform::oauth::token_request::{self, ClientAuthMethod, Grant};
 pub use crate::platform::oauth::token_response::TokenError;
 use crate::platform::oauth::token_response::TokenResponse;
@@ -240,7 +241,7 @@ pub struct OAuthTokens {
     log: OutboundLog,
     clock: Clock,
     flights: Arc<Mutex<Flights>>,
-    pending: Arc<Mutex<HashMap<String, Pending>>>,
+    pending: StateStore<Pending>,
 }
 
 impl std::fmt::Debug for OAuthTokens {
@@ -261,7 +262,7 @@ impl OAuthTokens {
             log: OutboundLog::default(),
             clock: Clock::new(),
             flights: Arc::default(),
-            pending: Arc::default(),
+            pending: StateStore::default(),
         }
     }
 
@@ -281,8 +282,8 @@ impl OAuthTokens {
     }
 
     /// The authorizations in progress, by `state`.
-    pub(super) fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<String, Pending>> {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    pub(super) fn pending(&self) -> &StateStore<Pending> {
+        &self.pending
     }
 
     /// Log outbound requests to `log`, dated on `clock`.

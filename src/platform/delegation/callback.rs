@@ -93,15 +93,21 @@ pub async fn handler(
     };
     if let Some(reason) = rejection {
         tracing::info!(?reason, "callback refused");
-        if let Some(conv) = state.challenges.conversation_of(state_value, &account) {
+        if let Some(conv) = state
+            .challenges
+            .peek(state_value, &account)
+            .map(|c| c.conversation)
+        {
             convs.event(&conv, now, EventKind::CallbackReceived);
             convs.event(&conv, now, EventKind::StateRejected { reason });
         }
         return pages::refused(reason.explain());
     }
-    let ch = match state.challenges.claim(state_value, &account, now) {
+    let ch = match state.challenges.claim(state_value, Some(&account), now) {
         Ok(ch) => ch,
-        Err((reason, conv)) => {
+        Err((reason, ch)) => {
+            let reason = StateRejection::from(reason);
+            let conv = ch.map(|c| c.conversation);
             tracing::info!(?reason, "callback refused");
             if let Some(conv) = conv {
                 convs.event(&conv, now, EventKind::CallbackReceived);

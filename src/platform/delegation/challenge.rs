@@ -38,6 +38,7 @@ pub fn issue(
 
     state.challenges.insert(
         state_value,
+        conv.org.clone(),
         Challenge {
             conversation: conv.id.clone(),
             org: conv.org.clone(),
@@ -49,10 +50,9 @@ pub fn issue(
                 .url
                 .query_pairs()
                 .any(|(k, v)| k == "scope" && v.split(' ').any(|w| w == "openid")),
-            expires_at: now + state.options.state_ttl_secs,
-            consumed: false,
             call,
         },
+        now + state.options.state_ttl_secs,
         now,
     );
     if let Some(reason) = reason {

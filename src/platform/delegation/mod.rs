@@ -12,19 +12,15 @@ pub mod callback;
 pub mod challenge;
 pub mod pages;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use super::events::StateRejection;
 use super::integrations::PreparedCall;
+use super::oauth::state_store::{Refused, StateStore};
 use super::org::OrgId;
 use crate::secret::Secret;
 
-/// How long a consumed or expired challenge is remembered, so a late
-/// replay is reported as reused or expired rather than unknown.
-const REMEMBER_SECS: i64 = 3600;
-
-/// One outstanding authentication link.
+/// One outstanding authentication link, kept under its `state` in the
+/// platform's one [`StateStore`] (bound to the organisation, single use,
+/// expiring on the shared clock).
 #[derive(Debug, Clone)]
 pub struct Challenge {
     pub conversation: String,
@@ -37,72 +33,20 @@ pub struct Challenge {
     /// Whether the link asked for the `openid` scope: the token response
     /// must then carry an ID token (OIDC Core 3.1.3.3).
     pub openid: bool,
-    pub expires_at: i64,
-    pub consumed: bool,
     /// The integration call to run once the token is in.
     pub call: PreparedCall,
 }
 
 /// Outstanding challenges by `state`.
-#[derive(Clone, Default)]
-pub struct Challenges {
-    inner: Arc<Mutex<HashMap<String, Challenge>>>,
-}
+pub type Challenges = StateStore<Challenge>;
 
-impl Challenges {
-    /// Remember a new challenge under `state`; forget long-dead ones.
-    pub fn insert(&self, state: String, challenge: Challenge, now: i64) {
-        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        map.retain(|_, c| c.expires_at + REMEMBER_SECS > now);
-        map.insert(state, challenge);
-    }
-
-    /// Check `state` for a callback on `account` and consume it, in one
-    /// step under the lock: of two concurrent callbacks with the same
-    /// `state`, exactly one gets the challenge. A callback on the wrong
-    /// account does not consume it (the real one can still arrive).
-    /// On refusal, the conversation it belonged to (if known) is returned
-    /// for the event log.
-    pub fn claim(
-        &self,
-        state: &str,
-        account: &str,
-        now: i64,
-    ) -> Result<Challenge, (StateRejection, Option<String>)> {
-        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(c) = map.get_mut(state) else {
-            return Err((StateRejection::Unknown, None));
-        };
-        let conv = Some(c.conversation.clone());
-        if c.org.as_str() != account {
-            return Err((StateRejection::WrongAccount, conv));
+impl From<Refused> for StateRejection {
+    fn from(r: Refused) -> Self {
+        match r {
+            Refused::Unknown => StateRejection::Unknown,
+            Refused::WrongAccount => StateRejection::WrongAccount,
+            Refused::Reused => StateRejection::Reused,
+            Refused::Expired => StateRejection::Expired,
         }
-        if c.consumed {
-            return Err((StateRejection::Reused, conv));
-        }
-        if now >= c.expires_at {
-            c.consumed = true;
-            return Err((StateRejection::Expired, conv));
-        }
-        c.consumed = true;
-        Ok(c.clone())
-    }
-
-    /// The conversation `state` was issued for on `account`, without
-    /// consuming it: for the event log of a response refused before its
-    /// state is claimed.
-    pub fn conversation_of(&self, state: &str, account: &str) -> Option<String> {
-        let map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(state)
-            .filter(|c| c.org.as_str() == account)
-            .map(|c| c.conversation.clone())
-    }
-
-    /// Outstanding (unconsumed, unexpired) challenges of a conversation.
-    pub fn outstanding(&self, conversation: &str, now: i64) -> usize {
-        let map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        map.values()
-            .filter(|c| c.conversation == conversation && !c.consumed && now < c.expires_at)
-            .count()
     }
 }
