@@ -230,3 +230,50 @@ async fn the_chat_page_shows_the_link() {
     assert!(page.contains("code_challenge_method=S256"), "{page}");
     assert!(!page.contains("<script"), "{page}");
 }
+
+/// A token endpoint that departs from RFC 6749 5.1 the way Entra ID v1 and
+/// LinkedIn do (lifetime as a string, no token_type) still gives a token;
+/// the platform's log of its own OAuth requests names each departure and
+/// never the token.
+#[tokio::test]
+async fn tolerated_departures_of_a_token_response_are_logged() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let w = World::start().await;
+    let idp = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            r#"{"access_token":"entra-like-token","expires_in":"3599","ext_expires_in":"3599"}"#,
+            "application/json",
+        ))
+        .mount(&idp)
+        .await;
+    w.platform
+        .state()
+        .add_credential(
+            "demo",
+            json!({"type": "oauth2_client_credentials", "name": "svc", "client_id": "c",
+                   "client_secret": "s", "token_url": format!("{}/token", idp.uri())}),
+        )
+        .unwrap();
+    let r = w
+        .http
+        .post(w.url("/api/orgs/demo/credentials/svc/authorize"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["authorized"], true, "{body}");
+    let log = w.get_json("/api/oauth/requests").await;
+    let entry = log["requests"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(entry["grant_type"], "client_credentials", "{log}");
+    assert_eq!(entry["client_auth"], "client_secret_basic");
+    assert_eq!(entry["outcome"], "ok");
+    assert_eq!(
+        entry["departures"],
+        json!(["token_type_missing", "expires_in_string"])
+    );
+    assert!(!log.to_string().contains("entra-like-token"));
+}

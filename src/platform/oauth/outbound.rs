@@ -1,6 +1,7 @@
 //! The platform's log of its own outbound OAuth requests: every token
 //! request (any grant) and every revocation, with its endpoint, grant type,
-//! client authentication method, outcome and duration. Never a secret, a
+//! client authentication method, outcome, the departures from the standard
+//! its answer was tolerated with, and duration. Never a secret, a
 //! code or a token: the entries are built from names and numbers only.
 //!
 //! `GET /api/oauth/requests` reads it, so a scenario can assert what the
@@ -41,6 +42,10 @@ pub struct OutboundRequest {
     /// `ok`, an RFC 6749 5.2 error code, or what went wrong
     /// (`unreachable`, `not_json`, ...).
     pub outcome: String,
+    /// The codes of the departures from the standard the answer was
+    /// tolerated with ([`super::token_response::Departure`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub departures: Vec<&'static str>,
     pub duration_ms: u64,
 }
 
@@ -105,6 +110,7 @@ mod tests {
                 client_auth: "client_secret_basic",
                 status: Some(200),
                 outcome: "ok".into(),
+                departures: vec![],
                 duration_ms: 1,
             });
         }

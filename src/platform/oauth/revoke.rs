@@ -162,6 +162,7 @@ impl OAuthClient {
             grant_type: None,
             method: at_token.method,
             status,
+            departures: Vec::new(),
             started,
         };
         self.recorder().record(sent, &logged);

@@ -184,6 +184,8 @@ pub struct Sent<'a> {
     pub method: ClientAuthMethod,
     /// The HTTP status, when there was an answer.
     pub status: Option<u16>,
+    /// The codes of the departures the answer was tolerated with.
+    pub departures: Vec<&'static str>,
     pub started: Instant,
 }
 
@@ -201,6 +203,7 @@ impl Recorder<'_> {
                 Ok(_) => "ok".into(),
                 Err(e) => outcome(e),
             },
+            departures: sent.departures,
             duration_ms: u64::try_from(sent.started.elapsed().as_millis()).unwrap_or(u64::MAX),
         });
     }
@@ -240,6 +243,10 @@ pub async fn request(
             grant_type: Some(grant.name()),
             method: client.method,
             status,
+            departures: result
+                .as_ref()
+                .map(|t| t.departures.iter().map(|d| d.code).collect())
+                .unwrap_or_default(),
             started,
         };
         r.record(sent, &result);
