@@ -36,21 +36,23 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use serde_json::{Value, json};
-use standin::clock::Clock;
 use standin::conformance::agent::{ConsumerAgent, FormHints, Landing};
-use standin::idp::{ClientConfig, Fixtures, IdpOptions, MockIdp};
-use standin::platform::{Platform, PlatformFixtures, PlatformOptions};
-use standin::resource::{MockResource, ResourceOptions};
+use standin::platform::{PlatformFixtures, PlatformOptions};
+use standin::stack::{Brand, BrandOptions, Stack};
 use url::Url;
 
 const CLIENT_ID: &str = "bench-bot";
 const CLIENT_SECRET: &str = "bench-bot-secret";
 
 struct World {
-    idp: MockIdp,
-    _api: MockResource,
-    platform: Platform,
+    stack: Stack,
     http: reqwest::Client,
+}
+
+impl World {
+    fn idp(&self) -> &standin::MockIdp {
+        self.stack.brand.idp.as_ref().expect("the embedded IdP")
+    }
 }
 
 fn platform_fixtures(issuer: &str, api: &str) -> PlatformFixtures {
@@ -88,56 +90,31 @@ empty = "you have no orders"
 
 /// The three parties, as `standin up` wires them, on free ports.
 async fn start() -> World {
-    let clock = Clock::new();
-    let idp = MockIdp::start_with(
-        Fixtures::default_brand(),
-        IdpOptions {
-            clock: clock.clone(),
-            ..IdpOptions::default()
-        },
-    )
-    .await
-    .expect("IdP starts");
-    let mut options = ResourceOptions::new(idp.issuer());
-    options.clock = clock.clone();
-    let api = MockResource::start_with(options).await.expect("API starts");
-    let platform = Platform::start_with(
-        platform_fixtures(idp.issuer(), api.url()),
-        PlatformOptions {
-            clock,
-            ..PlatformOptions::default()
-        },
-    )
-    .await
-    .expect("platform starts");
-    let redirect_uri = format!("{}/callback/demo/redirectCode", platform.url());
+    let brand = Brand::start(BrandOptions::default())
+        .await
+        .expect("brand side starts");
+    let stack = brand
+        .with_platform(PlatformOptions::default(), |urls| {
+            platform_fixtures(&urls.issuer, &urls.api)
+        })
+        .await
+        .expect("platform starts");
     // The fixtures' demo-bot, with this platform's callback.
-    let client: ClientConfig = serde_json::from_value(json!({
-        "id": CLIENT_ID,
-        "secret": CLIENT_SECRET,
-        "redirect_uris": [redirect_uri],
-        "grant_types": ["authorization_code", "refresh_token"],
-        "scopes": ["openid", "profile", "email", "offline_access", "orders:read", "payments:write"],
-        "consent": true,
-        "access_token_ttl_secs": 300,
-        "id_token_ttl_secs": 300,
-    }))
-    .expect("client config");
-    idp.control().add_client(client).expect("client added");
-    let mut link = Url::parse(&format!("{}/authorize", idp.issuer())).expect("issuer URL");
-    link.query_pairs_mut()
-        .append_pair("client_id", CLIENT_ID)
-        .append_pair("response_type", "code")
-        .append_pair("redirect_uri", &redirect_uri)
-        .append_pair("scope", "openid profile orders:read payments:write");
-    platform
+    stack
+        .register_platform_client(CLIENT_ID, CLIENT_SECRET, &["demo"])
+        .expect("client added");
+    let link = stack.consumer_auth_link(
+        "demo",
+        CLIENT_ID,
+        "openid profile orders:read payments:write",
+    );
+    stack
+        .platform
         .state()
-        .add_consumer_auth("demo", "brand-login", link.as_str())
+        .add_consumer_auth("demo", "brand-login", &link)
         .expect("credential valid");
     World {
-        idp,
-        _api: api,
-        platform,
+        stack,
         http: reqwest::Client::new(),
     }
 }
@@ -148,7 +125,7 @@ fn agent() -> ConsumerAgent {
 
 /// One flow; the conversation id, to close it afterwards.
 async fn flow(w: &World, mut agent: ConsumerAgent, expect_consent: bool) -> String {
-    let base = w.platform.url();
+    let base = w.stack.platform.url();
     let opened: Value = w
         .http
         .post(format!("{base}/api/conversations"))
@@ -212,7 +189,10 @@ async fn flow(w: &World, mut agent: ConsumerAgent, expect_consent: bool) -> Stri
 async fn close(w: &World, conv: &str) {
     let r = w
         .http
-        .delete(format!("{}/api/conversations/{conv}", w.platform.url()))
+        .delete(format!(
+            "{}/api/conversations/{conv}",
+            w.stack.platform.url()
+        ))
         .send()
         .await
         .expect("close");
@@ -229,7 +209,7 @@ fn delegation(c: &mut Criterion) {
         // One untimed flow: warm caches; a remembered consent for the
         // second case.
         runtime.block_on(async {
-            world.idp.control().store().consents.clear();
+            world.idp().control().store().consents.clear();
             let conv = flow(&world, agent(), true).await;
             close(&world, &conv).await;
         });
@@ -238,7 +218,7 @@ fn delegation(c: &mut Criterion) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     if consent {
-                        world.idp.control().store().consents.clear();
+                        world.idp().control().store().consents.clear();
                     }
                     let a = agent();
                     let started = Instant::now();

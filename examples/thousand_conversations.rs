@@ -84,16 +84,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use standin::clock::Clock;
 use standin::conformance::agent::{ConsumerAgent, FormHints, Landing, Page};
+use standin::idp::IdpState;
 use standin::idp::admin::NewUser;
-use standin::idp::{ClientConfig, Fixtures, IdpOptions, IdpState, MockIdp};
-use standin::platform::{Platform, PlatformFixtures, PlatformOptions, PlatformState};
+use standin::platform::{PlatformFixtures, PlatformOptions, PlatformState};
 use standin::resource::{
-    Amount, ConsumerData, MockResource, Order, RequestLogEntry, ResourceFixtures, ResourceOptions,
-    ResourceState,
+    Amount, ConsumerData, Order, RequestLogEntry, ResourceFixtures, ResourceState,
 };
 use standin::secret::Secret;
+use standin::stack::{Brand, BrandOptions, Stack};
 use url::Url;
 
 const CLIENT_ID: &str = "bench-bot";
@@ -249,48 +248,29 @@ struct World {
     platform: PlatformState,
     http: reqwest::Client,
     /// The running servers; dropping them stops them.
-    _parties: Box<(MockIdp, MockResource, Platform)>,
+    _parties: Box<Stack>,
 }
 
 async fn start(n: usize, distinct: bool) -> anyhow::Result<World> {
-    let clock = Clock::new();
-    let idp_server = MockIdp::start_with(
-        Fixtures::default_brand(),
-        IdpOptions {
-            clock: clock.clone(),
-            ..IdpOptions::default()
-        },
-    )
-    .await?;
-    let mut options = ResourceOptions::new(idp_server.issuer());
-    options.clock = clock.clone();
-    options.fixtures = resource_fixtures(n, distinct);
-    let api_server = MockResource::start_with(options).await?;
-    let platform_server = Platform::start_with(
-        platform_fixtures(idp_server.issuer(), api_server.url()),
-        PlatformOptions {
-            clock,
-            ..PlatformOptions::default()
-        },
-    )
-    .await?;
-    let idp = idp_server.control().clone();
-    let api = api_server.control().clone();
-    let platform = platform_server.state().clone();
-    let redirect_uri = format!("{}/callback/demo/redirectCode", platform.url());
+    let mut brand_options = BrandOptions::default();
+    brand_options.api.fixtures = resource_fixtures(n, distinct);
+    let stack = Brand::start(brand_options)
+        .await?
+        .with_platform(PlatformOptions::default(), |urls| {
+            platform_fixtures(&urls.issuer, &urls.api)
+        })
+        .await?;
+    let idp = stack
+        .brand
+        .idp
+        .as_ref()
+        .expect("the embedded IdP")
+        .control()
+        .clone();
+    let api = stack.brand.api.control().clone();
+    let platform = stack.platform.state().clone();
     // Shaped like the fixtures' demo-bot, with this platform's callback.
-    let client: ClientConfig = serde_json::from_value(json!({
-        "id": CLIENT_ID,
-        "name": "Bench Bot",
-        "secret": CLIENT_SECRET,
-        "redirect_uris": [redirect_uri],
-        "grant_types": ["authorization_code", "refresh_token"],
-        "scopes": ["openid", "profile", "email", "offline_access", "orders:read", "payments:write"],
-        "consent": true,
-        "access_token_ttl_secs": 300,
-        "id_token_ttl_secs": 300,
-    }))?;
-    idp.add_client(client).map_err(|e| anyhow::anyhow!("{e}"))?;
+    stack.register_platform_client(CLIENT_ID, CLIENT_SECRET, &["demo"])?;
     if distinct {
         for i in 0..n {
             let u = user_for(i, true);
@@ -303,14 +283,13 @@ async fn start(n: usize, distinct: bool) -> anyhow::Result<World> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
     }
-    let mut link = Url::parse(&format!("{}/authorize", idp.issuer))?;
-    link.query_pairs_mut()
-        .append_pair("client_id", CLIENT_ID)
-        .append_pair("response_type", "code")
-        .append_pair("redirect_uri", &redirect_uri)
-        .append_pair("scope", "openid profile orders:read payments:write");
+    let link = stack.consumer_auth_link(
+        "demo",
+        CLIENT_ID,
+        "openid profile orders:read payments:write",
+    );
     platform
-        .add_consumer_auth("demo", "brand-login", link.as_str())
+        .add_consumer_auth("demo", "brand-login", &link)
         .map_err(|e| anyhow::anyhow!("credential refused: {e:?}"))?;
     Ok(World {
         idp,
@@ -319,7 +298,7 @@ async fn start(n: usize, distinct: bool) -> anyhow::Result<World> {
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()?,
-        _parties: Box::new((idp_server, api_server, platform_server)),
+        _parties: Box::new(stack),
     })
 }
 

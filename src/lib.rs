@@ -20,6 +20,8 @@
 //! - [`platform`]: the reference conversational platform (credentials,
 //!   conversations, API integrations, consumer delegation), embeddable as
 //!   [`platform::Platform`]. It reaches the brand side over HTTP only.
+//! - [`stack`]: one start-up for all of it on one clock (what `standin up`,
+//!   the suites, the benches and the example use).
 //! - [`conformance`]: what the Gherkin conformance suite drives: a consumer
 //!   agent that signs in through HTML forms, the control-surface trait, and
 //!   the profile naming an external IdP under test.
@@ -33,6 +35,7 @@ pub mod platform;
 pub mod resource;
 pub mod secret;
 pub mod server;
+pub mod stack;
 pub mod tls;
 
 pub use idp::MockIdp;

@@ -12,6 +12,7 @@ use standin::nlu::{MockNlu, NluOptions};
 use standin::platform::credentials::{VaultLocation, cipher::KEY_ENV};
 use standin::platform::{Platform, PlatformFixtures, PlatformOptions};
 use standin::resource::{MockResource, ResourceOptions};
+use standin::stack::{Brand, BrandOptions, IdpChoice};
 use standin::tls::TlsSettings;
 use tracing_subscriber::EnvFilter;
 
@@ -216,26 +217,23 @@ fn tls_from(dir: &Path) -> anyhow::Result<TlsSettings> {
         .with_context(|| format!("reading the certificates in {}", dir.display()))
 }
 
-async fn start_platform(
-    fixtures: PlatformFixtures,
+fn platform_options(
     addr: SocketAddr,
-    clock: Clock,
     public_url: Option<String>,
     vault: &VaultArgs,
-) -> anyhow::Result<Platform> {
-    let options = PlatformOptions {
+) -> PlatformOptions {
+    PlatformOptions {
         addr,
-        clock,
         public_url,
         vault: vault.location(),
         vault_key: std::env::var(KEY_ENV)
             .ok()
             .map(standin::secret::Secret::new),
         ..PlatformOptions::default()
-    };
-    let platform = Platform::start_with(fixtures, options)
-        .await
-        .context("starting the reference platform")?;
+    }
+}
+
+fn say_vault(platform: &Platform) {
     let v = &platform.state().vault;
     match v.location() {
         VaultLocation::Memory => say!("credential vault: in memory"),
@@ -245,6 +243,23 @@ async fn start_platform(
             v.key_source()
         ),
     }
+}
+
+async fn start_platform(
+    fixtures: PlatformFixtures,
+    addr: SocketAddr,
+    clock: Clock,
+    public_url: Option<String>,
+    vault: &VaultArgs,
+) -> anyhow::Result<Platform> {
+    let options = PlatformOptions {
+        clock,
+        ..platform_options(addr, public_url, vault)
+    };
+    let platform = Platform::start_with(fixtures, options)
+        .await
+        .context("starting the reference platform")?;
+    say_vault(&platform);
     Ok(platform)
 }
 
@@ -293,39 +308,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let local = |port| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
     match cli.command {
         Command::Up { vault, certs } => {
-            // One clock for all parties, as in the tests.
-            let clock = Clock::new();
             let tls = tls_from(&certs)?;
-            let idp = start_idp(
-                Fixtures::default_brand(),
-                local(8400),
-                clock.clone(),
-                None,
-                Some(tls.clone().with_addr(local(8444))),
-            )
+            let mut api = ResourceOptions::new("");
+            api.addr = local(8401);
+            api.tls = Some(tls.clone().with_addr(local(8443)));
+            // One clock for all parties, as in the tests.
+            let brand = Brand::start(BrandOptions {
+                clock: Clock::new(),
+                idp: IdpChoice::Embedded {
+                    fixtures: Box::new(Fixtures::default_brand()),
+                    options: IdpOptions {
+                        addr: local(8400),
+                        ..IdpOptions::default()
+                    },
+                    tls: Some(tls.with_addr(local(8444))),
+                },
+                api,
+                nlu: Some(local(8403)),
+            })
             .await?;
-            let api = start_resource(
-                local(8401),
-                clock.clone(),
-                idp.issuer().to_string(),
-                "brand-api".into(),
-                Some(tls.with_addr(local(8443))),
-            )
-            .await?;
-            let mut nlu_options = NluOptions::new(idp.issuer());
-            nlu_options.addr = local(8403);
-            nlu_options.clock = clock.clone();
-            let nlu = MockNlu::start_with(nlu_options)
-                .await
-                .context("starting the mock NLU service")?;
-            let platform = start_platform(
-                PlatformFixtures::default_demo(),
-                local(8402),
-                clock,
-                None,
-                &vault,
-            )
-            .await?;
+            let stack = brand
+                .with_platform(platform_options(local(8402), None, &vault), |_| {
+                    PlatformFixtures::default_demo()
+                })
+                .await?;
+            say_vault(&stack.platform);
+            let (Some(idp), Some(nlu)) = (&stack.brand.idp, &stack.brand.nlu) else {
+                unreachable!("the stack was started with its own IdP and NLU");
+            };
+            let (api, platform) = (&stack.brand.api, &stack.platform);
             say!("standin is up.\n");
             say!("  mock brand IdP       {}", idp.issuer());
             say!(
@@ -351,7 +362,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             say!("\nTalk to the demo bot (sign in as alice / alice-password when it asks):\n");
             say!("  {}/chat\n", platform.url());
             say!("Say \"my orders\". Or try the IdP alone with this authorization link:\n");
-            say!("  {}\n", demo_link(&idp));
+            say!("  {}\n", demo_link(idp));
             say!("Press Ctrl-C to stop.");
             shutdown_signal().await;
         }

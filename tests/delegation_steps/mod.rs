@@ -54,12 +54,13 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail, ensure};
 use cucumber::{World, given, when};
-use serde_json::{Value, json};
+use serde_json::Value;
 use standin::clock::Clock;
 use standin::conformance::{Callback, ConsumerAgent, FormHints, Landing, Page};
-use standin::idp::{ClientConfig, Fixtures, IdpOptions, MockIdp};
+use standin::idp::MockIdp;
 use standin::platform::{Platform, PlatformFixtures, PlatformOptions};
 use standin::resource::{MockResource, RequestLogEntry, ResourceOptions};
+use standin::stack::{Brand, BrandOptions, Stack};
 use url::Url;
 
 /// The platform's client at the IdP (added at start, with the platform's
@@ -441,66 +442,53 @@ workspace_id = "ws-support"
 impl DelegationWorld {
     async fn new() -> anyhow::Result<Self> {
         let clock = Clock::new();
-        let idp = MockIdp::start_with(
-            Fixtures::default_brand(),
-            IdpOptions {
-                clock: clock.clone(),
-                ..IdpOptions::default()
-            },
-        )
-        .await
-        .map_err(|e| anyhow!("cannot start the mock IdP: {e}"))?;
-        let mut api_options = ResourceOptions::new(idp.issuer());
-        api_options.clock = clock.clone();
+        let mut api = ResourceOptions::new("");
         // The mutual TLS listener, with the process's test CA.
-        api_options.tls = Some(mtls::pki()?.settings.clone());
-        let api = MockResource::start_with(api_options)
-            .await
-            .map_err(|e| anyhow!("cannot start the brand API: {e}"))?;
-        let external = mtls::external_system(idp.issuer(), &clock).await?;
+        api.tls = Some(mtls::pki()?.settings.clone());
+        let brand = Brand::start(BrandOptions {
+            clock: clock.clone(),
+            api,
+            ..BrandOptions::default()
+        })
+        .await
+        .map_err(|e| anyhow!("cannot start the brand side: {e}"))?;
+        let external = mtls::external_system(brand.issuer(), &clock).await?;
+        let urls = brand.urls();
+        let fixtures = platform_fixtures(
+            &urls.issuer,
+            &urls.api,
+            urls.api_mtls.as_deref().unwrap_or_default(),
+            external.mtls_url().unwrap_or_default(),
+        )?;
         // The vault on disk, as `standin platform` keeps it by default.
         let data_dir = canary::DataDir::new().context("the platform's data directory")?;
-        let platform = Platform::start_with(
-            platform_fixtures(
-                idp.issuer(),
-                api.url(),
-                api.mtls_url().unwrap_or_default(),
-                external.mtls_url().unwrap_or_default(),
-            )?,
-            PlatformOptions {
-                clock: clock.clone(),
-                http_timeout: HTTP_TIMEOUT,
-                vault: standin::platform::credentials::VaultLocation::Dir(data_dir.path().into()),
-                ..PlatformOptions::default()
-            },
-        )
-        .await
-        .map_err(|e| anyhow!("cannot start the platform: {e}"))?;
-        let nlu = nlu::NluWorld::start(&idp, &clock).await?;
-
+        let stack = brand
+            .with_platform(
+                PlatformOptions {
+                    http_timeout: HTTP_TIMEOUT,
+                    vault: standin::platform::credentials::VaultLocation::Dir(
+                        data_dir.path().into(),
+                    ),
+                    ..PlatformOptions::default()
+                },
+                |_| fixtures,
+            )
+            .await
+            .map_err(|e| anyhow!("cannot start the platform: {e}"))?;
         // The platform's port is known only now: register its callbacks.
-        let base = platform.url().to_string();
-        let client: ClientConfig = serde_json::from_value(json!({
-            "id": CLIENT_ID,
-            "name": "Reference platform",
-            "secret": CLIENT_SECRET,
-            "redirect_uris": [
-                format!("{base}/callback/demo/redirectCode"),
-                format!("{base}/callback/demo/redirectedCode"),
-                format!("{base}/callback/other/redirectCode"),
-                format!("{base}/callback/other/redirectedCode"),
-                pre_auth::BRAND_PAGE,
-            ],
-            "grant_types": ["authorization_code", "refresh_token"],
-            "scopes": ["openid", "profile", "email", "offline_access", "orders:read", "payments:write"],
-            "consent": true,
-            "access_token_ttl_secs": 300,
-            "id_token_ttl_secs": 300,
-        }))
-        .context("the platform's client at the IdP")?;
-        idp.control()
-            .add_client(client)
+        stack
+            .register_platform_client_with(
+                CLIENT_ID,
+                CLIENT_SECRET,
+                &["demo", "other"],
+                &[pre_auth::BRAND_PAGE],
+            )
             .map_err(|e| anyhow!("cannot register the platform's client: {e}"))?;
+        let Stack { brand, platform } = stack;
+        let Brand { idp, api, .. } = brand;
+        let idp = idp.ok_or_else(|| anyhow!("the stack has no embedded IdP"))?;
+        let nlu = nlu::NluWorld::start(&idp, &clock).await?;
+        let base = platform.url().to_string();
 
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
