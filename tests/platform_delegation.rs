@@ -571,7 +571,7 @@ mod peer {
     use standin::clock::Clock;
     use standin::conformance::agent::{ConsumerAgent, FormHints, Landing};
     use standin::platform::{Platform, PlatformOptions};
-    use standin::resource::{MockResource, ResourceOptions};
+    use standin::stack::{Brand, BrandOptions, IdpChoice};
     use url::Url;
 
     use crate::platform_support::oidc_provider::Peer;
@@ -676,12 +676,19 @@ mod peer {
     #[tokio::test]
     async fn the_chat_flow_works_against_oidc_provider() {
         let peer = Peer::start("plain");
-        let clock = Clock::new();
-        let mut options = ResourceOptions::new(peer.issuer.clone());
-        options.clock = clock.clone();
-        let api = MockResource::start_with(options).await.unwrap();
+        // The brand side with an external IdP: the brand API trusts it.
+        let brand = Brand::start(BrandOptions {
+            idp: IdpChoice::External {
+                issuer: peer.issuer.clone(),
+            },
+            ..BrandOptions::default()
+        })
+        .await
+        .unwrap();
+        assert!(brand.idp.is_none());
         let extra = json!({"token_endpoint_auth_method": "client_secret_basic", "access_token_audience": "brand-api"});
-        let (_platform, chat) = platform_for(&peer, api.url(), clock, extra).await;
+        let (_platform, chat) =
+            platform_for(&peer, brand.api.url(), brand.clock.clone(), extra).await;
         let conv = chat.open(Some("alice-1")).await;
         let link = chat.challenged(&conv, "my orders").await;
         sign_in(&link, &chat.base).await;
