@@ -186,6 +186,15 @@ impl World {
         request.send().await.expect("admin request")
     }
 
+    /// `GET` an admin route's JSON.
+    async fn admin_json(&self, path: &str) -> Value {
+        self.admin(reqwest::Method::GET, path, None)
+            .await
+            .json()
+            .await
+            .expect("admin JSON")
+    }
+
     /// The fixture signing key the IdP signs RS256 tokens with (public test
     /// fixtures, so a test can sign claims of its choosing with it).
     fn fixture_key(&self) -> SigningKey {
@@ -456,12 +465,7 @@ async fn a_rotated_key_is_fetched_once_and_the_old_one_still_verifies() {
     assert_eq!(w.get("/api/orders", Some(&new)).await.status(), 200);
     assert_eq!(w.api.control().jwks_fetches(), 2);
 
-    let keys: Value = w
-        .admin(reqwest::Method::GET, "/admin/keys", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let keys: Value = w.admin_json("/admin/keys").await;
     assert_eq!(keys["fetches"], 2);
     assert!(keys["kids"].as_array().unwrap().contains(&json!(kid)));
 }
@@ -979,12 +983,7 @@ async fn client_certificates_are_pinned_through_admin_and_bad_ones_refused() {
     let pinned: Value = response.json().await.unwrap();
     assert_eq!(pinned["subject"], "CN=other-api.example");
     assert_eq!(pinned["sub"], "carol-sub");
-    let listed: Value = w
-        .admin(reqwest::Method::GET, "/admin/client-certificates", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = w.admin_json("/admin/client-certificates").await;
     let subjects: Vec<&str> = listed["client_certificates"]
         .as_array()
         .unwrap()
@@ -1012,12 +1011,7 @@ async fn client_certificates_are_pinned_through_admin_and_bad_ones_refused() {
     }
     // Reset: back to the fixtures' pins.
     w.admin(reqwest::Method::POST, "/admin/reset", None).await;
-    let listed: Value = w
-        .admin(reqwest::Method::GET, "/admin/client-certificates", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = w.admin_json("/admin/client-certificates").await;
     assert_eq!(listed["client_certificates"].as_array().unwrap().len(), 1);
 }
 
