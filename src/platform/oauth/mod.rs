@@ -153,12 +153,34 @@ impl ExchangeError {
 /// The parts of a discovery document the `openidconnect` crate's core
 /// metadata leaves out: where tokens are revoked (RFC 8414 2), and whether
 /// authorization responses carry `iss` (RFC 9207 3).
+///
+/// Read leniently: a member of an unexpected type is taken as absent
+/// rather than failing the whole discovery document (a `"true"` string for
+/// the flag counts as true).
 #[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
 pub struct ExtraMetadata {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_string"
+    )]
     pub revocation_endpoint: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_flag")]
     pub authorization_response_iss_parameter_supported: bool,
+}
+
+fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let v = <serde_json::Value as serde::Deserialize>::deserialize(d)?;
+    Ok(v.as_str().map(str::to_string))
+}
+
+fn lenient_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let v = <serde_json::Value as serde::Deserialize>::deserialize(d)?;
+    Ok(match v {
+        serde_json::Value::Bool(b) => b,
+        serde_json::Value::String(s) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    })
 }
 
 impl openidconnect::AdditionalProviderMetadata for ExtraMetadata {}
@@ -453,4 +475,27 @@ fn discovery_error<E: std::error::Error>(e: &E) -> String {
         source = s.source();
     }
     token_response::sanitise(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_metadata_is_read_leniently() {
+        let read = |v: serde_json::Value| serde_json::from_value::<ExtraMetadata>(v).unwrap();
+        let m = read(
+            serde_json::json!({"revocation_endpoint": "https://idp/revoke", "authorization_response_iss_parameter_supported": true}),
+        );
+        assert_eq!(m.revocation_endpoint.as_deref(), Some("https://idp/revoke"));
+        assert!(m.authorization_response_iss_parameter_supported);
+        let m = read(
+            serde_json::json!({"revocation_endpoint": 5, "authorization_response_iss_parameter_supported": "true"}),
+        );
+        assert_eq!(m.revocation_endpoint, None);
+        assert!(m.authorization_response_iss_parameter_supported);
+        let m = read(serde_json::json!({"authorization_response_iss_parameter_supported": null}));
+        assert!(!m.authorization_response_iss_parameter_supported);
+        assert!(!read(serde_json::json!({})).authorization_response_iss_parameter_supported);
+    }
 }
