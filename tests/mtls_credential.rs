@@ -510,7 +510,7 @@ fn every_fault_is_reported_at_once() {
 #[tokio::test]
 async fn the_client_is_cached_until_the_credential_changes() {
     use standin::platform::conversations::ConvInfo;
-    use standin::platform::credentials::apply;
+    use standin::platform::integrations::apply;
     use standin::platform::{Platform, PlatformFixtures};
 
     let fixtures = PlatformFixtures::from_toml(

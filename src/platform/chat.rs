@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::PlatformState;
 use super::conversations::Party;
 use super::conversations::http::{OpenBody, handle_message, open};
-use super::delegation::pages::page;
+use super::web::page;
 
 #[derive(Deserialize)]
 pub struct StartQuery {

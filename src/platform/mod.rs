@@ -77,6 +77,7 @@ pub mod integrations;
 pub mod oauth;
 pub mod org;
 pub mod tokens_api;
+pub mod web;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -502,7 +503,7 @@ async fn too_large_as_json(response: axum::response::Response) -> axum::response
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/plain"));
     if response.status() == StatusCode::PAYLOAD_TOO_LARGE && plain {
-        return conversations::http::error(
+        return web::error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "invalid_request",
             "the request body is too large for this endpoint (credentials: 1 MiB, other calls: 64 KiB)",
@@ -512,11 +513,11 @@ async fn too_large_as_json(response: axum::response::Response) -> axum::response
 }
 
 async fn not_found() -> axum::response::Response {
-    conversations::http::error(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+    web::error(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
 
 async fn method_not_allowed() -> axum::response::Response {
-    conversations::http::error(
+    web::error(
         StatusCode::METHOD_NOT_ALLOWED,
         "invalid_request",
         "this endpoint does not accept this HTTP method",

@@ -44,10 +44,10 @@ use url::Url;
 
 use super::ConsumerId;
 use crate::platform::PlatformState;
-use crate::platform::conversations::http::error;
 use crate::platform::credentials::Kind;
 use crate::platform::oauth::ExchangeError;
 use crate::platform::oauth::token_response::TokenError;
+use crate::platform::web::error;
 use crate::secret::Secret;
 
 /// Longest authorization code, redirect URI or nonce accepted.

@@ -43,13 +43,7 @@ use crate::secret::Secret;
 /// Longest consumer message accepted.
 const MAX_TEXT: usize = 2000;
 
-pub fn error(status: StatusCode, error: &str, description: impl Into<String>) -> Response {
-    (
-        status,
-        Json(json!({ "error": error, "error_description": description.into() })),
-    )
-        .into_response()
-}
+pub use crate::platform::web::error;
 
 fn bad_json(e: JsonRejection) -> Response {
     error(StatusCode::BAD_REQUEST, "invalid_request", e.body_text())

@@ -27,7 +27,7 @@ use url::Url;
 use super::oauth_tokens::{self, ClientAuth, TokenError};
 use super::{FieldError, Kind, SaveContext, StoredToken};
 use crate::platform::PlatformState;
-use crate::platform::integrations::Auth;
+use crate::platform::credentials::auth::Auth;
 use crate::platform::org::OrgId;
 use crate::secret::Secret;
 

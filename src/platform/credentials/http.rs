@@ -25,7 +25,7 @@ use crate::platform::org::Org;
 use crate::secret::with_exposed;
 
 fn error(status: StatusCode, code: &str, description: impl Into<String>) -> Response {
-    crate::platform::conversations::http::error(status, code, description.into())
+    crate::platform::web::error(status, code, description.into())
 }
 
 /// `{"errors":[{field,code,message}]}` with `status`.

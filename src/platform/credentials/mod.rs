@@ -13,13 +13,16 @@
 //!   and its key.
 //! - [`http`]: create, list, read, replace and delete over HTTP; reads
 //!   show secrets as `"[redacted]"`.
+//! - [`auth`]: what a credential yields for one call; applying it to a
+//!   call is [`crate::platform::integrations::apply`]'s, so the vault
+//!   imports nothing of the integrations.
 //!
 //! Every lookup is keyed by organisation: a credential of one organisation
 //! is invisible and unusable to another, and its sealed row, copied under
 //! another organisation, does not decrypt.
 
 pub mod access_token;
-pub mod apply;
+pub mod auth;
 pub mod basic;
 pub mod cipher;
 pub mod client_credentials;

@@ -35,11 +35,11 @@ use url::Url;
 use super::oauth_tokens::{self, ClientAuth, TokenError};
 use super::{FieldError, Kind, SaveContext, StoredToken, err};
 use crate::platform::PlatformState;
-use crate::platform::conversations::http::error;
-use crate::platform::delegation::pages::page;
-use crate::platform::integrations::Auth;
+use crate::platform::credentials::auth::Auth;
 use crate::platform::oauth::state_store::Refused;
 use crate::platform::org::OrgId;
+use crate::platform::web::error;
+use crate::platform::web::page;
 use crate::secret::{Secret, random_token};
 
 /// The platform's redirect URI path for this kind (one for every

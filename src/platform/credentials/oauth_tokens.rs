@@ -414,7 +414,7 @@ pub fn not_authorizable(org: &OrgId, name: &str, kind: &Kind) -> Response {
             ),
         ),
     };
-    crate::platform::conversations::http::error(status, "invalid_request", description)
+    crate::platform::web::error(status, "invalid_request", description)
 }
 
 /// `GET /api/orgs/{org}/credentials/{name}/token`: whether an OAuth 2.0
@@ -440,7 +440,7 @@ pub async fn token_status(
             body["type"] = json!(credential.kind.type_name());
             Json(body).into_response()
         }
-        other => crate::platform::conversations::http::error(
+        other => crate::platform::web::error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             format!(

@@ -10,7 +10,8 @@
 //! identify anyone. An organisation has at most one such credential (the
 //! vault refuses a second with `one_per_organisation`).
 //!
-//! Applied to an integration, it authorises the call with the access token
+//! Applied to an integration ([`crate::platform::integrations::apply`]), it
+//! authorises the call with the access token
 //! of the session the conversation is authenticated for (it was opened
 //! with that session's handle, see
 //! [`crate::platform::conversations::http`]), refreshed first if it has
@@ -24,10 +25,6 @@
 use serde::{Deserialize, Serialize};
 
 use super::{FieldError, SaveContext, err};
-use crate::platform::PlatformState;
-use crate::platform::consumer_sessions::Unavailable;
-use crate::platform::conversations::ConvInfo;
-use crate::platform::integrations::Auth;
 
 /// A saved Consumer Pre-Authentication credential: nothing beyond its name.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,41 +48,6 @@ pub fn from_input(_input: Input, ctx: &SaveContext<'_>) -> Result<PreAuth, Vec<F
         )]);
     }
     Ok(PreAuth {})
-}
-
-/// The authorisation for a call made in `conv`: the access token of the
-/// session `conv` is authenticated for, or a sentence for the consumer
-/// saying why not.
-pub async fn authorize(state: &PlatformState, conv: &ConvInfo) -> Result<Auth, String> {
-    const SIGN_IN: &str =
-        "please sign in on the brand's website and ask me again in the conversation it opens";
-    let Some(signed_in) = &conv.authenticated else {
-        return Err(format!("this conversation is not signed in; {SIGN_IN}"));
-    };
-    match state
-        .consumer_sessions
-        .current_for(state, &conv.org, signed_in)
-        .await
-    {
-        Ok(tokens) => Ok(Auth::bearer(&tokens.access_token)),
-        Err(Unavailable::NoSession) => Err(format!("you are not signed in any more; {SIGN_IN}")),
-        Err(Unavailable::SignInAgain) => {
-            Err(format!("your sign-in has ended at the brand; {SIGN_IN}"))
-        }
-        Err(Unavailable::Temporarily) => Err(
-            "the brand's sign-in service is not available right now; please try again in a moment"
-                .into(),
-        ),
-    }
-}
-
-/// The brand API refused the access token of the session `conv` is
-/// authenticated for: the next call refreshes it instead of presenting it
-/// again.
-pub fn unauthorized(state: &PlatformState, conv: &ConvInfo) {
-    if let Some(signed_in) = &conv.authenticated {
-        state.consumer_sessions.access_refused(&conv.org, signed_in);
-    }
 }
 
 #[cfg(test)]

@@ -1,35 +1,10 @@
 //! The pages the consumer's browser sees after signing in: plain HTML, no
 //! script, not frameable, nothing reflected unescaped.
 
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 
-/// A small page with a title and a sentence or two.
-pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
-         <meta name=\"viewport\" content=\"width=device-width\"></head>\
-         <body style=\"font-family:sans-serif;max-width:36em;margin:3em auto\">\
-         <h1>{t}</h1><p>{b}</p></body></html>",
-        t = html_escape::encode_text(title),
-        b = html_escape::encode_text(body),
-    );
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-            (header::X_FRAME_OPTIONS, "DENY"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-            ),
-            (header::REFERRER_POLICY, "no-referrer"),
-        ],
-        html,
-    )
-        .into_response()
-}
+pub use crate::platform::web::page;
 
 pub fn signed_in() -> Response {
     page(

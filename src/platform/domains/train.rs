@@ -105,7 +105,7 @@ pub async fn train(
         Err(r) => return r,
     };
     let Some(domain) = state.domains.get(&org.id, &name) else {
-        return crate::platform::conversations::http::error(
+        return crate::platform::web::error(
             StatusCode::NOT_FOUND,
             "not_found",
             format!("no domain named {name:?} in this organisation"),

@@ -8,6 +8,7 @@
 //!   retried (no loop).
 //! - 5xx or unreachable: reported; the token is kept.
 
+pub mod apply;
 pub mod template;
 
 use std::collections::BTreeMap;
@@ -20,12 +21,10 @@ use url::Url;
 use super::PlatformState;
 use super::bots::{AnswerTemplate, Dialog};
 use super::conversations::{ConvInfo, Reply, TokenCheck};
-use super::credentials::mtls::TlsVersion;
 use super::credentials::mtls::verify::{self, Refusal};
 use super::credentials::{Credential, Kind};
 use super::delegation;
 use super::events::{EventKind, RechallengeReason};
-use crate::secret::Secret;
 use template::{TemplateError, Vars};
 
 /// HTTP methods an integration may use.
@@ -196,45 +195,7 @@ fn bearer_params(header: Option<&str>) -> BTreeMap<String, String> {
     out
 }
 
-/// How a call is authorised: the `Authorization` header value, and the
-/// HTTP client when the credential brings its own (a client certificate).
-#[derive(Clone, Debug, Default)]
-pub struct Auth {
-    pub authorization: Option<Secret>,
-    pub client: Option<reqwest::Client>,
-    /// The client certificate `client` presents, to explain a failed
-    /// handshake.
-    pub identity: Option<TlsIdentity>,
-}
-
-/// What a mutual TLS client presents and allows.
-#[derive(Clone, Debug)]
-pub struct TlsIdentity {
-    /// The key certificate's subject.
-    pub subject: String,
-    pub versions: Vec<TlsVersion>,
-}
-
-impl Auth {
-    /// No credential.
-    pub fn none() -> Self {
-        Self::default()
-    }
-
-    /// `Authorization: Bearer <token>` (RFC 6750 2.1).
-    pub fn bearer(token: &Secret) -> Self {
-        Self::header(Secret::new(format!("Bearer {}", token.expose())))
-    }
-
-    /// A complete `Authorization` header value.
-    pub fn header(value: Secret) -> Self {
-        Self {
-            authorization: Some(value),
-            client: None,
-            identity: None,
-        }
-    }
-}
+pub use crate::platform::credentials::auth::{Auth, TlsIdentity};
 
 /// Call the brand API with `auth` applied.
 #[instrument(skip_all, fields(integration = %call.integration))]
@@ -361,8 +322,7 @@ pub async fn start(
     };
     let now = state.clock.now();
     let Kind::ConsumerAuthentication(consumer_auth) = &credential.kind else {
-        return match crate::platform::credentials::apply::authorize(state, conv, &credential).await
-        {
+        return match apply::authorize(state, conv, &credential).await {
             Ok(auth) => {
                 state.conversations.event(
                     &conv.id,
@@ -467,7 +427,7 @@ pub async fn execute(
                     Some(RechallengeReason::InvalidToken),
                 ),
                 Some(other) => {
-                    crate::platform::credentials::apply::unauthorized(state, conv, &other);
+                    apply::unauthorized(state, conv, &other);
                     Reply::text(format!(
                         "The brand API refused the credential {:?} as unauthorised (HTTP 401).",
                         other.name

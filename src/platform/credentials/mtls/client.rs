@@ -17,8 +17,8 @@ use std::time::Duration;
 use super::{MutualAuth, verify};
 use crate::clock::Clock;
 use crate::platform::PlatformState;
+use crate::platform::credentials::auth::{Auth, TlsIdentity};
 use crate::platform::credentials::{Kind, Vault};
-use crate::platform::integrations::{Auth, TlsIdentity};
 use crate::platform::org::OrgId;
 
 struct Cached {

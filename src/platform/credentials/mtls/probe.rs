@@ -82,7 +82,7 @@ struct Body {
 }
 
 fn bad_request(code: &str, description: impl Into<String>) -> Response {
-    crate::platform::conversations::http::error(StatusCode::BAD_REQUEST, code, description)
+    crate::platform::web::error(StatusCode::BAD_REQUEST, code, description)
 }
 
 /// The URL to test: absolute `https`, with a host, at most 2,000 bytes.
@@ -151,14 +151,14 @@ pub async fn handler(
     let (saved, material) = match opened {
         Ok(Ok(opened)) => opened,
         Ok(Err(e)) => {
-            return crate::platform::conversations::http::error(
+            return crate::platform::web::error(
                 StatusCode::CONFLICT,
                 "unusable_credential",
                 format!("credential {name:?} no longer opens: {e}; save it again"),
             );
         }
         Err(_) => {
-            return crate::platform::conversations::http::error(
+            return crate::platform::web::error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
                 "the key store could not be opened; try again",
