@@ -258,6 +258,18 @@ impl PlatformState {
         })
     }
 
+    /// The NLU domains of `org` trained with `credential` (what a deletion
+    /// of the credential names; here so the vault need not import the
+    /// domains, which import the vault).
+    pub fn domains_using(&self, org: &OrgId, credential: &str) -> Vec<String> {
+        self.domains
+            .list(org)
+            .into_iter()
+            .filter(|d| d.credential == credential)
+            .map(|d| d.name)
+            .collect()
+    }
+
     /// The platform's base URL (no trailing slash).
     pub fn url(&self) -> &str {
         &self.url

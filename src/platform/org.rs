@@ -10,7 +10,6 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::oauth::token_request::ClientAuthMethod;
 use crate::secret::Secret;
 
 /// An organisation (account) id: 1 to 64 of `A-Z a-z 0-9 - _`, so it can
@@ -50,6 +49,52 @@ impl<'de> Deserialize<'de> for OrgId {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         OrgId::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// How the client authenticates at the token endpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuthMethod {
+    /// HTTP Basic (RFC 6749 2.3.1), the default of RFC 8414 and OpenID
+    /// Connect Discovery.
+    #[default]
+    ClientSecretBasic,
+    /// In the request body (RFC 6749 2.3.1).
+    ClientSecretPost,
+}
+
+impl ClientAuthMethod {
+    /// As RFC 8414 names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+        }
+    }
+
+    /// The method to use with a provider that advertises `supported`
+    /// (`token_endpoint_auth_methods_supported`; absent means Basic only,
+    /// RFC 8414 2): Basic when it is offered, else the body.
+    pub fn choose(supported: Option<&[String]>) -> Result<Self, String> {
+        let Some(supported) = supported else {
+            return Ok(Self::ClientSecretBasic);
+        };
+        let has = |m: Self| supported.iter().any(|s| s == m.name());
+        if has(Self::ClientSecretBasic) {
+            Ok(Self::ClientSecretBasic)
+        } else if has(Self::ClientSecretPost) {
+            Ok(Self::ClientSecretPost)
+        } else {
+            Err(format!(
+                "the provider's token endpoint accepts none of client_secret_basic and client_secret_post (it advertises {})",
+                supported
+                    .iter()
+                    .map(|s| sanitise_method(s))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
     }
 }
 
@@ -143,6 +188,14 @@ pub struct Org {
     /// platform on loopback).
     #[serde(default)]
     pub admin_token: Option<Secret>,
+}
+
+/// Printable, bounded text from the other side.
+fn sanitise_method(text: &str) -> String {
+    text.chars()
+        .filter(|c| (' '..='~').contains(c))
+        .take(64)
+        .collect()
 }
 
 #[cfg(test)]

@@ -450,7 +450,7 @@ pub async fn delete(
         return save_error(SaveError::NotFound, &name);
     }
     let used_by = uses(&state, &name);
-    let domains = crate::platform::domains::using(&state, &org.id, &name);
+    let domains = state.domains_using(&org.id, &name);
     let in_use = !used_by.is_empty() || !domains.is_empty();
     if in_use && !force {
         let list = used_by

@@ -35,7 +35,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
-use super::PlatformState;
 use super::credentials::nlu::Provider;
 use super::credentials::{Credential, FieldError, Kind, err};
 use super::org::OrgId;
@@ -267,17 +266,6 @@ impl Domains {
         map.insert(key, domain);
         true
     }
-}
-
-/// The domains of `org` that credential `credential` trains.
-pub fn using(state: &PlatformState, org: &OrgId, credential: &str) -> Vec<String> {
-    state
-        .domains
-        .list(org)
-        .into_iter()
-        .filter(|d| d.credential == credential)
-        .map(|d| d.name)
-        .collect()
 }
 
 #[cfg(test)]

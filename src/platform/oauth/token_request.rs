@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use reqwest::header;
-use serde::{Deserialize, Serialize};
 use url::form_urlencoded::byte_serialize;
 
 use super::outbound::{self, OutboundLog, OutboundRequest};
@@ -24,51 +23,7 @@ use super::token_response::{self, TokenError, TokenResponse};
 use crate::clock::Clock;
 use crate::secret::Secret;
 
-/// How the client authenticates at the token endpoint.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ClientAuthMethod {
-    /// HTTP Basic (RFC 6749 2.3.1), the default of RFC 8414 and OpenID
-    /// Connect Discovery.
-    #[default]
-    ClientSecretBasic,
-    /// In the request body (RFC 6749 2.3.1).
-    ClientSecretPost,
-}
-
-impl ClientAuthMethod {
-    /// As RFC 8414 names it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::ClientSecretBasic => "client_secret_basic",
-            Self::ClientSecretPost => "client_secret_post",
-        }
-    }
-
-    /// The method to use with a provider that advertises `supported`
-    /// (`token_endpoint_auth_methods_supported`; absent means Basic only,
-    /// RFC 8414 2): Basic when it is offered, else the body.
-    pub fn choose(supported: Option<&[String]>) -> Result<Self, String> {
-        let Some(supported) = supported else {
-            return Ok(Self::ClientSecretBasic);
-        };
-        let has = |m: Self| supported.iter().any(|s| s == m.name());
-        if has(Self::ClientSecretBasic) {
-            Ok(Self::ClientSecretBasic)
-        } else if has(Self::ClientSecretPost) {
-            Ok(Self::ClientSecretPost)
-        } else {
-            Err(format!(
-                "the provider's token endpoint accepts none of client_secret_basic and client_secret_post (it advertises {})",
-                supported
-                    .iter()
-                    .map(|s| token_response::sanitise(s))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        }
-    }
-}
+pub use crate::platform::org::ClientAuthMethod;
 
 /// The client: its id, its secret, how it authenticates.
 pub struct Client<'a> {
