@@ -11,7 +11,8 @@ use serde::Deserialize;
 
 use super::PlatformState;
 use super::conversations::Party;
-use super::conversations::http::{OpenBody, handle_message, open};
+use super::conversations::http::{OpenBody, open};
+use super::dialog::handle_message;
 use super::web::page;
 
 #[derive(Deserialize)]

@@ -70,6 +70,7 @@ pub mod consumer_sessions;
 pub mod conversations;
 pub mod credentials;
 pub mod delegation;
+pub mod dialog;
 pub mod domains;
 pub mod events;
 pub mod fixtures;
@@ -425,7 +426,10 @@ pub fn router(state: PlatformState) -> Router {
     Router::new()
         .route("/api/conversations", post(conv::create))
         .route("/api/conversations/{id}", axum::routing::delete(conv::close))
-        .route("/api/conversations/{id}/messages", post(conv::post_message))
+        .route(
+            "/api/conversations/{id}/messages",
+            post(dialog::post_message),
+        )
         .route("/api/conversations/{id}/transcript", get(conv::transcript))
         .route("/api/conversations/{id}/events", get(conv::events))
         .route("/api/conversations/{id}/context", get(conv::context))

@@ -3,7 +3,7 @@
 //! | call | answer |
 //! |---|---|
 //! | `POST /api/conversations {"org","bot","consumer_id"?,"consumer_session"?}` | 201 `{"id","authenticated"}` |
-//! | `POST /api/conversations/{id}/messages {"text"}` | 200 `{"replies":[{"text","link"?}]}` |
+//! | `POST /api/conversations/{id}/messages {"text"}` | 200 `{"replies":[{"text","link"?}]}` ([`crate::platform::dialog`]) |
 //! | `GET /api/conversations/{id}/transcript` | `{"id","org","bot","consumer_id","authenticated","closed","messages":[{"from","at","text","link"?}]}` |
 //! | `GET /api/conversations/{id}/events` | `{"events":[{"at","kind",...}]}` |
 //! | `GET /api/conversations/{id}/context` | `{"access_token_present","access_token_expires_at","refresh_token_present"}` |
@@ -34,22 +34,16 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ConvInfo, Reply};
 use crate::platform::PlatformState;
-use crate::platform::events::EventKind;
-use crate::platform::integrations;
 use crate::secret::Secret;
-
-/// Longest consumer message accepted.
-const MAX_TEXT: usize = 2000;
 
 pub use crate::platform::web::error;
 
-fn bad_json(e: JsonRejection) -> Response {
+pub(crate) fn bad_json(e: JsonRejection) -> Response {
     error(StatusCode::BAD_REQUEST, "invalid_request", e.body_text())
 }
 
-fn unknown(id: &str) -> Response {
+pub(crate) fn unknown(id: &str) -> Response {
     error(
         StatusCode::NOT_FOUND,
         "not_found",
@@ -155,71 +149,6 @@ pub async fn create(
             .into_response(),
         Err(r) => *r,
     }
-}
-
-#[derive(Deserialize)]
-pub struct MessageBody {
-    pub text: String,
-}
-
-/// Handle one consumer message; the replies are also in the transcript.
-pub async fn handle_message(state: &PlatformState, conv: &ConvInfo, text: &str) -> Vec<Reply> {
-    let now = state.clock.now();
-    state.conversations.heard(&conv.id, now, text);
-    let Some(bot) = state.bots.get(&conv.bot) else {
-        return Vec::new();
-    };
-    let reply = match bot.dialog_for(text) {
-        None => {
-            state
-                .conversations
-                .event(&conv.id, now, EventKind::NoDialog);
-            Reply::text(bot.fallback.clone())
-        }
-        Some((dialog, captures)) => {
-            state.conversations.event(
-                &conv.id,
-                now,
-                EventKind::DialogMatched {
-                    dialog: dialog.name.clone(),
-                },
-            );
-            integrations::start(state, conv, dialog, captures).await
-        }
-    };
-    state.conversations.say(&conv.id, state.clock.now(), &reply);
-    vec![reply]
-}
-
-pub async fn post_message(
-    State(state): State<PlatformState>,
-    Path(id): Path<String>,
-    body: Result<Json<MessageBody>, JsonRejection>,
-) -> Response {
-    let Json(body) = match body {
-        Ok(b) => b,
-        Err(e) => return bad_json(e),
-    };
-    let Some(conv) = state.conversations.info(&id) else {
-        return unknown(&id);
-    };
-    if conv.closed {
-        return error(
-            StatusCode::CONFLICT,
-            "conversation_closed",
-            "this conversation is closed",
-        );
-    }
-    let text = body.text.trim();
-    if text.is_empty() || text.len() > MAX_TEXT || text.chars().any(char::is_control) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            format!("text is 1 to {MAX_TEXT} characters on one line"),
-        );
-    }
-    let replies = handle_message(&state, &conv, text).await;
-    Json(json!({ "replies": replies })).into_response()
 }
 
 pub async fn transcript(State(state): State<PlatformState>, Path(id): Path<String>) -> Response {

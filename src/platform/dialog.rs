@@ -1,0 +1,92 @@
+//! A consumer's message and the bot's turn: the message joins the
+//! transcript, the bot's dialog that matches it runs its integration
+//! ([`crate::platform::integrations`]), and the answer (or a sign-in link)
+//! joins the transcript too. `POST /api/conversations/{id}/messages
+//! {"text"}` answers `{"replies":[{"text","link"?}]}`; the chat page uses
+//! the same turn.
+//!
+//! Above both the conversations and the integrations, so neither imports
+//! the other for it.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::PlatformState;
+use super::conversations::http::{bad_json, unknown};
+use super::conversations::{ConvInfo, Reply};
+use super::events::EventKind;
+use super::integrations;
+use super::web::error;
+
+/// Longest consumer message accepted.
+const MAX_TEXT: usize = 2000;
+
+#[derive(Deserialize)]
+pub struct MessageBody {
+    pub text: String,
+}
+
+/// Handle one consumer message; the replies are also in the transcript.
+pub async fn handle_message(state: &PlatformState, conv: &ConvInfo, text: &str) -> Vec<Reply> {
+    let now = state.clock.now();
+    state.conversations.heard(&conv.id, now, text);
+    let Some(bot) = state.bots.get(&conv.bot) else {
+        return Vec::new();
+    };
+    let reply = match bot.dialog_for(text) {
+        None => {
+            state
+                .conversations
+                .event(&conv.id, now, EventKind::NoDialog);
+            Reply::text(bot.fallback.clone())
+        }
+        Some((dialog, captures)) => {
+            state.conversations.event(
+                &conv.id,
+                now,
+                EventKind::DialogMatched {
+                    dialog: dialog.name.clone(),
+                },
+            );
+            integrations::start(state, conv, dialog, captures).await
+        }
+    };
+    state.conversations.say(&conv.id, state.clock.now(), &reply);
+    vec![reply]
+}
+
+pub async fn post_message(
+    State(state): State<PlatformState>,
+    Path(id): Path<String>,
+    body: Result<Json<MessageBody>, JsonRejection>,
+) -> Response {
+    let Json(body) = match body {
+        Ok(b) => b,
+        Err(e) => return bad_json(e),
+    };
+    let Some(conv) = state.conversations.info(&id) else {
+        return unknown(&id);
+    };
+    if conv.closed {
+        return error(
+            StatusCode::CONFLICT,
+            "conversation_closed",
+            "this conversation is closed",
+        );
+    }
+    let text = body.text.trim();
+    if text.is_empty() || text.len() > MAX_TEXT || text.chars().any(char::is_control) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("text is 1 to {MAX_TEXT} characters on one line"),
+        );
+    }
+    let replies = handle_message(&state, &conv, text).await;
+    Json(json!({ "replies": replies })).into_response()
+}
