@@ -13,7 +13,53 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::integrations::IntegrationConfig;
+use serde_json::Value;
+
+/// HTTP methods an integration may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    pub(crate) fn to_reqwest(self) -> reqwest::Method {
+        match self {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Delete => reqwest::Method::DELETE,
+        }
+    }
+}
+
+/// An integration as declared in a dialog.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationConfig {
+    pub name: String,
+    #[serde(default = "get")]
+    pub method: Method,
+    /// URL template; placeholder values are percent-encoded.
+    pub url: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// JSON body template (see [`crate::platform::integrations::template::expand_json`]).
+    #[serde(default)]
+    pub body: Option<Value>,
+    /// Name of a credential of the conversation's organisation.
+    #[serde(default)]
+    pub credential: Option<String>,
+}
+
+fn get() -> Method {
+    Method::Get
+}
 
 /// A bot: an id, and dialogs tried in order.
 #[derive(Clone, Debug, Deserialize)]

@@ -20,8 +20,8 @@ use super::PlatformState;
 use super::conversations::http::{bad_json, unknown};
 use super::conversations::{ConvInfo, Reply};
 use super::events::EventKind;
-use super::integrations;
 use super::web::error;
+use super::{delegation, integrations};
 
 /// Longest consumer message accepted.
 const MAX_TEXT: usize = 2000;
@@ -53,7 +53,8 @@ pub async fn handle_message(state: &PlatformState, conv: &ConvInfo, text: &str) 
                     dialog: dialog.name.clone(),
                 },
             );
-            integrations::start(state, conv, dialog, captures).await
+            let turn = integrations::start(state, conv, dialog, captures).await;
+            delegation::reply(state, conv, turn)
         }
     };
     state.conversations.say(&conv.id, state.clock.now(), &reply);

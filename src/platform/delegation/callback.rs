@@ -255,6 +255,7 @@ pub async fn handler(
 
     let reply =
         integrations::execute(&state, &conv, ch.call, integrations::Auth::bearer(&token)).await;
+    let reply = super::reply(&state, &conv, reply);
     convs.say(&conv.id, state.clock.now(), &reply);
     pages::signed_in()
 }

@@ -12,8 +12,10 @@ pub mod callback;
 pub mod challenge;
 pub mod pages;
 
+use super::PlatformState;
+use super::conversations::{ConvInfo, Reply};
 use super::events::StateRejection;
-use super::integrations::PreparedCall;
+use super::integrations::{PreparedCall, SignIn, Turn};
 use super::oauth::state_store::{Refused, StateStore};
 use super::org::OrgId;
 use crate::secret::Secret;
@@ -47,6 +49,23 @@ impl From<Refused> for StateRejection {
             Refused::WrongAccount => StateRejection::WrongAccount,
             Refused::Reused => StateRejection::Reused,
             Refused::Expired => StateRejection::Expired,
+        }
+    }
+}
+
+/// What the consumer is told after an integration's turn: its answer, or,
+/// when the consumer must sign in first, a new link for the waiting call.
+pub fn reply(state: &PlatformState, conv: &ConvInfo, turn: Turn) -> Reply {
+    match turn {
+        Turn::Reply(reply) => reply,
+        Turn::SignIn(sign_in) => {
+            let SignIn {
+                credential,
+                consumer_auth,
+                call,
+                reason,
+            } = *sign_in;
+            challenge::issue(state, conv, &credential, &consumer_auth, call, reason)
         }
     }
 }

@@ -13,7 +13,6 @@ pub mod template;
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
 use serde_json::Value;
 use tracing::instrument;
 use url::Url;
@@ -22,56 +21,11 @@ use super::PlatformState;
 use super::bots::{AnswerTemplate, Dialog};
 use super::conversations::{ConvInfo, Reply, TokenCheck};
 use super::credentials::mtls::verify::{self, Refusal};
-use super::credentials::{Credential, Kind};
-use super::delegation;
+use super::credentials::{ConsumerAuth, Credential, Kind};
 use super::events::{EventKind, RechallengeReason};
 use template::{TemplateError, Vars};
 
-/// HTTP methods an integration may use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Method {
-    Get,
-    Post,
-    Put,
-    Patch,
-    Delete,
-}
-
-impl Method {
-    fn to_reqwest(self) -> reqwest::Method {
-        match self {
-            Method::Get => reqwest::Method::GET,
-            Method::Post => reqwest::Method::POST,
-            Method::Put => reqwest::Method::PUT,
-            Method::Patch => reqwest::Method::PATCH,
-            Method::Delete => reqwest::Method::DELETE,
-        }
-    }
-}
-
-/// An integration as declared in a dialog.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IntegrationConfig {
-    pub name: String,
-    #[serde(default = "get")]
-    pub method: Method,
-    /// URL template; placeholder values are percent-encoded.
-    pub url: String,
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// JSON body template (see [`template::expand_json`]).
-    #[serde(default)]
-    pub body: Option<Value>,
-    /// Name of a credential of the conversation's organisation.
-    #[serde(default)]
-    pub credential: Option<String>,
-}
-
-fn get() -> Method {
-    Method::Get
-}
+pub use super::bots::{IntegrationConfig, Method};
 
 /// An integration call with its templates expanded, waiting for a token
 /// if need be. Holds no secret.
@@ -300,6 +254,31 @@ pub fn render(call: &PreparedCall, body: &Value) -> String {
     template::render_answer(&a.text, body, &call.vars, list.as_deref())
 }
 
+/// What an integration's turn comes to: an answer for the conversation,
+/// or the consumer must sign in first (no token, an expired one, or one the
+/// API refused) for the waiting call: the delegation flow
+/// ([`crate::platform::delegation::reply`]) then sends the link. So the
+/// integrations never import the delegation, which runs them.
+pub enum Turn {
+    Reply(Reply),
+    SignIn(Box<SignIn>),
+}
+
+/// The sign-in a call waits for.
+pub struct SignIn {
+    /// The Consumer Authentication credential's name.
+    pub credential: String,
+    pub consumer_auth: ConsumerAuth,
+    pub call: PreparedCall,
+    pub reason: Option<RechallengeReason>,
+}
+
+impl From<Reply> for Turn {
+    fn from(r: Reply) -> Self {
+        Turn::Reply(r)
+    }
+}
+
 /// A dialog matched in a conversation: prepare its call, then run it with
 /// the conversation's token, or challenge the consumer for one.
 pub async fn start(
@@ -307,10 +286,10 @@ pub async fn start(
     conv: &ConvInfo,
     dialog: &Dialog,
     captures: BTreeMap<String, String>,
-) -> Reply {
+) -> Turn {
     let call = match prepare(dialog, captures, conv) {
         Ok(c) => c,
-        Err(e) => return Reply::text(format!("I could not prepare that request: {e}.")),
+        Err(e) => return Reply::text(format!("I could not prepare that request: {e}.")).into(),
     };
     let Some(name) = call.credential.clone() else {
         return execute(state, conv, call, Auth::none()).await;
@@ -318,7 +297,8 @@ pub async fn start(
     let Some(credential) = state.vault.get(&conv.org, &name) else {
         return Reply::text(format!(
             "I cannot do that here: this organisation has no credential named {name:?}."
-        ));
+        ))
+        .into();
     };
     let now = state.clock.now();
     let Kind::ConsumerAuthentication(consumer_auth) = &credential.kind else {
@@ -343,7 +323,7 @@ pub async fn start(
                         reason: reason.clone(),
                     },
                 );
-                Reply::text(format!("I could not do that: {reason}."))
+                Reply::text(format!("I could not do that: {reason}.")).into()
             }
         };
     };
@@ -353,18 +333,19 @@ pub async fn start(
             state
                 .conversations
                 .event(&conv.id, now, EventKind::TokenExpired);
-            delegation::challenge::issue(
-                state,
-                conv,
-                &name,
-                consumer_auth,
+            Turn::SignIn(Box::new(SignIn {
+                credential: name,
+                consumer_auth: consumer_auth.clone(),
                 call,
-                Some(RechallengeReason::Expired),
-            )
+                reason: Some(RechallengeReason::Expired),
+            }))
         }
-        TokenCheck::Absent => {
-            delegation::challenge::issue(state, conv, &name, consumer_auth, call, None)
-        }
+        TokenCheck::Absent => Turn::SignIn(Box::new(SignIn {
+            credential: name,
+            consumer_auth: consumer_auth.clone(),
+            call,
+            reason: None,
+        })),
     }
 }
 
@@ -376,7 +357,7 @@ pub async fn execute(
     conv: &ConvInfo,
     call: PreparedCall,
     auth: Auth,
-) -> Reply {
+) -> Turn {
     let outcome = call_api(&state.api_http, &call, &auth).await;
     drop(auth);
     let now = state.clock.now();
@@ -401,7 +382,7 @@ pub async fn execute(
             },
         );
     };
-    match outcome {
+    Turn::Reply(match outcome {
         Outcome::Success { body, .. } => {
             events.event(&conv.id, now, EventKind::AnswerPosted);
             Reply::text(render(&call, &body))
@@ -418,14 +399,14 @@ pub async fn execute(
                     name,
                     kind: Kind::ConsumerAuthentication(c),
                     ..
-                }) => delegation::challenge::issue(
-                    state,
-                    conv,
-                    &name,
-                    &c,
-                    call,
-                    Some(RechallengeReason::InvalidToken),
-                ),
+                }) => {
+                    return Turn::SignIn(Box::new(SignIn {
+                        credential: name,
+                        consumer_auth: c,
+                        call,
+                        reason: Some(RechallengeReason::InvalidToken),
+                    }));
+                }
                 Some(other) => {
                     apply::unauthorized(state, conv, &other);
                     Reply::text(format!(
@@ -475,7 +456,7 @@ pub async fn execute(
                 "The brand's service could not do that (HTTP {status}, {detail})."
             ))
         }
-    }
+    })
 }
 
 #[cfg(test)]
