@@ -6,6 +6,8 @@
 //! - [`clock`]: the one controllable clock every expiry decision reads.
 //! - [`secret`]: values that redact themselves.
 //! - [`server`]: serving a party's router on a bound listener.
+//! - [`wire`]: the OAuth 2.0 wire pieces both sides need (RFC 6749 5.2
+//!   descriptions, 2.3.1 Basic credentials, the public id of a token).
 //! - [`tls`]: serving it over TLS with client certificates, and what a
 //!   party reads from a client certificate (subject, RFC 8705 thumbprint).
 //! - [`idp`]: the mock brand identity provider (OAuth 2.0 authorization
@@ -37,6 +39,7 @@ pub mod secret;
 pub mod server;
 pub mod stack;
 pub mod tls;
+pub mod wire;
 
 pub use idp::MockIdp;
 pub use platform::Platform;

@@ -16,16 +16,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-/// `error_description` may only hold %x20-21 / %x23-5B / %x5D-7E
-/// (RFC 6749 5.2): no CR/LF, no quote, no backslash, nothing outside ASCII.
-pub fn sanitize_description(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\x20'..='\x7e' if c != '"' && c != '\\' => c,
-            _ => ' ',
-        })
-        .collect()
-}
+pub use crate::wire::sanitize_description;
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {

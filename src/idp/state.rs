@@ -11,9 +11,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use base64::Engine as _;
 use serde::Serialize;
-use sha2::Digest as _;
 
 use super::apikey::ApiKeyConfig;
 use super::faults::Faults;
@@ -22,14 +20,7 @@ use super::keys::KeySet;
 use super::service_accounts::ServiceAccountConfig;
 use crate::clock::Clock;
 
-/// The public id of a code or token: the first 22 characters (132 bits) of
-/// the base64url SHA-256 of its value. Inspection shows this, never values.
-pub fn token_id(value: &str) -> String {
-    let digest = sha2::Sha256::digest(value.as_bytes());
-    let mut id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
-    id.truncate(22);
-    id
-}
+pub use crate::wire::token_id;
 
 /// A space-separated scope (RFC 6749 3.3), kept in canonical form: its
 /// words sorted, without repeats, joined by one space. One allocation per

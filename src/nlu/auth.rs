@@ -22,8 +22,8 @@ use serde_json::{Value, json};
 
 use super::log::Outcome;
 use super::state::NluState;
-use crate::idp::error::sanitize_description;
 use crate::resource::auth::{AccessClaims, AuthError, bearer_token, verify_signature};
+use crate::wire::sanitize_description;
 
 /// The realm of every challenge.
 pub const REALM: &str = "nlu";

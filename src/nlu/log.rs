@@ -10,8 +10,8 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::state::NluState;
-use crate::idp::token_id;
 use crate::resource::auth::bearer_token;
+use crate::wire::token_id;
 
 pub use crate::resource::log::LOG_CAPACITY;
 

@@ -43,8 +43,8 @@ use serde_json::json;
 use super::error::ErrorCode;
 use super::jwks::{JwksCache, JwksError};
 use super::state::ResourceState;
-use crate::idp::error::sanitize_description;
 use crate::tls::PeerCertificates;
+use crate::wire::sanitize_description;
 
 /// The realm of every challenge.
 pub const REALM: &str = "brand-api";

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::idp::error::sanitize_description;
+use crate::wire::sanitize_description;
 
 /// The `error` code of a response, for the request log.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -18,8 +18,8 @@ use axum::http::HeaderMap;
 use super::auth::{Caller, authorization};
 use super::error::ErrorCode;
 use super::state::ResourceState;
-use crate::idp::token_id;
 use crate::tls::PeerCertificates;
+use crate::wire::token_id;
 
 /// Entries kept; the oldest go first.
 pub const LOG_CAPACITY: usize = 100_000;

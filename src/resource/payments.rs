@@ -248,7 +248,7 @@ pub async fn handler(
         status: "accepted".into(),
         sub: consumer.sub,
         client_id: consumer.client_id,
-        idempotency_key_id: crate::idp::token_id(&slot.1),
+        idempotency_key_id: crate::wire::token_id(&slot.1),
         created_at: now,
     };
     let response = payment.response();

@@ -14,9 +14,7 @@
 
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use reqwest::header;
-use url::form_urlencoded::byte_serialize;
 
 use super::outbound::{self, OutboundLog, OutboundRequest};
 use super::token_response::{self, TokenError, TokenResponse};
@@ -63,10 +61,7 @@ impl Grant<'_> {
 /// `Authorization: Basic` with the client id and secret, each form-encoded
 /// first (RFC 6749 2.3.1).
 pub fn basic(client_id: &str, secret: &Secret) -> Secret {
-    let id: String = byte_serialize(client_id.as_bytes()).collect();
-    let secret: String = byte_serialize(secret.expose().as_bytes()).collect();
-    let pair = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
-    Secret::new(format!("Basic {pair}"))
+    Secret::new(crate::wire::basic_credentials(client_id, secret.expose()))
 }
 
 /// The form body and the `Authorization` header of a request.
@@ -287,6 +282,7 @@ mod tests {
 
     #[test]
     fn basic_form_encodes_id_and_secret_first() {
+        use base64::Engine as _;
         // RFC 6749 2.3.1: "application/x-www-form-urlencoded" before Base64.
         let b = basic("a b:c", &Secret::new("s&t%"));
         let pair = base64::engine::general_purpose::STANDARD
