@@ -185,7 +185,12 @@ impl Session {
     }
 
     fn access_valid(&self, now: i64) -> bool {
-        self.expires_at.is_none_or(|e| now < e)
+        crate::platform::oauth::expiry::usable(
+            self.expires_at,
+            0,
+            now,
+            crate::platform::oauth::expiry::Margin::None,
+        )
     }
 
     /// What revocation needs of a session that has ended.

@@ -28,6 +28,7 @@ use serde::Serialize;
 
 use super::consumer_sessions::Authenticated;
 use super::events::{EventKind, EventLog};
+use super::oauth::expiry::{self, Margin};
 use super::org::OrgId;
 use crate::secret::Secret;
 
@@ -225,7 +226,7 @@ impl Conversations {
         };
         match &c.token {
             None => TokenCheck::Absent,
-            Some(t) if t.expires_at.is_some_and(|e| now >= e) => {
+            Some(t) if !expiry::usable(t.expires_at, 0, now, Margin::None) => {
                 c.token = None;
                 TokenCheck::Expired
             }

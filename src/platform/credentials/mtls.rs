@@ -927,7 +927,8 @@ fn check(
             ),
         ));
     } else if facts.not_after - now < EXPIRY_WARNING_SECS {
-        let days = (facts.not_after - now) / 86_400;
+        // Whole days, rounded up: 19 days and 23 hours is "in 20 days".
+        let days = (facts.not_after - now + 86_399) / 86_400;
         warnings.push(Warning::new(
             "key_store",
             "expires_soon",

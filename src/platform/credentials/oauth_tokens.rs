@@ -44,22 +44,15 @@ use crate::platform::org::OrgId;
 use crate::secret::Secret;
 
 /// A token is used until this many seconds before its expiry (or a
-/// quarter of its lifetime, when that is shorter), then obtained afresh:
-/// a token that expires while its request travels is refused by the API.
-pub const EXPIRY_MARGIN_SECS: i64 = 30;
+/// quarter of its lifetime, when that is shorter), then obtained afresh
+/// ([`crate::platform::oauth::expiry`], `Margin::Early`).
+pub const EXPIRY_MARGIN_SECS: i64 = crate::platform::oauth::expiry::EARLY_SECS;
 
-/// Whether `token` may still be presented at `now` (see
-/// [`EXPIRY_MARGIN_SECS`]); a token without `expires_in` never expires
-/// here (the API's 401 drops it).
+/// Whether `token` may still be presented at `now`; a token without
+/// `expires_in` never expires here (the API's 401 drops it).
 pub fn fresh(token: &StoredToken, now: i64) -> bool {
-    match token.expires_at {
-        None => true,
-        Some(expires_at) => {
-            let lifetime = (expires_at - token.obtained_at).max(0);
-            let margin = EXPIRY_MARGIN_SECS.min(lifetime / 4);
-            now < expires_at - margin
-        }
-    }
+    use crate::platform::oauth::expiry::{Margin, usable};
+    usable(token.expires_at, token.obtained_at, now, Margin::Early)
 }
 
 /// Loopback hosts, where `http` is allowed (RFC 8252 7.3 spirit: nothing

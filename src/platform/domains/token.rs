@@ -24,6 +24,7 @@ use tracing::instrument;
 use crate::platform::PlatformState;
 use crate::platform::credentials::StoredToken;
 use crate::platform::credentials::nlu::{ProviderKey, ServiceAccount};
+use crate::platform::oauth::expiry::{self, Margin};
 use crate::platform::org::OrgId;
 use crate::secret::Secret;
 
@@ -99,7 +100,16 @@ pub async fn obtain(
     let cached = reuse
         .then(|| state.vault.token(org, credential))
         .flatten()
-        .filter(|t| t.expires_at.is_some_and(|at| now < at - EXPIRY_MARGIN_SECS));
+        // Only a token with a known lifetime is reused.
+        .filter(|t| {
+            t.expires_at.is_some()
+                && expiry::usable(
+                    t.expires_at,
+                    t.obtained_at,
+                    now,
+                    Margin::Fixed(EXPIRY_MARGIN_SECS),
+                )
+        });
     if let Some(t) = cached {
         return Ok(NluToken {
             value: t.access_token,

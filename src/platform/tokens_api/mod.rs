@@ -216,7 +216,16 @@ impl BrandTokens {
         // so a late use is told "expired" rather than "unknown".
         match self.lock().get(&key) {
             None => Err(Refusal::Unknown),
-            Some(g) if now >= g.expires_at => Err(Refusal::Expired),
+            Some(g)
+                if !crate::platform::oauth::expiry::usable(
+                    Some(g.expires_at),
+                    0,
+                    now,
+                    crate::platform::oauth::expiry::Margin::None,
+                ) =>
+            {
+                Err(Refusal::Expired)
+            }
             Some(g) => Ok(g.clone()),
         }
     }

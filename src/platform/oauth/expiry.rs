@@ -1,0 +1,67 @@
+//! What happens when a token expires: for every token the platform holds,
+//! the one place to look. Every decision reads the shared clock and goes
+//! through [`usable`].
+//!
+//! | token | held by | used until | then |
+//! |---|---|---|---|
+//! | access token of a Consumer Authentication sign-in | the conversation, nowhere else | its `expires_in` has passed ([`Margin::None`]) | the next integration call sends the consumer a new link (`token_expired`, `rechallenge (expired)`); a refresh token is never kept |
+//! | the same, refused by the API (401 `invalid_token`) | | | dropped, a new link (`rechallenge (invalid_token)`) |
+//! | access token of a Consumer Pre-Authentication session | the consumer session | its `expires_in` has passed ([`Margin::None`]) | refreshed with the session's refresh token, one refresh for concurrent calls; a refused refresh ends the session ("sign in again"); nothing after the session's own lifetime |
+//! | token of an OAuth 2.0 authorization code credential | the vault, sealed | 30 s, or a quarter of its lifetime when shorter, before `expires_in` ([`Margin::Early`]) | refreshed with its refresh token, one refresh for concurrent calls; without one, or refused: "reauthorize credential X" |
+//! | token of an OAuth 2.0 client credentials credential | the vault, sealed | as above ([`Margin::Early`]) | fetched anew, one request for concurrent calls; a 401 drops it |
+//! | token of a third-party NLU credential | domain training | 60 s before `expires_in` ([`Margin::Fixed`]) | fetched anew |
+//! | bearer token the Get Tokens API issued a brand service | the platform | its lifetime ([`Margin::None`]) | 401 `invalid_token`; the service asks the platform's token endpoint again |
+//!
+//! A token whose response gave no `expires_in` has no expiry here: it is
+//! used until the API answers 401 (the event log says no lifetime was
+//! given).
+
+/// How long before its expiry a token stops being used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Margin {
+    /// Used up to its expiry.
+    None,
+    /// Renewed 30 s, or a quarter of its lifetime when that is shorter,
+    /// before it expires: a token that expires while its request travels is
+    /// refused by the API.
+    Early,
+    /// Renewed this many seconds before it expires.
+    Fixed(i64),
+}
+
+/// The margin of [`Margin::Early`], at most.
+pub const EARLY_SECS: i64 = 30;
+
+/// Whether a token obtained at `obtained_at` that expires at `expires_at`
+/// (`None`: no `expires_in` was given) may still be presented at `now`.
+pub fn usable(expires_at: Option<i64>, obtained_at: i64, now: i64, margin: Margin) -> bool {
+    let Some(expires_at) = expires_at else {
+        return true;
+    };
+    let margin = match margin {
+        Margin::None => 0,
+        Margin::Early => EARLY_SECS.min((expires_at - obtained_at).max(0) / 4),
+        Margin::Fixed(secs) => secs,
+    };
+    now < expires_at.saturating_sub(margin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_rule_with_a_margin_per_use() {
+        // Used up to the last second, not at it.
+        assert!(usable(Some(300), 0, 299, Margin::None));
+        assert!(!usable(Some(300), 0, 300, Margin::None));
+        // 30 s early for long tokens, a quarter of short ones.
+        assert!(usable(Some(3600), 0, 3569, Margin::Early));
+        assert!(!usable(Some(3600), 0, 3570, Margin::Early));
+        assert!(usable(Some(40), 0, 29, Margin::Early));
+        assert!(!usable(Some(40), 0, 30, Margin::Early));
+        assert!(!usable(Some(100), 0, 40, Margin::Fixed(60)));
+        // No lifetime given: until the API says otherwise.
+        assert!(usable(None, 0, i64::MAX, Margin::Early));
+    }
+}
