@@ -24,7 +24,7 @@
 //!   exchange), cached in the vault until shortly before it expires.
 //!
 //! A credential a domain uses is not deleted unless the deletion is
-//! forced ([`using`]).
+//! forced ([`crate::platform::PlatformState::domains_using`]).
 
 pub mod http;
 pub mod token;
