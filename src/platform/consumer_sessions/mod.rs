@@ -185,11 +185,11 @@ impl Session {
     }
 
     fn access_valid(&self, now: i64) -> bool {
-        crate::platform::oauth::expiry::usable(
+        crate::platform::oauth::held_token::usable(
             self.expires_at,
             0,
             now,
-            crate::platform::oauth::expiry::Margin::None,
+            crate::platform::oauth::held_token::Margin::None,
         )
     }
 

@@ -28,7 +28,7 @@ use serde::Serialize;
 
 use super::consumer_sessions::Authenticated;
 use super::events::{EventKind, EventLog};
-use super::oauth::expiry::{self, Margin};
+use super::oauth::held_token::{HeldToken, Margin};
 use super::org::OrgId;
 use crate::secret::Secret;
 
@@ -68,14 +68,11 @@ pub struct Message {
     pub link: Option<String>,
 }
 
-/// The access token of a conversation: the value and when it expires on
-/// the shared clock (from `expires_in`; `None` when the token endpoint gave
-/// none, and then only a 401 ends it).
-#[derive(Clone, Debug)]
-pub struct AccessToken {
-    pub value: Secret,
-    pub expires_at: Option<i64>,
-}
+/// The access token of a conversation: the platform's one held-token
+/// type ([`HeldToken`]), never with a refresh token (source document 001);
+/// its expiry is from `expires_in` on the shared clock, `None` when the
+/// token endpoint gave none, and then only a 401 ends it.
+pub type AccessToken = HeldToken;
 
 /// One conversation.
 #[derive(Debug)]
@@ -226,11 +223,11 @@ impl Conversations {
         };
         match &c.token {
             None => TokenCheck::Absent,
-            Some(t) if !expiry::usable(t.expires_at, 0, now, Margin::None) => {
+            Some(t) if !t.usable(now, Margin::None) => {
                 c.token = None;
                 TokenCheck::Expired
             }
-            Some(t) => TokenCheck::Valid(t.value.clone()),
+            Some(t) => TokenCheck::Valid(t.access_token.clone()),
         }
     }
 
@@ -288,36 +285,18 @@ mod tests {
         let org = OrgId::parse("demo").unwrap();
         let a = convs.open(org.clone(), "bot".into(), Some("alice".into()), None, 0);
         let b = convs.open(org, "bot".into(), Some("alice".into()), None, 0);
-        assert!(convs.store_token(
-            &a,
-            AccessToken {
-                value: Secret::new("at-1"),
-                expires_at: Some(100)
-            }
-        ));
+        assert!(convs.store_token(&a, AccessToken::new(Secret::new("at-1"), Some(100), 0)));
         assert!(matches!(convs.token(&b, 50), TokenCheck::Absent));
         assert!(matches!(convs.token(&a, 99), TokenCheck::Valid(t) if t.expose() == "at-1"));
         assert!(matches!(convs.token(&a, 100), TokenCheck::Expired));
         assert!(matches!(convs.token(&a, 100), TokenCheck::Absent));
-        convs.store_token(
-            &a,
-            AccessToken {
-                value: Secret::new("at-2"),
-                expires_at: None,
-            },
-        );
+        convs.store_token(&a, AccessToken::new(Secret::new("at-2"), None, 0));
         let debug = convs.read(&a, |c| format!("{c:?}")).unwrap();
         assert!(!debug.contains("at-2"), "{debug}");
         assert!(convs.close(&a, 1));
         assert!(matches!(convs.token(&a, 1), TokenCheck::Absent));
         assert!(!convs.context(&a).unwrap().access_token_present);
-        assert!(!convs.store_token(
-            &a,
-            AccessToken {
-                value: Secret::new("late"),
-                expires_at: None
-            }
-        ));
+        assert!(!convs.store_token(&a, AccessToken::new(Secret::new("late"), None, 0)));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //!   Each has an `Input` (the saved JSON, minus `type` and `name`), a
 //!   validating constructor returning every fault as its own
 //!   [`FieldError`], and the saved struct whose secret fields are
-//!   [`Secret`]s.
+//!   [`Secret`](crate::secret::Secret)s.
 //! - [`store`]: the SQLite file (or an in-memory database), one sealed JSON
 //!   document per credential and per persisted token; [`cipher`]: the AEAD
 //!   and its key.
@@ -45,7 +45,7 @@ use serde_json::Value;
 pub use consumer_auth::ConsumerAuth;
 
 use super::org::{Org, OrgId};
-use crate::secret::{Secret, with_exposed};
+use crate::secret::with_exposed;
 use cipher::VaultKey;
 use store::{Store, StoreError};
 
@@ -252,19 +252,8 @@ impl Credential {
 }
 
 /// A token the vault keeps for a credential (OAuth 2.0 kinds), sealed like
-/// the credential itself.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredToken {
-    pub access_token: Secret,
-    #[serde(default)]
-    pub refresh_token: Option<Secret>,
-    /// On the shared clock; `None` when the token endpoint gave no `expires_in`.
-    #[serde(default)]
-    pub expires_at: Option<i64>,
-    #[serde(default)]
-    pub scope: Option<String>,
-    pub obtained_at: i64,
-}
+/// the credential itself: the platform's one held-token type.
+pub type StoredToken = crate::platform::oauth::held_token::HeldToken;
 
 /// Why a credential could not be saved or removed.
 #[derive(Debug)]
@@ -580,6 +569,7 @@ fn create_dir(dir: &Path) -> Result<(), OpenError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::Secret;
 
     fn org(id: &str) -> OrgId {
         OrgId::parse(id).unwrap()

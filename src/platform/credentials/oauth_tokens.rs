@@ -45,13 +45,13 @@ use crate::secret::Secret;
 
 /// A token is used until this many seconds before its expiry (or a
 /// quarter of its lifetime, when that is shorter), then obtained afresh
-/// ([`crate::platform::oauth::expiry`], `Margin::Early`).
-pub const EXPIRY_MARGIN_SECS: i64 = crate::platform::oauth::expiry::EARLY_SECS;
+/// ([`crate::platform::oauth::held_token`], `Margin::Early`).
+pub const EXPIRY_MARGIN_SECS: i64 = crate::platform::oauth::held_token::EARLY_SECS;
 
 /// Whether `token` may still be presented at `now`; a token without
 /// `expires_in` never expires here (the API's 401 drops it).
 pub fn fresh(token: &StoredToken, now: i64) -> bool {
-    use crate::platform::oauth::expiry::{Margin, usable};
+    use crate::platform::oauth::held_token::{Margin, usable};
     usable(token.expires_at, token.obtained_at, now, Margin::Early)
 }
 

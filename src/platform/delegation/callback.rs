@@ -237,17 +237,13 @@ pub async fn handler(
     if exchanged.refresh_token_dropped {
         convs.event(&conv.id, now, EventKind::RefreshTokenDropped);
     }
-    let expires_at = exchanged
-        .expires_in
-        .map(|d| now.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)));
-    let token = exchanged.access_token;
-    if !convs.store_token(
-        &conv.id,
-        AccessToken {
-            value: token.clone(),
-            expires_at,
-        },
-    ) {
+    let held = AccessToken::new(
+        exchanged.access_token,
+        exchanged.expires_in.map(|d| d.as_secs()),
+        now,
+    );
+    let (token, expires_at) = (held.access_token.clone(), held.expires_at);
+    if !convs.store_token(&conv.id, held) {
         // Closed while the exchange ran: the token goes nowhere.
         return reject(StateRejection::ConversationClosed);
     }

@@ -24,7 +24,7 @@ use tracing::instrument;
 use crate::platform::PlatformState;
 use crate::platform::credentials::StoredToken;
 use crate::platform::credentials::nlu::{ProviderKey, ServiceAccount};
-use crate::platform::oauth::expiry::{self, Margin};
+use crate::platform::oauth::held_token::Margin;
 use crate::platform::org::OrgId;
 use crate::secret::Secret;
 
@@ -101,15 +101,7 @@ pub async fn obtain(
         .then(|| state.vault.token(org, credential))
         .flatten()
         // Only a token with a known lifetime is reused.
-        .filter(|t| {
-            t.expires_at.is_some()
-                && expiry::usable(
-                    t.expires_at,
-                    t.obtained_at,
-                    now,
-                    Margin::Fixed(EXPIRY_MARGIN_SECS),
-                )
-        });
+        .filter(|t| t.expires_at.is_some() && t.usable(now, Margin::Fixed(EXPIRY_MARGIN_SECS)));
     if let Some(t) = cached {
         return Ok(NluToken {
             value: t.access_token,

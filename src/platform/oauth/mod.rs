@@ -21,7 +21,7 @@
 //! is the exception: [`pre_auth`] keeps every token of a consumer session,
 //! and [`revoke`] revokes them when the session ends (RFC 7009).
 
-pub mod expiry;
+pub mod held_token;
 pub mod id_token;
 pub mod outbound;
 pub mod pre_auth;

@@ -217,11 +217,11 @@ impl BrandTokens {
         match self.lock().get(&key) {
             None => Err(Refusal::Unknown),
             Some(g)
-                if !crate::platform::oauth::expiry::usable(
+                if !crate::platform::oauth::held_token::usable(
                     Some(g.expires_at),
                     0,
                     now,
-                    crate::platform::oauth::expiry::Margin::None,
+                    crate::platform::oauth::held_token::Margin::None,
                 ) =>
             {
                 Err(Refusal::Expired)

@@ -1,6 +1,8 @@
-//! What happens when a token expires: for every token the platform holds,
-//! the one place to look. Every decision reads the shared clock and goes
-//! through [`usable`].
+//! The tokens the platform holds, and what happens when one expires: for
+//! every token, the one place to look. A token obtained from a brand's IdP
+//! is a [`HeldToken`] (the access token, an optional refresh token, when it
+//! was obtained and when it expires on the shared clock); every expiry
+//! decision reads the shared clock and goes through [`usable`].
 //!
 //! | token | held by | used until | then |
 //! |---|---|---|---|
@@ -15,6 +17,47 @@
 //! A token whose response gave no `expires_in` has no expiry here: it is
 //! used until the API answers 401 (the event log says no lifetime was
 //! given).
+
+use serde::{Deserialize, Serialize};
+
+use crate::secret::Secret;
+
+/// A token obtained from a brand's IdP, as the platform keeps it: in a
+/// conversation (access token only), in the vault for a credential (sealed,
+/// this very JSON), for a consumer session. Secrets redact themselves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldToken {
+    pub access_token: Secret,
+    #[serde(default)]
+    pub refresh_token: Option<Secret>,
+    /// On the shared clock; `None` when the token endpoint gave no
+    /// `expires_in`.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    /// The scope granted (the one asked for when the response named none).
+    #[serde(default)]
+    pub scope: Option<String>,
+    pub obtained_at: i64,
+}
+
+impl HeldToken {
+    /// An access token obtained at `now` that lives `expires_in` seconds.
+    pub fn new(access_token: Secret, expires_in: Option<u64>, now: i64) -> Self {
+        Self {
+            access_token,
+            refresh_token: None,
+            expires_at: expires_in
+                .map(|s| now.saturating_add(i64::try_from(s).unwrap_or(i64::MAX))),
+            scope: None,
+            obtained_at: now,
+        }
+    }
+
+    /// Whether it may still be presented at `now`.
+    pub fn usable(&self, now: i64, margin: Margin) -> bool {
+        usable(self.expires_at, self.obtained_at, now, margin)
+    }
+}
 
 /// How long before its expiry a token stops being used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
