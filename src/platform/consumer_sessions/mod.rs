@@ -60,6 +60,7 @@ use tracing::instrument;
 use super::PlatformState;
 use super::credentials::Kind;
 use super::oauth::ExchangeError;
+use super::oauth::held_token::{HeldToken, Margin};
 use super::oauth::pre_auth::SignedIn;
 use super::org::OrgId;
 use crate::secret::Secret;
@@ -167,10 +168,9 @@ struct Session {
     /// The SHA-256 of the session's handle.
     handle: HandleDigest,
     ends_at: i64,
-    access_token: Secret,
-    expires_at: Option<i64>,
+    /// The access and refresh tokens, in the platform's one held-token type.
+    token: HeldToken,
     id_token: Secret,
-    refresh_token: Option<Secret>,
     /// Held while this session's refresh request is in flight.
     gate: Arc<tokio::sync::Mutex<()>>,
 }
@@ -178,19 +178,14 @@ struct Session {
 impl Session {
     fn current(&self) -> CurrentTokens {
         CurrentTokens {
-            access_token: self.access_token.clone(),
-            expires_at: self.expires_at,
+            access_token: self.token.access_token.clone(),
+            expires_at: self.token.expires_at,
             id_token: self.id_token.clone(),
         }
     }
 
     fn access_valid(&self, now: i64) -> bool {
-        crate::platform::oauth::held_token::usable(
-            self.expires_at,
-            0,
-            now,
-            crate::platform::oauth::held_token::Margin::None,
-        )
+        self.token.usable(now, Margin::None)
     }
 
     /// What revocation needs of a session that has ended.
@@ -198,8 +193,8 @@ impl Session {
         Ended {
             org: org.clone(),
             consumer: consumer.clone(),
-            access_token: self.access_token,
-            refresh_token: self.refresh_token,
+            access_token: self.token.access_token,
+            refresh_token: self.token.refresh_token,
         }
     }
 }
@@ -375,17 +370,18 @@ impl ConsumerSessions {
         ends_at: i64,
     ) -> SessionHandle {
         let (handle, digest) = SessionHandle::generate();
-        let expires_at = signed_in
-            .expires_in
-            .map(|d| now.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)));
+        let mut token = HeldToken::new(
+            signed_in.access_token,
+            signed_in.expires_in.map(|d| d.as_secs()),
+            now,
+        );
+        token.refresh_token = signed_in.refresh_token;
         let session = Session {
             serial: self.serials.fetch_add(1, Ordering::Relaxed),
             handle: digest,
             ends_at,
-            access_token: signed_in.access_token,
-            expires_at,
+            token,
             id_token: signed_in.id_token,
-            refresh_token: signed_in.refresh_token,
             gate: Arc::default(),
         };
         let mut map = self.lock();
@@ -481,7 +477,7 @@ impl ConsumerSessions {
             .get_mut(&key)
             .filter(|s| s.serial == signed_in.session.0)
         {
-            s.expires_at = Some(i64::MIN);
+            s.token.expires_at = Some(i64::MIN);
         }
     }
 
@@ -587,7 +583,7 @@ impl ConsumerSessions {
                 // Replaced by a new sign-in whose token has expired too:
                 // its own gate serialises its refresh.
                 Some(s) if s.serial != serial => Next::Again,
-                Some(s) => match &s.refresh_token {
+                Some(s) => match &s.token.refresh_token {
                     Some(r) => Next::Refresh(r.clone()),
                     None => {
                         map.remove(&key);
@@ -630,15 +626,12 @@ impl ConsumerSessions {
                     });
                     return Err(Unavailable::NoSession);
                 };
-                s.access_token = r.access_token;
-                s.expires_at = r
-                    .expires_in
-                    .map(|d| now.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)));
+                // The rotated refresh token, or the one kept so far.
+                let refresh = r.refresh_token.or_else(|| s.token.refresh_token.take());
+                s.token = HeldToken::new(r.access_token, r.expires_in.map(|d| d.as_secs()), now);
+                s.token.refresh_token = refresh;
                 if let Some(id) = r.id_token {
                     s.id_token = id;
-                }
-                if let Some(rotated) = r.refresh_token {
-                    s.refresh_token = Some(rotated);
                 }
                 tracing::info!("consumer access token refreshed");
                 Ok(s.current())
