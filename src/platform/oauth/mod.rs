@@ -482,6 +482,54 @@ fn discovery_error<E: std::error::Error>(e: &E) -> String {
 mod tests {
     use super::*;
 
+    /// The provider's `token_endpoint_auth` wins; without it, Basic.
+    #[tokio::test]
+    async fn the_client_authenticates_as_the_provider_says() {
+        use wiremock::matchers::{body_string_contains, header_exists, method};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let answer = || {
+            ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"access_token": "a", "token_type": "Bearer", "expires_in": 60}),
+            )
+        };
+        for (method_set, body_secret) in [
+            (Some(ClientAuthMethod::ClientSecretPost), true),
+            (None, false),
+        ] {
+            let server = MockServer::start().await;
+            let matcher = Mock::given(method("POST"));
+            let mock = if body_secret {
+                matcher.and(body_string_contains("client_secret=s3cret"))
+            } else {
+                matcher.and(header_exists("authorization"))
+            };
+            mock.respond_with(answer()).expect(1).mount(&server).await;
+            let provider = DelegatedAccessProvider {
+                issuer: None,
+                token_endpoint: Some(url::Url::parse(&format!("{}/token", server.uri())).unwrap()),
+                client_id: "c".into(),
+                client_secret: Secret::new("s3cret"),
+                token_endpoint_auth: method_set,
+            };
+            let client = OAuthClient::new(Duration::from_secs(5));
+            let exchanged = client
+                .exchange_code(
+                    &provider,
+                    "code",
+                    &Secret::new("v"),
+                    "http://127.0.0.1:1/cb",
+                    &Secret::new("n"),
+                    true,
+                    &Clock::new(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(exchanged.expires_in, Some(Duration::from_secs(60)));
+            let logged = client.log.entries();
+            assert_eq!(logged[0].client_auth, method_set.unwrap_or_default().name());
+        }
+    }
+
     #[test]
     fn extra_metadata_is_read_leniently() {
         let read = |v: serde_json::Value| serde_json::from_value::<ExtraMetadata>(v).unwrap();
