@@ -1195,3 +1195,125 @@ async fn a_server_without_a_common_tls_version_is_named_as_such() {
         "{report}"
     );
 }
+
+/// An external system nobody here wrote: `openssl s_server` on loopback,
+/// presenting the brand's self-signed certificate and requiring a client
+/// certificate that `trusted` (PEM) vouches for.
+struct OpensslServer {
+    child: std::process::Child,
+    url: url::Url,
+    _trust: tempfile_path::TempPem,
+}
+
+mod tempfile_path {
+    /// A PEM file removed when dropped.
+    pub struct TempPem(pub std::path::PathBuf);
+    impl Drop for TempPem {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+impl OpensslServer {
+    fn start(trusted: &str) -> OpensslServer {
+        use std::io::{BufRead as _, BufReader};
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mtls");
+        let trust = std::env::temp_dir().join(format!(
+            "standin-openssl-trust-{}-{}.pem",
+            std::process::id(),
+            standin::secret::random_token(8)
+        ));
+        std::fs::write(&trust, trusted).unwrap();
+        let mut child = std::process::Command::new("openssl")
+            .args([
+                "s_server",
+                "-accept",
+                "127.0.0.1:0",
+                "-www",
+                "-Verify",
+                "1",
+                "-verify_return_error",
+            ])
+            .arg("-cert")
+            .arg(dir.join("brand-server.pem"))
+            .arg("-key")
+            .arg(dir.join("brand-server-key.pem"))
+            .arg("-CAfile")
+            .arg(&trust)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl is on the machine");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let port = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|l| {
+                l.strip_prefix("ACCEPT 127.0.0.1:")
+                    .map(|p| p.trim().to_string())
+            })
+            .expect("openssl s_server says where it listens");
+        // Keep reading its output so it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
+        OpensslServer {
+            child,
+            url: url::Url::parse(&format!("https://127.0.0.1:{port}/")).unwrap(),
+            _trust: tempfile_path::TempPem(trust),
+        }
+    }
+}
+
+impl Drop for OpensslServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The connection test against OpenSSL rather than rustls: the recipe's
+/// key store connects when the server trusts its certificate, a store it
+/// does not trust is refused and said so, and a version 1 client
+/// certificate is accepted there (what the `x509_v1` warning says of
+/// OpenSSL-based servers).
+#[tokio::test]
+async fn the_connection_test_against_an_openssl_server() {
+    use credentials::mtls::keystore::pem;
+    use credentials::mtls::probe::probe;
+    let clock = Clock::new();
+    let timeout = std::time::Duration::from_secs(10);
+    let run = |saved: MutualAuth, url: url::Url| {
+        let clock = clock.clone();
+        async move {
+            let m = saved.material().unwrap();
+            serde_json::to_value(probe(&saved, &m, &url, &clock, timeout).await).unwrap()
+        }
+    };
+    let recipe = validate(store("cb-mtls-server.p12", PASSWORD)).unwrap();
+    let server = OpensslServer::start(&String::from_utf8(fixture("cb-mtls.pem")).unwrap());
+    let report = run(recipe.clone(), server.url.clone()).await;
+    assert_eq!(report["connected"], true, "{report}");
+    assert_eq!(
+        report["server_certificate"]["trusted_as"], "pinned",
+        "{report}"
+    );
+
+    let stranger = validate(with(store("keytool-ec.p12", PASSWORD), external_trust())).unwrap();
+    let report = run(stranger, server.url.clone()).await;
+    assert_eq!(report["connected"], false, "{report}");
+    assert!(
+        report["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("refused the client certificate CN=keytool-ec-p12"),
+        "{report}"
+    );
+
+    let v1 = validate(with(store("v1-rsa.p12", PASSWORD), external_trust())).unwrap();
+    let v1_pem = pem("CERTIFICATE", &material_leaf(&v1));
+    let v1_server = OpensslServer::start(&v1_pem);
+    let report = run(v1, v1_server.url.clone()).await;
+    assert_eq!(report["connected"], true, "{report}");
+}

@@ -1,12 +1,14 @@
 //! The connection test of a Mutual Authentication credential:
 //! `POST /api/orgs/{org}/credentials/{name}/test {"url": "https://..."}`
 //! makes the TLS handshake an integration call would make, then sends one
-//! `HEAD` request, and answers what happened.
+//! `GET` request (reading only the status line and headers), and answers
+//! what happened.
 //!
 //! `200 {"connected": true, "tls_version", "cipher_suite",
 //! "server_certificate": {subject, issuer, not_after, sha256_fingerprint,
 //! trusted_as}, "client_certificate": {subject}, "http_status"}` when the
-//! server accepted the connection and answered; `200 {"connected": false,
+//! server accepted the connection (`http_error` instead of `http_status`
+//! when it then said nothing over HTTP); `200 {"connected": false,
 //! "error": {stage, code, message}}` when not, with the reason a person can
 //! act on: the server's certificate is not trusted by the trust
 //! certificate (naming both), the host name does not match, the server
@@ -14,6 +16,7 @@
 //! unreachable. A body that is not `{"url": "https://..."}`, or a
 //! credential of another type, is a 400.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,6 +74,9 @@ pub struct Report {
     pub client_certificate: serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
+    /// Connected, but the server gave no HTTP answer to a `GET`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Failure>,
 }
@@ -184,121 +190,94 @@ pub async fn probe(
     clock: &Clock,
     timeout: Duration,
 ) -> Report {
-    let client_subject = saved.key_certificate.facts.subject.clone();
     let mut report = Report {
         url: url.to_string(),
         client_certificate: serde_json::json!({
-            "subject": client_subject,
+            "subject": saved.key_certificate.facts.subject,
             "not_after": date(saved.key_certificate.facts.not_after),
         }),
         ..Report::default()
     };
-    let fail = |mut report: Report, stage, refusal: Refusal| {
+    if let Err((stage, refusal)) = connect(saved, material, url, clock, timeout, &mut report).await
+    {
+        report.connected = false;
         report.error = Some(Failure {
             stage,
             code: refusal.code,
             message: refusal.message,
         });
-        report
-    };
+    }
+    report
+}
+
+/// A failure, with the stage it happened at.
+type Stopped = (&'static str, Refusal);
+
+fn stopped(stage: &'static str, code: &'static str, message: String) -> Stopped {
+    (stage, Refusal { code, message })
+}
+
+/// The handshake, then one `GET`; fills `report` as it goes.
+async fn connect(
+    saved: &MutualAuth,
+    material: &Material,
+    url: &Url,
+    clock: &Clock,
+    timeout: Duration,
+    report: &mut Report,
+) -> Result<(), Stopped> {
+    let client_subject = &saved.key_certificate.facts.subject;
+    let versions = &saved.tls_versions;
     let (host, server_name) = match url.host() {
         Some(url::Host::Domain(d)) => (
             d.to_string(),
             ServerName::try_from(d.to_string()).map_err(|e| e.to_string()),
         ),
-        Some(url::Host::Ipv4(ip)) => (
-            ip.to_string(),
-            Ok(ServerName::from(std::net::IpAddr::V4(ip))),
-        ),
-        Some(url::Host::Ipv6(ip)) => (
-            ip.to_string(),
-            Ok(ServerName::from(std::net::IpAddr::V6(ip))),
-        ),
+        Some(url::Host::Ipv4(ip)) => (ip.to_string(), Ok(ServerName::from(IpAddr::V4(ip)))),
+        Some(url::Host::Ipv6(ip)) => (ip.to_string(), Ok(ServerName::from(IpAddr::V6(ip)))),
         None => (String::new(), Err("no host".to_string())),
     };
-    let server_name = match server_name {
-        Ok(n) => n,
-        Err(e) => {
-            return fail(
-                report,
-                "tcp",
-                Refusal {
-                    code: "invalid_host",
-                    message: format!("{host:?} is not a host name TLS can check ({e})"),
-                },
-            );
-        }
-    };
+    let server_name = server_name.map_err(|e| {
+        stopped(
+            "tcp",
+            "invalid_host",
+            format!("{host:?} is not a host name TLS can check ({e})"),
+        )
+    })?;
     let port = url.port_or_known_default().unwrap_or(443);
-    let config = match verify::client_config(material, &saved.tls_versions, clock, &[b"http/1.1"]) {
-        Ok(c) => c,
-        Err(e) => {
-            return fail(
-                report,
-                "tls",
-                Refusal {
-                    code: "unusable_credential",
-                    message: e,
-                },
-            );
-        }
+    let late = |what: &str| {
+        format!(
+            "no {what} with {host}:{port} within {} s",
+            timeout.as_secs()
+        )
     };
-    let tcp = match tokio::time::timeout(timeout, TcpStream::connect((host.as_str(), port))).await {
-        Ok(Ok(tcp)) => tcp,
-        Ok(Err(e)) => {
-            return fail(
-                report,
+    let config = verify::client_config(material, versions, clock, &[b"http/1.1"])
+        .map_err(|e| stopped("tls", "unusable_credential", e))?;
+    let tcp = tokio::time::timeout(timeout, TcpStream::connect((host.as_str(), port)))
+        .await
+        .map_err(|_| stopped("tcp", "timeout", late("TCP connection")))?
+        .map_err(|e| {
+            stopped(
                 "tcp",
-                Refusal {
-                    code: "unreachable",
-                    message: format!(
-                        "could not connect to {host}:{port} ({e}): check the URL and that the external system is listening"
-                    ),
-                },
-            );
-        }
-        Err(_) => {
-            return fail(
-                report,
-                "tcp",
-                Refusal {
-                    code: "timeout",
-                    message: format!(
-                        "no TCP connection to {host}:{port} within {} s",
-                        timeout.as_secs()
-                    ),
-                },
-            );
-        }
-    };
+                "unreachable",
+                format!(
+                    "could not connect to {host}:{port} ({e}): check the URL and that the external system is listening"
+                ),
+            )
+        })?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let handshake = tokio::time::timeout(timeout, connector.connect(server_name, tcp)).await;
-    let mut tls = match handshake {
-        Ok(Ok(tls)) => tls,
-        Ok(Err(e)) => {
-            let refusal = verify::explain(&e, &client_subject, &saved.tls_versions, false)
-                .unwrap_or(Refusal {
-                    code: "handshake_failed",
-                    message: format!(
-                        "the TLS handshake with {host}:{port} failed ({e}): is it a TLS port?"
-                    ),
-                });
-            return fail(report, "tls", refusal);
-        }
-        Err(_) => {
-            return fail(
-                report,
-                "tls",
-                Refusal {
-                    code: "timeout",
-                    message: format!(
-                        "no TLS handshake with {host}:{port} within {} s",
-                        timeout.as_secs()
-                    ),
-                },
-            );
-        }
-    };
+    let mut tls = tokio::time::timeout(timeout, connector.connect(server_name, tcp))
+        .await
+        .map_err(|_| stopped("tls", "timeout", late("TLS handshake")))?
+        .map_err(|e| {
+            let refusal = verify::explain(&e, client_subject, versions, false).unwrap_or(Refusal {
+                code: "handshake_failed",
+                message: format!(
+                    "the TLS handshake with {host}:{port} failed ({e}): is it a TLS port?"
+                ),
+            });
+            ("tls", refusal)
+        })?;
     {
         let conn = tls.get_ref().1;
         report.tls_version = conn.protocol_version().map(|v| match v {
@@ -314,29 +293,24 @@ pub async fn probe(
                 .and_then(|c| c.first())
                 .and_then(|leaf| {
                     let facts = keystore::facts(leaf).ok()?;
+                    let pinned = material.anchors.iter().any(|a| a.as_ref() == leaf.as_ref());
                     Some(ServerCertificate {
                         subject: facts.subject,
                         issuer: facts.issuer,
                         not_after: date(facts.not_after),
                         sha256_fingerprint: facts.sha256_fingerprint,
-                        trusted_as: if material.anchors.iter().any(|a| a.as_ref() == leaf.as_ref())
-                        {
-                            "pinned"
-                        } else {
-                            "chain"
-                        },
+                        trusted_as: if pinned { "pinned" } else { "chain" },
                     })
                 });
     }
     // Under TLS 1.3 the server judges the client certificate after the
-    // handshake: its refusal arrives with the first read.
+    // handshake: its refusal arrives with the first read. `GET`, which
+    // every HTTP server answers (not every one answers `HEAD`); only the
+    // status line and headers are read.
     let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
-    let authority = match url.port() {
-        Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
-        None => url.host_str().unwrap_or_default().to_string(),
-    };
+    let authority = &url[url::Position::BeforeHost..url::Position::AfterPort];
     let request = format!(
-        "HEAD {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: standin-connection-test\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: standin-connection-test\r\nConnection: close\r\n\r\n"
     );
     let exchange = async {
         tls.write_all(request.as_bytes()).await?;
@@ -351,61 +325,39 @@ pub async fn probe(
         }
         Ok::<_, std::io::Error>(head)
     };
+    let closed = |detail: String| Refusal {
+        code: "connection_closed",
+        message: format!(
+            "the server closed the connection after the handshake without answering{detail}: it may have refused the client certificate {client_subject}"
+        ),
+    };
     let head = match tokio::time::timeout(timeout, exchange).await {
+        Ok(Ok(head)) if head.is_empty() => return Err(("tls", closed(String::new()))),
         Ok(Ok(head)) => head,
         Ok(Err(e)) => {
-            let refusal = verify::explain(&e, &client_subject, &saved.tls_versions, true).unwrap_or(Refusal {
-                code: "connection_closed",
-                message: format!(
-                    "the server closed the connection after the handshake without answering ({e}): it may have refused the client certificate {client_subject}"
-                ),
-            });
-            return fail(report, "tls", refusal);
+            let refusal = verify::explain(&e, client_subject, versions, true)
+                .unwrap_or_else(|| closed(format!(" ({e})")));
+            return Err(("tls", refusal));
         }
+        // The handshake held and nothing refused the client certificate:
+        // connected, though the server said nothing over HTTP.
         Err(_) => {
-            return fail(
-                report,
-                "http",
-                Refusal {
-                    code: "timeout",
-                    message: format!(
-                        "no HTTP answer from {host}:{port} within {} s",
-                        timeout.as_secs()
-                    ),
-                },
-            );
+            report.connected = true;
+            report.http_error = Some(late("HTTP answer"));
+            return Ok(());
         }
     };
+    report.connected = true;
     let status = std::str::from_utf8(&head)
         .ok()
         .and_then(|h| h.lines().next())
         .and_then(|line| line.split(' ').nth(1))
         .and_then(|code| code.parse::<u16>().ok());
     match status {
-        Some(status) => {
-            report.connected = true;
-            report.http_status = Some(status);
-            report
-        }
-        None if head.is_empty() => fail(
-            report,
-            "tls",
-            Refusal {
-                code: "connection_closed",
-                message: format!(
-                    "the server closed the connection after the handshake without answering: it may have refused the client certificate {client_subject}"
-                ),
-            },
-        ),
-        None => fail(
-            report,
-            "http",
-            Refusal {
-                code: "not_http",
-                message: "the TLS connection was made, but the server did not answer HTTP".into(),
-            },
-        ),
+        Some(status) => report.http_status = Some(status),
+        None => report.http_error = Some("the server's answer is not HTTP".into()),
     }
+    Ok(())
 }
 
 #[cfg(test)]
