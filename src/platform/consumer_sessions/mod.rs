@@ -59,7 +59,6 @@ use tracing::instrument;
 
 use super::PlatformState;
 use super::credentials::Kind;
-use super::oauth::ExchangeError;
 use super::oauth::held_token::{HeldToken, Margin};
 use super::oauth::pre_auth::SignedIn;
 use super::org::OrgId;
@@ -636,7 +635,7 @@ impl ConsumerSessions {
                 tracing::info!("consumer access token refreshed");
                 Ok(s.current())
             }
-            Err(e) if transient(&e) => {
+            Err(e) if e.transient() => {
                 tracing::warn!(error = %e, "consumer token refresh failed; session kept");
                 Err(Unavailable::Temporarily)
             }
@@ -647,11 +646,6 @@ impl ConsumerSessions {
             }
         }
     }
-}
-
-/// A failure that says nothing about the refresh token itself.
-fn transient(e: &ExchangeError) -> bool {
-    e.transient()
 }
 
 #[cfg(test)]

@@ -208,15 +208,10 @@ impl ClientAuth<'_> {
 /// The token to keep from a 5.1 response obtained at `now`; the scope is
 /// the one asked for when the response names none (RFC 6749 5.1).
 fn stored(response: TokenResponse, now: i64, asked: Option<&str>) -> StoredToken {
-    StoredToken {
-        scope: response.scope.or_else(|| asked.map(str::to_string)),
-        access_token: response.access_token,
-        refresh_token: response.refresh_token,
-        expires_at: response
-            .expires_in
-            .map(|s| now.saturating_add(i64::try_from(s).unwrap_or(i64::MAX))),
-        obtained_at: now,
-    }
+    let mut token = StoredToken::new(response.access_token, response.expires_in, now);
+    token.refresh_token = response.refresh_token;
+    token.scope = response.scope.or_else(|| asked.map(str::to_string));
+    token
 }
 
 /// One async lock per credential, for single flight.

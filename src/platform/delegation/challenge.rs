@@ -41,7 +41,6 @@ pub fn issue(
         conv.org.clone(),
         Challenge {
             conversation: conv.id.clone(),
-            org: conv.org.clone(),
             credential: name.to_string(),
             redirect_uri: credential.redirect_uri.clone(),
             verifier: Secret::new(verifier.secret().clone()),

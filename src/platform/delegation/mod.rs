@@ -17,7 +17,6 @@ use super::conversations::{ConvInfo, Reply};
 use super::events::StateRejection;
 use super::integrations::{PreparedCall, SignIn, Turn};
 use super::oauth::state_store::{Refused, StateStore};
-use super::org::OrgId;
 use crate::secret::Secret;
 
 /// One outstanding authentication link, kept under its `state` in the
@@ -26,7 +25,6 @@ use crate::secret::Secret;
 #[derive(Debug, Clone)]
 pub struct Challenge {
     pub conversation: String,
-    pub org: OrgId,
     pub credential: String,
     /// The `redirect_uri` of the link, repeated in the code exchange.
     pub redirect_uri: String,
