@@ -9,9 +9,15 @@
 //! # client_secret_basic (default) or client_secret_post
 //! token_endpoint_auth = "client_secret_basic"
 //!
+//! # Optional: what the delegation suite expects of the client's tokens.
+//! access_token_lifetime = 3600
+//! api_audience = "brand-api"
+//!
 //! [user]
 //! username = "test.consumer@brand.example"
 //! password = "..."
+//! # Optional: the subject the IdP gives this user.
+//! sub = "248289761001"
 //!
 //! # How the agent finds its way through the brand's pages (defaults shown).
 //! [form]
@@ -60,9 +66,11 @@ pub enum TokenEndpointAuth {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
-    /// The issuer identifier; discovery is fetched from
-    /// `{issuer}/.well-known/openid-configuration`.
-    pub issuer: Url,
+    /// The issuer identifier, exactly as the IdP names itself (a trailing
+    /// slash is part of it); discovery is fetched from
+    /// `{issuer}/.well-known/openid-configuration`, the slash removed
+    /// first (OIDC Discovery 1.0 4.1).
+    pub issuer: String,
     pub client_id: String,
     pub client_secret: Secret,
     /// A redirect URI registered for the client, exactly as registered.
@@ -76,6 +84,15 @@ pub struct Profile {
     pub user: TestUser,
     #[serde(default)]
     pub form: FormHintsFile,
+    /// The lifetime, in seconds, the IdP gives the client's access tokens
+    /// (`expires_in`), when the profile says what to expect. Scenarios
+    /// written for the mock's 300 s read it instead.
+    #[serde(default)]
+    pub access_token_lifetime: Option<u64>,
+    /// The audience the IdP's JWT access tokens name for the brand API
+    /// (default `brand-api`).
+    #[serde(default)]
+    pub api_audience: Option<String>,
 }
 
 fn default_scope() -> String {
@@ -88,6 +105,10 @@ fn default_scope() -> String {
 pub struct TestUser {
     pub username: String,
     pub password: Secret,
+    /// The subject the IdP names this user by, when it is known: the
+    /// embedded brand API then serves it the default consumer's data.
+    #[serde(default)]
+    pub sub: Option<String>,
 }
 
 /// `[form]`: names of the brand's login form fields and consent buttons.
@@ -138,10 +159,12 @@ impl Profile {
     }
 
     fn validate(&self) -> Result<(), String> {
-        if !matches!(self.issuer.scheme(), "https" | "http") {
+        let issuer = Url::parse(&self.issuer)
+            .map_err(|e| format!("issuer {:?} is not a URL: {e}", self.issuer))?;
+        if !matches!(issuer.scheme(), "https" | "http") {
             return Err(format!("issuer {} is not an http(s) URL", self.issuer));
         }
-        if self.issuer.query().is_some() || self.issuer.fragment().is_some() {
+        if issuer.query().is_some() || issuer.fragment().is_some() {
             return Err(format!(
                 "issuer {} must not have a query or fragment (RFC 8414 2)",
                 self.issuer
@@ -162,15 +185,9 @@ impl Profile {
         Ok(())
     }
 
-    /// The issuer as the IdP should spell it: no trailing slash on a bare
-    /// host (that is how `Url` prints it, but not how issuers are written).
+    /// The issuer exactly as the profile spells it.
     pub fn issuer_str(&self) -> String {
-        let s = self.issuer.as_str();
-        if self.issuer.path() == "/" {
-            s.trim_end_matches('/').to_string()
-        } else {
-            s.to_string()
-        }
+        self.issuer.clone()
     }
 
     pub fn form_hints(&self) -> FormHints {
@@ -209,6 +226,19 @@ mod tests {
         assert_eq!(profile.client_secret.expose(), "s3cret");
         let debug = format!("{profile:?}");
         assert!(!debug.contains("s3cret") && !debug.contains("pa55"));
+    }
+
+    #[test]
+    fn the_issuer_is_kept_exactly() {
+        let slash = GOOD.replace(
+            "\"https://login.brand.example\"",
+            "\"https://login.brand.example/\"",
+        );
+        let profile = Profile::parse(&slash).unwrap();
+        assert_eq!(profile.issuer_str(), "https://login.brand.example/");
+        let err =
+            Profile::parse(&GOOD.replace("https://login.brand.example", "login")).unwrap_err();
+        assert!(err.contains("issuer"), "{err}");
     }
 
     #[test]

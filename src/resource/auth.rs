@@ -9,9 +9,10 @@
 //!    request without a token also gets `error="invalid_token"` (RFC 6750
 //!    3.1 would send a bare challenge): clients here key their re-challenge
 //!    on `invalid_token`, and a missing token means the same to them.
-//! 2. a JWT: three base64url parts. Opaque tokens are refused: this API
-//!    validates tokens locally and does not call introspection, so the IdP
-//!    must issue JWT access tokens to clients that call it.
+//! 2. a JWT: three base64url parts. Opaque tokens are refused, unless the
+//!    API has a client at the IdP for introspection
+//!    ([`super::introspection`], RFC 7662): then they are checked there,
+//!    and steps 3 to 6 do not apply.
 //! 3. the header: `alg: none` refused; `typ` absent, `at+jwt` or `JWT`;
 //!    a `kid` that the IdP's JWKS holds (refetched once if unknown); `alg`
 //!    equal to that key's own algorithm, so HMAC signed with the public key
@@ -377,6 +378,12 @@ pub async fn verify(
     peer: Option<&PeerCertificates>,
 ) -> Result<Consumer, Refusal> {
     let trust = state.trust();
+    if let Some(introspector) = trust.introspector().filter(|_| !looks_like_jwt(token)) {
+        let consumer = introspector
+            .check(token, trust.now(), trust.audience())
+            .await?;
+        return Ok(consumer);
+    }
     let claims = verify_signature(trust.jwks(), token).await?;
     let claims: AccessClaims = serde_json::from_value(claims)
         .map_err(|_| AuthError::invalid("the token's claims are malformed"))?;
@@ -388,6 +395,11 @@ pub async fn verify(
         .check(&claims)
         .and_then(|consumer| check_binding(claims.cnf.as_ref(), peer).map(|()| consumer))
         .map_err(|error| Refusal { error, caller })
+}
+
+/// Three dot-separated parts: a JWS compact serialisation.
+fn looks_like_jwt(token: &str) -> bool {
+    token.split('.').count() == 3
 }
 
 /// Steps 2 to 4 for `token`, keys from `jwks`: its claims once its

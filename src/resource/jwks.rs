@@ -119,7 +119,7 @@ impl std::fmt::Debug for JwksCache {
 }
 
 impl JwksCache {
-    /// An empty cache for `issuer` (no trailing slash); nothing is fetched
+    /// An empty cache for `issuer` (exactly as the IdP names itself); nothing is fetched
     /// until the first token arrives.
     pub fn new(issuer: &str) -> Self {
         let http = reqwest::Client::builder()
@@ -243,11 +243,15 @@ impl JwksCache {
     }
 
     /// OIDC Discovery 1.0 section 4: the metadata's `issuer` must be the
-    /// issuer it was fetched for.
+    /// issuer it was fetched for, exactly (4.3); a terminating `/` is
+    /// removed before `/.well-known/...` is appended (4.1).
     async fn discover(&self) -> Result<String, String> {
-        let url = format!("{}/.well-known/openid-configuration", self.issuer);
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            self.issuer.trim_end_matches('/')
+        );
         let meta: Discovery = self.get_json(&url).await?;
-        if meta.issuer.trim_end_matches('/') != self.issuer {
+        if meta.issuer != self.issuer {
             return Err(format!(
                 "discovery names issuer {:?}, expected {:?}",
                 meta.issuer, self.issuer

@@ -48,6 +48,7 @@ pub mod basic;
 pub mod error;
 pub mod faults;
 pub mod fixtures;
+pub mod introspection;
 pub mod jwks;
 pub mod log;
 pub mod mtls;
@@ -167,6 +168,10 @@ pub struct ResourceOptions {
     /// Also serve the API over TLS, requiring a client certificate from
     /// these settings' CA, or a pinned one ([`MockResource::mtls_url`]).
     pub tls: Option<TlsSettings>,
+    /// Also accept opaque access tokens, checked at the IdP's
+    /// introspection endpoint as this client (RFC 7662,
+    /// [`introspection`]). Without it only JWT access tokens pass.
+    pub introspection: Option<introspection::IntrospectionClient>,
 }
 
 impl ResourceOptions {
@@ -180,6 +185,7 @@ impl ResourceOptions {
             audience: DEFAULT_AUDIENCE.into(),
             fixtures: ResourceFixtures::default_brand(),
             tls: None,
+            introspection: None,
         }
     }
 }
@@ -218,6 +224,9 @@ impl MockResource {
             options.fixtures,
             addr.ip().is_loopback(),
         );
+        if let Some(client) = options.introspection.clone() {
+            state.trust().introspect_with(client);
+        }
         let mtls = match &options.tls {
             Some(tls) => Some(
                 TlsServer::start_pinned(

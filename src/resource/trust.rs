@@ -4,7 +4,10 @@
 //! ([`crate::nlu::state`]) each hold one and check tokens the same way
 //! ([`super::auth`]).
 
+use std::sync::OnceLock;
+
 use super::auth::{AccessClaims, AuthError, Consumer, check_claims};
+use super::introspection::{IntrospectionClient, Introspector};
 use super::jwks::JwksCache;
 use crate::clock::Clock;
 
@@ -15,29 +18,47 @@ pub struct Trust {
     audience: String,
     clock: Clock,
     jwks: JwksCache,
+    /// Opaque tokens' check, when the API has a client at the IdP.
+    introspector: OnceLock<Introspector>,
 }
 
 impl Trust {
-    /// Trust tokens of `issuer` (no trailing slash needed) addressed to
-    /// `audience`, their time checked on `clock`.
+    /// Trust tokens of `issuer` addressed to `audience`, their time checked
+    /// on `clock`. The issuer is kept exactly as given, trailing slash and
+    /// all: tokens' `iss` and discovery's `issuer` must equal it (OIDC
+    /// Discovery 1.0 section 4.3, RFC 9068 4).
     pub fn new(issuer: &str, audience: &str, clock: Clock) -> Self {
-        let issuer = issuer.trim_end_matches('/').to_string();
         Self {
-            jwks: JwksCache::new(&issuer),
-            issuer,
+            jwks: JwksCache::new(issuer),
+            issuer: issuer.to_string(),
             audience: audience.to_string(),
             clock,
+            introspector: OnceLock::new(),
         }
     }
 
-    /// `issuer` without its trailing slash, if it is an absolute http(s)
-    /// URL (what a server is started with).
+    /// `issuer`, if it is an absolute http(s) URL (what a server is started
+    /// with).
     pub fn issuer_url(issuer: &str) -> Option<String> {
-        let issuer = issuer.trim_end_matches('/');
         match url::Url::parse(issuer) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => Some(issuer.to_string()),
             _ => None,
         }
+    }
+
+    /// Also accept opaque access tokens, checked at the IdP's
+    /// introspection endpoint as `client` ([`super::introspection`]).
+    /// Set once, before the server takes requests; a second call is
+    /// ignored.
+    pub fn introspect_with(&self, client: IntrospectionClient) {
+        let _ = self
+            .introspector
+            .set(Introspector::new(&self.issuer, client));
+    }
+
+    /// The introspection of opaque tokens, when set.
+    pub fn introspector(&self) -> Option<&Introspector> {
+        self.introspector.get()
     }
 
     /// The issuer whose tokens are accepted (`iss`).
@@ -79,12 +100,12 @@ mod tests {
     fn a_server_starts_with_an_absolute_http_issuer() {
         assert_eq!(
             Trust::issuer_url("http://127.0.0.1:8400/").as_deref(),
-            Some("http://127.0.0.1:8400")
+            Some("http://127.0.0.1:8400/")
         );
         assert!(Trust::issuer_url("https://idp.example").is_some());
         assert!(Trust::issuer_url("ftp://idp.example").is_none());
         assert!(Trust::issuer_url("idp.example").is_none());
         let trust = Trust::new("http://idp.test/", "brand-api", Clock::new());
-        assert_eq!(trust.issuer(), "http://idp.test");
+        assert_eq!(trust.issuer(), "http://idp.test/", "kept exactly");
     }
 }
