@@ -46,6 +46,13 @@ pub struct OutboundRequest {
     /// tolerated with ([`super::token_response::Departure`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub departures: Vec<&'static str>,
+    /// Which tokens a successful token response carried
+    /// (`access_token`, `refresh_token`, `id_token`): names, never values.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub returned: Vec<&'static str>,
+    /// The lifetime it gave (`expires_in`, seconds), when usable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
     pub duration_ms: u64,
 }
 
@@ -111,6 +118,8 @@ mod tests {
                 status: Some(200),
                 outcome: "ok".into(),
                 departures: vec![],
+                returned: vec!["access_token"],
+                expires_in: Some(300),
                 duration_ms: 1,
             });
         }

@@ -163,6 +163,8 @@ impl OAuthClient {
             method: at_token.method,
             status,
             departures: Vec::new(),
+            returned: Vec::new(),
+            expires_in: None,
             started,
         };
         self.recorder().record(sent, &logged);

@@ -136,6 +136,9 @@ pub struct Sent<'a> {
     pub status: Option<u16>,
     /// The codes of the departures the answer was tolerated with.
     pub departures: Vec<&'static str>,
+    /// Which tokens the answer carried.
+    pub returned: Vec<&'static str>,
+    pub expires_in: Option<u64>,
     pub started: Instant,
 }
 
@@ -154,6 +157,8 @@ impl Recorder<'_> {
                 Err(e) => outcome(e),
             },
             departures: sent.departures,
+            returned: sent.returned,
+            expires_in: sent.expires_in,
             duration_ms: u64::try_from(sent.started.elapsed().as_millis()).unwrap_or(u64::MAX),
         });
     }
@@ -197,11 +202,25 @@ pub async fn request(
                 .as_ref()
                 .map(|t| t.departures.iter().map(|d| d.code).collect())
                 .unwrap_or_default(),
+            returned: result.as_ref().map(returned).unwrap_or_default(),
+            expires_in: result.as_ref().ok().and_then(|t| t.expires_in),
             started,
         };
         r.record(sent, &result);
     }
     result
+}
+
+/// The names of the tokens `response` carried.
+fn returned(response: &TokenResponse) -> Vec<&'static str> {
+    let mut names = vec!["access_token"];
+    if response.refresh_token.is_some() {
+        names.push("refresh_token");
+    }
+    if response.id_token.is_some() {
+        names.push("id_token");
+    }
+    names
 }
 
 async fn send(
