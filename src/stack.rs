@@ -46,10 +46,22 @@ pub enum IdpChoice {
     External { issuer: String },
 }
 
+impl Default for IdpChoice {
+    /// The mock IdP with the default brand, no TLS.
+    fn default() -> Self {
+        IdpChoice::Embedded {
+            fixtures: Box::new(Fixtures::default_brand()),
+            options: IdpOptions::default(),
+            tls: None,
+        }
+    }
+}
+
 /// How to start the brand side.
 pub struct BrandOptions {
     /// The one clock (the IdP's, the brand API's, the NLU's, the
-    /// platform's; an external IdP keeps its own).
+    /// platform's). An external IdP keeps its own, and the brand API then
+    /// checks its tokens' times on real time, in step with it.
     pub clock: Clock,
     pub idp: IdpChoice,
     /// The brand API; its issuer and clock are filled in.
@@ -63,11 +75,7 @@ impl Default for BrandOptions {
     fn default() -> Self {
         Self {
             clock: Clock::new(),
-            idp: IdpChoice::Embedded {
-                fixtures: Box::new(Fixtures::default_brand()),
-                options: IdpOptions::default(),
-                tls: None,
-            },
+            idp: IdpChoice::default(),
             api: ResourceOptions::new(""),
             nlu: None,
         }
@@ -115,6 +123,7 @@ impl Brand {
     /// NLU service if asked, all on `options.clock`.
     pub async fn start(options: BrandOptions) -> Result<Brand, StackError> {
         let clock = options.clock;
+        let external = matches!(options.idp, IdpChoice::External { .. });
         let (idp, issuer) = match options.idp {
             IdpChoice::Embedded {
                 fixtures,
@@ -138,7 +147,14 @@ impl Brand {
         };
         let mut api_options = options.api;
         api_options.issuer = issuer.clone();
-        api_options.clock = clock.clone();
+        // The times in an external IdP's tokens (`exp`, `nbf`) are on the
+        // IdP's clock, which nobody here moves: the brand API checks them
+        // on real time. The embedded IdP shares the one clock.
+        api_options.clock = if external {
+            Clock::new()
+        } else {
+            clock.clone()
+        };
         let api = MockResource::start_with(api_options)
             .await
             .map_err(StackError::Api)?;

@@ -13,7 +13,7 @@ Feature: An expired token leads to a new sign-in, never to a refresh
 
   Scenario: The next question after expiry gets a new link
     Given the consumer has signed in through the bot's link
-    When the shared clock moves forward 301 seconds
+    When the shared clock moves to 1 second after the conversation's token expires
     And the consumer says "my orders"
     Then the bot answers with a sign-in link
     And the bot's last message says "expired"
@@ -31,7 +31,7 @@ Feature: An expired token leads to a new sign-in, never to a refresh
 
   Scenario: Signing in again brings a new token and the answer
     Given the consumer has signed in through the bot's link
-    When the shared clock moves forward 301 seconds
+    When the shared clock moves to 1 second after the conversation's token expires
     And the consumer signs in through the link of "my orders"
     And the consumer's browser follows the redirect to the platform
     Then the platform shows a 200 page titled "You are signed in" saying "return to the chat"

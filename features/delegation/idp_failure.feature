@@ -1,4 +1,4 @@
-@delegation @idp_failure
+@delegation @idp_failure @mock_idp
 Feature: The IdP fails during the code exchange
   If the brand's token endpoint fails, answers nonsense or does not answer
   in time, the consumer's browser says so, the bot posts a new link in the

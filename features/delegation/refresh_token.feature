@@ -18,7 +18,7 @@ Feature: Refresh tokens are ignored and never stored
 
   Scenario: After expiry the platform challenges again instead of refreshing
     Given the consumer has signed in through the bot's link
-    When the shared clock moves forward 600 seconds
+    When the shared clock moves to 300 seconds after the conversation's token expires
     And the consumer says "my orders"
     Then the bot answers with a sign-in link
     And the IdP issued 1 refresh token to the platform

@@ -45,6 +45,7 @@ Feature: The consumer signs in and the bot answers
     And the IdP issued 0 codes and 0 access tokens
     And the conversation holds no access token
 
+  @more_redirect_uris
   Scenario Outline: Both callback paths the documents show work (<path>)
     Given the organisation "other" has the Consumer Authentication credential "brand-login" with callback "<path>"
     And a conversation with the demo bot in organisation "other"

@@ -1,4 +1,4 @@
-@delegation @token_response
+@delegation @token_response @mock_idp
 Feature: The platform checks what the token endpoint returns
   The platform reads a token response leniently where the standards allow
   variation, and strictly where security needs it: an ID token is checked

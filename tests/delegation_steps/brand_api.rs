@@ -12,7 +12,7 @@ use standin::resource::faults::Fault;
 use standin::resource::{ApiRoute, RequestLogEntry};
 
 use super::params::Route;
-use super::{CLIENT_ID, DelegationWorld};
+use super::{CLIENT_ID, DelegationWorld, consumer};
 
 impl DelegationWorld {
     fn api_log(&self) -> Vec<RequestLogEntry> {
@@ -81,24 +81,38 @@ fn requests_for(
     username: String,
 ) -> anyhow::Result<()> {
     let log = world.expect_api_count(expected)?;
-    let sub = sub_of(&username)?;
-    let grants = world.idp.control().grants();
+    // In profile mode alice is the profile's test user.
+    let profile = super::profile::current();
+    let sub = match profile.as_ref().filter(|_| username == consumer::USERNAME) {
+        Some(p) => p
+            .user
+            .sub
+            .clone()
+            .unwrap_or_else(|| consumer::ALICE_SUB.into()),
+        None => sub_of(&username)?,
+    };
+    let client_id = world.client_id();
     for entry in &log {
         ensure!(
             entry.status == 200 && entry.sub.as_deref() == Some(sub.as_str()),
             "a request was not served for {username}: {entry:?}"
         );
         ensure!(
-            entry.client_id.as_deref() == Some(CLIENT_ID),
+            entry.client_id.as_deref() == Some(client_id.as_str()),
             "a request carried a token of another client: {entry:?}"
         );
         let id = entry
             .token_id
             .as_ref()
             .ok_or_else(|| anyhow!("a request carried no token: {entry:?}"))?;
-        let issued = grants
+        // What the mock issued; an external IdP cannot be asked.
+        let Ok(control) = world.idp.control() else {
+            continue;
+        };
+        let issued = control
+            .grants()
             .access_tokens
-            .iter()
+            .into_iter()
             .find(|a| &a.id == id)
             .ok_or_else(|| anyhow!("the IdP never issued the token the API received"))?;
         ensure!(

@@ -106,7 +106,7 @@ fn service_client(
     }))?;
     world
         .idp
-        .control()
+        .control()?
         .add_client(config)
         .map_err(|e| anyhow::anyhow!("the IdP refused the client {client}: {e}"))
 }
@@ -120,7 +120,7 @@ fn api_key(world: &mut DelegationWorld, key: String, iam_id: String) -> anyhow::
     }))?;
     world
         .idp
-        .control()
+        .control()?
         .add_api_key(config)
         .map_err(|e| anyhow::anyhow!("the IdP refused the API key: {e}"))
 }

@@ -10,9 +10,12 @@ use standin::conformance::{Landing, Page};
 
 use super::{DelegationWorld, Link};
 
-/// The test consumer of the default brand fixtures.
+/// The test consumer of the default brand fixtures (in profile mode, the
+/// profile's test user stands for her).
 pub const USERNAME: &str = "alice";
 const PASSWORD: &str = "alice-password";
+/// Her subject at the mock IdP and in the brand API's data.
+pub const ALICE_SUB: &str = "c0ffee00-a11c-4e00-8000-000000000001";
 
 impl DelegationWorld {
     /// Where the browser is now, as a page.
@@ -58,6 +61,14 @@ impl DelegationWorld {
 
     async fn sign_in_form(&mut self, username: &str, password: &str) -> anyhow::Result<()> {
         let page = self.idp_page()?;
+        // In profile mode alice is the profile's test user, and her
+        // password the profile's; any other password stays wrong.
+        let profile = super::profile::current().filter(|_| username == USERNAME);
+        let (username, password) = match &profile {
+            Some(p) if password == PASSWORD => (p.user.username.as_str(), p.user.password.expose()),
+            Some(p) => (p.user.username.as_str(), password),
+            None => (username, password),
+        };
         let landing = self.agent.sign_in(&page, username, password).await?;
         self.arrive(landing);
         Ok(())
@@ -220,10 +231,13 @@ fn expect_redirect(world: &DelegationWorld, path: &str) -> anyhow::Result<()> {
         "the redirect does not carry the link's state"
     );
     ensure!(callback.count("state") == 1, "the redirect repeats state");
+    // The mock always sends iss; another IdP may not (RFC 9207 is
+    // optional), but one it sends must be its issuer.
+    let iss = callback.get("iss");
     ensure!(
-        callback.get("iss") == Some(world.idp.issuer().trim_end_matches('/')),
-        "the redirect's iss is {:?} (RFC 9207)",
-        callback.get("iss")
+        iss == Some(world.idp.issuer()) || (iss.is_none() && world.idp.embedded().is_err()),
+        "the redirect's iss is {iss:?}, the issuer is {:?} (RFC 9207)",
+        world.idp.issuer()
     );
     Ok(())
 }

@@ -596,6 +596,11 @@ async fn named_holds_no_token(world: &mut DelegationWorld, label: String) -> any
 
 #[then(expr = "the conversation holds an access token that expires in {int} seconds")]
 async fn token_expires_in(world: &mut DelegationWorld, secs: i64) -> anyhow::Result<()> {
+    // In profile mode the profile says what the IdP's lifetime is.
+    let secs = super::profile::current()
+        .and_then(|p| p.access_token_lifetime)
+        .and_then(|l| i64::try_from(l).ok())
+        .unwrap_or(secs);
     let context = world.context(world.current).await?;
     let expires_at = context["access_token_expires_at"]
         .as_i64()
@@ -682,6 +687,21 @@ async fn clock_before_token_expiry(world: &mut DelegationWorld, secs: i64) -> an
         .ok_or_else(|| anyhow::anyhow!("the conversation holds no token: {context}"))?;
     let by = expires_at - secs - world.clock.now();
     ensure!(by >= 0, "the token expires in less than {secs} s already");
+    world
+        .clock
+        .advance(std::time::Duration::from_secs(by as u64));
+    Ok(())
+}
+
+/// Moves the clock past the token's own expiry, whatever lifetime the IdP
+/// gave it.
+#[when(expr = "the shared clock moves to {int} second(s) after the conversation's token expires")]
+async fn clock_after_token_expiry(world: &mut DelegationWorld, secs: i64) -> anyhow::Result<()> {
+    let context = world.context(world.current).await?;
+    let expires_at = context["access_token_expires_at"]
+        .as_i64()
+        .ok_or_else(|| anyhow::anyhow!("the conversation holds no expiring token: {context}"))?;
+    let by = (expires_at + secs - world.clock.now()).max(0);
     world
         .clock
         .advance(std::time::Duration::from_secs(by as u64));

@@ -2,6 +2,7 @@
 //! platform's HTTP API as a brand developer would.
 //!
 //! In URLs written in a feature, `{idp}` stands for the IdP's issuer,
+//! `{client_id}` for the platform's client there,
 //! `{platform}` for the platform's base URL and `{callback}` for the
 //! platform's `redirectCode` callback of organisation `demo`.
 
@@ -11,7 +12,7 @@ use cucumber::{given, then, when};
 use serde_json::{Value, json};
 use url::Url;
 
-use super::{CLIENT_ID, DEFAULT_SCOPE, DelegationWorld};
+use super::{DEFAULT_SCOPE, DelegationWorld};
 
 impl DelegationWorld {
     /// Save a credential; the answer is kept, and the URL too when saved.
@@ -41,10 +42,9 @@ impl DelegationWorld {
     /// The authentication URL of the IdP for the platform's client, with
     /// the callback `name` of `org`.
     fn authentication_url(&self, org: &str, callback: &str) -> String {
-        let mut url =
-            Url::parse(&format!("{}/authorize", self.idp.issuer())).expect("the issuer is a URL");
+        let mut url = Url::parse(self.idp.authorization_endpoint()).expect("the endpoint is a URL");
         url.query_pairs_mut()
-            .append_pair("client_id", CLIENT_ID)
+            .append_pair("client_id", &self.client_id())
             .append_pair("response_type", "code")
             .append_pair("redirect_uri", &self.callback_url(org, callback))
             .append_pair("scope", DEFAULT_SCOPE);
@@ -117,6 +117,7 @@ async fn save(
 ) -> anyhow::Result<()> {
     let url = url
         .replace("{idp}", world.idp.issuer().trim_end_matches('/'))
+        .replace("{client_id}", &world.client_id())
         .replace("{callback}", &world.callback_url("demo", "redirectCode"))
         .replace("{platform}", world.platform.url());
     world.save_credential(&org, &name, &url).await.map(drop)

@@ -14,7 +14,7 @@ use super::{CLIENT_ID, DelegationWorld, HTTP_TIMEOUT};
 impl DelegationWorld {
     fn queue_token_fault(&self, fault: Fault) -> anyhow::Result<()> {
         self.idp
-            .control()
+            .control()?
             .push_fault(Endpoint::Token, fault, 1)
             .map_err(|e| anyhow!("the IdP refused the fault: {e}"))
     }
@@ -41,9 +41,46 @@ fn token_late(world: &mut DelegationWorld) -> anyhow::Result<()> {
     world.queue_token_fault(Fault::Delay { delay_ms })
 }
 
+// The steps below read the mock's inspection view. Against an external
+// IdP (profile mode) they read the platform's own log of its token
+// requests instead (`GET /api/oauth/requests`): what was exchanged and
+// what came back, as the platform saw it.
+
+/// The platform's logged token requests by `grant` (any grant for ""),
+/// and those of them that succeeded.
+async fn platform_sent(
+    world: &DelegationWorld,
+    grant: &str,
+) -> anyhow::Result<(Vec<Value>, Vec<Value>)> {
+    let log = world.get_json("/api/oauth/requests").await?;
+    let sent: Vec<Value> = log["requests"]
+        .as_array()
+        .ok_or_else(|| anyhow!("no requests in {log}"))?
+        .iter()
+        .filter(|r| r["kind"] == "token" && (grant.is_empty() || r["grant_type"] == grant))
+        .cloned()
+        .collect();
+    let ok = sent
+        .iter()
+        .filter(|r| r["outcome"] == "ok")
+        .cloned()
+        .collect();
+    Ok((sent, ok))
+}
+
 #[then(expr = "the IdP issued {int} code(s) and {int} access token(s)")]
-fn issued(world: &mut DelegationWorld, codes: usize, tokens: usize) -> anyhow::Result<()> {
-    let grants = world.idp.control().grants();
+async fn issued(world: &mut DelegationWorld, codes: usize, tokens: usize) -> anyhow::Result<()> {
+    let Ok(control) = world.idp.control() else {
+        let (sent, ok) = platform_sent(world, "authorization_code").await?;
+        ensure!(
+            sent.len() == codes && ok.len() == tokens,
+            "the platform exchanged {} codes and received {} access tokens, expected {codes} and {tokens}",
+            sent.len(),
+            ok.len()
+        );
+        return Ok(());
+    };
+    let grants = control.grants();
     ensure!(
         grants.codes.len() == codes && grants.access_tokens.len() == tokens,
         "the IdP issued {} codes and {} access tokens, expected {codes} and {tokens}",
@@ -61,8 +98,11 @@ fn issued(world: &mut DelegationWorld, codes: usize, tokens: usize) -> anyhow::R
 }
 
 #[then(expr = "the IdP issued {int} access token(s)")]
-fn issued_tokens(world: &mut DelegationWorld, tokens: usize) -> anyhow::Result<()> {
-    let issued = world.idp.control().grants().access_tokens.len();
+async fn issued_tokens(world: &mut DelegationWorld, tokens: usize) -> anyhow::Result<()> {
+    let issued = match world.idp.control() {
+        Ok(control) => control.grants().access_tokens.len(),
+        Err(_) => platform_sent(world, "").await?.1.len(),
+    };
     ensure!(
         issued == tokens,
         "the IdP issued {issued} access tokens, expected {tokens}"
@@ -71,17 +111,27 @@ fn issued_tokens(world: &mut DelegationWorld, tokens: usize) -> anyhow::Result<(
 }
 
 #[then(expr = "the IdP saw the code presented {int} time(s)")]
-fn code_presented(world: &mut DelegationWorld, expected: u32) -> anyhow::Result<()> {
+async fn code_presented(world: &mut DelegationWorld, expected: u32) -> anyhow::Result<()> {
     let (_, callback) = world
         .callback
         .as_ref()
         .ok_or_else(|| anyhow!("the IdP has not sent the consumer back with a code"))?;
     let code = callback
         .get("code")
-        .ok_or_else(|| anyhow!("the redirect carries no code"))?;
-    let grants = world.idp.control().grants();
+        .ok_or_else(|| anyhow!("the redirect carries no code"))?
+        .to_string();
+    let Ok(control) = world.idp.control() else {
+        let (sent, _) = platform_sent(world, "authorization_code").await?;
+        ensure!(
+            sent.len() == expected as usize,
+            "the platform presented a code {} times, expected {expected}",
+            sent.len()
+        );
+        return Ok(());
+    };
+    let grants = control.grants();
     let record = grants
-        .code(code)
+        .code(&code)
         .ok_or_else(|| anyhow!("the IdP does not list the code of the redirect"))?;
     ensure!(
         record.presented == expected,
@@ -92,13 +142,25 @@ fn code_presented(world: &mut DelegationWorld, expected: u32) -> anyhow::Result<
 }
 
 #[then(expr = "the IdP issued {int} refresh token(s) to the platform")]
-fn refresh_issued(world: &mut DelegationWorld, expected: usize) -> anyhow::Result<()> {
-    let grants = world.idp.control().grants();
-    let issued = grants
-        .refresh_tokens
-        .iter()
-        .filter(|r| r.client_id == CLIENT_ID)
-        .count();
+async fn refresh_issued(world: &mut DelegationWorld, expected: usize) -> anyhow::Result<()> {
+    let issued = match world.idp.control() {
+        Ok(control) => control
+            .grants()
+            .refresh_tokens
+            .iter()
+            .filter(|r| r.client_id == CLIENT_ID)
+            .count(),
+        Err(_) => {
+            let (_, ok) = platform_sent(world, "authorization_code").await?;
+            ok.iter()
+                .filter(|r| {
+                    r["returned"]
+                        .as_array()
+                        .is_some_and(|names| names.iter().any(|n| n == "refresh_token"))
+                })
+                .count()
+        }
+    };
     ensure!(
         issued == expected,
         "the IdP issued {issued} refresh tokens to the platform, expected {expected}"
@@ -107,8 +169,16 @@ fn refresh_issued(world: &mut DelegationWorld, expected: usize) -> anyhow::Resul
 }
 
 #[then("no refresh token was ever presented to the IdP")]
-fn refresh_never_presented(world: &mut DelegationWorld) -> anyhow::Result<()> {
-    let grants = world.idp.control().grants();
+async fn refresh_never_presented(world: &mut DelegationWorld) -> anyhow::Result<()> {
+    let Ok(control) = world.idp.control() else {
+        let (sent, _) = platform_sent(world, "refresh_token").await?;
+        ensure!(
+            sent.is_empty(),
+            "the platform presented refresh tokens: {sent:?}"
+        );
+        return Ok(());
+    };
+    let grants = control.grants();
     let presented: Vec<_> = grants
         .refresh_tokens
         .iter()
@@ -122,9 +192,20 @@ fn refresh_never_presented(world: &mut DelegationWorld) -> anyhow::Result<()> {
 }
 
 #[then(expr = "the IdP issued no access token by the {grant} grant")]
-fn no_grant(world: &mut DelegationWorld, grant: GrantParam) -> anyhow::Result<()> {
+async fn no_grant(world: &mut DelegationWorld, grant: GrantParam) -> anyhow::Result<()> {
+    let name = grant.name();
     let grant = grant.0;
-    let grants = world.idp.control().grants();
+    let Ok(control) = world.idp.control() else {
+        let (_, by) = platform_sent(world, &name).await?;
+        let (_, codes) = platform_sent(world, "authorization_code").await?;
+        ensure!(by.is_empty(), "access tokens came from {grant:?}: {by:?}");
+        ensure!(
+            !codes.is_empty(),
+            "the platform received no access token at all"
+        );
+        return Ok(());
+    };
+    let grants = control.grants();
     let by: Vec<_> = grants
         .access_tokens
         .iter()
@@ -143,7 +224,7 @@ fn id_token_defect(world: &mut DelegationWorld, defect: String) -> anyhow::Resul
     let defect: standin::idp::IdTokenDefect = defect.parse().map_err(|e: String| anyhow!(e))?;
     world
         .idp
-        .control()
+        .control()?
         .push_id_token_defect(defect, 1)
         .map_err(|e| anyhow!("the IdP refused the defect: {e}"))
 }

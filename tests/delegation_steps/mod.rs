@@ -31,6 +31,7 @@
 //! - [`session_end`]: what the end of a consumer session does at the IdP
 //!   (its tokens revoked)
 //! - [`runner`]: running a suite (console and JUnit)
+//! - [`profile`]: the profile mode, against a brand's own IdP
 
 pub mod brand_api;
 pub mod callback;
@@ -44,6 +45,7 @@ pub mod nlu;
 pub mod oauth_kinds;
 pub mod params;
 pub mod pre_auth;
+pub mod profile;
 pub mod runner;
 pub mod session_end;
 pub mod vault;
@@ -56,11 +58,13 @@ use anyhow::{Context as _, anyhow, bail, ensure};
 use cucumber::{World, given, when};
 use serde_json::Value;
 use standin::clock::Clock;
+use standin::conformance::Profile;
+use standin::conformance::profile::TokenEndpointAuth;
 use standin::conformance::{Callback, ConsumerAgent, FormHints, Landing, Page};
-use standin::idp::MockIdp;
 use standin::platform::{Platform, PlatformFixtures, PlatformOptions};
-use standin::resource::{MockResource, RequestLogEntry, ResourceOptions};
-use standin::stack::{Brand, BrandOptions, Stack};
+use standin::resource::introspection::IntrospectionClient;
+use standin::resource::{MockResource, RequestLogEntry, ResourceFixtures, ResourceOptions};
+use standin::stack::{Brand, BrandOptions, IdpChoice, Stack};
 use url::Url;
 
 /// The platform's client at the IdP (added at start, with the platform's
@@ -148,7 +152,8 @@ impl PlatformPage {
 #[world(init = Self::new)]
 pub struct DelegationWorld {
     pub clock: Clock,
-    pub idp: MockIdp,
+    /// The embedded mock IdP, or in profile mode the profile's.
+    pub idp: profile::Idp,
     pub api: MockResource,
     pub platform: Platform,
     /// The platform's API client and the browser's way back to the
@@ -223,32 +228,45 @@ impl fmt::Debug for DelegationWorld {
     }
 }
 
+/// The platform's client at the IdP.
+struct Client<'a> {
+    id: &'a str,
+    secret: &'a str,
+    /// `token_endpoint_auth` of the organisations' provider, when set.
+    auth: Option<&'a str>,
+}
+
 /// The platform's fixtures: organisations `demo` and `other` on the IdP at
-/// `issuer`, and the demo bot whose dialogs call the brand API at `api`
+/// `issuer` with `client`, and the demo bot whose dialogs call the brand API at `api`
 /// (and at its mutual TLS listener `mtls_api`). Credentials are saved by
 /// the scenarios, over HTTP. `external_api` is the external system's mutual
 /// TLS listener.
 fn platform_fixtures(
     issuer: &str,
+    client: &Client<'_>,
     api: &str,
     mtls_api: &str,
     external_api: &str,
 ) -> anyhow::Result<PlatformFixtures> {
+    let provider = |org: &str| {
+        let mut p = toml::Table::new();
+        p.insert("issuer".into(), issuer.into());
+        p.insert("client_id".into(), client.id.into());
+        p.insert("client_secret".into(), client.secret.into());
+        if let Some(auth) = client.auth {
+            p.insert("token_endpoint_auth".into(), auth.into());
+        }
+        let mut o = toml::Table::new();
+        o.insert("id".into(), org.into());
+        o.insert("provider".into(), p.into());
+        let mut t = toml::Table::new();
+        t.insert("orgs".into(), vec![toml::Value::from(o)].into());
+        t.to_string()
+    };
+    let orgs = format!("{}\n{}", provider("demo"), provider("other"));
     let toml = format!(
         r#"
-[[orgs]]
-id = "demo"
-[orgs.provider]
-issuer = "{issuer}"
-client_id = "{CLIENT_ID}"
-client_secret = "{CLIENT_SECRET}"
-
-[[orgs]]
-id = "other"
-[orgs.provider]
-issuer = "{issuer}"
-client_id = "{CLIENT_ID}"
-client_secret = "{CLIENT_SECRET}"
+{orgs}
 
 [[bots]]
 id = "demo-bot"
@@ -441,12 +459,23 @@ workspace_id = "ws-support"
 
 impl DelegationWorld {
     async fn new() -> anyhow::Result<Self> {
+        let profile = profile::current();
         let clock = Clock::new();
         let mut api = ResourceOptions::new("");
         // The mutual TLS listener, with the process's test CA.
         api.tls = Some(mtls::pki()?.settings.clone());
+        let idp = match &profile {
+            None => IdpChoice::default(),
+            Some(profile) => {
+                brand_api_for(profile, &mut api);
+                IdpChoice::External {
+                    issuer: profile.issuer_str(),
+                }
+            }
+        };
         let brand = Brand::start(BrandOptions {
             clock: clock.clone(),
+            idp,
             api,
             ..BrandOptions::default()
         })
@@ -454,40 +483,64 @@ impl DelegationWorld {
         .map_err(|e| anyhow!("cannot start the brand side: {e}"))?;
         let external = mtls::external_system(brand.issuer(), &clock).await?;
         let urls = brand.urls();
+        let auth = profile.as_ref().map(|p| match p.token_endpoint_auth {
+            TokenEndpointAuth::ClientSecretBasic => "client_secret_basic",
+            TokenEndpointAuth::ClientSecretPost => "client_secret_post",
+        });
+        let client = match &profile {
+            None => Client {
+                id: CLIENT_ID,
+                secret: CLIENT_SECRET,
+                auth: None,
+            },
+            Some(p) => Client {
+                id: &p.client_id,
+                secret: p.client_secret.expose(),
+                auth,
+            },
+        };
         let fixtures = platform_fixtures(
             &urls.issuer,
+            &client,
             &urls.api,
             urls.api_mtls.as_deref().unwrap_or_default(),
             external.mtls_url().unwrap_or_default(),
         )?;
         // The vault on disk, as `standin platform` keeps it by default.
         let data_dir = canary::DataDir::new().context("the platform's data directory")?;
+        let mut options = PlatformOptions {
+            http_timeout: HTTP_TIMEOUT,
+            vault: standin::platform::credentials::VaultLocation::Dir(data_dir.path().into()),
+            ..PlatformOptions::default()
+        };
+        if let Some(profile) = &profile {
+            // Where the profile's redirect URI points (checked at start).
+            options.addr = profile::platform_addr(profile).map_err(|e| anyhow!(e))?;
+            profile::port_free(options.addr).await?;
+        }
         let stack = brand
-            .with_platform(
-                PlatformOptions {
-                    http_timeout: HTTP_TIMEOUT,
-                    vault: standin::platform::credentials::VaultLocation::Dir(
-                        data_dir.path().into(),
-                    ),
-                    ..PlatformOptions::default()
-                },
-                |_| fixtures,
-            )
+            .with_platform(options, |_| fixtures)
             .await
             .map_err(|e| anyhow!("cannot start the platform: {e}"))?;
-        // The platform's port is known only now: register its callbacks.
-        stack
-            .register_platform_client_with(
-                CLIENT_ID,
-                CLIENT_SECRET,
-                &["demo", "other"],
-                &[pre_auth::BRAND_PAGE],
-            )
-            .map_err(|e| anyhow!("cannot register the platform's client: {e}"))?;
+        if profile.is_none() {
+            // The platform's port is known only now: register its callbacks.
+            stack
+                .register_platform_client_with(
+                    CLIENT_ID,
+                    CLIENT_SECRET,
+                    &["demo", "other"],
+                    &[pre_auth::BRAND_PAGE],
+                )
+                .map_err(|e| anyhow!("cannot register the platform's client: {e}"))?;
+        }
         let Stack { brand, platform } = stack;
         let Brand { idp, api, .. } = brand;
-        let idp = idp.ok_or_else(|| anyhow!("the stack has no embedded IdP"))?;
-        let nlu = nlu::NluWorld::start(&idp, &clock).await?;
+        let (idp, hints) = match (&profile, idp) {
+            (None, Some(mock)) => (profile::Idp::mock(mock), FormHints::default()),
+            (Some(profile), _) => (profile::Idp::external(profile).await?, profile.form_hints()),
+            (None, None) => bail!("the stack has no embedded IdP"),
+        };
+        let nlu = nlu::NluWorld::start(idp.issuer(), &clock).await?;
         let base = platform.url().to_string();
 
         let http = reqwest::Client::builder()
@@ -495,8 +548,7 @@ impl DelegationWorld {
             .timeout(Duration::from_secs(10))
             .build()
             .context("cannot build the HTTP client")?;
-        let mut agent =
-            ConsumerAgent::new(FormHints::default()).context("cannot build the browser")?;
+        let mut agent = ConsumerAgent::new(hints).context("cannot build the browser")?;
         agent.stop_at(format!("{base}/callback/"));
         Ok(Self {
             clock,
@@ -522,6 +574,11 @@ impl DelegationWorld {
             mtls: Default::default(),
             external,
         })
+    }
+
+    /// The platform's client id at the IdP.
+    pub fn client_id(&self) -> String {
+        profile::current().map_or_else(|| CLIENT_ID.to_string(), |p| p.client_id.clone())
     }
 
     /// A URL on the platform.
@@ -611,14 +668,46 @@ impl DelegationWorld {
     }
 }
 
+/// The brand API of a profile run: it trusts the profile's IdP (JWT access
+/// tokens naming `api_audience`; opaque ones through introspection as the
+/// profile's client) and serves alice's data to the profile's test user.
+fn brand_api_for(profile: &Profile, api: &mut ResourceOptions) {
+    if let Some(audience) = &profile.api_audience {
+        api.audience = audience.clone();
+    }
+    api.introspection = Some(IntrospectionClient {
+        client_id: profile.client_id.clone(),
+        client_secret: profile.client_secret.clone(),
+    });
+    if let Some(sub) = &profile.user.sub {
+        let mut fixtures = ResourceFixtures::default_brand();
+        if let Some(alice) = fixtures
+            .consumers
+            .iter_mut()
+            .find(|c| c.sub == consumer::ALICE_SUB)
+        {
+            alice.sub = sub.clone();
+        }
+        api.fixtures = fixtures;
+    }
+}
+
 #[given("the brand's IdP, the brand API and the platform on one shared clock")]
 async fn three_parties(world: &mut DelegationWorld) -> anyhow::Result<()> {
     let now = world.clock.now();
-    for (party, clock) in [
-        ("IdP", world.idp.clock()),
-        ("brand API", world.api.clock()),
-        ("platform", world.platform.clock()),
-    ] {
+    // The mock IdP and the brand API read the shared clock. An external
+    // IdP keeps its own, and the brand API checks its tokens on real time
+    // (`standin::stack`): only the platform's expiry decisions move then.
+    let mock = world
+        .idp
+        .embedded()
+        .ok()
+        .map(|idp| [("IdP", idp.clock()), ("brand API", world.api.clock())]);
+    for (party, clock) in mock
+        .into_iter()
+        .flatten()
+        .chain([("platform", world.platform.clock())])
+    {
         ensure!(
             (clock.now() - now).abs() <= 1,
             "the {party}'s clock reads {}, the shared clock {now}",
@@ -628,7 +717,7 @@ async fn three_parties(world: &mut DelegationWorld) -> anyhow::Result<()> {
     let discovery = format!("{}/.well-known/openid-configuration", world.idp.issuer());
     let status = world.http.get(&discovery).send().await?.status();
     ensure!(status == 200, "the IdP's discovery answered {status}");
-    if world.api.issuer() != world.idp.issuer().trim_end_matches('/') {
+    if world.api.issuer() != world.idp.issuer() {
         bail!(
             "the brand API trusts {}, not the IdP {}",
             world.api.issuer(),

@@ -20,8 +20,8 @@ use cucumber::gherkin::Step;
 use cucumber::{given, then, when};
 use serde_json::{Value, json};
 use standin::clock::Clock;
+use standin::idp::SigningAlg;
 use standin::idp::state::Grant;
-use standin::idp::{MockIdp, SigningAlg};
 use standin::nlu::{Engine, MockNlu, NluOptions, NluRequest};
 
 use super::DelegationWorld;
@@ -44,9 +44,9 @@ impl fmt::Debug for NluWorld {
 }
 
 impl NluWorld {
-    /// A mock NLU service trusting `idp`'s tokens, on `clock`.
-    pub async fn start(idp: &MockIdp, clock: &Clock) -> anyhow::Result<Self> {
-        let mut options = NluOptions::new(idp.issuer());
+    /// A mock NLU service trusting the tokens of `issuer`, on `clock`.
+    pub async fn start(issuer: &str, clock: &Clock) -> anyhow::Result<Self> {
+        let mut options = NluOptions::new(issuer);
         options.clock = clock.clone();
         let service = MockNlu::start_with(options)
             .await
@@ -406,7 +406,7 @@ fn logged_training(
         .token_id
         .as_deref()
         .ok_or_else(|| anyhow!("the last training came without a token"))?;
-    let grants = world.idp.control().grants();
+    let grants = world.idp.control()?.grants();
     let issued = grants
         .access_tokens
         .iter()
@@ -551,7 +551,7 @@ async fn issued_for(
         .to_string();
     let got = world
         .idp
-        .control()
+        .control()?
         .grants()
         .access_tokens
         .iter()
@@ -682,7 +682,7 @@ async fn error_says(
 #[given("the IdP rotates its signing key and stops publishing the old one")]
 #[when("the IdP rotates its signing key and stops publishing the old one")]
 async fn rotate_and_retire(world: &mut DelegationWorld) -> anyhow::Result<()> {
-    let idp = world.idp.control();
+    let idp = world.idp.control()?;
     let old = idp
         .keys()
         .active(SigningAlg::RS256)

@@ -114,7 +114,7 @@ impl DelegationWorld {
         }
         let config: ClientConfig = serde_json::from_value(config)?;
         self.idp
-            .control()
+            .control()?
             .add_client(config)
             .map_err(|e| anyhow!("the IdP refused the client {client}: {e}"))
     }
@@ -393,7 +393,7 @@ fn service_client(world: &mut DelegationWorld, client: String) -> anyhow::Result
     }))?;
     world
         .idp
-        .control()
+        .control()?
         .add_client(config)
         .map_err(|e| anyhow!("the IdP refused the client {client}: {e}"))
 }
@@ -441,7 +441,7 @@ async fn crowd(world: &mut DelegationWorld, count: usize) -> anyhow::Result<()> 
 fn slow_token_endpoint(world: &mut DelegationWorld) -> anyhow::Result<()> {
     world
         .idp
-        .control()
+        .control()?
         .push_fault(Endpoint::Token, Fault::Delay { delay_ms: SLOW_MS }, 1)
         .map_err(|e| anyhow!("the IdP refused the fault: {e}"))
 }
@@ -701,15 +701,15 @@ async fn expect_status(
 }
 
 /// The access tokens the IdP issued to `client` by `grant`.
-fn issued_to(world: &DelegationWorld, client: &str, grant: GrantParam) -> usize {
-    world
+fn issued_to(world: &DelegationWorld, client: &str, grant: GrantParam) -> anyhow::Result<usize> {
+    Ok(world
         .idp
-        .control()
+        .control()?
         .grants()
         .access_tokens
         .iter()
         .filter(|t| t.client_id == client && t.grant == grant.0)
-        .count()
+        .count())
 }
 
 #[then(expr = "the IdP issued {int} access token(s) to {string} by the {grant} grant")]
@@ -719,7 +719,7 @@ fn issued(
     client: String,
     grant: GrantParam,
 ) -> anyhow::Result<()> {
-    let got = issued_to(world, &client, grant);
+    let got = issued_to(world, &client, grant)?;
     ensure!(
         got == expected,
         "the IdP issued {got} access tokens to {client} by the {:?} grant, expected {expected}",
@@ -734,7 +734,7 @@ fn refresh_presented(
     expected: u32,
     client: String,
 ) -> anyhow::Result<()> {
-    let grants = world.idp.control().grants();
+    let grants = world.idp.control()?.grants();
     let presented: u32 = grants
         .refresh_tokens
         .iter()
@@ -757,7 +757,7 @@ fn codes_presented(
 ) -> anyhow::Result<()> {
     let presented: u32 = world
         .idp
-        .control()
+        .control()?
         .grants()
         .codes
         .iter()
@@ -791,7 +791,7 @@ fn last_request_token(
         .token_id
         .as_deref()
         .ok_or_else(|| anyhow!("the last request carried no token"))?;
-    let grants = world.idp.control().grants();
+    let grants = world.idp.control()?.grants();
     let token = grants
         .access_tokens
         .iter()

@@ -40,6 +40,16 @@ impl Route {
 )]
 pub struct GrantParam(pub Grant);
 
+impl GrantParam {
+    /// Its `grant_type` (RFC 6749).
+    pub fn name(self) -> String {
+        serde_json::to_value(self.0)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+}
+
 impl FromStr for GrantParam {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

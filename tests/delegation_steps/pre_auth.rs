@@ -468,15 +468,15 @@ impl DelegationWorld {
 
     /// Accesses tokens the IdP issued by refreshing, and refresh requests
     /// it saw.
-    fn refreshes(&self) -> (usize, u32) {
-        let grants = self.idp.control().grants();
+    fn refreshes(&self) -> anyhow::Result<(usize, u32)> {
+        let grants = self.idp.control()?.grants();
         let issued = grants
             .access_tokens
             .iter()
             .filter(|a| a.grant == Grant::RefreshToken && a.client_id == CLIENT_ID)
             .count();
         let presented = grants.refresh_tokens.iter().map(|r| r.presented).sum();
-        (issued, presented)
+        Ok((issued, presented))
     }
 
     /// A request to the platform's token endpoint.
@@ -661,8 +661,13 @@ fn session_started(world: &mut DelegationWorld, username: String) -> anyhow::Res
         "the session token is not 256 bits or more of base64url"
     );
     ensure!(
-        world.idp.control().grants().access_token(handle).is_none()
-            && world.idp.control().grants().refresh_token(handle).is_none(),
+        world.idp.control()?.grants().access_token(handle).is_none()
+            && world
+                .idp
+                .control()?
+                .grants()
+                .refresh_token(handle)
+                .is_none(),
         "the session token is a token of the IdP's"
     );
     Ok(())
@@ -685,7 +690,7 @@ fn code_not_presented(world: &mut DelegationWorld) -> anyhow::Result<()> {
         .last_sign_in
         .as_ref()
         .ok_or_else(|| anyhow!("nobody signed in on the brand's website yet"))?;
-    let grants = world.idp.control().grants();
+    let grants = world.idp.control()?.grants();
     let code = grants
         .code(sign_in.code.expose())
         .ok_or_else(|| anyhow!("the IdP does not list the code"))?;
@@ -933,7 +938,7 @@ async fn not_authenticated(world: &mut DelegationWorld) -> anyhow::Result<()> {
 #[then(expr = "the brand API received no request with a token of {string}")]
 fn no_request_as(world: &mut DelegationWorld, username: String) -> anyhow::Result<()> {
     let sub = sub_of(&username)?;
-    let grants = world.idp.control().grants();
+    let grants = world.idp.control()?.grants();
     let theirs: Vec<&str> = grants
         .access_tokens
         .iter()
@@ -1102,7 +1107,7 @@ fn served_own_tokens(world: &mut DelegationWorld) -> anyhow::Result<()> {
 fn token_endpoint_slow(world: &mut DelegationWorld, delay_ms: u64) -> anyhow::Result<()> {
     world
         .idp
-        .control()
+        .control()?
         .push_fault(Endpoint::Token, Fault::Delay { delay_ms }, 1)
         .map_err(|e| anyhow!("the IdP refused the fault: {e}"))
 }
@@ -1111,7 +1116,7 @@ fn token_endpoint_slow(world: &mut DelegationWorld, delay_ms: u64) -> anyhow::Re
 fn refresh_refused(world: &mut DelegationWorld, error: String) -> anyhow::Result<()> {
     world
         .idp
-        .control()
+        .control()?
         .push_fault(
             Endpoint::Token,
             Fault::Status {
@@ -1126,7 +1131,7 @@ fn refresh_refused(world: &mut DelegationWorld, error: String) -> anyhow::Result
 
 #[then(expr = "the IdP refreshed the consumer's tokens {int} time(s)")]
 fn refreshed(world: &mut DelegationWorld, expected: usize) -> anyhow::Result<()> {
-    let (issued, presented) = world.refreshes();
+    let (issued, presented) = world.refreshes()?;
     ensure!(
         issued == expected && presented as usize == expected,
         "the IdP issued {issued} access tokens by refreshing and saw {presented} refresh requests, expected {expected}"
@@ -1136,7 +1141,7 @@ fn refreshed(world: &mut DelegationWorld, expected: usize) -> anyhow::Result<()>
 
 #[then("each refresh presented the latest rotated refresh token")]
 fn rotated_kept(world: &mut DelegationWorld) -> anyhow::Result<()> {
-    let grants = world.idp.control().grants();
+    let grants = world.idp.control()?.grants();
     let refresh: Vec<_> = grants
         .refresh_tokens
         .iter()

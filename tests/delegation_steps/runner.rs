@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use std::sync::Mutex;
 
-use cucumber::{World as _, WriterExt as _, writer};
+use cucumber::{World as _, WriterExt as _, gherkin, writer};
 
-use super::DelegationWorld;
+use super::{DelegationWorld, profile};
 
 /// Scenarios in flight at once; each has its own servers.
 const CONCURRENCY: usize = 16;
@@ -68,12 +68,63 @@ fn capture_logs() {
         .try_init();
 }
 
-/// Run the features under `features/{suite}`.
+/// Does this scenario (or its feature or rule) carry a tag `wanted` picks?
+fn has_tag(
+    feature: &gherkin::Feature,
+    rule: Option<&gherkin::Rule>,
+    scenario: &gherkin::Scenario,
+    wanted: impl Fn(&str) -> bool,
+) -> bool {
+    feature
+        .tags
+        .iter()
+        .chain(rule.iter().flat_map(|r| r.tags.iter()))
+        .chain(scenario.tags.iter())
+        .any(|tag| wanted(tag.trim_start_matches('@')))
+}
+
+/// Run the features under `features/{suite}`: against the embedded mock
+/// IdP, or in profile mode (`STANDIN_PROFILE`, the delegation suite only)
+/// against the profile's IdP, one scenario at a time (the platform listens
+/// on the profile's redirect URI), leaving out the scenarios tagged with
+/// [`profile::MOCK_ONLY_TAGS`] and with the tags in `STANDIN_SKIP_TAGS`
+/// (comma-separated).
 pub async fn run(suite: &str, env_var: &str) {
     capture_logs();
     let features = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("features")
         .join(suite);
+    let external = profile::init(suite);
+    let mut skip: Vec<String> = std::env::var("STANDIN_SKIP_TAGS")
+        .unwrap_or_default()
+        .split(',')
+        .map(|t| t.trim().trim_start_matches('@').to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let concurrency = match &external {
+        Some(p) => {
+            skip.extend(profile::MOCK_ONLY_TAGS.map(String::from));
+            eprintln!(
+                "{suite} suite against {} as client {} (left out: {})",
+                p.issuer_str(),
+                p.client_id,
+                skip.iter()
+                    .map(|t| format!("@{t}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            1
+        }
+        None => {
+            skip.clear();
+            CONCURRENCY
+        }
+    };
+    let filter = move |feature: &gherkin::Feature,
+                       rule: Option<&gherkin::Rule>,
+                       scenario: &gherkin::Scenario| {
+        !has_tag(feature, rule, scenario, |t| skip.iter().any(|s| s == t))
+    };
     match junit_path(env_var, suite) {
         Some(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -84,7 +135,7 @@ pub async fn run(suite: &str, env_var: &str) {
             let file = File::create(&path)
                 .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
             DelegationWorld::cucumber()
-                .max_concurrent_scenarios(CONCURRENCY)
+                .max_concurrent_scenarios(concurrency)
                 .with_writer(
                     writer::Basic::raw(io::stdout(), writer::Coloring::Auto, 0)
                         .summarized()
@@ -92,14 +143,14 @@ pub async fn run(suite: &str, env_var: &str) {
                         .normalized(),
                 )
                 .fail_on_skipped()
-                .run_and_exit(features)
+                .filter_run_and_exit(features, filter)
                 .await;
         }
         None => {
             DelegationWorld::cucumber()
-                .max_concurrent_scenarios(CONCURRENCY)
+                .max_concurrent_scenarios(concurrency)
                 .fail_on_skipped()
-                .run_and_exit(features)
+                .filter_run_and_exit(features, filter)
                 .await;
         }
     }

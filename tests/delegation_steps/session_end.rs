@@ -51,7 +51,7 @@ impl DelegationWorld {
         check: impl Fn(&Grants) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         self.revocations_settled().await?;
-        check(&self.idp.control().grants())
+        check(&self.idp.control()?.grants())
     }
 
     async fn revocations_settled(&self) -> anyhow::Result<()> {
@@ -143,7 +143,7 @@ async fn previous_revoked(world: &mut DelegationWorld, username: String) -> anyh
             Ok(())
         })
         .await?;
-    let grants = world.idp.control().grants();
+    let grants = world.idp.control()?.grants();
     let (families, by_code) = sign_ins(&grants)?;
     let current = families.last().expect("two or more");
     for r in grants.refresh_family(current) {
@@ -166,7 +166,7 @@ async fn previous_revoked(world: &mut DelegationWorld, username: String) -> anyh
 #[then(expr = "the IdP reports the refresh token of {string} active")]
 fn refresh_active(world: &mut DelegationWorld, username: String) -> anyhow::Result<()> {
     let sub = sub_of(&username)?;
-    let grants = world.idp.control().grants();
+    let grants = world.idp.control()?.grants();
     let (refresh, _) = issued_for(&grants, &sub);
     let r = refresh
         .last()
@@ -215,7 +215,7 @@ async fn refresh_only_revoked(world: &mut DelegationWorld) -> anyhow::Result<()>
 fn revocation_fails(world: &mut DelegationWorld, status: u16, count: usize) -> anyhow::Result<()> {
     world
         .idp
-        .control()
+        .control()?
         .push_fault(
             Endpoint::Revoke,
             Fault::Status {
@@ -231,7 +231,7 @@ fn revocation_fails(world: &mut DelegationWorld, status: u16, count: usize) -> a
 #[then("the IdP's revocation endpoint has answered those requests")]
 async fn revocation_requests_answered(world: &mut DelegationWorld) -> anyhow::Result<()> {
     world.revocations_settled().await?;
-    let pending = world.idp.control().faults().pending(Endpoint::Revoke);
+    let pending = world.idp.control()?.faults().pending(Endpoint::Revoke);
     ensure!(
         pending == 0,
         "the platform sent the IdP's revocation endpoint {pending} requests too few"
@@ -253,7 +253,7 @@ fn failure_logged(_world: &mut DelegationWorld, code: String) -> anyhow::Result<
 #[then(expr = "no log line holds a token the IdP issued to {string}")]
 fn no_token_logged(world: &mut DelegationWorld, username: String) -> anyhow::Result<()> {
     let sub = sub_of(&username)?;
-    let grants = world.idp.control().grants();
+    let grants = world.idp.control()?.grants();
     let (refresh, access) = issued_for(&grants, &sub);
     let ids: BTreeSet<&str> = refresh
         .iter()
