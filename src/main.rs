@@ -11,6 +11,7 @@ use standin::idp::{Fixtures, IdpOptions, MockIdp};
 use standin::nlu::{MockNlu, NluOptions};
 use standin::platform::credentials::{VaultLocation, cipher::KEY_ENV};
 use standin::platform::{Platform, PlatformFixtures, PlatformOptions};
+use standin::resource::introspection::IntrospectionClient;
 use standin::resource::{MockResource, ResourceOptions};
 use standin::stack::{Brand, BrandOptions, IdpChoice};
 use standin::tls::TlsSettings;
@@ -68,7 +69,8 @@ enum Command {
         issuer: Option<String>,
     },
     /// Start the mock brand API alone: bearer JWTs checked against the
-    /// JWKS of the IdP at `--issuer`.
+    /// JWKS of the IdP at `--issuer`, opaque tokens at its introspection
+    /// endpoint when `--introspection-client` is given.
     Resource {
         #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
         host: IpAddr,
@@ -80,6 +82,11 @@ enum Command {
         /// The `aud` the API requires in access tokens.
         #[arg(long, default_value = "brand-api")]
         audience: String,
+        /// Also accept opaque access tokens, checked at the IdP's
+        /// introspection endpoint (RFC 7662) as this client; its secret is
+        /// read from STANDIN_INTROSPECTION_SECRET.
+        #[arg(long, value_name = "CLIENT_ID")]
+        introspection_client: Option<String>,
         /// Also serve the API over TLS on this port, requiring a client
         /// certificate from the CA in `--certs` (`/mtls/orders`).
         #[arg(long, value_name = "PORT")]
@@ -191,12 +198,14 @@ async fn start_resource(
     issuer: String,
     audience: String,
     tls: Option<TlsSettings>,
+    introspection: Option<IntrospectionClient>,
 ) -> anyhow::Result<MockResource> {
     let mut options = ResourceOptions::new(issuer);
     options.addr = addr;
     options.clock = clock;
     options.audience = audience;
     options.tls = tls;
+    options.introspection = introspection;
     MockResource::start_with(options)
         .await
         .context("starting the mock brand API")
@@ -396,9 +405,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             port,
             issuer,
             audience,
+            introspection_client,
             mtls_port,
             certs,
         } => {
+            let introspection = match introspection_client {
+                None => None,
+                Some(client_id) => {
+                    let secret = std::env::var("STANDIN_INTROSPECTION_SECRET").map_err(|_| {
+                        anyhow::anyhow!(
+                            "--introspection-client {client_id} needs the client's secret in STANDIN_INTROSPECTION_SECRET"
+                        )
+                    })?;
+                    Some(IntrospectionClient {
+                        client_id,
+                        client_secret: standin::secret::Secret::new(secret),
+                    })
+                }
+            };
             let tls = match mtls_port {
                 Some(p) => Some(tls_from(&certs)?.with_addr(SocketAddr::new(host, p))),
                 None => None,
@@ -409,6 +433,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 issuer,
                 audience,
                 tls,
+                introspection,
             )
             .await?;
             say!("mock brand API: {}", api.url());

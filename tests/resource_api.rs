@@ -8,7 +8,8 @@
 //!   consumer: `/api/orders` is an empty list, `/api/me` and any one order
 //!   404, a payment 404 (no such order);
 //! - a missing token is 401 `invalid_token` (not RFC 6750's bare challenge);
-//! - opaque tokens are 401 `invalid_token`: the API needs JWT access tokens.
+//! - opaque tokens are 401 `invalid_token` unless the API has a client for
+//!   the IdP's introspection endpoint (RFC 7662; the `introspection` tests).
 
 use std::time::{Duration, Instant};
 
@@ -1147,5 +1148,149 @@ proptest! {
             .to_str()
             .unwrap()
             .contains("error=\"invalid_token\""));
+    }
+}
+
+/// Opaque access tokens (RFC 7662): with a client at the IdP, the API asks
+/// the introspection endpoint discovery names, authenticating as that
+/// endpoint's advertised methods allow, and judges the answer on its clock.
+mod introspection {
+    use super::*;
+    use standin::resource::introspection::IntrospectionClient;
+    use standin::secret::Secret;
+    use wiremock::matchers::{body_string_contains, header_exists, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    /// An IdP that introspects: discovery advertising `methods`, and the
+    /// answer `active` for the token `opaque-1` (anything else inactive).
+    async fn idp(methods: Value, answer: Value) -> MockServer {
+        let idp = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "issuer": idp.uri(),
+                "jwks_uri": format!("{}/jwks", idp.uri()),
+                "introspection_endpoint": format!("{}/introspect", idp.uri()),
+                "introspection_endpoint_auth_methods_supported": methods,
+            })))
+            .mount(&idp)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/introspect"))
+            .and(body_string_contains("token=opaque-1"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+            .mount(&idp)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/introspect"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"active": false})))
+            .mount(&idp)
+            .await;
+        idp
+    }
+
+    async fn api(idp: &MockServer, clock: Clock) -> MockResource {
+        let mut options = ResourceOptions::new(idp.uri());
+        options.clock = clock;
+        options.introspection = Some(IntrospectionClient {
+            client_id: "brand api".into(),
+            client_secret: Secret::new("s3cret/+"),
+        });
+        MockResource::start_with(options).await.unwrap()
+    }
+
+    async fn orders(api: &MockResource, token: &str) -> (StatusCode, String) {
+        let response = reqwest::Client::new()
+            .get(format!("{}/api/orders", api.url()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let challenge = response
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (status, challenge)
+    }
+
+    fn alice(exp: i64) -> Value {
+        json!({"active": true, "sub": ALICE_SUB, "client_id": "bot", "scope": "openid orders:read", "exp": exp, "token_type": "Bearer"})
+    }
+
+    #[tokio::test]
+    async fn an_active_opaque_token_serves_its_subject_until_exp_on_the_shared_clock() {
+        let clock = Clock::new();
+        let idp = idp(
+            json!(["client_secret_basic", "client_secret_post"]),
+            alice(clock.now() + 60),
+        )
+        .await;
+        let api = api(&idp, clock.clone()).await;
+        assert_eq!(orders(&api, "opaque-1").await.0, StatusCode::OK);
+        let log = api.control().requests();
+        assert_eq!(log[0].sub.as_deref(), Some(ALICE_SUB));
+        // Basic, with the RFC 6749 2.3.1 form-encoded id and secret.
+        let seen = idp.received_requests().await.unwrap();
+        let introspect = seen.iter().find(|r| r.url.path() == "/introspect").unwrap();
+        let expected = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("brand+api:s3cret%2F%2B")
+        );
+        assert_eq!(
+            introspect.headers.get("authorization").unwrap(),
+            expected.as_str()
+        );
+        // The IdP still says active; the shared clock says expired.
+        clock.advance(Duration::from_secs(60));
+        let (status, challenge) = orders(&api, "opaque-1").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(challenge.contains("expired"), "{challenge}");
+    }
+
+    #[tokio::test]
+    async fn an_inactive_token_is_401_and_the_body_carries_the_credentials_when_only_post_is_offered()
+     {
+        let idp = idp(json!(["client_secret_post"]), alice(i64::MAX / 2)).await;
+        let api = api(&idp, Clock::new()).await;
+        let (status, challenge) = orders(&api, "opaque-2").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(
+            challenge.contains("invalid_token") && challenge.contains("not active"),
+            "{challenge}"
+        );
+        let seen = idp.received_requests().await.unwrap();
+        let introspect = seen.iter().find(|r| r.url.path() == "/introspect").unwrap();
+        assert!(introspect.headers.get("authorization").is_none());
+        let body = String::from_utf8_lossy(&introspect.body);
+        assert!(
+            body.contains("client_id=brand+api") && body.contains("client_secret="),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_introspection_endpoint_that_refuses_the_api_is_503_not_a_verdict_on_the_token() {
+        let idp = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "issuer": idp.uri(),
+                "introspection_endpoint": format!("{}/introspect", idp.uri()),
+            })))
+            .mount(&idp)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/introspect"))
+            .and(header_exists("authorization"))
+            .respond_with(
+                ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_client"})),
+            )
+            .mount(&idp)
+            .await;
+        let api = api(&idp, Clock::new()).await;
+        let (status, _) = orders(&api, "opaque-1").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     }
 }

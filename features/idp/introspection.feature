@@ -44,6 +44,7 @@ Feature: Token introspection
       And the bot introspects the access token
       Then introspection says the access token is active for the bot, the consumer and the granted scope
 
+    @refresh_tokens
     Scenario: A refresh token can be introspected too
       When the consumer completes sign-in and consent as the test user
       And the bot exchanges the code
@@ -63,6 +64,7 @@ Feature: Token introspection
       And the bot introspects the access token
       Then introspection says the token is inactive
 
+    @refresh_tokens
     Scenario: A rotated refresh token
       When the consumer completes sign-in and consent as the test user
       And the bot exchanges the code

@@ -20,6 +20,7 @@ Feature: Token revocation
     When the bot introspects the access token
     Then introspection says the token is inactive
 
+  @refresh_tokens
   Scenario: A revoked refresh token can no longer be used
     When the consumer completes sign-in and consent as the test user
     And the bot exchanges the code
