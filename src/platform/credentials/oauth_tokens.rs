@@ -293,7 +293,7 @@ impl OAuthTokens {
         token_request::request(
             &self.http,
             client.token_url.as_str(),
-            &client.client(),
+            Some(&client.client()),
             grant,
             self.timeout,
             Some(&recorder),

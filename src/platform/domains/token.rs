@@ -11,13 +11,17 @@
 //!   `grant_type=urn:ibm:params:oauth:grant-type:apikey&apikey=...` to the
 //!   credential's IAM URL.
 //!
+//! Both go through the platform's one token request
+//! ([`crate::platform::oauth::token_request`]): its lenient reader, its 429
+//! handling, its outbound log. The lifetime is `expires_in` (RFC 6749 5.1;
+//! IAM sends it beside its own `expiration`).
+//!
 //! The token is kept in the vault, sealed like the credential, and reused
 //! until [`EXPIRY_MARGIN_SECS`] before it expires on the shared clock;
 //! replacing or deleting the credential drops it. A token the engine
 //! refuses is forgotten ([`forget`]).
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use serde::Deserialize;
 use serde_json::json;
 use tracing::instrument;
 
@@ -25,14 +29,10 @@ use crate::platform::PlatformState;
 use crate::platform::credentials::StoredToken;
 use crate::platform::credentials::nlu::{ProviderKey, ServiceAccount};
 use crate::platform::oauth::held_token::Margin;
+use crate::platform::oauth::token_request::{self, Grant, Recorder};
+use crate::platform::oauth::token_response::TokenError;
 use crate::platform::org::OrgId;
 use crate::secret::Secret;
-
-/// RFC 7523 2.1.
-pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-
-/// IBM Cloud IAM's API-key grant.
-pub const IAM_APIKEY_GRANT: &str = "urn:ibm:params:oauth:grant-type:apikey";
 
 /// The scope asked for Dialogflow: the narrower of the two Dialogflow
 /// accepts (the other is `cloud-platform`).
@@ -55,15 +55,10 @@ pub struct NluToken {
 /// a token.
 #[derive(Debug)]
 pub enum TokenFailure {
-    /// The token endpoint answered with an RFC 6749 5.2 error.
-    Refused {
-        endpoint: String,
-        status: u16,
-        error: String,
-        description: Option<String>,
-    },
-    /// No usable answer (unreachable, timeout, not a token response).
-    Unavailable { endpoint: String, reason: String },
+    /// The token endpoint at `endpoint` gave no token: an RFC 6749 5.2
+    /// error, or no usable answer. Texts from the endpoint have lost the
+    /// credential presented ([`tidy`]).
+    Token { endpoint: String, error: TokenError },
     /// The service account's key did not sign.
     Signing(String),
 }
@@ -108,29 +103,43 @@ pub async fn obtain(
             cached: true,
         });
     }
-    let (endpoint, form, presented) = match key {
-        ProviderKey::Dialogflow(account) => {
-            let jwt = assertion(account, now).map_err(TokenFailure::Signing)?;
-            let form = vec![
-                ("grant_type", JWT_BEARER_GRANT.to_string()),
-                ("assertion", jwt.expose().to_string()),
-            ];
-            (account.token_uri.clone(), form, jwt)
-        }
-        ProviderKey::Watson(w) => {
-            let form = vec![
-                ("grant_type", IAM_APIKEY_GRANT.to_string()),
-                ("apikey", w.apikey.expose().to_string()),
-            ];
-            (w.iam_url.to_string(), form, w.apikey.clone())
-        }
+    let (endpoint, presented) = match key {
+        ProviderKey::Dialogflow(account) => (
+            account.token_uri.clone(),
+            assertion(account, now).map_err(TokenFailure::Signing)?,
+        ),
+        ProviderKey::Watson(w) => (w.iam_url.to_string(), w.apikey.clone()),
     };
-    let answer = exchange(state, &endpoint, &form, &presented).await?;
-    let expires_at = answer.expires_in.map(|s| now + s).or(answer.expiration);
-    let token = Secret::new(answer.access_token);
+    let grant = match key {
+        ProviderKey::Dialogflow(_) => Grant::JwtBearer {
+            assertion: &presented,
+        },
+        ProviderKey::Watson(_) => Grant::ApiKey { apikey: &presented },
+    };
+    let recorder = Recorder {
+        log: &state.oauth_log,
+        clock: &state.clock,
+    };
+    let answer = token_request::request(
+        &state.api_http,
+        &endpoint,
+        None,
+        &grant,
+        state.options.http_timeout,
+        Some(&recorder),
+    )
+    .await
+    .map_err(|error| TokenFailure::Token {
+        endpoint: endpoint.clone(),
+        error: without(error, &presented),
+    })?;
+    let expires_at = answer
+        .expires_in
+        .and_then(|s| i64::try_from(s).ok())
+        .map(|s| now.saturating_add(s));
     if expires_at.is_some() {
         let stored = StoredToken {
-            access_token: token.clone(),
+            access_token: answer.access_token.clone(),
             refresh_token: None,
             expires_at,
             scope: answer.scope,
@@ -141,9 +150,26 @@ pub async fn obtain(
         }
     }
     Ok(NluToken {
-        value: token,
+        value: answer.access_token,
         cached: false,
     })
+}
+
+/// `error` without the credential that was presented in any text the
+/// endpoint sent back.
+fn without(error: TokenError, presented: &Secret) -> TokenError {
+    match error {
+        TokenError::Refused {
+            status,
+            code,
+            description,
+        } => TokenError::Refused {
+            status,
+            code: tidy(&code, presented),
+            description: description.map(|d| tidy(&d, presented)),
+        },
+        other => other,
+    }
 }
 
 /// Forget the cached token of `credential` (the engine refused it).
@@ -151,29 +177,6 @@ pub fn forget(state: &PlatformState, org: &OrgId, credential: &str) {
     if let Err(e) = state.vault.drop_token(org, credential) {
         tracing::warn!(error = ?e, "the NLU token could not be dropped");
     }
-}
-
-/// A token response (RFC 6749 5.1; IAM adds `expiration`).
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    #[serde(default)]
-    token_type: Option<String>,
-    #[serde(default)]
-    expires_in: Option<i64>,
-    /// IAM: when the token expires, Unix seconds.
-    #[serde(default)]
-    expiration: Option<i64>,
-    #[serde(default)]
-    scope: Option<String>,
-}
-
-/// An error response (RFC 6749 5.2).
-#[derive(Deserialize)]
-struct ErrorAnswer {
-    error: String,
-    #[serde(default)]
-    error_description: Option<String>,
 }
 
 /// A description from another party, fit to show: printable, short, and
@@ -188,67 +191,6 @@ pub fn tidy(text: &str, presented: &Secret) -> String {
         text = text.replace(presented.expose(), "[redacted]");
     }
     text
-}
-
-async fn exchange(
-    state: &PlatformState,
-    endpoint: &str,
-    form: &[(&str, String)],
-    presented: &Secret,
-) -> Result<TokenAnswer, TokenFailure> {
-    let unavailable = |reason: String| TokenFailure::Unavailable {
-        endpoint: endpoint.to_string(),
-        reason,
-    };
-    let response = state
-        .api_http
-        .post(endpoint)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .form(form)
-        .send()
-        .await
-        .map_err(|e| {
-            unavailable(if e.is_timeout() {
-                "it did not answer in time".into()
-            } else {
-                "it could not be reached".into()
-            })
-        })?;
-    let status = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|_| unavailable("its answer could not be read".into()))?;
-    if status.is_success() {
-        let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|_| {
-            unavailable(format!(
-                "it answered {} without a token response",
-                status.as_u16()
-            ))
-        })?;
-        if answer
-            .token_type
-            .as_deref()
-            .is_some_and(|t| !t.eq_ignore_ascii_case("bearer"))
-        {
-            return Err(unavailable(
-                "it issued a token that is not a bearer token".into(),
-            ));
-        }
-        if answer.access_token.is_empty() {
-            return Err(unavailable("it issued an empty access token".into()));
-        }
-        return Ok(answer);
-    }
-    match serde_json::from_slice::<ErrorAnswer>(&body) {
-        Ok(e) if status.is_client_error() => Err(TokenFailure::Refused {
-            endpoint: endpoint.to_string(),
-            status: status.as_u16(),
-            error: tidy(&e.error, presented),
-            description: e.error_description.map(|d| tidy(&d, presented)),
-        }),
-        _ => Err(unavailable(format!("it answered {}", status.as_u16()))),
-    }
 }
 
 #[cfg(test)]

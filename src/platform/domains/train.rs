@@ -36,6 +36,7 @@ use crate::platform::PlatformState;
 use crate::platform::credentials::http::authorised;
 use crate::platform::credentials::nlu::{Provider, ProviderKey, ThirdPartyNlu};
 use crate::platform::credentials::{Credential, Kind};
+use crate::platform::oauth::token_response::TokenError;
 use crate::platform::org::OrgId;
 
 /// What a training call goes to.
@@ -297,32 +298,35 @@ fn token_failure(failure: TokenFailure, provider: Provider, domain: &str) -> Res
     let mut extra = Map::new();
     extra.insert("provider".into(), provider.as_str().into());
     match failure {
-        TokenFailure::Refused {
+        TokenFailure::Token {
             endpoint,
-            status,
-            error,
-            description,
+            error:
+                TokenError::Refused {
+                    status,
+                    code,
+                    description,
+                },
         } => {
-            tracing::warn!(status, error = %error, "the token endpoint refused the NLU credential");
+            tracing::warn!(status, error = %code, "the token endpoint refused the NLU credential");
             let description = description.map(|d| format!(": {d}")).unwrap_or_default();
-            extra.insert("token_error".into(), error.clone().into());
+            extra.insert("token_error".into(), code.clone().into());
             refusal(
                 StatusCode::BAD_GATEWAY,
                 "token_refused",
                 format!(
-                    "the token endpoint {endpoint} refused {what} ({status} {error}){description}"
+                    "the token endpoint {endpoint} refused {what} ({status} {code}){description}"
                 ),
                 domain,
                 extra,
             )
         }
-        TokenFailure::Unavailable { endpoint, reason } => {
-            tracing::warn!(reason = %reason, "the token endpoint is unavailable");
+        TokenFailure::Token { endpoint, error } => {
+            tracing::warn!(error = %error, "the token endpoint is unavailable");
             refusal(
                 StatusCode::BAD_GATEWAY,
                 "token_unavailable",
                 format!(
-                    "no token for {}: the token endpoint {endpoint}: {reason}",
+                    "no token for {}: the token endpoint {endpoint}: {error}",
                     provider.label()
                 ),
                 domain,

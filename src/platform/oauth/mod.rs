@@ -365,7 +365,7 @@ impl OAuthClient {
         match token_request::request(
             &self.http.0,
             &endpoint.token_url,
-            &client,
+            Some(&client),
             grant,
             self.timeout,
             Some(&self.recorder()),

@@ -160,7 +160,7 @@ impl OAuthClient {
             kind: "revocation",
             url: endpoint,
             grant_type: None,
-            method: at_token.method,
+            client_auth: at_token.method.name(),
             status,
             departures: Vec::new(),
             returned: Vec::new(),

@@ -1,6 +1,11 @@
-//! One request to a token endpoint (RFC 6749 4.1.3, 4.4.2, 6), for every
-//! grant the platform uses, with the client authenticated as the provider
-//! wants it, and the answer read by [`super::token_response`].
+//! One request to a token endpoint (RFC 6749 4.1.3, 4.4.2, 6; RFC 7523
+//! 2.1; IBM Cloud IAM's API-key grant), for every grant the platform uses,
+//! with the client authenticated as the provider wants it, and the answer
+//! read by [`super::token_response`].
+//!
+//! The two grants of Third-party NLU credentials carry their own
+//! credential (a signed assertion, an API key) and send no client
+//! authentication (RFC 7523 3.1 makes it optional).
 //!
 //! Client authentication (RFC 6749 2.3.1): `client_secret_basic` sends
 //! `Authorization: Basic` with the id and the secret each form-encoded
@@ -45,7 +50,17 @@ pub enum Grant<'a> {
     },
     /// RFC 6749 4.4.2.
     ClientCredentials { scope: Option<&'a str> },
+    /// RFC 7523 2.1: a signed JWT assertion as the grant.
+    JwtBearer { assertion: &'a Secret },
+    /// IBM Cloud IAM: an API key as the grant.
+    ApiKey { apikey: &'a Secret },
 }
+
+/// RFC 7523 2.1.
+pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// IBM Cloud IAM's API-key grant.
+pub const IAM_APIKEY_GRANT: &str = "urn:ibm:params:oauth:grant-type:apikey";
 
 impl Grant<'_> {
     /// The `grant_type` value.
@@ -54,6 +69,8 @@ impl Grant<'_> {
             Grant::AuthorizationCode { .. } => "authorization_code",
             Grant::RefreshToken { .. } => "refresh_token",
             Grant::ClientCredentials { .. } => "client_credentials",
+            Grant::JwtBearer { .. } => JWT_BEARER_GRANT,
+            Grant::ApiKey { .. } => IAM_APIKEY_GRANT,
         }
     }
 }
@@ -65,7 +82,7 @@ pub fn basic(client_id: &str, secret: &Secret) -> Secret {
 }
 
 /// The form body and the `Authorization` header of a request.
-fn build(client: &Client<'_>, grant: &Grant<'_>) -> (Secret, Option<Secret>) {
+fn build(client: Option<&Client<'_>>, grant: &Grant<'_>) -> (Secret, Option<Secret>) {
     let mut form = url::form_urlencoded::Serializer::new(String::new());
     form.append_pair("grant_type", grant.name());
     match grant {
@@ -94,12 +111,19 @@ fn build(client: &Client<'_>, grant: &Grant<'_>) -> (Secret, Option<Secret>) {
                 form.append_pair("scope", s);
             }
         }
+        Grant::JwtBearer { assertion } => {
+            form.append_pair("assertion", assertion.expose());
+        }
+        Grant::ApiKey { apikey } => {
+            form.append_pair("apikey", apikey.expose());
+        }
     }
-    let authorization = match client.method {
-        ClientAuthMethod::ClientSecretBasic => Some(basic(client.id, client.secret)),
-        ClientAuthMethod::ClientSecretPost => {
-            form.append_pair("client_id", client.id);
-            form.append_pair("client_secret", client.secret.expose());
+    let authorization = match client.map(|c| (c, c.method)) {
+        None => None,
+        Some((c, ClientAuthMethod::ClientSecretBasic)) => Some(basic(c.id, c.secret)),
+        Some((c, ClientAuthMethod::ClientSecretPost)) => {
+            form.append_pair("client_id", c.id);
+            form.append_pair("client_secret", c.secret.expose());
             None
         }
     };
@@ -131,7 +155,8 @@ pub struct Sent<'a> {
     pub kind: &'static str,
     pub url: &'a str,
     pub grant_type: Option<&'static str>,
-    pub method: ClientAuthMethod,
+    /// `client_secret_basic`, `client_secret_post` or `none`.
+    pub client_auth: &'static str,
     /// The HTTP status, when there was an answer.
     pub status: Option<u16>,
     /// The codes of the departures the answer was tolerated with.
@@ -150,7 +175,7 @@ impl Recorder<'_> {
             kind: sent.kind,
             endpoint: outbound::endpoint(sent.url),
             grant_type: sent.grant_type,
-            client_auth: sent.method.name(),
+            client_auth: sent.client_auth,
             status: sent.status,
             outcome: match result {
                 Ok(_) => "ok".into(),
@@ -180,11 +205,13 @@ fn outcome(e: &TokenError) -> String {
 }
 
 /// Ask `url` for a token; `limit` bounds the whole exchange, a wait for
-/// `Retry-After` included. Logged to `recorder` when there is one.
+/// `Retry-After` included. `client` authenticates (none for the grants
+/// that carry their own credential). Logged to `recorder` when there is
+/// one.
 pub async fn request(
     http: &reqwest::Client,
     url: &str,
-    client: &Client<'_>,
+    client: Option<&Client<'_>>,
     grant: &Grant<'_>,
     limit: Duration,
     recorder: Option<&Recorder<'_>>,
@@ -196,7 +223,7 @@ pub async fn request(
             kind: "token",
             url,
             grant_type: Some(grant.name()),
-            method: client.method,
+            client_auth: client.map_or("none", |c| c.method.name()),
             status,
             departures: result
                 .as_ref()
@@ -226,7 +253,7 @@ fn returned(response: &TokenResponse) -> Vec<&'static str> {
 async fn send(
     http: &reqwest::Client,
     url: &str,
-    client: &Client<'_>,
+    client: Option<&Client<'_>>,
     grant: &Grant<'_>,
     limit: Duration,
     started: Instant,
@@ -351,7 +378,7 @@ mod tests {
         let r = request(
             &http(),
             &format!("{}/token", server.uri()),
-            &client,
+            Some(&client),
             &Grant::ClientCredentials { scope: None },
             Duration::from_secs(5),
             None,
@@ -361,6 +388,49 @@ mod tests {
         assert_eq!(r.expires_in, Some(60));
         let received = &server.received_requests().await.unwrap()[0];
         assert!(received.headers.get("authorization").is_none());
+    }
+
+    #[tokio::test]
+    async fn the_grants_that_carry_their_credential_send_no_client_authentication() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .and(body_string_contains(
+                "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=a.b.c",
+            ))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"access_token": "t", "token_type": "Bearer", "expires_in": "3600"}),
+            ))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let log = OutboundLog::default();
+        let clock = Clock::new();
+        let assertion = Secret::new("a.b.c");
+        let r = request(
+            &http(),
+            &format!("{}/token", server.uri()),
+            None,
+            &Grant::JwtBearer {
+                assertion: &assertion,
+            },
+            Duration::from_secs(5),
+            Some(&Recorder {
+                log: &log,
+                clock: &clock,
+            }),
+        )
+        .await
+        .unwrap();
+        // A numeric string is a tolerated departure.
+        assert_eq!(r.expires_in, Some(3600));
+        let received = &server.received_requests().await.unwrap()[0];
+        assert!(received.headers.get("authorization").is_none());
+        assert!(!String::from_utf8_lossy(&received.body).contains("client_id"));
+        let entry = &log.entries()[0];
+        assert_eq!(entry.client_auth, "none");
+        assert_eq!(entry.grant_type, Some(JWT_BEARER_GRANT));
+        assert_eq!(entry.expires_in, Some(3600));
     }
 
     #[tokio::test]
@@ -394,9 +464,16 @@ mod tests {
         let url = format!("{}/token", server.uri());
         let grant = Grant::ClientCredentials { scope: None };
         assert!(
-            request(&http(), &url, &client, &grant, Duration::from_secs(5), None)
-                .await
-                .is_ok()
+            request(
+                &http(),
+                &url,
+                Some(&client),
+                &grant,
+                Duration::from_secs(5),
+                None
+            )
+            .await
+            .is_ok()
         );
 
         // A wait longer than the limit is not made.
@@ -409,7 +486,7 @@ mod tests {
         let e = request(
             &http(),
             &format!("{}/token", slow.uri()),
-            &client,
+            Some(&client),
             &grant,
             Duration::from_secs(5),
             None,
