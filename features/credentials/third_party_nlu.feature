@@ -315,6 +315,13 @@ Feature: Third-party NLU credentials train domains
     And the IdP issued 2 NLU tokens for the key "billing-sa"
     And the NLU service logged a Dialogflow training of project "billing-project" with the IdP's token for the key "billing-sa"
 
+  Scenario: Trainings at the same moment share one token request
+    Given an API key at the IdP for the Watson instance "inst-1", as "support-key"
+    And the organisation "demo" has the NLU credential "watson-nlu" for "ibm_watson" with the key "support-key"
+    When the admin of "demo" trains the domain "support" 5 times at the same moment
+    Then the IdP issued 1 NLU token for the key "support-key"
+    And the last two trainings came with the same token
+
   Scenario: An expired Watson token is replaced
     Given an API key at the IdP for the Watson instance "inst-1", as "support-key"
     And the organisation "demo" has the NLU credential "watson-nlu" for "ibm_watson" with the key "support-key"

@@ -355,6 +355,25 @@ async fn train(world: &mut DelegationWorld, org: String, domain: String) -> anyh
     Ok(())
 }
 
+#[when(expr = "the admin of {string} trains the domain {string} {int} times at the same moment")]
+async fn train_at_once(
+    world: &mut DelegationWorld,
+    org: String,
+    domain: String,
+    times: usize,
+) -> anyhow::Result<()> {
+    let url = world.url(&format!(
+        "/api/orgs/{org}/domains/{}/train",
+        encode(&domain)
+    ));
+    let answers = futures::future::join_all((0..times).map(|_| world.http.post(&url).send())).await;
+    for answer in answers {
+        let status = answer.context("a training request got no answer")?.status();
+        ensure!(status.is_success(), "a training answered {status}");
+    }
+    Ok(())
+}
+
 #[then(expr = "the domain {string} is training with {string}")]
 async fn training(
     world: &mut DelegationWorld,

@@ -41,8 +41,9 @@
 //! ended or expired session's handle opens nothing.
 //!
 //! One std `Mutex` guards the map and is never held across an `.await`;
-//! the per-session refresh gate is a `tokio` mutex, held across the
-//! refresh request only.
+//! the refresh is the platform's one single flight
+//! ([`crate::platform::oauth::single_flight`]), keyed by organisation and
+//! consumer, held across the refresh request only.
 
 pub mod handle;
 pub mod http;
@@ -61,6 +62,7 @@ use super::PlatformState;
 use super::credentials::Kind;
 use super::oauth::held_token::{HeldToken, Margin};
 use super::oauth::pre_auth::SignedIn;
+use super::oauth::single_flight::SingleFlight;
 use super::org::OrgId;
 use crate::secret::Secret;
 use handle::{HandleDigest, SessionHandle};
@@ -170,8 +172,6 @@ struct Session {
     /// The access and refresh tokens, in the platform's one held-token type.
     token: HeldToken,
     id_token: Secret,
-    /// Held while this session's refresh request is in flight.
-    gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Session {
@@ -201,14 +201,11 @@ impl Session {
 /// What a look-up found.
 enum Found {
     Fresh(CurrentTokens),
-    Stale {
-        serial: u64,
-        gate: Arc<tokio::sync::Mutex<()>>,
-    },
+    Stale { serial: u64 },
     None,
 }
 
-/// What to do once the refresh gate is held.
+/// What to do once the consumer's flight is held.
 enum Next {
     Done(Result<CurrentTokens, Unavailable>),
     Again,
@@ -323,6 +320,8 @@ pub struct ConsumerSessions {
     inner: Arc<Mutex<Table>>,
     serials: Arc<AtomicU64>,
     revoker: Revoker,
+    /// One refresh at a time per consumer.
+    flights: SingleFlight<Key>,
 }
 
 impl fmt::Debug for ConsumerSessions {
@@ -381,7 +380,6 @@ impl ConsumerSessions {
             ends_at,
             token,
             id_token: signed_in.id_token,
-            gate: Arc::default(),
         };
         let mut map = self.lock();
         map.sweep(now);
@@ -496,10 +494,7 @@ impl ConsumerSessions {
         if s.access_valid(now) {
             Found::Fresh(s.current())
         } else {
-            Found::Stale {
-                serial: s.serial,
-                gate: s.gate.clone(),
-            }
+            Found::Stale { serial: s.serial }
         }
     }
 
@@ -557,13 +552,13 @@ impl ConsumerSessions {
             return Err(Unavailable::NoSession);
         }
         let key = (org.clone(), consumer.clone());
-        let (serial, gate) = match self.find(&key, only, state.clock.now()) {
+        let serial = match self.find(&key, only, state.clock.now()) {
             Found::Fresh(tokens) => return Ok(tokens),
             Found::None => return Err(Unavailable::NoSession),
-            Found::Stale { serial, gate } => (serial, gate),
+            Found::Stale { serial } => serial,
         };
-        let _flight = gate.lock().await;
-        // Whoever held the gate before may have refreshed already.
+        let flight = self.flights.enter(key.clone()).await;
+        // Whoever held the flight before may have refreshed already.
         let now = state.clock.now();
         let next = {
             let mut map = self.lock();
@@ -580,7 +575,7 @@ impl ConsumerSessions {
                 }
                 Some(s) if s.access_valid(now) => Next::Done(Ok(s.current())),
                 // Replaced by a new sign-in whose token has expired too:
-                // its own gate serialises its refresh.
+                // look again, as that session's caller.
                 Some(s) if s.serial != serial => Next::Again,
                 Some(s) => match &s.token.refresh_token {
                     Some(r) => Next::Refresh(r.clone()),
@@ -596,7 +591,10 @@ impl ConsumerSessions {
         };
         let refresh_token = match next {
             Next::Done(result) => return result,
-            Next::Again => return Box::pin(self.tokens(state, org, consumer, only)).await,
+            Next::Again => {
+                drop(flight);
+                return Box::pin(self.tokens(state, org, consumer, only)).await;
+            }
             Next::Refresh(token) => token,
         };
         let Some(provider) = state.org(org.as_str()).map(|o| o.provider) else {

@@ -17,9 +17,8 @@
 //! |---|---|
 //! | `GET /api/orgs/{org}/credentials/{name}/token` | `{"authorized", "expires_at", "expired", "refresh_token_present", "scope", "obtained_at"}`: never a token |
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+
 use std::time::Duration;
 
 use axum::Json;
@@ -27,7 +26,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tokio::sync::OwnedMutexGuard;
 use tracing::instrument;
 use url::{Host, Url};
 
@@ -36,6 +34,7 @@ use super::{FieldError, Kind, StoredToken, err};
 use crate::clock::Clock;
 use crate::platform::PlatformState;
 use crate::platform::oauth::outbound::OutboundLog;
+use crate::platform::oauth::single_flight::{Flight, SingleFlight};
 use crate::platform::oauth::state_store::StateStore;
 use crate::platform::oauth::token_request::{self, ClientAuthMethod, Grant};
 pub use crate::platform::oauth::token_response::TokenError;
@@ -214,9 +213,6 @@ fn stored(response: TokenResponse, now: i64, asked: Option<&str>) -> StoredToken
     token
 }
 
-/// One async lock per credential, for single flight.
-type Flights = HashMap<(OrgId, String), Arc<tokio::sync::Mutex<()>>>;
-
 /// The shared state of the OAuth 2.0 kinds: the token endpoint client,
 /// one flight per credential, and the authorizations in progress by
 /// `state` (see [`super::oauth_code`]). Locks inside are std mutexes,
@@ -228,7 +224,7 @@ pub struct OAuthTokens {
     timeout: Duration,
     log: OutboundLog,
     clock: Clock,
-    flights: Arc<Mutex<Flights>>,
+    flights: SingleFlight<(OrgId, String)>,
     pending: StateStore<Pending>,
 }
 
@@ -249,7 +245,7 @@ impl OAuthTokens {
             timeout,
             log: OutboundLog::default(),
             clock: Clock::new(),
-            flights: Arc::default(),
+            flights: SingleFlight::default(),
             pending: StateStore::default(),
         }
     }
@@ -258,15 +254,8 @@ impl OAuthTokens {
     /// whoever holds it is the only one asking the token endpoint for that
     /// credential. Callers re-read the vault once they hold it: the
     /// flight before them may have left a fresh token.
-    pub async fn flight(&self, org: &OrgId, name: &str) -> OwnedMutexGuard<()> {
-        let lock = self
-            .flights
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry((org.clone(), name.to_string()))
-            .or_default()
-            .clone();
-        lock.lock_owned().await
+    pub async fn flight(&self, org: &OrgId, name: &str) -> Flight<(OrgId, String)> {
+        self.flights.enter((org.clone(), name.to_string())).await
     }
 
     /// The authorizations in progress, by `state`.

@@ -16,6 +16,7 @@
 //! handling, its outbound log. The lifetime is `expires_in` (RFC 6749 5.1;
 //! IAM sends it beside its own `expiration`).
 //!
+//! One request per credential at a time (the platform's single flight).
 //! The token is kept in the vault, sealed like the credential, and reused
 //! until [`EXPIRY_MARGIN_SECS`] before it expires on the shared clock;
 //! replacing or deleting the credential drops it. A token the engine
@@ -91,17 +92,26 @@ pub async fn obtain(
     key: &ProviderKey,
     reuse: bool,
 ) -> Result<NluToken, TokenFailure> {
+    let cached = |now| {
+        reuse
+            .then(|| state.vault.token(org, credential))
+            .flatten()
+            // Only a token with a known lifetime is reused.
+            .filter(|t| t.expires_at.is_some() && t.usable(now, Margin::Fixed(EXPIRY_MARGIN_SECS)))
+            .map(|t| NluToken {
+                value: t.access_token,
+                cached: true,
+            })
+    };
+    if let Some(t) = cached(state.clock.now()) {
+        return Ok(t);
+    }
+    // One token request per credential at a time; whoever held the flight
+    // before may have left a fresh token.
+    let _flight = state.oauth_tokens.flight(org, credential).await;
     let now = state.clock.now();
-    let cached = reuse
-        .then(|| state.vault.token(org, credential))
-        .flatten()
-        // Only a token with a known lifetime is reused.
-        .filter(|t| t.expires_at.is_some() && t.usable(now, Margin::Fixed(EXPIRY_MARGIN_SECS)));
-    if let Some(t) = cached {
-        return Ok(NluToken {
-            value: t.access_token,
-            cached: true,
-        });
+    if let Some(t) = cached(now) {
+        return Ok(t);
     }
     let (endpoint, presented) = match key {
         ProviderKey::Dialogflow(account) => (

@@ -11,12 +11,13 @@
 //! | access token of a Consumer Pre-Authentication session | the consumer session | its `expires_in` has passed ([`Margin::None`]) | refreshed with the session's refresh token, one refresh for concurrent calls; a refused refresh ends the session ("sign in again"); nothing after the session's own lifetime |
 //! | token of an OAuth 2.0 authorization code credential | the vault, sealed | 30 s, or a quarter of its lifetime when shorter, before `expires_in` ([`Margin::Early`]) | refreshed with its refresh token, one refresh for concurrent calls; without one, or refused: "reauthorize credential X" |
 //! | token of an OAuth 2.0 client credentials credential | the vault, sealed | as above ([`Margin::Early`]) | fetched anew, one request for concurrent calls; a 401 drops it |
-//! | token of a third-party NLU credential | domain training | 60 s before `expires_in` ([`Margin::Fixed`]) | fetched anew |
+//! | token of a third-party NLU credential | the vault, sealed | 60 s before `expires_in` ([`Margin::Fixed`]) | fetched anew, one request for concurrent calls; a token the engine refuses is dropped |
 //! | bearer token the Get Tokens API issued a brand service | the platform | its lifetime ([`Margin::None`]) | 401 `invalid_token`; the service asks the platform's token endpoint again |
 //!
 //! A token whose response gave no `expires_in` has no expiry here: it is
 //! used until the API answers 401 (the event log says no lifetime was
-//! given).
+//! given). "One request for concurrent calls" is the platform's one single
+//! flight ([`super::single_flight`]).
 
 use serde::{Deserialize, Serialize};
 

@@ -26,6 +26,7 @@ pub mod id_token;
 pub mod outbound;
 pub mod pre_auth;
 pub mod revoke;
+pub mod single_flight;
 pub mod state_store;
 pub mod token_request;
 pub mod token_response;
