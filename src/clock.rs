@@ -9,10 +9,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// System time plus an adjustable offset. Cloning shares the offset.
+/// System time plus an adjustable offset, or (for tests) a time that moves
+/// only when moved. Cloning shares both.
 #[derive(Clone, Debug, Default)]
 pub struct Clock {
     offset_secs: Arc<AtomicI64>,
+    /// When set, the time it stands at (before the offset) instead of
+    /// system time.
+    frozen_at: Option<i64>,
+}
+
+fn system_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 impl Clock {
@@ -21,13 +32,21 @@ impl Clock {
         Self::default()
     }
 
+    /// A clock that stands at system time now and moves only by
+    /// [`Clock::advance`]: a scenario that moves it to one second before an
+    /// expiry is not overtaken by real seconds passing while it runs.
+    pub fn frozen() -> Self {
+        Self {
+            offset_secs: Arc::default(),
+            frozen_at: Some(system_now()),
+        }
+    }
+
     /// Seconds since the Unix epoch, as this clock sees them.
     pub fn now(&self) -> i64 {
-        let system = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        system.saturating_add(self.offset())
+        self.frozen_at
+            .unwrap_or_else(system_now)
+            .saturating_add(self.offset())
     }
 
     /// Move the clock forward. Moving it backwards is not offered: an
@@ -63,6 +82,15 @@ impl rustls::time_provider::TimeProvider for Clock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_frozen_clock_moves_only_when_moved() {
+        let clock = Clock::frozen();
+        let at = clock.frozen_at.expect("frozen");
+        assert_eq!(clock.now(), at);
+        assert_eq!(clock.clone().advance(Duration::from_secs(5)), at + 5);
+        assert_eq!(clock.now(), at + 5);
+    }
 
     #[test]
     fn advance_moves_every_clone() {

@@ -2,10 +2,12 @@
 //!
 //! One [`DelegationWorld`] per scenario: a fresh mock brand IdP, mock brand
 //! API and reference platform, each on port 0 and all reading one shared
-//! [`Clock`]. They talk to each other over HTTP only, as the real parties
-//! do; the steps drive them over HTTP too (the platform's API, the
-//! consumer's browser), and read the IdP's and the brand API's inspection
-//! surfaces to check what happened on the brand side.
+//! [`Clock`], frozen (it moves only when a step moves it, so "one second
+//! before expiry" stays one second before however slowly the machine
+//! runs). They talk to each other over HTTP only, as the real parties do;
+//! the steps drive them over HTTP too (the platform's API, the consumer's
+//! browser), and read the IdP's and the brand API's inspection surfaces to
+//! check what happened on the brand side.
 //!
 //! Modules by domain:
 //! - [`conversation`]: opening conversations, what the consumer says, what
@@ -460,7 +462,7 @@ workspace_id = "ws-support"
 impl DelegationWorld {
     async fn new() -> anyhow::Result<Self> {
         let profile = profile::current();
-        let clock = Clock::new();
+        let clock = Clock::frozen();
         let mut api = ResourceOptions::new("");
         // The mutual TLS listener, with the process's test CA.
         api.tls = Some(mtls::pki()?.settings.clone());
