@@ -27,8 +27,12 @@
 //! - [`conformance`]: what the Gherkin conformance suite drives: a consumer
 //!   agent that signs in through HTML forms, the control-surface trait, and
 //!   the profile naming an external IdP under test.
+//! - [`conform`]: `standin conform`, the gate a brand runs against its own
+//!   IdP: the embedded platform as its client, checks compiled in as
+//!   Gherkin, verdicts and reports.
 
 pub mod clock;
+pub mod conform;
 pub mod conformance;
 pub mod idp;
 pub mod nlu;

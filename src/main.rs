@@ -38,6 +38,45 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Check a brand's own IdP with the embedded reference platform as its
+    /// client: discovery, the consumer's sign-in, the code exchange, the ID
+    /// token, the brand API call, expiry, and what keeps codes safe. Exit
+    /// code 0 when no check failed (warnings allowed), 1 when one did, 2
+    /// when the run could not start.
+    Conform {
+        /// The profile: the IdP, its test client and test user
+        /// (`--init` writes one to fill in).
+        #[arg(long, value_name = "FILE", required_unless_present_any = ["init", "list_steps"])]
+        profile: Option<PathBuf>,
+        /// Write a commented profile to fill in (to --profile's path, which
+        /// must not exist yet, or to standard output).
+        #[arg(long)]
+        init: bool,
+        /// Print the step vocabulary, with an example of each.
+        #[arg(long)]
+        list_steps: bool,
+        /// Run the feature files of this directory instead of the built-in
+        /// checks, with the same step vocabulary.
+        #[arg(long, value_name = "DIR")]
+        features: Option<PathBuf>,
+        /// Only the checks this tag expression selects
+        /// (e.g. "@discovery or @authorization_server").
+        #[arg(long, value_name = "EXPR")]
+        tags: Option<String>,
+        /// Write a JUnit XML report (one test case per check).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Write a Cucumber JSON report.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Write the verdicts as JSON (check, verdict, rule, findings, fix).
+        #[arg(long, value_name = "FILE")]
+        verdicts: Option<PathBuf>,
+        /// The whole run's limit, in seconds (default: the profile's
+        /// [timeouts] run_secs).
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+    },
     /// Start the mock brand IdP (port 8400), the mock brand API (8401) and
     /// the reference platform (8402) on 127.0.0.1 with the default fixtures
     /// and one shared clock, and print where to begin: a chat page where you
@@ -294,6 +333,10 @@ async fn shutdown_signal() {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Conform { .. } = cli.command {
+        // The gate's output is its table; the parties' logs stay quiet.
+        return conform(cli.command);
+    }
     init_tracing();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
@@ -313,9 +356,117 @@ fn main() -> ExitCode {
     }
 }
 
+/// `standin conform`: 0 no check failed, 1 a check failed, 2 the run
+/// could not start.
+fn conform(command: Command) -> ExitCode {
+    let Command::Conform {
+        profile,
+        init,
+        list_steps,
+        features,
+        tags,
+        junit,
+        json,
+        verdicts,
+        timeout,
+    } = command
+    else {
+        unreachable!("called for conform only");
+    };
+    let fail = |message: String| {
+        eprintln!("error: {message}");
+        ExitCode::from(2)
+    };
+    if list_steps {
+        for step in standin::conform::steps::VOCABULARY {
+            say!(
+                "{:<6} {}\n       e.g. {}",
+                format!("{:?}", step.kind),
+                step.pattern,
+                step.example
+            );
+        }
+        return ExitCode::SUCCESS;
+    }
+    if init {
+        return match &profile {
+            None => {
+                say!("{}", standin::conform::init::TEMPLATE);
+                ExitCode::SUCCESS
+            }
+            Some(path) => {
+                let written = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(path)
+                    .and_then(|mut f| {
+                        use std::io::Write as _;
+                        f.write_all(standin::conform::init::TEMPLATE.as_bytes())
+                    });
+                match written {
+                    Ok(()) => {
+                        say!("wrote {}: fill in the values marked <...>", path.display());
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => fail(format!(
+                        "cannot write {}: {e} (an existing profile is never overwritten)",
+                        path.display()
+                    )),
+                }
+            }
+        };
+    }
+    let Some(path) = profile else {
+        return fail("--profile FILE is needed".into());
+    };
+    let profile = match standin::conformance::Profile::load(&path) {
+        Ok(p) => p,
+        Err(e) => return fail(e.to_string()),
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+    };
+    let options = standin::conform::Options {
+        profile,
+        source: match features {
+            Some(dir) => standin::conform::features::Source::Dir(dir),
+            None => standin::conform::features::Source::BuiltIn,
+        },
+        tags,
+        timeout: timeout.map(std::time::Duration::from_secs),
+        cucumber_json: json,
+    };
+    let report = match runtime.block_on(standin::conform::run(options)) {
+        Ok(r) => r,
+        Err(e) => return fail(e.to_string()),
+    };
+    say!("{}", report.table());
+    let mut written = Vec::new();
+    if let Some(path) = junit {
+        written.push(report.junit().and_then(|xml| {
+            std::fs::write(&path, xml).map_err(|e| format!("{}: {e}", path.display()))
+        }));
+    }
+    if let Some(path) = verdicts {
+        written.push(
+            std::fs::write(&path, report.json()).map_err(|e| format!("{}: {e}", path.display())),
+        );
+    }
+    for e in written.into_iter().filter_map(Result::err) {
+        eprintln!("error: cannot write a report: {e}");
+    }
+    if report.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let local = |port| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
     match cli.command {
+        Command::Conform { .. } => unreachable!("standin conform runs on its own"),
         Command::Up { vault, certs } => {
             let tls = tls_from(&certs)?;
             let mut api = ResourceOptions::new("");

@@ -1,0 +1,265 @@
+//! Verdicts and the reports made of them: the terminal table, JUnit XML
+//! (one test case per check) and a JSON document. No report holds a
+//! secret: messages come from the checks, which name what was wrong, never
+//! a token, code or secret value, and the profile's secrets are scrubbed
+//! from every text as a last guard ([`Report::scrub`]).
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// A check's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Verdict {
+    Pass,
+    Warn,
+    Skip,
+    Fail,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Warn => "WARN",
+            Verdict::Skip => "SKIP",
+            Verdict::Fail => "FAIL",
+        }
+    }
+}
+
+/// One check's outcome.
+#[derive(Clone, Debug, Serialize)]
+pub struct Check {
+    /// The feature it belongs to.
+    pub feature: String,
+    /// The scenario's name.
+    pub name: String,
+    pub verdict: Verdict,
+    /// The rule it rests on (RFC or OIDC section, or source document).
+    pub rule: String,
+    /// What was wrong (FAIL), what is risky (WARN, one line per warning),
+    /// why it did not run (SKIP).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+    /// How to fix it (WARN and FAIL).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub fix: String,
+    pub duration_ms: u64,
+}
+
+/// One thing a check found.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    /// The rule this finding rests on, when it is not the check's.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub rule: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub fix: String,
+}
+
+/// Every check of a run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    pub issuer: String,
+    pub client_id: String,
+    pub checks: Vec<Check>,
+    pub duration_ms: u64,
+}
+
+impl Report {
+    pub fn count(&self, verdict: Verdict) -> usize {
+        self.checks.iter().filter(|c| c.verdict == verdict).count()
+    }
+
+    pub fn failed(&self) -> bool {
+        self.count(Verdict::Fail) > 0
+    }
+
+    /// Replace every occurrence of `secrets` in the report's texts.
+    pub fn scrub(&mut self, secrets: &[&str]) {
+        let clean = |text: &mut String| {
+            for s in secrets.iter().filter(|s| s.len() >= 4) {
+                if text.contains(*s) {
+                    *text = text.replace(*s, "[redacted]");
+                }
+            }
+        };
+        for check in &mut self.checks {
+            clean(&mut check.name);
+            clean(&mut check.fix);
+            for f in &mut check.findings {
+                clean(&mut f.message);
+                clean(&mut f.fix);
+            }
+        }
+    }
+
+    /// The terminal table: one line per check, its findings and fix
+    /// below it, then the totals.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "standin conform: {} as client {}",
+            self.issuer, self.client_id
+        );
+        let width = self
+            .checks
+            .iter()
+            .map(|c| c.name.len())
+            .max()
+            .unwrap_or(0)
+            .min(78);
+        for c in &self.checks {
+            let _ = writeln!(
+                out,
+                "  {}  {:<width$}  {}",
+                c.verdict.label(),
+                c.name,
+                c.rule,
+                width = width
+            );
+            if c.verdict != Verdict::Pass {
+                for f in &c.findings {
+                    let rule = if f.rule.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", f.rule)
+                    };
+                    let _ = writeln!(out, "        {}{rule}", f.message);
+                    if !f.fix.is_empty() && f.fix != c.fix {
+                        let _ = writeln!(out, "        fix: {}", f.fix);
+                    }
+                }
+                if matches!(c.verdict, Verdict::Fail) && !c.fix.is_empty() {
+                    let _ = writeln!(out, "        fix: {}", c.fix);
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "{} checks: {} passed, {} warned, {} failed, {} skipped, in {:.1} s",
+            self.checks.len(),
+            self.count(Verdict::Pass),
+            self.count(Verdict::Warn),
+            self.count(Verdict::Fail),
+            self.count(Verdict::Skip),
+            Duration::from_millis(self.duration_ms).as_secs_f64()
+        );
+        out
+    }
+
+    /// JUnit XML: a test suite per feature, a test case per check; FAIL is
+    /// a failure, SKIP skipped, WARN a pass with its findings as output.
+    pub fn junit(&self) -> Result<String, String> {
+        use junit_report::{Duration as JDuration, ReportBuilder, TestCase, TestSuiteBuilder};
+        let mut features: Vec<&str> = self.checks.iter().map(|c| c.feature.as_str()).collect();
+        features.dedup();
+        let mut report = ReportBuilder::new();
+        for feature in features {
+            let mut suite = TestSuiteBuilder::new(feature);
+            for c in self.checks.iter().filter(|c| c.feature == feature) {
+                let time =
+                    JDuration::milliseconds(i64::try_from(c.duration_ms).unwrap_or(i64::MAX));
+                let text = c
+                    .findings
+                    .iter()
+                    .map(|f| f.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let mut case = match c.verdict {
+                    Verdict::Pass | Verdict::Warn => TestCase::success(&c.name, time),
+                    Verdict::Skip => TestCase::skipped(&c.name),
+                    Verdict::Fail => TestCase::failure(&c.name, time, "FAIL", &text),
+                };
+                case.set_classname(&c.rule);
+                if c.verdict == Verdict::Warn {
+                    case.set_system_out(&format!("WARN\n{text}\nfix: {}", c.fix));
+                }
+                suite.add_testcase(case);
+            }
+            report.add_testsuite(suite.build());
+        }
+        let mut out = Vec::new();
+        report
+            .build()
+            .write_xml(&mut out)
+            .map_err(|e| e.to_string())?;
+        String::from_utf8(out).map_err(|e| e.to_string())
+    }
+
+    pub fn json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> Report {
+        let check = |name: &str, verdict, message: &str| Check {
+            feature: "f".into(),
+            name: name.into(),
+            verdict,
+            rule: "RFC 6749 section 5.2".into(),
+            findings: (!message.is_empty())
+                .then(|| Finding {
+                    rule: String::new(),
+                    message: message.into(),
+                    fix: String::new(),
+                })
+                .into_iter()
+                .collect(),
+            fix: "do it right".into(),
+            duration_ms: 3,
+        };
+        Report {
+            issuer: "https://idp.example".into(),
+            client_id: "bot".into(),
+            checks: vec![
+                check("a", Verdict::Pass, ""),
+                check("b", Verdict::Warn, "risky with s3cret-value"),
+                check("c", Verdict::Fail, "broken <here> & there"),
+                check("d", Verdict::Skip, "not advertised"),
+            ],
+            duration_ms: 12,
+        }
+    }
+
+    #[test]
+    fn the_table_has_each_verdict_and_the_totals() {
+        let table = report().table();
+        for wanted in [
+            "PASS  a",
+            "WARN  b",
+            "FAIL  c",
+            "SKIP  d",
+            "fix: do it right",
+            "4 checks: 1 passed, 1 warned, 1 failed, 1 skipped",
+        ] {
+            assert!(table.contains(wanted), "{wanted:?} not in\n{table}");
+        }
+    }
+
+    #[test]
+    fn junit_has_one_case_per_check_and_escapes() {
+        let xml = report().junit().unwrap();
+        assert_eq!(xml.matches("<testcase").count(), 4, "{xml}");
+        assert!(xml.contains("broken &lt;here&gt; &amp; there"), "{xml}");
+        assert!(xml.contains("<skipped"), "{xml}");
+    }
+
+    #[test]
+    fn secrets_are_scrubbed_from_every_text() {
+        let mut r = report();
+        r.scrub(&["s3cret-value"]);
+        let all = format!("{}{}{}", r.table(), r.json(), r.junit().unwrap());
+        assert!(!all.contains("s3cret-value"));
+        assert!(all.contains("[redacted]"));
+    }
+}

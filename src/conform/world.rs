@@ -1,0 +1,486 @@
+//! What one check knows: the run's context (the profile, what discovery
+//! said), the embedded platform it started as the IdP's client, the
+//! consumer's browser, and what the check saw. Nothing here prints a
+//! secret, code, state or token: `Debug` shows names and counts.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow, bail, ensure};
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::clock::Clock;
+use crate::conformance::{Callback, ConsumerAgent, Landing, Profile};
+use crate::platform::{Platform, PlatformFixtures, PlatformOptions};
+
+/// What every check of a run shares.
+pub struct RunContext {
+    pub profile: Arc<Profile>,
+    /// The discovery document, fetched once before the checks.
+    pub discovery: Value,
+    /// One client for the gate's own requests: no redirects, the
+    /// profile's request timeout.
+    pub http: reqwest::Client,
+}
+
+impl RunContext {
+    /// A discovery member that is a string.
+    pub fn endpoint(&self, name: &str) -> Option<&str> {
+        self.discovery.get(name).and_then(Value::as_str)
+    }
+
+    /// The brand API call of the profile: its URL (the IdP's userinfo
+    /// endpoint by default), when there is one.
+    pub fn api_url(&self) -> Option<String> {
+        match &self.profile.api.url {
+            Some(url) => Some(url.to_string()),
+            None => self.endpoint("userinfo_endpoint").map(str::to_string),
+        }
+    }
+
+    fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.profile.timeouts.request_secs)
+    }
+}
+
+/// The context of the run in progress (one run per process at a time).
+static CONTEXT: Mutex<Option<Arc<RunContext>>> = Mutex::new(None);
+
+pub fn set_context(context: Option<Arc<RunContext>>) {
+    *CONTEXT.lock().unwrap_or_else(|e| e.into_inner()) = context;
+}
+
+fn context() -> Option<Arc<RunContext>> {
+    CONTEXT.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// A departure that is legal but worth knowing: the check still passes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    pub rule: String,
+    pub message: String,
+    pub fix: String,
+}
+
+/// The organisation of the platform's callback in the profile's redirect
+/// URI, and the URL the platform is reached at: the redirect URI must end
+/// in `/callback/{account}/redirectCode` (or `redirectedCode`), the
+/// platform's callback.
+pub fn callback_parts(redirect_uri: &Url) -> Result<(String, String, String), String> {
+    let path = redirect_uri.path();
+    let mut parts = path.rsplitn(4, '/');
+    let (name, account, callback, base) = (parts.next(), parts.next(), parts.next(), parts.next());
+    match (name, account, callback, base) {
+        (
+            Some(name @ ("redirectCode" | "redirectedCode")),
+            Some(account),
+            Some("callback"),
+            Some(base),
+        ) if !account.is_empty() && redirect_uri.query().is_none() => {
+            let mut public = redirect_uri.clone();
+            public.set_path(base);
+            let public = public.as_str().trim_end_matches('/').to_string();
+            Ok((account.to_string(), name.to_string(), public))
+        }
+        _ => Err(format!(
+            "redirect_uri {redirect_uri} is not a platform callback: it must end in /callback/<account>/redirectCode (the reference platform's callback, as source document 001 shows), with no query"
+        )),
+    }
+}
+
+/// The embedded platform of one check, as the IdP's client.
+pub struct EmbeddedPlatform {
+    pub platform: Platform,
+    pub clock: Clock,
+    /// The organisation (from the redirect URI).
+    pub org: String,
+    /// Where the IdP's redirect is delivered: the platform's local
+    /// listener, for the public redirect URI's path.
+    pub local: String,
+    /// The redirect URI's origin and base path, as the IdP knows it.
+    pub public: String,
+}
+
+/// One check's state.
+pub struct ConformWorld {
+    pub ctx: Arc<RunContext>,
+    pub platform: Option<EmbeddedPlatform>,
+    /// The conversation, once opened.
+    pub conversation: Option<String>,
+    /// The consumer's browser; it stops at the redirect URI.
+    pub agent: ConsumerAgent,
+    /// The sign-in links the bot sent, oldest first.
+    pub links: Vec<Url>,
+    /// Where the browser ended at the IdP.
+    pub landing: Option<Landing>,
+    /// The IdP's redirect to the redirect URI.
+    pub callback: Option<Callback>,
+    /// The platform's page after the redirect: status and heading.
+    pub page: Option<(u16, String)>,
+    /// The last JSON document read (discovery, JWKS).
+    pub document: Option<Value>,
+    /// A code the gate obtained as the client itself, with its verifier.
+    pub direct: Option<DirectCode>,
+    /// The token endpoint's last answer to the gate: status, headers,
+    /// body (secrets are never printed; see `Debug`).
+    pub token_answer: Option<TokenAnswer>,
+    /// Legal departures seen; the check passes with a warning.
+    pub warnings: Vec<Warning>,
+    /// When the check began.
+    pub started: std::time::Instant,
+}
+
+/// A code of the gate's own authorization request.
+pub struct DirectCode {
+    pub code: String,
+    pub verifier: String,
+    pub redirect_uri: String,
+}
+
+/// What the token endpoint answered the gate.
+pub struct TokenAnswer {
+    pub status: u16,
+    pub www_authenticate: Option<String>,
+    pub body: Value,
+}
+
+impl std::fmt::Debug for ConformWorld {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConformWorld")
+            .field("issuer", &self.ctx.profile.issuer)
+            .field("platform", &self.platform.as_ref().map(|p| &p.local))
+            .field("links", &self.links.len())
+            .field(
+                "callback",
+                &self.callback.as_ref().map(Callback::url_without_query),
+            )
+            .field("page", &self.page)
+            .field("direct", &self.direct.is_some())
+            .field(
+                "token_answer",
+                &self.token_answer.as_ref().map(|a| a.status),
+            )
+            .field("warnings", &self.warnings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl cucumber::World for ConformWorld {
+    type Error = anyhow::Error;
+
+    async fn new() -> Result<Self, Self::Error> {
+        let ctx = context().ok_or_else(|| anyhow!("no conform run is in progress"))?;
+        let mut agent = ConsumerAgent::new(ctx.profile.form_hints())
+            .context("cannot build the consumer's browser")?;
+        let redirect = ctx.profile.redirect_uri.as_str();
+        agent.stop_at(redirect.split('?').next().unwrap_or(redirect).to_string());
+        Ok(Self {
+            ctx,
+            platform: None,
+            conversation: None,
+            agent,
+            links: Vec::new(),
+            landing: None,
+            callback: None,
+            page: None,
+            document: None,
+            direct: None,
+            token_answer: None,
+            warnings: Vec::new(),
+            started: std::time::Instant::now(),
+        })
+    }
+}
+
+impl ConformWorld {
+    pub fn warn(&mut self, rule: &str, message: impl Into<String>, fix: &str) {
+        self.warnings.push(Warning {
+            rule: rule.into(),
+            message: message.into(),
+            fix: fix.into(),
+        });
+    }
+
+    pub fn profile(&self) -> &Profile {
+        &self.ctx.profile
+    }
+
+    /// The platform's fixtures for the profile: its organisation with the
+    /// profile's client, and a bot whose one dialog calls the brand API
+    /// with the consumer's token.
+    fn fixtures(&self, org: &str) -> anyhow::Result<PlatformFixtures> {
+        let profile = self.profile();
+        let api = self.ctx.api_url().ok_or_else(|| {
+            anyhow!("the profile names no [api] url and discovery no userinfo_endpoint")
+        })?;
+        let mut provider = toml::Table::new();
+        provider.insert("issuer".into(), profile.issuer.clone().into());
+        provider.insert("client_id".into(), profile.client_id.clone().into());
+        provider.insert(
+            "client_secret".into(),
+            profile.client_secret.expose().to_string().into(),
+        );
+        provider.insert(
+            "token_endpoint_auth".into(),
+            profile.token_endpoint_auth.name().into(),
+        );
+        let mut integration = toml::Table::new();
+        integration.insert("name".into(), "brand-api".into());
+        integration.insert("method".into(), profile.api.method.clone().into());
+        integration.insert("url".into(), api.into());
+        integration.insert("credential".into(), "brand-login".into());
+        let mut answer = toml::Table::new();
+        answer.insert("text".into(), "The brand API answered.".into());
+        let mut dialog = toml::Table::new();
+        dialog.insert("name".into(), "my-account".into());
+        dialog.insert(
+            "triggers".into(),
+            toml::Value::Array(vec!["my account".into()]),
+        );
+        dialog.insert("integration".into(), integration.into());
+        dialog.insert("answer".into(), answer.into());
+        let mut bot = toml::Table::new();
+        bot.insert("id".into(), "gate-bot".into());
+        bot.insert("fallback".into(), "Ask about your account.".into());
+        bot.insert("dialogs".into(), toml::Value::Array(vec![dialog.into()]));
+        let mut o = toml::Table::new();
+        o.insert("id".into(), org.into());
+        o.insert("provider".into(), provider.into());
+        let mut all = toml::Table::new();
+        all.insert("orgs".into(), toml::Value::Array(vec![o.into()]));
+        all.insert("bots".into(), toml::Value::Array(vec![bot.into()]));
+        PlatformFixtures::from_toml(&all.to_string(), "the profile")
+            .map_err(|e| anyhow!("the platform's fixtures for the profile: {e}"))
+    }
+
+    /// Start the embedded platform (once per check) and save the Consumer
+    /// Authentication credential for the profile's client.
+    pub async fn platform(&mut self) -> anyhow::Result<&EmbeddedPlatform> {
+        if self.platform.is_none() {
+            let (org, callback, public) =
+                callback_parts(&self.profile().redirect_uri).map_err(|e| anyhow!(e))?;
+            let clock = Clock::frozen();
+            let platform = Platform::start_with(
+                self.fixtures(&org)?,
+                PlatformOptions {
+                    clock: clock.clone(),
+                    public_url: Some(public.clone()),
+                    http_timeout: self.ctx.request_timeout(),
+                    ..PlatformOptions::default()
+                },
+            )
+            .await
+            .map_err(|e| anyhow!("cannot start the embedded platform: {e}"))?;
+            let local = format!("http://{}", platform.addr());
+            let profile = self.profile();
+            let authorize = self
+                .ctx
+                .endpoint("authorization_endpoint")
+                .ok_or_else(|| anyhow!("discovery names no authorization_endpoint"))?;
+            let mut url =
+                Url::parse(authorize).context("the authorization endpoint is not a URL")?;
+            url.query_pairs_mut()
+                .append_pair("client_id", &profile.client_id)
+                .append_pair("response_type", "code")
+                .append_pair("redirect_uri", profile.redirect_uri.as_str())
+                .append_pair("scope", &profile.scope);
+            let response = self
+                .ctx
+                .http
+                .post(format!("{local}/api/orgs/{org}/credentials/consumer-auth"))
+                .json(&json!({ "name": "brand-login", "url": url.as_str() }))
+                .send()
+                .await
+                .context("the embedded platform did not answer")?;
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or_default();
+            ensure!(
+                status == 201,
+                "the platform refused the profile's sign-in URL (HTTP {status}): {body}"
+            );
+            let _ = callback;
+            self.platform = Some(EmbeddedPlatform {
+                platform,
+                clock,
+                org,
+                local,
+                public,
+            });
+        }
+        Ok(self.platform.as_ref().expect("started above"))
+    }
+
+    /// `GET` a JSON document of the embedded platform.
+    pub async fn platform_json(&mut self, path: &str) -> anyhow::Result<Value> {
+        let local = self.platform().await?.local.clone();
+        let response = self
+            .ctx
+            .http
+            .get(format!("{local}{path}"))
+            .send()
+            .await
+            .with_context(|| format!("GET {path} on the embedded platform"))?;
+        ensure!(
+            response.status().is_success(),
+            "GET {path} on the embedded platform answered {}",
+            response.status()
+        );
+        response
+            .json()
+            .await
+            .with_context(|| format!("GET {path}: not JSON"))
+    }
+
+    /// Open the conversation.
+    pub async fn open_conversation(&mut self) -> anyhow::Result<()> {
+        let (local, org) = {
+            let p = self.platform().await?;
+            (p.local.clone(), p.org.clone())
+        };
+        let response = self
+            .ctx
+            .http
+            .post(format!("{local}/api/conversations"))
+            .json(&json!({ "org": org, "bot": "gate-bot" }))
+            .send()
+            .await
+            .context("the embedded platform did not open a conversation")?;
+        let body: Value = response.json().await.unwrap_or_default();
+        let id = body["id"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no conversation id in {body}"))?;
+        self.conversation = Some(id.to_string());
+        Ok(())
+    }
+
+    fn conversation(&self) -> anyhow::Result<&str> {
+        self.conversation
+            .as_deref()
+            .ok_or_else(|| anyhow!("no conversation was opened"))
+    }
+
+    /// The consumer says `text`; the bot's reply text and link.
+    pub async fn say(&mut self, text: &str) -> anyhow::Result<(String, Option<Url>)> {
+        let local = self.platform().await?.local.clone();
+        let id = self.conversation()?.to_string();
+        let response = self
+            .ctx
+            .http
+            .post(format!("{local}/api/conversations/{id}/messages"))
+            .json(&json!({ "text": text }))
+            .send()
+            .await
+            .context("the embedded platform did not answer the message")?;
+        let body: Value = response.json().await.unwrap_or_default();
+        let first = &body["replies"][0];
+        let reply = first["text"].as_str().unwrap_or_default().to_string();
+        let link = match first["link"].as_str() {
+            Some(l) => Some(Url::parse(l).context("the bot's link is not a URL")?),
+            None => None,
+        };
+        if let Some(l) = &link {
+            self.links.push(l.clone());
+        }
+        Ok((reply, link))
+    }
+
+    /// The conversation's events, by kind, oldest first.
+    pub async fn events(&mut self) -> anyhow::Result<Vec<Value>> {
+        let id = self.conversation()?.to_string();
+        let log = self
+            .platform_json(&format!("/api/conversations/{id}/events"))
+            .await?;
+        Ok(log["events"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// The platform's outbound token requests.
+    pub async fn token_requests(&mut self) -> anyhow::Result<Vec<Value>> {
+        let log = self.platform_json("/api/oauth/requests").await?;
+        Ok(log["requests"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["kind"] == "token")
+            .cloned()
+            .collect())
+    }
+
+    /// Go through the IdP's pages from `landing`: sign in as the test user,
+    /// consent, until the IdP redirects to the redirect URI (or stops on a
+    /// page it cannot get past).
+    pub async fn through_idp(&mut self, mut landing: Landing) -> anyhow::Result<Landing> {
+        let profile = self.ctx.profile.clone();
+        let hints = self.agent.hints().clone();
+        for _ in 0..6 {
+            let page = match &landing {
+                Landing::Redirected(_) => break,
+                Landing::Page(page) => page.clone(),
+            };
+            landing = if page.login_form(&hints)?.is_some() {
+                self.agent
+                    .sign_in(
+                        &page,
+                        &profile.user.username,
+                        profile.user.password.expose(),
+                    )
+                    .await?
+            } else if page.form_with_button(&hints.allow_button)?.is_some() {
+                self.agent.allow_consent(&page).await?
+            } else {
+                break;
+            };
+        }
+        Ok(landing)
+    }
+
+    /// Ask the bot, open the link, sign in: the IdP's redirect is kept.
+    pub async fn sign_in_through_bot(&mut self) -> anyhow::Result<()> {
+        let (_, link) = self.say("my account").await?;
+        let link = link.ok_or_else(|| anyhow!("the bot sent no sign-in link"))?;
+        let landing = self.agent.open(&link).await?;
+        let landing = self.through_idp(landing).await?;
+        self.callback = landing.callback().cloned();
+        let described = landing.describe();
+        self.landing = Some(landing);
+        if self.callback.is_none() {
+            bail!("signing in did not bring the consumer back to the redirect URI: {described}");
+        }
+        Ok(())
+    }
+
+    /// Deliver the IdP's redirect to the embedded platform.
+    pub async fn deliver_callback(&mut self) -> anyhow::Result<(u16, String)> {
+        let callback = self
+            .callback
+            .clone()
+            .ok_or_else(|| anyhow!("the IdP has not redirected to the redirect URI"))?;
+        let (local, public) = {
+            let p = self.platform().await?;
+            (p.local.clone(), p.public.clone())
+        };
+        let url = callback.url.as_str();
+        let rest = url.strip_prefix(&public).ok_or_else(|| {
+            anyhow!(
+                "the redirect went to {}, not under {public}",
+                callback.url_without_query()
+            )
+        })?;
+        let response = self
+            .ctx
+            .http
+            .get(format!("{local}{rest}"))
+            .send()
+            .await
+            .context("the embedded platform did not answer the callback")?;
+        let status = response.status().as_u16();
+        let html = response.text().await.unwrap_or_default();
+        let title = scraper::Html::parse_document(&html)
+            .select(&scraper::Selector::parse("h1").expect("a valid selector"))
+            .next()
+            .map(|h| h.text().collect::<String>())
+            .unwrap_or_default();
+        self.page = Some((status, title.clone()));
+        Ok((status, title))
+    }
+}
