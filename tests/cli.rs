@@ -88,3 +88,221 @@ fn idp_serves_discovery_at_the_issuer_it_prints() {
     let metadata = result.unwrap().unwrap();
     assert_eq!(metadata["issuer"], issuer.as_str());
 }
+
+/// `standin conform` against the mock IdP, started here: the gate's
+/// verdicts, exit codes and reports.
+mod conform {
+    use std::path::{Path, PathBuf};
+
+    use standin::idp::{Endpoint, Fault, Fixtures, IdTokenDefect, MockIdp};
+
+    /// A profile for `issuer` with the default brand's client and user,
+    /// written in a fresh directory.
+    fn profile(dir: &Path, issuer: &str, client_secret: &str) -> PathBuf {
+        std::fs::create_dir_all(dir).unwrap();
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/profile.example.toml"),
+        )
+        .unwrap()
+        .replace("http://127.0.0.1:8400", issuer)
+        .replace("\"demo-bot-secret\"", &format!("{client_secret:?}"));
+        let path = dir.join("profile.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn dir(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("standin-conform-{name}-{}", std::process::id()))
+    }
+
+    struct Run {
+        code: i32,
+        stdout: String,
+        stderr: String,
+    }
+
+    async fn conform(args: &[&str]) -> Run {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_standin"))
+            .arg("conform")
+            .args(args)
+            .output()
+            .await
+            .unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// The verdict line of `check`.
+    fn verdict<'a>(run: &'a Run, check: &str) -> &'a str {
+        run.stdout
+            .lines()
+            .find(|l| l.contains(check))
+            .unwrap_or_else(|| panic!("no check {check:?} in\n{}", run.stdout))
+            .trim_start()
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn every_check_passes_against_the_mock_and_the_reports_are_written() {
+        let idp = MockIdp::start(Fixtures::default_brand()).await.unwrap();
+        let d = dir("pass");
+        let p = profile(&d, idp.issuer(), "demo-bot-secret");
+        let (junit, json, verdicts) = (d.join("j.xml"), d.join("c.json"), d.join("v.json"));
+        let run = conform(&[
+            "--profile",
+            p.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+            "--verdicts",
+            verdicts.to_str().unwrap(),
+        ])
+        .await;
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        assert!(
+            run.stdout.contains("16 checks: 16 passed"),
+            "{}",
+            run.stdout
+        );
+        let xml = std::fs::read_to_string(&junit).unwrap();
+        assert_eq!(xml.matches("<testcase").count(), 16, "{xml}");
+        let cucumber: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(cucumber.as_array().map(Vec::len), Some(3), "three features");
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&verdicts).unwrap()).unwrap();
+        assert!(
+            v["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["verdict"] == "PASS")
+        );
+        // The client secret and the password are in no report.
+        for text in [run.stdout, xml, cucumber.to_string(), v.to_string()] {
+            assert!(!text.contains("demo-bot-secret") && !text.contains("alice-password"));
+        }
+        let _ = std::fs::remove_dir_all(d);
+    }
+
+    #[tokio::test]
+    async fn an_id_token_for_another_audience_fails_the_id_token_check_and_not_the_idps_own() {
+        let idp = MockIdp::start(Fixtures::default_brand()).await.unwrap();
+        idp.control()
+            .push_id_token_defect(IdTokenDefect::WrongAud, 1000)
+            .unwrap();
+        let d = dir("aud");
+        let p = profile(&d, idp.issuer(), "demo-bot-secret");
+        let run = conform(&["--profile", p.to_str().unwrap()]).await;
+        assert_eq!(run.code, 1, "{}", run.stdout);
+        assert_eq!(verdict(&run, "The ID token is valid"), "FAIL");
+        assert!(run.stdout.contains("Invalid audiences"), "{}", run.stdout);
+        // The one defect is one FAIL: what needs a signed-in consumer is
+        // not checked (SKIP, naming the sign-in's failure), never failed
+        // for a misleading cause.
+        assert_eq!(run.stdout.matches("  FAIL  ").count(), 1, "{}", run.stdout);
+        assert_eq!(verdict(&run, "The brand API answers"), "SKIP");
+        for unrelated in [
+            "Discovery names the issuer exactly",
+            "The JWKS holds a key",
+            "A code works once",
+            "A wrong PKCE verifier is refused",
+            "A wrong client secret is refused",
+        ] {
+            assert_eq!(verdict(&run, unrelated), "PASS", "{unrelated}");
+        }
+        let _ = std::fs::remove_dir_all(d);
+    }
+
+    #[tokio::test]
+    async fn a_failing_token_endpoint_fails_the_exchange_checks_naming_the_status() {
+        let idp = MockIdp::start(Fixtures::default_brand()).await.unwrap();
+        idp.control()
+            .push_fault(
+                Endpoint::Token,
+                Fault::Status {
+                    status: 503,
+                    body: "{\"error\":\"temporarily_unavailable\"}".into(),
+                    content_type: "application/json".into(),
+                },
+                1000,
+            )
+            .unwrap();
+        let d = dir("token503");
+        let p = profile(&d, idp.issuer(), "demo-bot-secret");
+        let run = conform(&[
+            "--profile",
+            p.to_str().unwrap(),
+            "--tags",
+            "@authorization_server",
+        ])
+        .await;
+        assert_eq!(run.code, 1, "{}", run.stdout);
+        assert_eq!(verdict(&run, "A code works once"), "FAIL");
+        assert!(run.stdout.contains("503"), "{}", run.stdout);
+        assert!(
+            !run.stdout.contains("Discovery names"),
+            "--tags selects: {}",
+            run.stdout
+        );
+        let _ = std::fs::remove_dir_all(d);
+    }
+
+    #[tokio::test]
+    async fn a_run_that_cannot_start_says_why_in_one_line_with_exit_code_2() {
+        let d = dir("unreachable");
+        let p = profile(&d, "http://127.0.0.1:9", "x");
+        let run = conform(&["--profile", p.to_str().unwrap()]).await;
+        assert_eq!(run.code, 2);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(run.stderr.contains("cannot be reached"), "{}", run.stderr);
+
+        let bad = d.join("bad.toml");
+        std::fs::write(&bad, "issuer = \"nope\"\n[user]\nusername = \"u\"\n").unwrap();
+        let run = conform(&["--profile", bad.to_str().unwrap()]).await;
+        assert_eq!(run.code, 2);
+        for wanted in [
+            "line 1: issuer",
+            "client_id: missing",
+            "redirect_uri: missing",
+            "line 2: user.password: missing",
+        ] {
+            assert!(
+                run.stderr.contains(wanted),
+                "{wanted:?} not in {}",
+                run.stderr
+            );
+        }
+        let _ = std::fs::remove_dir_all(d);
+    }
+
+    #[tokio::test]
+    async fn init_writes_a_profile_once_and_list_steps_shows_the_vocabulary() {
+        let d = dir("init");
+        std::fs::create_dir_all(&d).unwrap();
+        let p = d.join("brand.toml");
+        let run = conform(&["--init", "--profile", p.to_str().unwrap()]).await;
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            std::fs::read_to_string(&p)
+                .unwrap()
+                .contains("client_secret_env")
+        );
+        let again = conform(&["--init", "--profile", p.to_str().unwrap()]).await;
+        assert_eq!(again.code, 2, "never overwritten");
+        let steps = conform(&["--list-steps"]).await;
+        assert_eq!(steps.code, 0);
+        assert!(
+            steps
+                .stdout
+                .contains("e.g. When the gate exchanges the code with a wrong client secret")
+        );
+        let _ = std::fs::remove_dir_all(d);
+    }
+}

@@ -173,7 +173,7 @@ impl Report {
                     .join("\n");
                 let mut case = match c.verdict {
                     Verdict::Pass | Verdict::Warn => TestCase::success(&c.name, time),
-                    Verdict::Skip => TestCase::skipped(&c.name),
+                    Verdict::Skip => TestCase::skipped_with_cause(&c.name, "SKIP", &text),
                     Verdict::Fail => TestCase::failure(&c.name, time, "FAIL", &text),
                 };
                 case.set_classname(&c.rule);

@@ -599,6 +599,25 @@ async fn deliver(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
     w.deliver_callback().await.map(drop)
 }
 
+/// What a step that needs a signed-in consumer says when the sign-in did
+/// not complete: the check is not made (SKIP), and the reason names the
+/// sign-in's own failure, which its own check reports.
+pub const NOT_CHECKED: &str = "not checked: ";
+
+async fn require_signed_in(w: &mut ConformWorld) -> anyhow::Result<()> {
+    match w.page.clone() {
+        Some((200, title)) if title == "You are signed in" => Ok(()),
+        Some((status, title)) => {
+            let failure = last_exchange_failure(w).await?;
+            bail!(
+                "{NOT_CHECKED}the consumer's sign-in did not complete (the platform showed a {status} page {title:?}{})",
+                failure.map(|f| format!(": {f}")).unwrap_or_default()
+            )
+        }
+        None => bail!("{NOT_CHECKED}the browser has not returned to the platform"),
+    }
+}
+
 async fn signed_in_page(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
     let (status, title) = w
         .page
@@ -720,6 +739,7 @@ async fn id_token_validated(w: &mut ConformWorld, _: Args) -> anyhow::Result<()>
 }
 
 async fn api_called(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
+    require_signed_in(w).await?;
     let expected = w.profile().api.expected_status;
     let events = w.events().await?;
     let status = events.iter().rev().find_map(|e| match e["kind"].as_str() {
@@ -741,6 +761,7 @@ async fn api_called(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
 }
 
 async fn past_expiry(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
+    require_signed_in(w).await?;
     let id = w
         .conversation
         .clone()
