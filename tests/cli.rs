@@ -141,7 +141,6 @@ mod conform {
             .lines()
             .find(|l| l.contains(check))
             .unwrap_or_else(|| panic!("no check {check:?} in\n{}", run.stdout))
-            .trim_start()
             .split_whitespace()
             .next()
             .unwrap_or_default()
