@@ -165,15 +165,15 @@ mod conform {
         .await;
         assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
         assert!(
-            run.stdout.contains("16 checks: 16 passed"),
+            run.stdout.contains("17 checks: 17 passed"),
             "{}",
             run.stdout
         );
         let xml = std::fs::read_to_string(&junit).unwrap();
-        assert_eq!(xml.matches("<testcase").count(), 16, "{xml}");
+        assert_eq!(xml.matches("<testcase").count(), 17, "{xml}");
         let cucumber: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-        assert_eq!(cucumber.as_array().map(Vec::len), Some(3), "three features");
+        assert_eq!(cucumber.as_array().map(Vec::len), Some(4), "four features");
         let v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&verdicts).unwrap()).unwrap();
         assert!(

@@ -24,6 +24,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         "authorization_server.feature",
         include_str!("../../features/conform/authorization_server.feature"),
     ),
+    (
+        "userinfo.feature",
+        include_str!("../../features/conform/userinfo.feature"),
+    ),
 ];
 
 /// Where the features come from.

@@ -302,6 +302,12 @@ pub const VOCABULARY: &[StepDef] = &[
         run: step!(client_refused),
     },
     StepDef {
+        kind: Kind::Then,
+        pattern: "userinfo names the same subject as the ID token",
+        example: "Then userinfo names the same subject as the ID token",
+        run: step!(userinfo_same_sub),
+    },
+    StepDef {
         kind: Kind::When,
         pattern: "^the gate asks for a code with the registered redirect URI (with a path appended|on another port|with a query added)$",
         example: "When the gate asks for a code with the registered redirect URI on another port",
@@ -912,10 +918,16 @@ async fn token_request(w: &mut ConformWorld, tamper: Tamper) -> anyhow::Result<(
         .get(reqwest::header::WWW_AUTHENTICATE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let cache_control = response
+        .headers()
+        .get(reqwest::header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let body: Value = response.json().await.unwrap_or(Value::Null);
     w.token_answer = Some(TokenAnswer {
         status,
         www_authenticate,
+        cache_control,
         body,
     });
     Ok(())
@@ -985,6 +997,78 @@ async fn tokens_issued(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
         "the token endpoint answered {} {} to a correct code exchange",
         a.status,
         a.body.get("error").unwrap_or(&Value::Null)
+    );
+    let no_store = a
+        .cache_control
+        .as_deref()
+        .is_some_and(|c| c.to_ascii_lowercase().contains("no-store"));
+    if !no_store {
+        w.warn(
+            "RFC 6749 section 5.1",
+            format!(
+                "the token response's Cache-Control is {:?}, not no-store: a cache on the way may keep the tokens",
+                a.cache_control.as_deref().unwrap_or("absent")
+            ),
+            "send Cache-Control: no-store with every token response",
+        );
+    }
+    Ok(())
+}
+
+/// The claims of a JWT, unverified (what it says, to compare).
+fn claims_of(jwt: &str) -> Option<Value> {
+    let payload = jwt.split('.').nth(1)?;
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?).ok()
+}
+
+async fn userinfo_same_sub(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
+    let (access, id_sub) = {
+        let a = answer(w)?;
+        let access = a.body["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let id_token = a.body["id_token"]
+            .as_str()
+            .ok_or_else(|| anyhow!("the token response has no id_token (OIDC Core 3.1.3.3)"))?;
+        let sub = claims_of(id_token)
+            .and_then(|c| c["sub"].as_str().map(str::to_string))
+            .ok_or_else(|| anyhow!("the ID token has no readable sub"))?;
+        (access, sub)
+    };
+    let endpoint = w
+        .ctx
+        .endpoint("userinfo_endpoint")
+        .ok_or_else(|| anyhow!("{NOT_CHECKED}discovery names no userinfo_endpoint"))?
+        .to_string();
+    let response = w
+        .ctx
+        .http
+        .get(&endpoint)
+        .bearer_auth(&access)
+        .send()
+        .await
+        .with_context(|| format!("GET {endpoint}"))?;
+    let status = response.status();
+    let is_jwt = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/jwt"));
+    let text = response.text().await.unwrap_or_default();
+    ensure!(
+        status.is_success(),
+        "userinfo answered {status} to the access token it issued with the ID token"
+    );
+    let body = if is_jwt {
+        claims_of(text.trim()).ok_or_else(|| anyhow!("userinfo's signed answer cannot be read"))?
+    } else {
+        serde_json::from_str(&text).context("userinfo's answer is not JSON")?
+    };
+    let sub = body["sub"].as_str().unwrap_or_default();
+    ensure!(
+        sub == id_sub,
+        "userinfo names the subject {sub:?}, the ID token {id_sub:?}: the client cannot trust either"
     );
     Ok(())
 }

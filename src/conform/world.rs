@@ -142,6 +142,7 @@ pub struct DirectCode {
 pub struct TokenAnswer {
     pub status: u16,
     pub www_authenticate: Option<String>,
+    pub cache_control: Option<String>,
     pub body: Value,
 }
 
