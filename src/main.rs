@@ -106,6 +106,12 @@ enum Command {
         /// Public issuer URL, when clients reach the IdP by another name.
         #[arg(long, value_name = "URL")]
         issuer: Option<String>,
+        /// Depart from the standards in this way (repeatable), as real
+        /// IdPs do: state_dropped, iss_missing, code_reusable,
+        /// pkce_not_enforced, ... (an unknown name lists them all; also
+        /// PUT /admin/quirks at run time).
+        #[arg(long = "quirk", value_name = "NAME")]
+        quirks: Vec<String>,
     },
     /// Start the mock brand API alone: bearer JWTs checked against the
     /// JWKS of the IdP at `--issuer`, opaque tokens at its introspection
@@ -220,11 +226,13 @@ async fn start_idp(
     clock: Clock,
     issuer: Option<String>,
     tls: Option<TlsSettings>,
+    quirks: standin::idp::quirks::Quirks,
 ) -> anyhow::Result<MockIdp> {
     let options = IdpOptions {
         addr,
         clock,
         issuer,
+        quirks,
     };
     MockIdp::start_with_tls(fixtures, options, tls)
         .await
@@ -531,17 +539,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             port,
             fixtures,
             issuer,
+            quirks,
         } => {
             let fixtures = match fixtures {
                 Some(path) => Fixtures::load(&path)?,
                 None => Fixtures::default_brand(),
             };
+            let quirks = quirks
+                .iter()
+                .map(|q| q.parse())
+                .collect::<Result<_, String>>()
+                .map_err(|e| anyhow::anyhow!("--quirk: {e}"))?;
             let idp = start_idp(
                 fixtures,
                 SocketAddr::new(host, port),
                 Clock::new(),
                 issuer,
                 None,
+                quirks,
             )
             .await?;
             say!("mock brand IdP: {}", idp.issuer());

@@ -305,3 +305,155 @@ mod conform {
         let _ = std::fs::remove_dir_all(d);
     }
 }
+
+/// `standin conform` against the mock in every quirk mode: the check each
+/// departure breaks fails, and no other check fails; tolerated departures
+/// warn and fail nothing.
+mod quirks {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use standin::idp::quirks::Quirk;
+    use standin::idp::{Fixtures, IdpOptions, MockIdp};
+
+    const STATE: &str = "Signing in returns a code and the link's state";
+    const ID_TOKEN: &str = "The ID token is valid";
+    const ONCE: &str = "A code works once";
+    const WRONG_VERIFIER: &str = "A wrong PKCE verifier is refused";
+    const NO_VERIFIER: &str = "A missing PKCE verifier is refused";
+    const BOUND: &str = "A code is bound to its redirect URI";
+    const SECRET: &str = "A wrong client secret is refused";
+    const PATH: &str =
+        "A redirect URI that is not exactly the registered one gets no code (with a path appended)";
+    const QUERY: &str =
+        "A redirect URI that is not exactly the registered one gets no code (with a query added)";
+
+    /// The checks `quirk` must fail (empty: it is tolerated, and warns).
+    fn expected(quirk: Quirk) -> Vec<&'static str> {
+        match quirk {
+            Quirk::StateDropped | Quirk::StateAltered | Quirk::IssMissing | Quirk::IssWrong => {
+                vec![STATE]
+            }
+            Quirk::CodeReusable => vec![ONCE],
+            Quirk::RedirectPrefix => vec![PATH, QUERY],
+            Quirk::PkceNotEnforced => vec![WRONG_VERIFIER, NO_VERIFIER],
+            Quirk::WrongSecretAccepted => vec![SECRET],
+            Quirk::ErrorWith200 => vec![ONCE, WRONG_VERIFIER, NO_VERIFIER, BOUND, SECRET],
+            Quirk::NoCacheControl | Quirk::TokenTypeMissing | Quirk::ExpiresInString => vec![],
+            Quirk::IdTokenWrongIss
+            | Quirk::IdTokenWrongAud
+            | Quirk::IdTokenWrongNonce
+            | Quirk::IdTokenExpired
+            | Quirk::IdTokenBadSignature => vec![ID_TOKEN],
+            Quirk::UserinfoSubDiffers => vec!["Userinfo's sub is the ID token's"],
+            // The platform's discovery fails with the JWKS: what needs a
+            // sign-in is not checked, naming that failure.
+            Quirk::JwksFailing => vec!["The JWKS holds a key that verifies ID tokens"],
+        }
+    }
+
+    async fn run(quirk: Quirk) -> (BTreeSet<String>, usize, String) {
+        let idp = MockIdp::start_with(
+            Fixtures::default_brand(),
+            IdpOptions {
+                quirks: [quirk].into(),
+                ..IdpOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        let dir = std::env::temp_dir().join(format!(
+            "standin-quirk-{}-{}",
+            quirk.name(),
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let profile = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/profile.example.toml"),
+        )
+        .unwrap()
+        .replace("http://127.0.0.1:8400", idp.issuer());
+        let path = dir.join("profile.toml");
+        std::fs::write(&path, profile).unwrap();
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_standin"))
+            .args(["conform", "--profile", path.to_str().unwrap()])
+            .output()
+            .await
+            .unwrap();
+        let _ = std::fs::remove_dir_all(dir);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let failed = stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("  FAIL  "))
+            .map(|l| l.split("  ").next().unwrap_or_default().trim().to_string())
+            .collect();
+        let warned = stdout.lines().filter(|l| l.starts_with("  WARN  ")).count();
+        (failed, warned, stdout)
+    }
+
+    #[tokio::test]
+    async fn each_quirk_fails_exactly_the_checks_it_breaks() {
+        let runs =
+            futures::future::join_all(Quirk::ALL.map(|q| async move { (q, run(q).await) })).await;
+        for (quirk, (failed, warned, stdout)) in runs {
+            let expected: BTreeSet<String> =
+                expected(quirk).into_iter().map(String::from).collect();
+            assert_eq!(failed, expected, "quirk {}:\n{stdout}", quirk.name());
+            if expected.is_empty() {
+                assert!(
+                    warned > 0,
+                    "quirk {} is tolerated but must warn:\n{stdout}",
+                    quirk.name()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn an_unknown_quirk_is_refused_listing_the_quirks() {
+    let out = standin()
+        .args(["idp", "--port", "0", "--quirk", "sloppy"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("unknown quirk \"sloppy\"") && text.contains("code_reusable"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn quirks_are_set_and_read_at_run_time() {
+    use standin::idp::{Fixtures, MockIdp};
+    let idp = MockIdp::start(Fixtures::default_brand()).await.unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("{}/admin/quirks", idp.issuer());
+    let put = http
+        .put(&url)
+        .json(&serde_json::json!({"quirks": ["state-dropped", "iss_missing"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 204);
+    let now: serde_json::Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        now["quirks"],
+        serde_json::json!(["state_dropped", "iss_missing"])
+    );
+    assert_eq!(now["available"].as_array().unwrap().len(), 19);
+    let bad = http
+        .put(&url)
+        .json(&serde_json::json!({"quirks": ["nope"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    // A reset leaves the mode.
+    http.post(format!("{}/admin/reset", idp.issuer()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(idp.control().quirks().len(), 2);
+}

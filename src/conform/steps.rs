@@ -655,7 +655,27 @@ async fn last_exchange_failure(w: &mut ConformWorld) -> anyhow::Result<Option<St
     }))
 }
 
+/// What a step about the code exchange says when the platform made none
+/// (it refused the IdP's redirect first): not checked, naming why.
+async fn require_exchange(w: &mut ConformWorld) -> anyhow::Result<()> {
+    let tried = w
+        .token_requests()
+        .await?
+        .iter()
+        .any(|r| r["grant_type"] == "authorization_code");
+    if tried {
+        return Ok(());
+    }
+    let (status, title) = w.page.clone().unwrap_or_default();
+    let failure = last_exchange_failure(w).await?;
+    bail!(
+        "{NOT_CHECKED}the platform made no code exchange (it showed a {status} page {title:?}{})",
+        failure.map(|f| format!(": {f}")).unwrap_or_default()
+    )
+}
+
 async fn exchanged_once(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
+    require_exchange(w).await?;
     let method = w.profile().token_endpoint_auth.name();
     let exchanges: Vec<Value> = w
         .token_requests()
@@ -698,6 +718,7 @@ fn departure_rule(code: &str) -> &'static str {
 }
 
 async fn token_response_sound(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
+    require_exchange(w).await?;
     let exchange = w
         .token_requests()
         .await?
@@ -733,6 +754,7 @@ async fn token_response_sound(w: &mut ConformWorld, _: Args) -> anyhow::Result<(
 }
 
 async fn id_token_validated(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
+    require_exchange(w).await?;
     let events = w.events().await?;
     if events.iter().any(|e| e["kind"] == "id_token_validated") {
         return Ok(());
@@ -1074,13 +1096,21 @@ async fn userinfo_same_sub(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> 
 }
 
 async fn refused_with(w: &mut ConformWorld, args: Args) -> anyhow::Result<()> {
-    let (status, error) = {
+    let (status, error, issued) = {
         let a = answer(w)?;
-        (a.status, a.body["error"].as_str().map(str::to_string))
+        (
+            a.status,
+            a.body["error"].as_str().map(str::to_string),
+            a.body["access_token"].is_string(),
+        )
     };
     ensure!(
-        !(200..300).contains(&status),
+        !issued,
         "the token endpoint issued tokens (HTTP {status}) where it must refuse"
+    );
+    ensure!(
+        !(200..300).contains(&status),
+        "the token endpoint refused with HTTP {status} and error {error:?}: an error response must come with HTTP 400 (401 for invalid_client), or clients take it for a success (RFC 6749 5.2)"
     );
     let error = error.ok_or_else(|| {
         anyhow!("the token endpoint refused with HTTP {status} but no RFC 6749 5.2 error body")
@@ -1108,9 +1138,14 @@ async fn client_refused(w: &mut ConformWorld, args: Args) -> anyhow::Result<()> 
             a.www_authenticate.clone(),
         )
     };
+    let issued = answer(w)?.body["access_token"].is_string();
+    ensure!(
+        !issued,
+        "the token endpoint issued tokens (HTTP {status}) to a client with a wrong secret: anyone who knows the client id can redeem codes"
+    );
     ensure!(
         !(200..300).contains(&status),
-        "the token endpoint issued tokens (HTTP {status}) to a client with a wrong secret"
+        "the token endpoint refused a wrong secret with HTTP {status} and error {error:?}: an error response must come with HTTP 400 or 401 (RFC 6749 5.2)"
     );
     let wanted = args.first().cloned().unwrap_or_default();
     if error.as_deref() != Some(wanted.as_str()) {

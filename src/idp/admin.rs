@@ -20,6 +20,7 @@ use serde_json::{Map, Value, json};
 use super::faults::{Endpoint, Fault, IdTokenDefect};
 use super::fixtures::{ClientConfig, TokenFormat, UserConfig};
 use super::keys::{KeySet, RetireError, SigningAlg, SigningKey};
+use super::quirks::Quirk;
 use super::state::{Grant, IdpState, Store, token_id};
 use crate::secret::Secret;
 
@@ -485,6 +486,35 @@ async fn get_grants(State(state): State<IdpState>) -> Json<Grants> {
     Json(state.grants())
 }
 
+/// `{"quirks": [...]}`: the quirk modes in force.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuirksBody {
+    quirks: Vec<String>,
+}
+
+async fn get_quirks(State(state): State<IdpState>) -> Json<Value> {
+    let quirks: Vec<String> = state.quirks().into_iter().map(Quirk::name).collect();
+    let all: Vec<String> = Quirk::ALL.into_iter().map(Quirk::name).collect();
+    Json(json!({ "quirks": quirks, "available": all }))
+}
+
+/// Put exactly the given quirks in force (`[]` clears them). A reset
+/// leaves them: they are a mode, not state.
+async fn put_quirks(
+    State(state): State<IdpState>,
+    JsonBody(body): JsonBody<QuirksBody>,
+) -> Result<StatusCode, ControlError> {
+    let quirks = body
+        .quirks
+        .iter()
+        .map(|q| q.parse::<Quirk>())
+        .collect::<Result<_, _>>()
+        .map_err(ControlError::Invalid)?;
+    state.set_quirks(quirks);
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn post_reset(State(state): State<IdpState>) -> StatusCode {
     state.reset();
     StatusCode::NO_CONTENT
@@ -578,6 +608,7 @@ pub fn routes(state: IdpState) -> Router<IdpState> {
         .route("/admin/id-token-defects", post(post_defect))
         .route("/admin/grants", get(get_grants))
         .route("/admin/reset", post(post_reset))
+        .route("/admin/quirks", get(get_quirks).put(put_quirks))
         .route("/admin/keys/rotate", post(post_rotate))
         .route("/admin/keys/{kid}", delete(delete_key))
         .route("/admin/users", post(post_user))

@@ -13,6 +13,7 @@ use super::error::{AuthorizeError, ErrorPage};
 use super::fixtures::{ClientConfig, GrantType};
 use super::http::{Params, RawBody, cookie, form_params, html, see_other, set_cookie};
 use super::pages;
+use super::quirks::Quirk;
 use super::state::{
     AuthRequest, CodeRecord, IdpState, Pkce, PkceMethod, Scope, Session, Store, Transaction,
     token_id,
@@ -44,6 +45,44 @@ pub enum Outcome {
         client_name: String,
         scope: Scope,
     },
+}
+
+/// The `iss` of `state`'s authorization responses (RFC 9207), as its
+/// quirks have it.
+fn response_iss(state: &IdpState) -> Option<String> {
+    if state.quirk(Quirk::IssMissing) {
+        None
+    } else if state.quirk(Quirk::IssWrong) {
+        Some(format!(
+            "{}/another-issuer",
+            state.issuer.trim_end_matches('/')
+        ))
+    } else {
+        Some(state.issuer.to_string())
+    }
+}
+
+/// [`redirect_to`] with `state`'s `iss`.
+fn redirect_from(state: &IdpState, redirect_uri: &str, params: &[(&str, &str)]) -> String {
+    match response_iss(state) {
+        Some(iss) => redirect_to(&iss, redirect_uri, params),
+        None => redirect_without_iss(redirect_uri, params),
+    }
+}
+
+/// The redirect of the `iss_missing` quirk.
+fn redirect_without_iss(redirect_uri: &str, params: &[(&str, &str)]) -> String {
+    let mut url = match url::Url::parse(redirect_uri) {
+        Ok(url) => url,
+        Err(_) => return redirect_uri.to_string(),
+    };
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in params {
+            q.append_pair(k, v);
+        }
+    }
+    url.to_string()
 }
 
 /// Build the redirect to the client: the registered URI with `params`
@@ -79,7 +118,7 @@ fn error_location(
     if let Some(s) = request_state {
         params.push(("state", s));
     }
-    redirect_to(&state.issuer, redirect_uri, &params)
+    redirect_from(state, redirect_uri, &params)
 }
 
 pub fn error_redirect(state: &IdpState, request: &AuthRequest, error: AuthorizeError) -> Outcome {
@@ -99,6 +138,7 @@ fn client_name(client: &ClientConfig) -> String {
 fn trusted_redirect(
     store: &Store,
     params: &Params,
+    prefix: bool,
 ) -> Result<(ClientConfig, String, bool), ErrorPage> {
     if let Some(r) = params.first_repeated(&["client_id", "redirect_uri"]) {
         return Err(ErrorPage::bad_request(
@@ -119,7 +159,12 @@ fn trusted_redirect(
         Some(given) => {
             // Exact string comparison (RFC 9700 4.1.3): no prefix, no query
             // or port changes, no case folding, no normalisation.
-            if !client.redirect_uris.iter().any(|r| r == given) {
+            // The `redirect_prefix` quirk matches by prefix.
+            if !client
+                .redirect_uris
+                .iter()
+                .any(|r| r == given || (prefix && given.starts_with(r.as_str())))
+            {
                 return Err(ErrorPage::bad_request(
                     "invalid_redirect_uri",
                     "The redirect_uri is not registered for this client (it must match exactly).",
@@ -347,10 +392,14 @@ pub fn issue_code(
     };
     store.codes.insert(record.id.clone(), record);
     let mut params = vec![("code", code.as_str())];
-    if let Some(s) = &request.state {
-        params.push(("state", s));
+    let altered = request.state.as_ref().map(|s| format!("{s}x"));
+    match (&request.state, &altered) {
+        _ if state.quirk(Quirk::StateDropped) => {}
+        (Some(_), Some(a)) if state.quirk(Quirk::StateAltered) => params.push(("state", a)),
+        (Some(s), _) => params.push(("state", s)),
+        _ => {}
     }
-    redirect_to(&state.issuer, &request.redirect_uri, &params)
+    redirect_from(state, &request.redirect_uri, &params)
 }
 
 /// Open a login or consent transaction.
@@ -408,10 +457,11 @@ pub fn proceed(
 pub fn begin(state: &IdpState, params: &Params, session_cookie: Option<&str>) -> Outcome {
     let now = state.now();
     let mut store = state.store();
-    let (client, redirect_uri, redirect_uri_param) = match trusted_redirect(&store, params) {
-        Ok(t) => t,
-        Err(page) => return Outcome::Refuse(page),
-    };
+    let (client, redirect_uri, redirect_uri_param) =
+        match trusted_redirect(&store, params, state.quirk(Quirk::RedirectPrefix)) {
+            Ok(t) => t,
+            Err(page) => return Outcome::Refuse(page),
+        };
     let prompt_none = params.get("prompt").ok().flatten() == Some("none");
     let state_param = params.get("state").ok().flatten();
     let request = match parse_request(&client, redirect_uri.clone(), redirect_uri_param, params) {

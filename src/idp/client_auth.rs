@@ -145,6 +145,18 @@ pub fn authenticate_with_certificate(
     params: &Params,
     peer: Option<&PeerCertificates>,
 ) -> Result<ClientConfig, TokenError> {
+    authenticate_as(store, headers, params, peer, false)
+}
+
+/// [`authenticate_with_certificate`]; with `any_secret` (the
+/// `wrong_secret_accepted` quirk) a client secret is not compared.
+pub fn authenticate_as(
+    store: &Store,
+    headers: &HeaderMap,
+    params: &Params,
+    peer: Option<&PeerCertificates>,
+    any_secret: bool,
+) -> Result<ClientConfig, TokenError> {
     let presented = presented(headers, params)?;
     let (id, secret, method) = match &presented {
         Presented::Basic { id, secret } => (id, Some(secret), AuthMethod::ClientSecretBasic),
@@ -161,7 +173,7 @@ pub fn authenticate_with_certificate(
     }
     match (&client.secret, secret) {
         (Some(expected), Some(given)) => {
-            if !expected.matches(given) {
+            if !any_secret && !expected.matches(given) {
                 return Err(invalid_client("unknown client or wrong credentials", basic));
             }
         }

@@ -7,6 +7,10 @@ use jsonwebtoken::jwk::JwkSet;
 
 use super::state::IdpState;
 
-pub async fn handler(State(state): State<IdpState>) -> Json<JwkSet> {
-    Json(state.keys().jwks())
+pub async fn handler(State(state): State<IdpState>) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if state.quirk(super::quirks::Quirk::JwksFailing) {
+        return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    Json::<JwkSet>(state.keys().jwks()).into_response()
 }

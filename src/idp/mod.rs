@@ -46,6 +46,7 @@ pub mod jwt_bearer;
 pub mod keys;
 pub mod login;
 pub mod pages;
+pub mod quirks;
 pub mod revoke;
 pub mod service_accounts;
 pub mod service_token;
@@ -178,6 +179,8 @@ pub struct IdpOptions {
     /// The issuer URL when the IdP is reached by another name than its
     /// listening address (a proxy, a container). Default: `http://{addr}`.
     pub issuer: Option<String>,
+    /// Quirk modes in force from the start ([`quirks`]).
+    pub quirks: quirks::Quirks,
 }
 
 impl Default for IdpOptions {
@@ -186,6 +189,7 @@ impl Default for IdpOptions {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             clock: Clock::new(),
             issuer: None,
+            quirks: quirks::Quirks::new(),
         }
     }
 }
@@ -254,6 +258,7 @@ impl MockIdp {
             keys,
             addr.ip().is_loopback(),
         );
+        state.set_quirks(options.quirks);
         state.mtls_url = mtls_listener
             .as_ref()
             .map(|(_, addr)| format!("https://{addr}").into());

@@ -17,6 +17,7 @@ use super::apikey::ApiKeyConfig;
 use super::faults::Faults;
 use super::fixtures::{ClientConfig, Fixtures, TokenFormat, UserConfig};
 use super::keys::KeySet;
+use super::quirks::{Quirk, Quirks};
 use super::service_accounts::ServiceAccountConfig;
 use crate::clock::Clock;
 
@@ -308,6 +309,8 @@ pub struct IdpState {
     pub keys: Arc<RwLock<KeySet>>,
     pub store: Arc<Mutex<Store>>,
     pub faults: Arc<Mutex<Faults>>,
+    /// The quirk modes in force ([`super::quirks`]).
+    pub quirks: Arc<RwLock<Quirks>>,
     /// Whether the admin API answers without a bearer token (loopback).
     pub admin_open: bool,
     /// `https://{addr}` of the TLS listener that takes client certificates
@@ -331,6 +334,7 @@ impl IdpState {
             keys: Arc::new(RwLock::new(keys)),
             store: Arc::new(Mutex::new(store)),
             faults: Arc::new(Mutex::new(Faults::default())),
+            quirks: Arc::default(),
             admin_open,
             mtls_url: None,
         }
@@ -340,6 +344,27 @@ impl IdpState {
     /// plain maps; a half-done update is no worse than a lost one).
     pub fn store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether quirk `q` is in force.
+    pub fn quirk(&self, q: Quirk) -> bool {
+        self.quirks
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&q)
+    }
+
+    /// The quirks in force.
+    pub fn quirks(&self) -> Quirks {
+        self.quirks
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Put exactly `quirks` in force.
+    pub fn set_quirks(&self, quirks: Quirks) {
+        *self.quirks.write().unwrap_or_else(|p| p.into_inner()) = quirks;
     }
 
     pub fn faults(&self) -> MutexGuard<'_, Faults> {

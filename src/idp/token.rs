@@ -17,6 +17,7 @@ use super::client_auth;
 use super::error::TokenError;
 use super::fixtures::{ClientConfig, GrantType};
 use super::http::{Params, RawBody, Repeated, form_params, no_store_json};
+use super::quirks::Quirk;
 use super::state::{Grant, IdpState, PkceMethod, Scope, token_id};
 use super::tokens::{AccessGrant, IdTokenFor, mint_access, mint_id_token, mint_refresh};
 use crate::secret::random_token;
@@ -164,7 +165,7 @@ fn authorization_code(
                 "the code was issued to another client",
             ));
         }
-        if record.used {
+        if record.used && !state.quirk(Quirk::CodeReusable) {
             // RFC 6749 4.1.2: a replayed code revokes what the first use produced.
             let (access, family) = (record.access_tokens.clone(), record.family.clone());
             record.replayed = true;
@@ -202,6 +203,7 @@ fn authorization_code(
             _ => {}
         }
         match (&record.pkce, verifier) {
+            _ if state.quirk(Quirk::PkceNotEnforced) => {}
             (Some(pkce), Some(v)) => {
                 if !valid_verifier(v) || !pkce_matches(pkce.method, &pkce.challenge, v) {
                     return Err(TokenError::invalid_grant(
@@ -472,12 +474,34 @@ pub async fn handler(
         return response;
     }
     match respond(&state, &headers, &body, peer.as_ref().map(|e| &e.0)) {
-        Ok(response) => no_store_json(StatusCode::OK, response),
+        Ok(response) => quirky(&state, response),
         Err(error) => {
             tracing::debug!(error = error.code(), "token request refused");
-            error.into_response()
+            let mut response = error.into_response();
+            if state.quirk(Quirk::ErrorWith200) {
+                *response.status_mut() = StatusCode::OK;
+                response
+                    .headers_mut()
+                    .remove(axum::http::header::WWW_AUTHENTICATE);
+            }
+            response
         }
     }
+}
+
+/// A successful token response, as the quirks in force shape it.
+fn quirky(state: &IdpState, response: TokenResponse) -> Response {
+    let mut body = serde_json::to_value(&response).unwrap_or_default();
+    if state.quirk(Quirk::TokenTypeMissing) {
+        body.as_object_mut().map(|o| o.remove("token_type"));
+    }
+    if state.quirk(Quirk::ExpiresInString) {
+        body["expires_in"] = serde_json::Value::String(response.expires_in.to_string());
+    }
+    if state.quirk(Quirk::NoCacheControl) {
+        return (StatusCode::OK, axum::Json(body)).into_response();
+    }
+    no_store_json(StatusCode::OK, body)
 }
 
 fn respond(
@@ -489,7 +513,13 @@ fn respond(
     let params = form_params(headers, body).map_err(TokenError::invalid_request)?;
     let client = {
         let store = state.store();
-        client_auth::authenticate_with_certificate(&store, headers, &params, peer)?
+        client_auth::authenticate_as(
+            &store,
+            headers,
+            &params,
+            peer,
+            state.quirk(Quirk::WrongSecretAccepted),
+        )?
     };
     let request = TokenRequest::from_params(&params)?;
     exchange(state, &client, request)

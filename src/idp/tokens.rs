@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::faults::IdTokenDefect;
 use super::fixtures::{ClientConfig, TokenFormat, UserConfig};
 use super::keys::SigningKey;
+use super::quirks::Quirk;
 use super::state::{AccessRecord, Grant, IdpState, RefreshRecord, Scope, token_id};
 use crate::secret::random_token;
 
@@ -191,7 +192,18 @@ pub struct IdTokenFor<'a> {
 
 /// Mint an ID token (OIDC Core 2, 3.1.3.6), applying a queued defect if any.
 pub fn mint_id_token(state: &IdpState, t: IdTokenFor<'_>) -> String {
-    let defect = state.faults().take_defect();
+    let defect = state.faults().take_defect().or_else(|| {
+        [
+            (Quirk::IdTokenWrongIss, IdTokenDefect::WrongIss),
+            (Quirk::IdTokenWrongAud, IdTokenDefect::WrongAud),
+            (Quirk::IdTokenWrongNonce, IdTokenDefect::WrongNonce),
+            (Quirk::IdTokenExpired, IdTokenDefect::Expired),
+            (Quirk::IdTokenBadSignature, IdTokenDefect::BadSignature),
+        ]
+        .into_iter()
+        .find(|(q, _)| state.quirk(*q))
+        .map(|(_, d)| d)
+    });
     let now = state.now();
     let ttl = t.client.id_token_ttl_secs as i64;
     let key = key_for(state, t.client);

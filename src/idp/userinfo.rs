@@ -56,6 +56,11 @@ fn respond(
         BearerError::InvalidToken("the user of this token no longer exists".into())
     })?;
     let mut claims = claims_for(user, &record.scope);
-    claims.insert("sub".into(), sub.clone().into());
+    let sub = if state.quirk(super::quirks::Quirk::UserinfoSubDiffers) {
+        format!("{sub}-other")
+    } else {
+        sub
+    };
+    claims.insert("sub".into(), sub.into());
     Ok(serde_json::Value::Object(claims))
 }

@@ -64,7 +64,7 @@ pub const MOCK_ONLY_TAGS: [&str; 2] = ["control", "fixtures"];
 /// The IdP a scenario talks to.
 pub enum Target {
     /// A mock IdP started for this scenario; dropped with the World.
-    Embedded(MockIdp),
+    Embedded(Box<MockIdp>),
     /// A brand's IdP, named by a profile.
     External(Arc<Profile>),
 }
@@ -148,7 +148,7 @@ impl IdpWorld {
                 let issuer = idp.issuer().trim_end_matches('/').to_string();
                 let control: Arc<dyn IdpControl> = Arc::new(AdminApi::new(&issuer, None));
                 (
-                    Target::Embedded(idp),
+                    Target::Embedded(Box::new(idp)),
                     issuer,
                     Some(control),
                     ClientUnderTest::default_bot(),
