@@ -349,6 +349,18 @@ mod quirks {
             // The platform's discovery fails with the JWKS: what needs a
             // sign-in is not checked, naming that failure.
             Quirk::JwksFailing => vec!["The JWKS holds a key that verifies ID tokens"],
+            // Every check that needs a token answer, each naming the
+            // endpoint and the limit.
+            Quirk::SlowToken => vec![
+                ONCE,
+                WRONG_VERIFIER,
+                NO_VERIFIER,
+                BOUND,
+                SECRET,
+                "Userinfo's sub is the ID token's",
+                "The code is exchanged for a sound token response",
+                ID_TOKEN,
+            ],
         }
     }
 
@@ -372,7 +384,8 @@ mod quirks {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/profile.example.toml"),
         )
         .unwrap()
-        .replace("http://127.0.0.1:8400", idp.issuer());
+        .replace("http://127.0.0.1:8400", idp.issuer())
+            + "\n[timeouts]\nrequest_secs = 1\n";
         let path = dir.join("profile.toml");
         std::fs::write(&path, profile).unwrap();
         let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_standin"))
@@ -442,7 +455,7 @@ async fn quirks_are_set_and_read_at_run_time() {
         now["quirks"],
         serde_json::json!(["state_dropped", "iss_missing"])
     );
-    assert_eq!(now["available"].as_array().unwrap().len(), 19);
+    assert_eq!(now["available"].as_array().unwrap().len(), 20);
     let bad = http
         .put(&url)
         .json(&serde_json::json!({"quirks": ["nope"]}))

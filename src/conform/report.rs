@@ -61,6 +61,27 @@ pub struct Finding {
     pub fix: String,
 }
 
+/// `text` without `secrets` and without the values of code, state, token,
+/// verifier, secret or password parameters.
+pub fn scrub_text(text: &str, secrets: &[&str]) -> String {
+    static PARAMS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)\b(code|state|nonce|access_token|id_token|refresh_token|code_verifier|client_secret|password|assertion|apikey)=[^&\s)\]}'\x22]+",
+        )
+        .expect("a valid regex")
+    });
+    let mut text = text.to_string();
+    for s in secrets.iter().filter(|s| s.len() >= 4) {
+        if text.contains(*s) {
+            text = text.replace(*s, "[redacted]");
+        }
+    }
+    if PARAMS.is_match(&text) {
+        text = PARAMS.replace_all(&text, "$1=[redacted]").into_owned();
+    }
+    text
+}
+
 /// Every check of a run.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Report {
@@ -79,15 +100,11 @@ impl Report {
         self.count(Verdict::Fail) > 0
     }
 
-    /// Replace every occurrence of `secrets` in the report's texts.
+    /// Replace every occurrence of `secrets`, and the value of every
+    /// code, state, token, verifier, secret or password parameter of a URL
+    /// or form, in the report's texts.
     pub fn scrub(&mut self, secrets: &[&str]) {
-        let clean = |text: &mut String| {
-            for s in secrets.iter().filter(|s| s.len() >= 4) {
-                if text.contains(*s) {
-                    *text = text.replace(*s, "[redacted]");
-                }
-            }
-        };
+        let clean = |text: &mut String| *text = scrub_text(text, secrets);
         for check in &mut self.checks {
             clean(&mut check.name);
             clean(&mut check.fix);
@@ -252,6 +269,17 @@ mod tests {
         assert_eq!(xml.matches("<testcase").count(), 4, "{xml}");
         assert!(xml.contains("broken &lt;here&gt; &amp; there"), "{xml}");
         assert!(xml.contains("<skipped"), "{xml}");
+    }
+
+    #[test]
+    fn codes_and_states_in_urls_are_scrubbed() {
+        let mut r = report();
+        r.checks[2].findings[0].message =
+            "failed: (http://p/callback/demo/redirectCode?code=abc123&state=xyz&iss=http%3A%2F%2Fi)".into();
+        r.scrub(&[]);
+        let m = &r.checks[2].findings[0].message;
+        assert!(!m.contains("abc123") && !m.contains("xyz"), "{m}");
+        assert!(m.contains("code=[redacted]&state=[redacted]&iss="), "{m}");
     }
 
     #[test]

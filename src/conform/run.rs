@@ -123,6 +123,11 @@ pub async fn run(options: Options) -> Result<Report, StartError> {
         .build()
         .map_err(|e| StartError(format!("cannot build the HTTP client: {e}")))?;
     let discovery = discover(&http, &profile.issuer).await?;
+    let platform_http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(profile.timeouts.request_secs * 3 + 5))
+        .build()
+        .map_err(|e| StartError(format!("cannot build the HTTP client: {e}")))?;
     let tags = match &options.tags {
         Some(expr) => Some(
             expr.parse::<TagOperation>()
@@ -174,6 +179,7 @@ pub async fn run(options: Options) -> Result<Report, StartError> {
         profile: profile.clone(),
         discovery,
         http,
+        platform_http,
     })));
     let results: Arc<Mutex<Vec<Check>>> = Arc::default();
     let collected = results.clone();

@@ -55,7 +55,14 @@ macro_rules! step {
                     .map(|(_, m)| unquote(m))
                     .collect();
                 if let Err(e) = $f(w, args).await {
-                    panic!("{e:#}");
+                    // Reports (Cucumber JSON included) never carry a
+                    // secret, code or token.
+                    let profile = &w.ctx.profile;
+                    let secrets = [
+                        profile.client_secret.expose(),
+                        profile.user.password.expose(),
+                    ];
+                    panic!("{}", super::report::scrub_text(&format!("{e:#}"), &secrets));
                 }
             })
         }
@@ -407,7 +414,7 @@ async fn read_jwks(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
         .get(&uri)
         .send()
         .await
-        .with_context(|| format!("GET {uri}"))?;
+        .map_err(|e| w.ctx.request_failed("GET", &uri, e))?;
     let status = response.status();
     ensure!(status.is_success(), "GET {uri} answered {status}");
     let doc: Value = response
@@ -933,7 +940,7 @@ async fn token_request(w: &mut ConformWorld, tamper: Tamper) -> anyhow::Result<(
         .form(&form)
         .send()
         .await
-        .with_context(|| format!("POST {endpoint}"))?;
+        .map_err(|e| w.ctx.request_failed("POST", &endpoint, e))?;
     let status = response.status().as_u16();
     let www_authenticate = response
         .headers()
@@ -1070,7 +1077,7 @@ async fn userinfo_same_sub(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> 
         .bearer_auth(&access)
         .send()
         .await
-        .with_context(|| format!("GET {endpoint}"))?;
+        .map_err(|e| w.ctx.request_failed("GET", &endpoint, e))?;
     let status = response.status();
     let is_jwt = response
         .headers()

@@ -22,6 +22,9 @@ pub struct RunContext {
     /// One client for the gate's own requests: no redirects, the
     /// profile's request timeout.
     pub http: reqwest::Client,
+    /// The client for the embedded platform, which may itself wait up to
+    /// the request timeout for the IdP: a longer limit.
+    pub platform_http: reqwest::Client,
 }
 
 impl RunContext {
@@ -36,6 +39,21 @@ impl RunContext {
         match &self.profile.api.url {
             Some(url) => Some(url.to_string()),
             None => self.endpoint("userinfo_endpoint").map(str::to_string),
+        }
+    }
+
+    /// A request of the gate that got no answer, said so: which endpoint,
+    /// and for a timeout the limit.
+    pub fn request_failed(&self, method: &str, url: &str, e: reqwest::Error) -> anyhow::Error {
+        if e.is_timeout() {
+            anyhow!(
+                "{method} {url} did not answer within {} s (the profile's [timeouts] request_secs)",
+                self.profile.timeouts.request_secs
+            )
+        } else if e.is_connect() {
+            anyhow!("{method} {url} could not be reached (connection refused or unknown host)")
+        } else {
+            anyhow!("{method} {url} failed: {}", e.without_url())
         }
     }
 
@@ -288,7 +306,7 @@ impl ConformWorld {
                 .append_pair("scope", &profile.scope);
             let response = self
                 .ctx
-                .http
+                .platform_http
                 .post(format!("{local}/api/orgs/{org}/credentials/consumer-auth"))
                 .json(&json!({ "name": "brand-login", "url": url.as_str() }))
                 .send()
@@ -317,7 +335,7 @@ impl ConformWorld {
         let local = self.platform().await?.local.clone();
         let response = self
             .ctx
-            .http
+            .platform_http
             .get(format!("{local}{path}"))
             .send()
             .await
@@ -341,7 +359,7 @@ impl ConformWorld {
         };
         let response = self
             .ctx
-            .http
+            .platform_http
             .post(format!("{local}/api/conversations"))
             .json(&json!({ "org": org, "bot": "gate-bot" }))
             .send()
@@ -367,7 +385,7 @@ impl ConformWorld {
         let id = self.conversation()?.to_string();
         let response = self
             .ctx
-            .http
+            .platform_http
             .post(format!("{local}/api/conversations/{id}/messages"))
             .json(&json!({ "text": text }))
             .send()
@@ -469,11 +487,17 @@ impl ConformWorld {
         })?;
         let response = self
             .ctx
-            .http
+            .platform_http
             .get(format!("{local}{rest}"))
             .send()
             .await
-            .context("the embedded platform did not answer the callback")?;
+            // The URL carries the code and state: never in a message.
+            .map_err(|e| {
+                anyhow!(
+                    "the embedded platform did not answer the callback: {}",
+                    e.without_url()
+                )
+            })?;
         let status = response.status().as_u16();
         let html = response.text().await.unwrap_or_default();
         let title = scraper::Html::parse_document(&html)

@@ -55,10 +55,15 @@ pub enum Quirk {
     UserinfoSubDiffers,
     /// The JWKS endpoint answers 500.
     JwksFailing,
+    /// The token endpoint answers after [`SLOW_TOKEN`].
+    SlowToken,
 }
 
+/// How long the `slow_token` quirk keeps the token endpoint silent.
+pub const SLOW_TOKEN: std::time::Duration = std::time::Duration::from_secs(3);
+
 impl Quirk {
-    pub const ALL: [Quirk; 19] = [
+    pub const ALL: [Quirk; 20] = [
         Quirk::StateDropped,
         Quirk::StateAltered,
         Quirk::IssMissing,
@@ -78,6 +83,7 @@ impl Quirk {
         Quirk::IdTokenBadSignature,
         Quirk::UserinfoSubDiffers,
         Quirk::JwksFailing,
+        Quirk::SlowToken,
     ];
 
     /// Its name in the admin API and on the command line.

@@ -473,6 +473,10 @@ pub async fn handler(
     {
         return response;
     }
+    if state.quirk(Quirk::SlowToken) {
+        // A deliberately slow server (the quirk), not an expiry wait.
+        tokio::time::sleep(super::quirks::SLOW_TOKEN).await;
+    }
     match respond(&state, &headers, &body, peer.as_ref().map(|e| &e.0)) {
         Ok(response) => quirky(&state, response),
         Err(error) => {
