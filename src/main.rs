@@ -63,6 +63,11 @@ enum Command {
         /// (e.g. "@discovery or @authorization_server").
         #[arg(long, value_name = "EXPR")]
         tags: Option<String>,
+        /// Write the HTML report (index.html: each check, and the HTTP
+        /// exchanges behind each WARN and FAIL, secrets replaced by short
+        /// ids) and the verdicts (verdicts.json) into this directory.
+        #[arg(long, value_name = "DIR")]
+        report: Option<PathBuf>,
         /// Write a JUnit XML report (one test case per check).
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
@@ -373,6 +378,7 @@ fn conform(command: Command) -> ExitCode {
         list_steps,
         features,
         tags,
+        report: report_dir,
         junit,
         json,
         verdicts,
@@ -455,6 +461,14 @@ fn conform(command: Command) -> ExitCode {
         written.push(report.junit().and_then(|xml| {
             std::fs::write(&path, xml).map_err(|e| format!("{}: {e}", path.display()))
         }));
+    }
+    if let Some(dir) = report_dir {
+        written.push(
+            std::fs::create_dir_all(&dir)
+                .and_then(|()| std::fs::write(dir.join("index.html"), report.html()))
+                .and_then(|()| std::fs::write(dir.join("verdicts.json"), report.json()))
+                .map_err(|e| format!("{}: {e}", dir.display())),
+        );
     }
     if let Some(path) = verdicts {
         written.push(

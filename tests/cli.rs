@@ -220,6 +220,44 @@ mod conform {
     }
 
     #[tokio::test]
+    async fn the_html_report_shows_the_exchanges_of_a_failure_without_secrets() {
+        let idp = MockIdp::start(Fixtures::default_brand()).await.unwrap();
+        idp.control()
+            .set_quirks([standin::idp::quirks::Quirk::CodeReusable].into());
+        let d = dir("html");
+        let p = profile(&d, idp.issuer(), "demo-bot-secret");
+        let report = d.join("report");
+        let run = conform(&[
+            "--profile",
+            p.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ])
+        .await;
+        assert_eq!(run.code, 1, "{}", run.stdout);
+        let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+        assert!(
+            html.contains("<span class=\"v FAIL\">FAIL</span> A code works once"),
+            "{html}"
+        );
+        // The replayed code's exchange: the same short id twice, tokens
+        // issued the second time; never a value.
+        assert!(
+            html.contains("[code #") && html.contains("[access_token #"),
+            "{html}"
+        );
+        assert!(
+            html.contains("authorization: Basic [credentials #"),
+            "{html}"
+        );
+        for secret in ["demo-bot-secret", "alice-password", "ZGVtby1ib3Q"] {
+            assert!(!html.contains(secret), "{secret} in the report");
+        }
+        assert!(report.join("verdicts.json").exists());
+        let _ = std::fs::remove_dir_all(d);
+    }
+
+    #[tokio::test]
     async fn a_failing_token_endpoint_fails_the_exchange_checks_naming_the_status() {
         let idp = MockIdp::start(Fixtures::default_brand()).await.unwrap();
         idp.control()

@@ -48,6 +48,107 @@ pub struct Check {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub fix: String,
     pub duration_ms: u64,
+    /// The HTTP exchanges that showed it (WARN and FAIL), every secret,
+    /// code and token replaced by a short id.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exchanges: Vec<Exchange>,
+}
+
+/// One HTTP exchange, as the HTML report shows it.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Exchange {
+    /// `gate` (the checks' own client), `browser` (the consumer's), or
+    /// `platform` (the embedded platform, from its outbound log).
+    pub who: String,
+    pub method: String,
+    pub url: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub request_headers: Vec<(String, String)>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub request_body: String,
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub response_headers: Vec<(String, String)>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub response_body: String,
+}
+
+/// Members and parameters whose values are secrets, codes or tokens.
+const SECRET_NAMES: [&str; 12] = [
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "code",
+    "state",
+    "nonce",
+    "code_verifier",
+    "client_secret",
+    "password",
+    "assertion",
+    "apikey",
+    "token",
+];
+
+/// A short id of a secret value: the same value gets the same id, so an
+/// exchange can show that a token came back, without showing it.
+pub fn short_id(name: &str, value: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(value.as_bytes());
+    let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("[{name} #{hex}]")
+}
+
+/// A JSON body with secret members replaced by short ids.
+pub fn redact_json(value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => serde_json::Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        serde_json::Value::String(s) if SECRET_NAMES.contains(&k.as_str()) => {
+                            serde_json::Value::String(short_id(k, s))
+                        }
+                        other => redact_json(other),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(redact_json).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// A form body or query with secret parameters replaced by short ids.
+pub fn redact_form(form: &[(&str, &str)]) -> String {
+    form.iter()
+        .map(|(k, v)| {
+            if SECRET_NAMES.contains(k) {
+                format!("{k}={}", short_id(k, v))
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A header as shown: credentials replaced by short ids.
+pub fn redact_header(name: &str, value: &str) -> (String, String) {
+    let lower = name.to_ascii_lowercase();
+    let shown = match lower.as_str() {
+        "authorization" | "proxy-authorization" => match value.split_once(' ') {
+            Some((scheme, credentials)) => {
+                format!("{scheme} {}", short_id("credentials", credentials))
+            }
+            None => short_id("credentials", value),
+        },
+        "cookie" | "set-cookie" => short_id("cookie", value),
+        _ => value.to_string(),
+    };
+    (lower, shown)
 }
 
 /// One thing a check found.
@@ -212,6 +313,99 @@ impl Report {
     pub fn json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
+
+    /// One self-contained HTML page: the totals, each check with its
+    /// verdict, rule, findings and fix, and for WARN and FAIL the HTTP
+    /// exchanges that showed it.
+    pub fn html(&self) -> String {
+        let e = |t: &str| html_escape::encode_text(t).into_owned();
+        let mut out = String::new();
+        let _ = write!(
+            out,
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>standin conform: {}</title><style>\
+body{{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:70em;padding:0 1em;color:#222}}\
+.v{{display:inline-block;width:3.5em;font-weight:bold;text-align:center;border-radius:3px;color:#fff}}\
+.PASS{{background:#2e7d32}}.WARN{{background:#b26a00}}.FAIL{{background:#c62828}}.SKIP{{background:#757575}}\
+section{{border-top:1px solid #ddd;padding:.6em 0}}.rule{{color:#555}}pre{{background:#f6f6f6;padding:.6em;overflow:auto;white-space:pre-wrap}}\
+</style></head><body><h1>standin conform</h1><p>{} as client {}: {} checks, {} passed, {} warned, {} failed, {} skipped, in {:.1} s.</p>",
+            e(&self.issuer),
+            e(&self.issuer),
+            e(&self.client_id),
+            self.checks.len(),
+            self.count(Verdict::Pass),
+            self.count(Verdict::Warn),
+            self.count(Verdict::Fail),
+            self.count(Verdict::Skip),
+            Duration::from_millis(self.duration_ms).as_secs_f64()
+        );
+        for c in &self.checks {
+            let _ = write!(
+                out,
+                "<section><h2><span class=\"v {v}\">{v}</span> {}</h2><p class=\"rule\">{} &middot; {}</p>",
+                e(&c.name),
+                e(&c.feature),
+                e(&c.rule),
+                v = c.verdict.label()
+            );
+            if !c.findings.is_empty() {
+                out.push_str("<ul>");
+                for f in &c.findings {
+                    let rule = if f.rule.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", e(&f.rule))
+                    };
+                    let fix = if f.fix.is_empty() {
+                        String::new()
+                    } else {
+                        format!("<br>fix: {}", e(&f.fix))
+                    };
+                    let _ = write!(out, "<li>{}{rule}{fix}</li>", e(&f.message));
+                }
+                out.push_str("</ul>");
+            }
+            if matches!(c.verdict, Verdict::Fail | Verdict::Warn) && !c.fix.is_empty() {
+                let _ = write!(out, "<p>How to fix: {}</p>", e(&c.fix));
+            }
+            if !c.exchanges.is_empty() {
+                let _ = write!(
+                    out,
+                    "<details><summary>{} HTTP exchanges</summary>",
+                    c.exchanges.len()
+                );
+                for x in &c.exchanges {
+                    let mut text = format!("{} {} {}\n", x.who, x.method, x.url);
+                    for (k, v) in &x.request_headers {
+                        let _ = writeln!(text, "{k}: {v}");
+                    }
+                    if !x.request_body.is_empty() {
+                        let _ = writeln!(text, "\n{}", x.request_body);
+                    }
+                    match (x.status, x.who.as_str()) {
+                        (Some(s), _) => {
+                            let _ = writeln!(text, "\n=> {s}");
+                        }
+                        // The browser's navigation is listed, not recorded.
+                        (None, "browser") => {}
+                        (None, _) => {
+                            let _ = writeln!(text, "\n=> no answer");
+                        }
+                    }
+                    for (k, v) in &x.response_headers {
+                        let _ = writeln!(text, "{k}: {v}");
+                    }
+                    if !x.response_body.is_empty() {
+                        let _ = writeln!(text, "\n{}", x.response_body);
+                    }
+                    let _ = write!(out, "<pre>{}</pre>", e(&text));
+                }
+                out.push_str("</details>");
+            }
+            out.push_str("</section>");
+        }
+        out.push_str("</body></html>\n");
+        out
+    }
 }
 
 #[cfg(test)]
@@ -234,6 +428,21 @@ mod tests {
                 .collect(),
             fix: "do it right".into(),
             duration_ms: 3,
+            exchanges: vec![Exchange {
+                who: "gate".into(),
+                method: "POST".into(),
+                url: "https://idp/token".into(),
+                request_body: redact_form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", "c0de-value"),
+                ]),
+                status: Some(200),
+                response_body: redact_json(
+                    &serde_json::json!({"access_token": "at-value", "token_type": "Bearer"}),
+                )
+                .to_string(),
+                ..Exchange::default()
+            }],
         };
         Report {
             issuer: "https://idp.example".into(),
@@ -269,6 +478,24 @@ mod tests {
         assert_eq!(xml.matches("<testcase").count(), 4, "{xml}");
         assert!(xml.contains("broken &lt;here&gt; &amp; there"), "{xml}");
         assert!(xml.contains("<skipped"), "{xml}");
+    }
+
+    #[test]
+    fn the_html_report_shows_exchanges_with_short_ids_only() {
+        let html = report().html();
+        assert!(html.starts_with("<!doctype html>"));
+        assert!(html.contains("class=\"v FAIL\""), "{html}");
+        assert!(html.contains("broken &lt;here&gt; &amp; there"));
+        assert!(
+            html.contains("[code #") && html.contains("[access_token #"),
+            "{html}"
+        );
+        assert!(!html.contains("c0de-value") && !html.contains("at-value"));
+        assert_eq!(short_id("code", "x"), short_id("code", "x"));
+        assert_ne!(short_id("code", "x"), short_id("code", "y"));
+        let (name, value) = redact_header("Authorization", "Basic Ym90OnNlY3JldA==");
+        assert_eq!(name, "authorization");
+        assert!(value.starts_with("Basic [credentials #") && !value.contains("Ym90"));
     }
 
     #[test]

@@ -169,6 +169,7 @@ pub async fn run(options: Options) -> Result<Report, StartError> {
                     }],
                     fix: String::new(),
                     duration_ms: 0,
+                    exchanges: Vec::new(),
                 });
                 skipped.insert((feature.name.clone(), scenario.name.clone()), reason);
             }
@@ -257,6 +258,10 @@ pub async fn run(options: Options) -> Result<Report, StartError> {
                     message: w.message,
                     fix: w.fix,
                 }));
+                let exchanges = match (verdict, world) {
+                    (Verdict::Warn | Verdict::Fail, Some(w)) => w.exchanges_shown().await,
+                    _ => Vec::new(),
+                };
                 collected
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -268,6 +273,7 @@ pub async fn run(options: Options) -> Result<Report, StartError> {
                         findings,
                         fix,
                         duration_ms,
+                        exchanges,
                     });
             })
         })
@@ -294,6 +300,7 @@ pub async fn run(options: Options) -> Result<Report, StartError> {
             }],
             fix: "make every endpoint answer within the request time limit".into(),
             duration_ms: u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+            exchanges: Vec::new(),
         });
     }
     report.checks.extend(checks);

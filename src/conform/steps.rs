@@ -16,6 +16,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 use url::Url;
 
+use super::report::{Exchange, redact_form, redact_header, redact_json};
 use super::world::{ConformWorld, DirectCode, TokenAnswer};
 use crate::conformance::Landing;
 use crate::conformance::profile::TokenEndpointAuth;
@@ -923,24 +924,51 @@ async fn token_request(w: &mut ConformWorld, tamper: Tamper) -> anyhow::Result<(
         form.push(("code_verifier", v));
     }
     let mut request = w.ctx.http.post(&endpoint);
+    let mut request_headers = Vec::new();
     match profile.token_endpoint_auth {
         TokenEndpointAuth::ClientSecretBasic => {
-            request = request.header(
-                reqwest::header::AUTHORIZATION,
-                basic_credentials(&profile.client_id, &secret),
-            );
+            let value = basic_credentials(&profile.client_id, &secret);
+            request_headers.push(redact_header("Authorization", &value));
+            request = request.header(reqwest::header::AUTHORIZATION, value);
         }
         TokenEndpointAuth::ClientSecretPost => {
             form.push(("client_id", profile.client_id.clone()));
             form.push(("client_secret", secret));
         }
     }
-    let response = request
+    let shown_form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut exchange = Exchange {
+        who: "gate".into(),
+        method: "POST".into(),
+        url: endpoint.clone(),
+        request_headers,
+        request_body: redact_form(&shown_form),
+        ..Exchange::default()
+    };
+    let sent = request
         .header(reqwest::header::ACCEPT, "application/json")
         .form(&form)
         .send()
-        .await
-        .map_err(|e| w.ctx.request_failed("POST", &endpoint, e))?;
+        .await;
+    let response = match sent {
+        Ok(r) => r,
+        Err(e) => {
+            w.exchanges.push(exchange);
+            return Err(w.ctx.request_failed("POST", &endpoint, e));
+        }
+    };
+    exchange.status = Some(response.status().as_u16());
+    exchange.response_headers = response
+        .headers()
+        .iter()
+        .filter(|(k, _)| {
+            matches!(
+                k.as_str(),
+                "content-type" | "cache-control" | "pragma" | "www-authenticate"
+            )
+        })
+        .map(|(k, v)| redact_header(k.as_str(), v.to_str().unwrap_or("(not text)")))
+        .collect();
     let status = response.status().as_u16();
     let www_authenticate = response
         .headers()
@@ -952,7 +980,14 @@ async fn token_request(w: &mut ConformWorld, tamper: Tamper) -> anyhow::Result<(
         .get(reqwest::header::CACHE_CONTROL)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let text = response.text().await.unwrap_or_default();
+    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    exchange.response_body = if body.is_null() {
+        format!("(not JSON, {} bytes)", text.len())
+    } else {
+        serde_json::to_string_pretty(&redact_json(&body)).unwrap_or_default()
+    };
+    w.exchanges.push(exchange);
     w.token_answer = Some(TokenAnswer {
         status,
         www_authenticate,

@@ -10,6 +10,7 @@ use anyhow::{Context as _, anyhow, bail, ensure};
 use serde_json::{Value, json};
 use url::Url;
 
+use super::report::Exchange;
 use crate::clock::Clock;
 use crate::conformance::{Callback, ConsumerAgent, Landing, Profile};
 use crate::platform::{Platform, PlatformFixtures, PlatformOptions};
@@ -147,6 +148,8 @@ pub struct ConformWorld {
     pub warnings: Vec<Warning>,
     /// When the check began.
     pub started: std::time::Instant,
+    /// The gate's own HTTP exchanges, redacted as recorded.
+    pub exchanges: Vec<Exchange>,
 }
 
 /// A code of the gate's own authorization request.
@@ -208,6 +211,7 @@ impl cucumber::World for ConformWorld {
             token_answer: None,
             warnings: Vec::new(),
             started: std::time::Instant::now(),
+            exchanges: Vec::new(),
         })
     }
 }
@@ -349,6 +353,49 @@ impl ConformWorld {
             .json()
             .await
             .with_context(|| format!("GET {path}: not JSON"))
+    }
+
+    /// What the report shows of this check's traffic: the browser's
+    /// requests (method and path only), the gate's own exchanges, and the
+    /// platform's token requests from its outbound log.
+    pub async fn exchanges_shown(&mut self) -> Vec<Exchange> {
+        let gate = std::mem::take(&mut self.exchanges);
+        let mut shown: Vec<Exchange> = self
+            .agent
+            .history()
+            .iter()
+            .map(|line| {
+                let (method, path) = line.split_once(' ').unwrap_or(("GET", line));
+                Exchange {
+                    who: "browser".into(),
+                    method: method.into(),
+                    url: path.into(),
+                    ..Exchange::default()
+                }
+            })
+            .collect();
+        shown.extend(gate);
+        if self.platform.is_some() {
+            for r in self.token_requests().await.unwrap_or_default() {
+                shown.push(Exchange {
+                    who: "platform".into(),
+                    method: "POST".into(),
+                    url: r["endpoint"].as_str().unwrap_or_default().into(),
+                    request_body: format!(
+                        "grant_type={} (client authentication: {})",
+                        r["grant_type"].as_str().unwrap_or_default(),
+                        r["client_auth"].as_str().unwrap_or_default()
+                    ),
+                    status: r["status"].as_u64().and_then(|s| u16::try_from(s).ok()),
+                    response_body: format!(
+                        "outcome {}; returned {}; expires_in {}; departures {}",
+                        r["outcome"], r["returned"], r["expires_in"], r["departures"]
+                    ),
+                    ..Exchange::default()
+                });
+            }
+        }
+        shown
     }
 
     /// Open the conversation.
