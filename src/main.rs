@@ -478,11 +478,7 @@ fn conform(command: Command) -> ExitCode {
     for e in written.into_iter().filter_map(Result::err) {
         eprintln!("error: cannot write a report: {e}");
     }
-    if report.failed() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    ExitCode::from(report.exit_code())
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

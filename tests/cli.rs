@@ -366,9 +366,11 @@ mod quirks {
     const QUERY: &str =
         "A redirect URI that is not exactly the registered one gets no code (with a query added)";
 
-    /// The checks `quirk` must fail (empty: it is tolerated, and warns).
+    /// The checks `quirk` must fail (empty: it is tolerated, and warns,
+    /// or it is legal, or the gate cannot drive it; see the test).
     fn expected(quirk: Quirk) -> Vec<&'static str> {
         match quirk {
+            Quirk::LoginTwoStep | Quirk::LoginNeedsJavascript => vec![],
             Quirk::StateDropped | Quirk::StateAltered | Quirk::IssMissing | Quirk::IssWrong => {
                 vec![STATE]
             }
@@ -402,7 +404,7 @@ mod quirks {
         }
     }
 
-    async fn run(quirk: Quirk) -> (BTreeSet<String>, usize, String) {
+    async fn run(quirk: Quirk) -> (BTreeSet<String>, usize, String, i32) {
         let idp = MockIdp::start_with(
             Fixtures::default_brand(),
             IdpOptions {
@@ -439,23 +441,39 @@ mod quirks {
             .map(|l| l.split("  ").next().unwrap_or_default().trim().to_string())
             .collect();
         let warned = stdout.lines().filter(|l| l.starts_with("  WARN  ")).count();
-        (failed, warned, stdout)
+        (failed, warned, stdout, out.status.code().unwrap_or(-1))
     }
 
     #[tokio::test]
     async fn each_quirk_fails_exactly_the_checks_it_breaks() {
         let runs =
             futures::future::join_all(Quirk::ALL.map(|q| async move { (q, run(q).await) })).await;
-        for (quirk, (failed, warned, stdout)) in runs {
+        for (quirk, (failed, warned, stdout, code)) in runs {
             let expected: BTreeSet<String> =
                 expected(quirk).into_iter().map(String::from).collect();
             assert_eq!(failed, expected, "quirk {}:\n{stdout}", quirk.name());
-            if expected.is_empty() {
-                assert!(
-                    warned > 0,
-                    "quirk {} is tolerated but must warn:\n{stdout}",
-                    quirk.name()
-                );
+            match quirk {
+                // Legal: everything passes.
+                Quirk::LoginTwoStep => {
+                    assert_eq!((code, warned), (0, 0), "{stdout}");
+                }
+                // The HTTP agent cannot log in: an error of the run (exit
+                // code 2) saying why, not a FAIL of the IdP.
+                Quirk::LoginNeedsJavascript => {
+                    assert_eq!(code, 2, "{stdout}");
+                    assert!(
+                        stdout.contains("needs JavaScript (use --browser chromium)"),
+                        "{stdout}"
+                    );
+                }
+                _ if expected.is_empty() => {
+                    assert!(
+                        warned > 0,
+                        "quirk {} is tolerated but must warn:\n{stdout}",
+                        quirk.name()
+                    );
+                }
+                _ => assert_eq!(code, 1, "{stdout}"),
             }
         }
     }
@@ -493,7 +511,7 @@ async fn quirks_are_set_and_read_at_run_time() {
         now["quirks"],
         serde_json::json!(["state_dropped", "iss_missing"])
     );
-    assert_eq!(now["available"].as_array().unwrap().len(), 20);
+    assert_eq!(now["available"].as_array().unwrap().len(), 22);
     let bad = http
         .put(&url)
         .json(&serde_json::json!({"quirks": ["nope"]}))

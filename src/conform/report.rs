@@ -190,6 +190,10 @@ pub struct Report {
     pub client_id: String,
     pub checks: Vec<Check>,
     pub duration_ms: u64,
+    /// Why the gate could not do its job for some checks (a login page it
+    /// cannot drive): the run's error, not the IdP's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub run_errors: Vec<String>,
 }
 
 impl Report {
@@ -199,6 +203,18 @@ impl Report {
 
     pub fn failed(&self) -> bool {
         self.count(Verdict::Fail) > 0
+    }
+
+    /// The exit code: 1 when a check failed, 2 when the gate could not do
+    /// its job, else 0.
+    pub fn exit_code(&self) -> u8 {
+        if self.failed() {
+            1
+        } else if !self.run_errors.is_empty() {
+            2
+        } else {
+            0
+        }
     }
 
     /// Replace every occurrence of `secrets`, and the value of every
@@ -257,6 +273,9 @@ impl Report {
                     let _ = writeln!(out, "        fix: {}", c.fix);
                 }
             }
+        }
+        for e in &self.run_errors {
+            let _ = writeln!(out, "error: {e}");
         }
         let _ = writeln!(
             out,
@@ -454,6 +473,7 @@ mod tests {
                 check("d", Verdict::Skip, "not advertised"),
             ],
             duration_ms: 12,
+            run_errors: Vec::new(),
         }
     }
 

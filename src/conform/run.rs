@@ -222,7 +222,9 @@ pub async fn run(options: Options) -> Result<Report, StartError> {
                 let verdict = match finished {
                     event::ScenarioFinished::StepFailed(_, _, error) => {
                         let message = failure_message(error);
-                        let verdict = if message.starts_with(super::steps::NOT_CHECKED) {
+                        let verdict = if message.starts_with(super::steps::NOT_CHECKED)
+                            || message.starts_with(super::world::CANNOT_DRIVE)
+                        {
                             Verdict::Skip
                         } else {
                             Verdict::Fail
@@ -303,6 +305,15 @@ pub async fn run(options: Options) -> Result<Report, StartError> {
             exchanges: Vec::new(),
         });
     }
+    let mut run_errors: Vec<String> = checks
+        .iter()
+        .flat_map(|c| c.findings.iter())
+        .filter_map(|f| f.message.strip_prefix(super::world::CANNOT_DRIVE))
+        .map(str::to_string)
+        .collect();
+    run_errors.sort();
+    run_errors.dedup();
+    report.run_errors = run_errors;
     report.checks.extend(checks);
     report
         .checks

@@ -514,15 +514,23 @@ async fn login_page(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
     let hints = w.agent.hints().clone();
     match &w.landing {
         Some(Landing::Page(page)) if page.status.is_success() => {
-            if page.login_form(&hints)?.is_none() {
-                bail!(
-                    "the IdP shows {} with no login form the agent recognises ([form] hints: username_field {:?}, password_field {:?})",
-                    page.describe(),
-                    hints.username_field,
-                    hints.password_field
-                );
+            // A one-page login, or the first page of a two-step one.
+            let asks = page.forms()?.iter().any(|f| {
+                f.has_field(&hints.username_field) || f.password_field(&hints).is_some()
+            });
+            if asks {
+                return Ok(());
             }
-            Ok(())
+            let hint = if page.has_scripts() {
+                "it runs scripts; a login page built by JavaScript needs --browser chromium"
+            } else {
+                "check the profile's [form] username_field and password_field"
+            };
+            bail!(
+                "{}the IdP shows {} with no login form the gate recognises: {hint}",
+                super::world::CANNOT_DRIVE,
+                page.summary()
+            )
         }
         Some(Landing::Page(page)) => bail!("the IdP refused the link: {}", page.describe()),
         Some(Landing::Redirected(cb)) => bail!(

@@ -74,6 +74,10 @@ fn context() -> Option<Arc<RunContext>> {
     CONTEXT.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
+/// What a step says when the gate itself cannot go on (a login page it
+/// cannot drive): an error of the run, not a verdict on the IdP.
+pub const CANNOT_DRIVE: &str = "cannot drive: ";
+
 /// A departure that is legal but worth knowing: the check still passes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Warning {
@@ -475,26 +479,77 @@ impl ConformWorld {
     /// Go through the IdP's pages from `landing`: sign in as the test user,
     /// consent, until the IdP redirects to the redirect URI (or stops on a
     /// page it cannot get past).
+    ///
+    /// It takes one-page logins, two-step ones (a username page, then a
+    /// password page), consent pages, meta refreshes and auto-submitting
+    /// forms of hidden inputs. A 2xx page it cannot get past is an error
+    /// of the run ([`CANNOT_DRIVE`]), naming the page and its forms, not a
+    /// verdict on the IdP.
     pub async fn through_idp(&mut self, mut landing: Landing) -> anyhow::Result<Landing> {
         let profile = self.ctx.profile.clone();
         let hints = self.agent.hints().clone();
-        for _ in 0..6 {
+        let password = profile.user.password.expose().to_string();
+        let mut password_sent = false;
+        for _ in 0..10 {
             let page = match &landing {
-                Landing::Redirected(_) => break,
+                Landing::Redirected(_) => return Ok(landing),
+                Landing::Page(page) if !page.status.is_success() => return Ok(landing),
                 Landing::Page(page) => page.clone(),
             };
-            landing = if page.login_form(&hints)?.is_some() {
+            let forms = page.forms()?;
+            let login = page.login_form(&hints)?;
+            let asks_password = forms.iter().any(|f| f.password_field(&hints).is_some());
+            if password_sent && asks_password {
+                bail!(
+                    "{CANNOT_DRIVE}the IdP showed its login form again after the test user's credentials: check the profile's [user] username and password ({})",
+                    page.summary()
+                );
+            }
+            let username_step = forms
+                .iter()
+                .find(|f| f.has_field(&hints.username_field) && f.password_field(&hints).is_none())
+                .cloned();
+            let password_step = forms
+                .iter()
+                .find(|f| f.password_field(&hints).is_some())
+                .cloned();
+            landing = if login.is_some() {
+                password_sent = true;
                 self.agent
-                    .sign_in(
-                        &page,
-                        &profile.user.username,
-                        profile.user.password.expose(),
-                    )
+                    .sign_in(&page, &profile.user.username, &password)
                     .await?
+            } else if let Some(mut form) = username_step {
+                // The first page of a two-step login.
+                form.set(&hints.username_field, &profile.user.username);
+                let pressed = form.buttons.first().cloned();
+                self.agent.submit(&form, pressed.as_ref()).await?
+            } else if let Some(mut form) = password_step {
+                let field = form.password_field(&hints).unwrap_or_default();
+                form.set(&field, &password);
+                password_sent = true;
+                let pressed = form.buttons.first().cloned();
+                self.agent.submit(&form, pressed.as_ref()).await?
             } else if page.form_with_button(&hints.allow_button)?.is_some() {
                 self.agent.allow_consent(&page).await?
+            } else if let Some(url) = page.meta_refresh() {
+                self.agent.open(&url).await?
+            } else if let [form] = forms.as_slice()
+                && !form.fields.is_empty()
+                && form.fields.iter().all(|f| f.kind == "hidden")
+            {
+                // A form a script submits on load (form_post, a
+                // "continue" page): submit it as the browser would.
+                self.agent.submit(form, None).await?
             } else {
-                break;
+                let hint = if forms.is_empty() && page.has_scripts() {
+                    ": this page has no form but runs scripts; it needs JavaScript (use --browser chromium)"
+                } else {
+                    ": check the profile's [form] hints (username_field, password_field, allow_button)"
+                };
+                bail!(
+                    "{CANNOT_DRIVE}the gate cannot get past the IdP's page {}{hint}",
+                    page.summary()
+                );
             };
         }
         Ok(landing)

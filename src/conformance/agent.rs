@@ -224,6 +224,68 @@ impl Page {
             .join(" ")
     }
 
+    /// Where a `<meta http-equiv="refresh" content="N; url=...">` sends
+    /// the browser, if the page has one.
+    pub fn meta_refresh(&self) -> Option<Url> {
+        let document = Html::parse_document(&self.html);
+        let selector = Selector::parse("meta[http-equiv]").expect("static selector");
+        document.select(&selector).find_map(|meta| {
+            let el = meta.value();
+            if !el.attr("http-equiv")?.eq_ignore_ascii_case("refresh") {
+                return None;
+            }
+            let content = el.attr("content")?;
+            let (_, target) = content.split_once(';')?;
+            let target = target.trim();
+            let target = target
+                .strip_prefix("url=")
+                .or_else(|| target.strip_prefix("URL="))
+                .unwrap_or(target)
+                .trim_matches(['\'', '"']);
+            self.url.join(target).ok()
+        })
+    }
+
+    /// Whether the page runs scripts (a login page built by JavaScript
+    /// shows no form to an HTTP agent).
+    pub fn has_scripts(&self) -> bool {
+        let document = Html::parse_document(&self.html);
+        let selector = Selector::parse("script").expect("static selector");
+        document.select(&selector).next().is_some()
+    }
+
+    /// The page's title and a summary of its forms, for a message saying
+    /// where an agent got stuck (field names and kinds; no values).
+    pub fn summary(&self) -> String {
+        let title = self
+            .text_of("title")
+            .or_else(|| self.text_of("h1"))
+            .unwrap_or_else(|| "(no title)".into());
+        let forms = self.forms().unwrap_or_default();
+        let forms = if forms.is_empty() {
+            "no forms".to_string()
+        } else {
+            forms
+                .iter()
+                .map(|f| {
+                    let fields: Vec<String> = f
+                        .fields
+                        .iter()
+                        .map(|x| format!("{}:{}", x.name, x.kind))
+                        .collect();
+                    let buttons: Vec<&str> = f.buttons.iter().map(|b| b.label.as_str()).collect();
+                    format!(
+                        "a form with fields [{}] and buttons [{}]",
+                        fields.join(", "),
+                        buttons.join(", ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        format!("{title:?} at {} ({forms})", self.url.path())
+    }
+
     /// A response header as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())

@@ -520,16 +520,36 @@ pub fn respond(state: &IdpState, outcome: Outcome) -> Response {
             error,
         } => {
             let status = StatusCode::OK;
-            let mut response = html(
-                status,
+            let nonce = crate::secret::random_token(16);
+            let page = if state.quirk(Quirk::LoginNeedsJavascript) {
+                pages::scripted_login_page(&client_name, &txn, &csrf, &nonce)
+            } else if state.quirk(Quirk::LoginTwoStep) && error.is_none() {
+                match login_hint.as_deref() {
+                    Some(user) if !user.is_empty() => {
+                        pages::password_page(&client_name, &txn, &csrf, user)
+                    }
+                    _ => pages::username_page(&client_name, &txn, &csrf),
+                }
+            } else {
                 pages::login_page(
                     &client_name,
                     &txn,
                     &csrf,
                     login_hint.as_deref(),
                     error.as_deref(),
-                ),
-            );
+                )
+            };
+            let mut response = html(status, page);
+            if state.quirk(Quirk::LoginNeedsJavascript) {
+                let policy = format!(
+                    "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+                );
+                if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
+                    response
+                        .headers_mut()
+                        .insert(axum::http::header::CONTENT_SECURITY_POLICY, value);
+                }
+            }
             set_cookie(
                 &mut response,
                 CSRF_COOKIE,

@@ -64,7 +64,25 @@ pub async fn login(State(state): State<IdpState>, headers: HeaderMap, body: RawB
         Err(page) => return page.into_response(),
     };
     let username = params.get("username").ok().flatten().unwrap_or("");
-    let password = params.get("password").ok().flatten().unwrap_or("");
+    let password = params.get("password").ok().flatten();
+    if state.quirk(super::quirks::Quirk::LoginTwoStep) && password.is_none() {
+        // The first step of a two-step login: ask for the password.
+        let client_name = store
+            .clients
+            .get(&txn.request.client_id)
+            .map(|c| c.name.clone().unwrap_or_else(|| c.id.clone()))
+            .unwrap_or_default();
+        drop(store);
+        let outcome = Outcome::Login {
+            txn: txn_id,
+            csrf: txn.csrf,
+            client_name,
+            login_hint: Some(username.to_string()),
+            error: None,
+        };
+        return authorize::respond(&state, outcome);
+    }
+    let password = password.unwrap_or("");
     let user = store
         .users
         .get(username)

@@ -53,6 +53,73 @@ pub fn login_page(
     page("Sign in", &body)
 }
 
+/// The first page of a two-step login (the `login_two_step` quirk): the
+/// user name only; the password page follows with it hidden.
+pub fn username_page(client_name: &str, txn: &str, csrf: &str) -> String {
+    let body = format!(
+        "<h1>Sign in</h1>\n<p>{client} wants to know who you are.</p>\n\
+         <form method=\"post\" action=\"/login\">\n\
+         <input type=\"hidden\" name=\"txn\" value=\"{txn}\">\n\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
+         <label for=\"username\">User name</label>\n\
+         <input id=\"username\" name=\"username\" autocomplete=\"username\" required>\n\
+         <button type=\"submit\">Next</button>\n</form>",
+        client = escape(client_name),
+        txn = escape(txn),
+        csrf = escape(csrf),
+    );
+    page("Sign in", &body)
+}
+
+/// The second page of a two-step login: the password, the user name
+/// carried hidden.
+pub fn password_page(client_name: &str, txn: &str, csrf: &str, username: &str) -> String {
+    let body = format!(
+        "<h1>Enter your password</h1>\n<p>Signing in to {client} as {user}.</p>\n\
+         <form method=\"post\" action=\"/login\">\n\
+         <input type=\"hidden\" name=\"txn\" value=\"{txn}\">\n\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
+         <input type=\"hidden\" name=\"username\" value=\"{user}\">\n\
+         <label for=\"password\">Password</label>\n\
+         <input id=\"password\" type=\"password\" name=\"password\" autocomplete=\"current-password\" required>\n\
+         <button type=\"submit\">Sign in</button>\n</form>",
+        client = escape(client_name),
+        txn = escape(txn),
+        csrf = escape(csrf),
+        user = escape(username),
+    );
+    page("Sign in", &body)
+}
+
+/// The login form built by a script (the `login_needs_javascript`
+/// quirk); the page's Content-Security-Policy allows that one script by
+/// `nonce`. Without JavaScript the page has no form.
+pub fn scripted_login_page(client_name: &str, txn: &str, csrf: &str, nonce: &str) -> String {
+    let js = |s: &str| {
+        serde_json::to_string(s)
+            .unwrap_or_default()
+            .replace('<', "\\u003c")
+    };
+    let body = format!(
+        "<h1>Sign in</h1>\n<p>{client} wants to know who you are.</p>\n<div id=\"login\"></div>\n\
+         <noscript>This sign-in page needs JavaScript.</noscript>\n\
+         <script nonce=\"{nonce}\">\n\
+         (function () {{\n\
+           var f = document.createElement('form'); f.method = 'post'; f.action = '/login';\n\
+           function input(name, type, value) {{ var i = document.createElement('input'); i.name = name; i.id = name; i.type = type; i.value = value || ''; f.appendChild(i); return i; }}\n\
+           input('txn', 'hidden', {txn}); input('csrf', 'hidden', {csrf});\n\
+           input('username', 'text'); input('password', 'password');\n\
+           var b = document.createElement('button'); b.type = 'submit'; b.textContent = 'Sign in'; f.appendChild(b);\n\
+           document.getElementById('login').appendChild(f);\n\
+         }})();\n</script>",
+        client = escape(client_name),
+        nonce = escape(nonce),
+        txn = js(txn),
+        csrf = js(csrf),
+    );
+    page("Sign in", &body)
+}
+
 /// The consent form: Allow or Deny.
 pub fn consent_page(client_name: &str, scope: &Scope, txn: &str, csrf: &str) -> String {
     let items: String = scope

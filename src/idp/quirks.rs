@@ -57,13 +57,17 @@ pub enum Quirk {
     JwksFailing,
     /// The token endpoint answers after [`SLOW_TOKEN`].
     SlowToken,
+    /// A two-step login: a user name page, then a password page (legal).
+    LoginTwoStep,
+    /// The login form is built by JavaScript: an HTTP agent sees no form.
+    LoginNeedsJavascript,
 }
 
 /// How long the `slow_token` quirk keeps the token endpoint silent.
 pub const SLOW_TOKEN: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl Quirk {
-    pub const ALL: [Quirk; 20] = [
+    pub const ALL: [Quirk; 22] = [
         Quirk::StateDropped,
         Quirk::StateAltered,
         Quirk::IssMissing,
@@ -84,6 +88,8 @@ impl Quirk {
         Quirk::UserinfoSubDiffers,
         Quirk::JwksFailing,
         Quirk::SlowToken,
+        Quirk::LoginTwoStep,
+        Quirk::LoginNeedsJavascript,
     ];
 
     /// Its name in the admin API and on the command line.
