@@ -81,6 +81,11 @@ enum Command {
         /// [timeouts] run_secs).
         #[arg(long, value_name = "SECS")]
         timeout: Option<u64>,
+        /// The consumer's browser: `http` (an HTTP agent filling forms, no
+        /// JavaScript) or `chromium` (real headless Chromium over WebDriver:
+        /// Debian's chromium and chromium-driver).
+        #[arg(long, value_name = "http|chromium", default_value = "http", value_parser = ["http", "chromium"])]
+        browser: String,
     },
     /// Start the mock brand IdP (port 8400), the mock brand API (8401) and
     /// the reference platform (8402) on 127.0.0.1 with the default fixtures
@@ -383,6 +388,7 @@ fn conform(command: Command) -> ExitCode {
         json,
         verdicts,
         timeout,
+        browser,
     } = command
     else {
         unreachable!("called for conform only");
@@ -450,6 +456,7 @@ fn conform(command: Command) -> ExitCode {
         tags,
         timeout: timeout.map(std::time::Duration::from_secs),
         cucumber_json: json,
+        chromium: browser == "chromium",
     };
     let report = match runtime.block_on(standin::conform::run(options)) {
         Ok(r) => r,

@@ -13,6 +13,7 @@
 //! - [`report`]: verdicts, the terminal table, JUnit XML, JSON
 //! - [`init`]: the commented profile `--init` writes
 
+pub mod chromium;
 pub mod features;
 pub mod init;
 pub mod report;

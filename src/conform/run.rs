@@ -33,6 +33,8 @@ pub struct Options {
     pub timeout: Option<Duration>,
     /// Where Cucumber JSON goes, if anywhere.
     pub cucumber_json: Option<std::path::PathBuf>,
+    /// Drive the consumer's browser as real headless Chromium.
+    pub chromium: bool,
 }
 
 /// Why a run could not start (exit code 2).
@@ -176,11 +178,19 @@ pub async fn run(options: Options) -> Result<Report, StartError> {
         }
     }
 
+    let chromium = if options.chromium {
+        Some(Arc::new(
+            super::chromium::Driver::start().await.map_err(StartError)?,
+        ))
+    } else {
+        None
+    };
     set_context(Some(Arc::new(RunContext {
         profile: profile.clone(),
         discovery,
         http,
         platform_http,
+        chromium,
     })));
     let results: Arc<Mutex<Vec<Check>>> = Arc::default();
     let collected = results.clone();

@@ -504,7 +504,7 @@ async fn link_has_parameters(w: &mut ConformWorld, _: Args) -> anyhow::Result<()
 
 async fn open_link(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
     let link = last_link(w)?.clone();
-    let landing = w.agent.open(&link).await?;
+    let landing = w.open(&link).await?;
     w.callback = landing.callback().cloned();
     w.landing = Some(landing);
     Ok(())
@@ -515,9 +515,10 @@ async fn login_page(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
     match &w.landing {
         Some(Landing::Page(page)) if page.status.is_success() => {
             // A one-page login, or the first page of a two-step one.
-            let asks = page.forms()?.iter().any(|f| {
-                f.has_field(&hints.username_field) || f.password_field(&hints).is_some()
-            });
+            let asks = page
+                .forms()?
+                .iter()
+                .any(|f| f.has_field(&hints.username_field) || f.password_field(&hints).is_some());
             if asks {
                 return Ok(());
             }
@@ -871,8 +872,9 @@ async fn authorize(w: &mut ConformWorld, redirect_uri: &str) -> anyhow::Result<(
         .append_pair("nonce", &random_token(16))
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
-    w.agent.stop_at(redirect_uri.to_string());
-    let landing = w.agent.open(&url).await?;
+    w.stop_at(redirect_uri);
+    let landing = w.open(&url).await?;
+    w.stop_at(redirect_uri);
     let landing = w.through_idp(landing).await?;
     Ok((landing, verifier))
 }

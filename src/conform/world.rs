@@ -26,6 +26,9 @@ pub struct RunContext {
     /// The client for the embedded platform, which may itself wait up to
     /// the request timeout for the IdP: a longer limit.
     pub platform_http: reqwest::Client,
+    /// With `--browser chromium`: the WebDriver server the consumer's
+    /// browser sessions come from.
+    pub chromium: Option<Arc<super::chromium::Driver>>,
 }
 
 impl RunContext {
@@ -154,6 +157,8 @@ pub struct ConformWorld {
     pub started: std::time::Instant,
     /// The gate's own HTTP exchanges, redacted as recorded.
     pub exchanges: Vec<Exchange>,
+    /// With `--browser chromium`: this check's browser, once opened.
+    pub browser: Option<super::chromium::Session>,
 }
 
 /// A code of the gate's own authorization request.
@@ -216,6 +221,7 @@ impl cucumber::World for ConformWorld {
             warnings: Vec::new(),
             started: std::time::Instant::now(),
             exchanges: Vec::new(),
+            browser: None,
         })
     }
 }
@@ -359,14 +365,98 @@ impl ConformWorld {
             .with_context(|| format!("GET {path}: not JSON"))
     }
 
+    /// The consumer's browser opens `url` (the HTTP agent, or Chromium).
+    pub async fn open(&mut self, url: &Url) -> anyhow::Result<Landing> {
+        let Some(driver) = self.ctx.chromium.clone() else {
+            return Ok(self.agent.open(url).await?);
+        };
+        if self.browser.is_none() {
+            let session = driver
+                .session(
+                    &self.ctx.profile.redirect_uri,
+                    self.ctx.profile.form_hints(),
+                )
+                .await
+                .map_err(|e| anyhow!("{CANNOT_DRIVE}{e}"))?;
+            self.browser = Some(session);
+        }
+        let limit = self.ctx.request_timeout();
+        let browser = self.browser.as_mut().expect("opened above");
+        browser.open(url, limit).await
+    }
+
+    /// Stop the consumer's browser at URLs starting with `prefix`.
+    pub fn stop_at(&mut self, prefix: &str) {
+        self.agent.stop_at(prefix.to_string());
+        if let Some(b) = self.browser.as_mut() {
+            b.stop_at(prefix);
+        }
+    }
+
+    /// Chromium's way through the IdP's pages ([`Self::through_idp`]):
+    /// the browser runs scripts, refreshes and self-submitting forms
+    /// itself; the gate fills in and presses.
+    async fn through_idp_in_chromium(&mut self, mut landing: Landing) -> anyhow::Result<Landing> {
+        let profile = self.ctx.profile.clone();
+        let hints = self.agent.hints().clone();
+        let limit = self.ctx.request_timeout();
+        let mut password_sent = false;
+        for _ in 0..10 {
+            let page = match &landing {
+                Landing::Redirected(_) => return Ok(landing),
+                Landing::Page(page) => page.clone(),
+            };
+            let browser = self
+                .browser
+                .as_mut()
+                .ok_or_else(|| anyhow!("the browser was not opened"))?;
+            let asks_password = page
+                .forms()?
+                .iter()
+                .any(|f| f.password_field(&hints).is_some());
+            if password_sent && asks_password {
+                bail!(
+                    "{CANNOT_DRIVE}the IdP showed its login form again after the test user's credentials: check the profile's [user] username and password ({})",
+                    page.summary()
+                );
+            }
+            if let Some(next) = browser
+                .sign_in(
+                    &page,
+                    &profile.user.username,
+                    profile.user.password.expose(),
+                    limit,
+                )
+                .await?
+            {
+                password_sent |= asks_password;
+                landing = next;
+            } else if page.form_with_button(&hints.allow_button)?.is_some() {
+                landing = browser.press(&hints.allow_button, limit).await?;
+            } else if page.forms()?.is_empty() {
+                // A page with nothing to fill in (an error page, say): the
+                // caller judges it.
+                return Ok(landing);
+            } else {
+                bail!(
+                    "{CANNOT_DRIVE}the gate cannot get past the IdP's page {} in Chromium: check the profile's [form] hints (username_field, password_field, allow_button)",
+                    page.summary()
+                );
+            }
+        }
+        Ok(landing)
+    }
+
     /// What the report shows of this check's traffic: the browser's
     /// requests (method and path only), the gate's own exchanges, and the
     /// platform's token requests from its outbound log.
     pub async fn exchanges_shown(&mut self) -> Vec<Exchange> {
         let gate = std::mem::take(&mut self.exchanges);
-        let mut shown: Vec<Exchange> = self
-            .agent
-            .history()
+        let visited: Vec<String> = match &self.browser {
+            Some(b) => b.history().to_vec(),
+            None => self.agent.history().to_vec(),
+        };
+        let mut shown: Vec<Exchange> = visited
             .iter()
             .map(|line| {
                 let (method, path) = line.split_once(' ').unwrap_or(("GET", line));
@@ -486,6 +576,9 @@ impl ConformWorld {
     /// of the run ([`CANNOT_DRIVE`]), naming the page and its forms, not a
     /// verdict on the IdP.
     pub async fn through_idp(&mut self, mut landing: Landing) -> anyhow::Result<Landing> {
+        if self.ctx.chromium.is_some() {
+            return self.through_idp_in_chromium(landing).await;
+        }
         let profile = self.ctx.profile.clone();
         let hints = self.agent.hints().clone();
         let password = profile.user.password.expose().to_string();
@@ -559,7 +652,7 @@ impl ConformWorld {
     pub async fn sign_in_through_bot(&mut self) -> anyhow::Result<()> {
         let (_, link) = self.say("my account").await?;
         let link = link.ok_or_else(|| anyhow!("the bot sent no sign-in link"))?;
-        let landing = self.agent.open(&link).await?;
+        let landing = self.open(&link).await?;
         let landing = self.through_idp(landing).await?;
         self.callback = landing.callback().cloned();
         let described = landing.describe();

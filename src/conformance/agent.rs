@@ -122,7 +122,7 @@ impl Callback {
     /// fragment: an error for a response type whose default response mode
     /// is the fragment (`token`, `id_token`) comes back there (RFC 6749
     /// 4.2.2.1, OAuth 2.0 Multiple Response Types 2.1).
-    fn new(url: Url) -> Self {
+    pub fn new(url: Url) -> Self {
         let mut params: Vec<(String, String)> = url.query_pairs().into_owned().collect();
         if params.is_empty()
             && let Some(fragment) = url.fragment()

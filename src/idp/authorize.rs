@@ -542,7 +542,7 @@ pub fn respond(state: &IdpState, outcome: Outcome) -> Response {
             let mut response = html(status, page);
             if state.quirk(Quirk::LoginNeedsJavascript) {
                 let policy = format!(
-                    "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+                    "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
                 );
                 if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
                     response
