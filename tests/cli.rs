@@ -149,8 +149,24 @@ mod conform {
     #[tokio::test]
     async fn every_check_passes_against_the_mock_and_the_reports_are_written() {
         let idp = MockIdp::start(Fixtures::default_brand()).await.unwrap();
+        // A client that may use both flows.
+        let client: standin::idp::ClientConfig = serde_json::from_value(serde_json::json!({
+            "id": "gate-bot",
+            "secret": "gate-bot-secret",
+            "redirect_uris": ["http://127.0.0.1:8402/callback/demo/redirectCode"],
+            "grant_types": ["authorization_code", "client_credentials"],
+            "scopes": ["openid", "profile"],
+        }))
+        .unwrap();
+        idp.control().add_client(client).unwrap();
         let d = dir("pass");
         let p = profile(&d, idp.issuer(), "demo-bot-secret");
+        let text = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("\"demo-bot\"", "\"gate-bot\"")
+            .replace("\"demo-bot-secret\"", "\"gate-bot-secret\"")
+            + "\n[flows]\nclient_credentials = true\n";
+        std::fs::write(&p, text).unwrap();
         let (junit, json, verdicts) = (d.join("j.xml"), d.join("c.json"), d.join("v.json"));
         let run = conform(&[
             "--profile",
@@ -165,15 +181,15 @@ mod conform {
         .await;
         assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
         assert!(
-            run.stdout.contains("17 checks: 17 passed"),
+            run.stdout.contains("18 checks: 18 passed"),
             "{}",
             run.stdout
         );
         let xml = std::fs::read_to_string(&junit).unwrap();
-        assert_eq!(xml.matches("<testcase").count(), 17, "{xml}");
+        assert_eq!(xml.matches("<testcase").count(), 18, "{xml}");
         let cucumber: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-        assert_eq!(cucumber.as_array().map(Vec::len), Some(4), "four features");
+        assert_eq!(cucumber.as_array().map(Vec::len), Some(5), "five features");
         let v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&verdicts).unwrap()).unwrap();
         assert!(
@@ -185,7 +201,7 @@ mod conform {
         );
         // The client secret and the password are in no report.
         for text in [run.stdout, xml, cucumber.to_string(), v.to_string()] {
-            assert!(!text.contains("demo-bot-secret") && !text.contains("alice-password"));
+            assert!(!text.contains("gate-bot-secret") && !text.contains("alice-password"));
         }
         let _ = std::fs::remove_dir_all(d);
     }
@@ -288,6 +304,37 @@ mod conform {
             "--tags selects: {}",
             run.stdout
         );
+        let _ = std::fs::remove_dir_all(d);
+    }
+
+    #[tokio::test]
+    async fn a_brands_own_features_run_with_the_same_vocabulary() {
+        let idp = MockIdp::start(Fixtures::default_brand()).await.unwrap();
+        let d = dir("features");
+        let p = profile(&d, idp.issuer(), "demo-bot-secret");
+        let features = d.join("features");
+        std::fs::create_dir_all(&features).unwrap();
+        std::fs::write(
+            features.join("ours.feature"),
+            "Feature: Our own checks\n\n  Scenario: Our issuer\n    Rests on: our policy 1\n    Fix: publish discovery\n    When the platform reads the IdP's discovery document\n    Then its issuer is exactly the profile's issuer\n\n  Scenario: A step nobody defined\n    Rests on: our policy 2\n    Fix: none\n    When the moon is full\n",
+        )
+        .unwrap();
+        let run = conform(&[
+            "--profile",
+            p.to_str().unwrap(),
+            "--features",
+            features.to_str().unwrap(),
+        ])
+        .await;
+        assert_eq!(run.code, 1, "{}", run.stdout);
+        assert_eq!(verdict(&run, "Our issuer"), "PASS");
+        assert_eq!(verdict(&run, "A step nobody defined"), "FAIL");
+        assert!(
+            run.stdout.contains("not in the vocabulary"),
+            "{}",
+            run.stdout
+        );
+        assert!(run.stdout.contains("2 checks"), "{}", run.stdout);
         let _ = std::fs::remove_dir_all(d);
     }
 

@@ -28,6 +28,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         "userinfo.feature",
         include_str!("../../features/conform/userinfo.feature"),
     ),
+    (
+        "client_credentials.feature",
+        include_str!("../../features/conform/client_credentials.feature"),
+    ),
 ];
 
 /// Where the features come from.

@@ -310,6 +310,18 @@ pub const VOCABULARY: &[StepDef] = &[
         run: step!(client_refused),
     },
     StepDef {
+        kind: Kind::When,
+        pattern: "the gate asks for a token with the client credentials grant",
+        example: "When the gate asks for a token with the client credentials grant",
+        run: step!(client_credentials),
+    },
+    StepDef {
+        kind: Kind::Then,
+        pattern: "the token response carries no refresh token",
+        example: "Then the token response carries no refresh token",
+        run: step!(no_refresh_token_returned),
+    },
+    StepDef {
         kind: Kind::Then,
         pattern: "userinfo names the same subject as the ID token",
         example: "Then userinfo names the same subject as the ID token",
@@ -897,9 +909,38 @@ async fn fresh_code(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn client_credentials(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
+    w.direct = Some(DirectCode {
+        code: String::new(),
+        verifier: String::new(),
+        redirect_uri: String::new(),
+    });
+    token_request(
+        w,
+        Tamper {
+            grant: Some("client_credentials"),
+            ..Tamper::default()
+        },
+    )
+    .await
+}
+
+async fn no_refresh_token_returned(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
+    if answer(w)?.body.get("refresh_token").is_some() {
+        w.warn(
+            "RFC 6749 section 4.4.3",
+            "the client credentials grant returned a refresh token: it SHOULD NOT (the client can ask again)",
+            "issue no refresh token to the client credentials grant",
+        );
+    }
+    Ok(())
+}
+
 /// How a gate's token request differs from the right one.
 #[derive(Default)]
 struct Tamper {
+    /// Another grant than the code's.
+    grant: Option<&'static str>,
     verifier: Option<Option<String>>,
     redirect_uri: Option<String>,
     secret: Option<String>,
@@ -925,12 +966,15 @@ async fn token_request(w: &mut ConformWorld, tamper: Tamper) -> anyhow::Result<(
     let secret = tamper
         .secret
         .unwrap_or_else(|| profile.client_secret.expose().to_string());
-    let mut form = vec![
-        ("grant_type", "authorization_code".to_string()),
-        ("code", direct.code.clone()),
-        ("redirect_uri", redirect_uri),
-    ];
-    if let Some(v) = verifier {
+    let mut form = match tamper.grant {
+        Some(grant) => vec![("grant_type", grant.to_string())],
+        None => vec![
+            ("grant_type", "authorization_code".to_string()),
+            ("code", direct.code.clone()),
+            ("redirect_uri", redirect_uri),
+        ],
+    };
+    if let (None, Some(v)) = (tamper.grant, verifier) {
         form.push(("code_verifier", v));
     }
     let mut request = w.ctx.http.post(&endpoint);
