@@ -32,6 +32,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         "client_credentials.feature",
         include_str!("../../features/conform/client_credentials.feature"),
     ),
+    (
+        "revocation_introspection.feature",
+        include_str!("../../features/conform/revocation_introspection.feature"),
+    ),
 ];
 
 /// Where the features come from.

@@ -52,6 +52,12 @@ fn skip_reason(tag: &str, profile: &Profile, discovery: &Value) -> Option<String
         "client_credentials" if !profile.flows.client_credentials => {
             Some("client credentials is off in the profile's [flows]".into())
         }
+        "revocation" if discovery.get("revocation_endpoint").is_none() => {
+            Some("discovery names no revocation_endpoint (RFC 8414 2)".into())
+        }
+        "introspection" if discovery.get("introspection_endpoint").is_none() => {
+            Some("discovery names no introspection_endpoint (RFC 8414 2)".into())
+        }
         "userinfo" if discovery.get("userinfo_endpoint").is_none() && profile.api.url.is_none() => {
             Some("discovery names no userinfo_endpoint and the profile no [api] url".into())
         }

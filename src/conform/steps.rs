@@ -311,6 +311,30 @@ pub const VOCABULARY: &[StepDef] = &[
     },
     StepDef {
         kind: Kind::When,
+        pattern: "the gate revokes the access token",
+        example: "When the gate revokes the access token",
+        run: step!(revoke_access_token),
+    },
+    StepDef {
+        kind: Kind::Then,
+        pattern: "the revocation endpoint confirms it",
+        example: "Then the revocation endpoint confirms it",
+        run: step!(revocation_confirmed),
+    },
+    StepDef {
+        kind: Kind::Then,
+        pattern: "userinfo no longer accepts the access token",
+        example: "Then userinfo no longer accepts the access token",
+        run: step!(userinfo_refuses),
+    },
+    StepDef {
+        kind: Kind::Then,
+        pattern: "introspection says the access token is active for the profile's client",
+        example: "Then introspection says the access token is active for the profile's client",
+        run: step!(introspection_active),
+    },
+    StepDef {
+        kind: Kind::When,
         pattern: "the gate asks for a token with the client credentials grant",
         example: "When the gate asks for a token with the client credentials grant",
         run: step!(client_credentials),
@@ -906,6 +930,135 @@ async fn fresh_code(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
         verifier,
         redirect_uri,
     });
+    Ok(())
+}
+
+/// The access token of the gate's last token answer.
+fn issued_access_token(w: &ConformWorld) -> anyhow::Result<String> {
+    answer(w)?.body["access_token"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow!("{NOT_CHECKED}the token endpoint issued no access token"))
+}
+
+/// POST `form` to the discovered `endpoint` (RFC 7009, RFC 7662) with
+/// the profile's client authentication; status and JSON body.
+async fn client_post(
+    w: &mut ConformWorld,
+    endpoint: &str,
+    mut form: Vec<(&'static str, String)>,
+) -> anyhow::Result<(u16, Value)> {
+    let url = w
+        .ctx
+        .endpoint(endpoint)
+        .ok_or_else(|| anyhow!("{NOT_CHECKED}discovery names no {endpoint}"))?
+        .to_string();
+    let profile = w.profile().clone();
+    let mut request = w.ctx.http.post(&url);
+    match profile.token_endpoint_auth {
+        TokenEndpointAuth::ClientSecretBasic => {
+            request = request.header(
+                reqwest::header::AUTHORIZATION,
+                basic_credentials(&profile.client_id, profile.client_secret.expose()),
+            );
+        }
+        TokenEndpointAuth::ClientSecretPost => {
+            form.push(("client_id", profile.client_id.clone()));
+            form.push(("client_secret", profile.client_secret.expose().to_string()));
+        }
+    }
+    let shown: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let body = redact_form(&shown);
+    let response = request
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| w.ctx.request_failed("POST", &url, e))?;
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    w.exchanges.push(Exchange {
+        who: "gate".into(),
+        method: "POST".into(),
+        url,
+        request_body: body,
+        status: Some(status),
+        response_body: serde_json::to_string_pretty(&redact_json(&json)).unwrap_or_default(),
+        ..Exchange::default()
+    });
+    Ok((status, json))
+}
+
+async fn revoke_access_token(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
+    let token = issued_access_token(w)?;
+    let (status, body) = client_post(
+        w,
+        "revocation_endpoint",
+        vec![("token", token), ("token_type_hint", "access_token".into())],
+    )
+    .await?;
+    w.document = Some(serde_json::json!({ "status": status, "body": body }));
+    Ok(())
+}
+
+async fn revocation_confirmed(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
+    let doc = document(w)?;
+    let status = doc["status"].as_u64().unwrap_or_default();
+    ensure!(
+        status == 200,
+        "the revocation endpoint answered {status} {}: a valid revocation request gets HTTP 200 (RFC 7009 2.2)",
+        doc["body"]
+    );
+    Ok(())
+}
+
+async fn userinfo_refuses(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
+    let token = issued_access_token(w)?;
+    let Some(endpoint) = w.ctx.endpoint("userinfo_endpoint").map(str::to_string) else {
+        bail!("{NOT_CHECKED}discovery names no userinfo_endpoint to try the revoked token at");
+    };
+    let status = w
+        .ctx
+        .http
+        .get(&endpoint)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .map_err(|e| w.ctx.request_failed("GET", &endpoint, e))?
+        .status();
+    if status.is_success() {
+        w.warn(
+            "RFC 7009 section 2 (access tokens: SHOULD)",
+            format!("userinfo still answers {status} to the revoked access token"),
+            "stop accepting an access token once it is revoked",
+        );
+    }
+    Ok(())
+}
+
+async fn introspection_active(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
+    let token = issued_access_token(w)?;
+    let client_id = w.profile().client_id.clone();
+    let (status, body) = client_post(
+        w,
+        "introspection_endpoint",
+        vec![("token", token), ("token_type_hint", "access_token".into())],
+    )
+    .await?;
+    ensure!(
+        status == 200,
+        "introspection answered {status} to the client's own token (RFC 7662 2.2)"
+    );
+    ensure!(
+        body["active"] == true,
+        "introspection says a token issued a moment ago is not active: {body}"
+    );
+    if let Some(named) = body["client_id"].as_str() {
+        ensure!(
+            named == client_id,
+            "introspection names the client {named:?}, the token was issued to {client_id:?}"
+        );
+    }
     Ok(())
 }
 
