@@ -77,7 +77,12 @@ impl Driver {
 
     /// A fresh headless browser (no cookies) whose requests to
     /// `redirect_uri`'s origin go to a catcher of its own.
-    pub async fn session(&self, redirect_uri: &Url, hints: FormHints) -> Result<Session, String> {
+    pub async fn session(
+        &self,
+        redirect_uri: &Url,
+        hints: FormHints,
+        extra: std::collections::BTreeMap<String, String>,
+    ) -> Result<Session, String> {
         let caught: Arc<Mutex<Option<Url>>> = Arc::default();
         let listener = crate::server::bind("127.0.0.1:0".parse().expect("an address"))
             .await
@@ -131,6 +136,7 @@ impl Driver {
                     .to_string(),
             ],
             hints,
+            hints_extra: extra,
             history: Vec::new(),
         })
     }
@@ -162,6 +168,8 @@ pub struct Session {
     /// any other the check asks for).
     stops: Vec<String>,
     hints: FormHints,
+    /// The profile's `[form.extra]` fields.
+    hints_extra: std::collections::BTreeMap<String, String>,
     history: Vec<String>,
 }
 
@@ -270,6 +278,16 @@ impl Session {
         self.landing().await
     }
 
+    /// The profile's `[form.extra]` fields that `form` has.
+    async fn fill_extra(&mut self, form: &crate::conformance::Form) -> anyhow::Result<()> {
+        for (name, value) in self.hints_extra.clone() {
+            if form.has_field(&name) {
+                self.fill(&name, &value).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Type `value` into the input named `name`.
     async fn fill(&mut self, name: &str, value: &str) -> anyhow::Result<()> {
         let css = format!("input[name={}]", css_string(name));
@@ -322,10 +340,12 @@ impl Session {
                 self.fill(&hints.username_field, username).await?;
             }
             self.fill(&field, password).await?;
+            self.fill_extra(form).await?;
             return self.submit_with(&field, limit).await.map(Some);
         }
-        if forms.iter().any(|f| f.has_field(&hints.username_field)) {
+        if let Some(form) = forms.iter().find(|f| f.has_field(&hints.username_field)) {
             self.fill(&hints.username_field, username).await?;
+            self.fill_extra(form).await?;
             return self
                 .submit_with(&hints.username_field, limit)
                 .await

@@ -375,6 +375,7 @@ impl ConformWorld {
                 .session(
                     &self.ctx.profile.redirect_uri,
                     self.ctx.profile.form_hints(),
+                    self.ctx.profile.form.extra.clone(),
                 )
                 .await
                 .map_err(|e| anyhow!("{CANNOT_DRIVE}{e}"))?;
@@ -606,19 +607,31 @@ impl ConformWorld {
                 .iter()
                 .find(|f| f.password_field(&hints).is_some())
                 .cloned();
-            landing = if login.is_some() {
+            let extra = |form: &mut crate::conformance::Form| {
+                for (name, value) in &profile.form.extra {
+                    if form.has_field(name) {
+                        form.set(name, value);
+                    }
+                }
+            };
+            landing = if let Some(mut form) = login {
                 password_sent = true;
-                self.agent
-                    .sign_in(&page, &profile.user.username, &password)
-                    .await?
+                let field = form.password_field(&hints).unwrap_or_default();
+                form.set(&hints.username_field, &profile.user.username);
+                form.set(&field, &password);
+                extra(&mut form);
+                let pressed = form.buttons.first().cloned();
+                self.agent.submit(&form, pressed.as_ref()).await?
             } else if let Some(mut form) = username_step {
                 // The first page of a two-step login.
                 form.set(&hints.username_field, &profile.user.username);
+                extra(&mut form);
                 let pressed = form.buttons.first().cloned();
                 self.agent.submit(&form, pressed.as_ref()).await?
             } else if let Some(mut form) = password_step {
                 let field = form.password_field(&hints).unwrap_or_default();
                 form.set(&field, &password);
+                extra(&mut form);
                 password_sent = true;
                 let pressed = form.buttons.first().cloned();
                 self.agent.submit(&form, pressed.as_ref()).await?

@@ -26,6 +26,9 @@
 //! password_field = "password"
 //! allow_button = "allow"
 //! deny_button = "deny"
+//! # More fields the login page asks for, filled in wherever they appear.
+//! # [form.extra]
+//! # tenant = "acme"
 //!
 //! # Optional: which flows `standin conform` checks (defaults shown).
 //! [flows]
@@ -140,6 +143,10 @@ pub struct FormHintsFile {
     pub password_field: String,
     pub allow_button: String,
     pub deny_button: String,
+    /// `[form.extra]`: more fields a login page asks for (a tenant, a
+    /// "remember me" box), by name, filled in wherever a form has them.
+    #[serde(default)]
+    pub extra: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for FormHintsFile {
@@ -155,6 +162,7 @@ impl Default for FormHintsFile {
             password_field,
             allow_button,
             deny_button,
+            extra: Default::default(),
         }
     }
 }
@@ -263,6 +271,7 @@ const SECTIONS: [(&str, &[&str]); 6] = [
             "password_field",
             "allow_button",
             "deny_button",
+            "extra",
         ],
     ),
     ("flows", &["consumer_authentication", "client_credentials"]),
@@ -359,6 +368,41 @@ impl<'a> Reader<'a> {
             _ => {}
         }
         value
+    }
+
+    /// A table of strings (`[form.extra]`), empty when absent.
+    fn string_table(
+        &mut self,
+        section: &str,
+        key: &str,
+    ) -> std::collections::BTreeMap<String, String> {
+        let mut out = std::collections::BTreeMap::new();
+        match self.value(section, key) {
+            None => {}
+            Some(toml::Value::Table(t)) => {
+                for (k, v) in t {
+                    match v.as_str() {
+                        Some(s) => {
+                            out.insert(k.clone(), s.to_string());
+                        }
+                        None => self.problem(
+                            section,
+                            key,
+                            format!("{k} must be a string, not {}", v.type_str()),
+                        ),
+                    }
+                }
+            }
+            Some(other) => self.problem(
+                section,
+                key,
+                format!(
+                    "must be a table of field names and values, not {}",
+                    other.type_str()
+                ),
+            ),
+        }
+        out
     }
 
     fn boolean(&mut self, section: &str, key: &str, default: bool) -> bool {
@@ -630,6 +674,7 @@ impl Profile {
             deny_button: r
                 .string("form", "deny_button")
                 .unwrap_or(defaults.deny_button),
+            extra: r.string_table("form", "extra"),
         };
         let flows = Flows {
             consumer_authentication: r.boolean("flows", "consumer_authentication", true),
@@ -808,6 +853,7 @@ mod tests {
             _ => None,
         };
         let profile = Profile::parse_with(&text, &env).unwrap();
+        assert!(profile.form.extra.is_empty());
         assert_eq!(profile.client_secret.expose(), "from-env");
         assert_eq!(profile.user.password.expose(), "pw-env");
         assert_eq!(profile.flows, Flows::default());
@@ -818,6 +864,19 @@ mod tests {
         );
         let e = Profile::parse_with(&both, &env).unwrap_err();
         assert!(e[0].message.contains("not both"), "{e:?}");
+    }
+
+    #[test]
+    fn extra_form_fields_are_strings_by_name() {
+        let text = format!("{GOOD}\n[form.extra]\ntenant = \"acme\"\n");
+        let p = Profile::parse(&text).unwrap();
+        assert_eq!(p.form.extra.get("tenant").map(String::as_str), Some("acme"));
+        let bad = format!("{GOOD}\n[form.extra]\nremember = true\n");
+        let e = Profile::parse(&bad).unwrap_err();
+        assert!(
+            e.contains("form.extra") && e.contains("remember must be a string"),
+            "{e}"
+        );
     }
 
     #[test]
