@@ -43,6 +43,9 @@ username_field = "username"
 password_field = "password"
 allow_button = "allow"
 deny_button = "deny"
+# More fields the login page asks for, filled in wherever they appear:
+# [form.extra]
+# tenant = "<tenant>"
 
 # Which flows to check.
 [flows]
