@@ -1187,8 +1187,24 @@ async fn token_request(w: &mut ConformWorld, tamper: Tamper) -> anyhow::Result<(
         .get(reqwest::header::CACHE_CONTROL)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let form_encoded = exchange
+        .response_headers
+        .iter()
+        .any(|(k, v)| k == "content-type" && v.starts_with("application/x-www-form-urlencoded"));
     let text = response.text().await.unwrap_or_default();
-    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let mut body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    if body.is_null() && form_encoded {
+        body = Value::Object(
+            url::form_urlencoded::parse(text.trim().as_bytes())
+                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+                .collect(),
+        );
+        w.warn(
+            "RFC 6749 section 5.1",
+            "the token endpoint answered form-encoded, not application/json; the platform tolerates it, most client libraries do not",
+            "answer token requests with application/json",
+        );
+    }
     exchange.response_body = if body.is_null() {
         format!("(not JSON, {} bytes)", text.len())
     } else {

@@ -256,7 +256,13 @@ impl SigningKey {
 
     /// A signed JWT (JWS compact serialisation) with `typ` in the header.
     pub fn sign_jwt(&self, typ: &str, claims: &impl Serialize) -> String {
-        let header = serde_json::json!({ "alg": self.alg.as_str(), "typ": typ, "kid": self.kid });
+        self.sign_jwt_as(typ, claims, &self.kid)
+    }
+
+    /// [`SigningKey::sign_jwt`] with `kid` in the header instead of the
+    /// key's own (the `id_token_kid_unknown` quirk).
+    pub fn sign_jwt_as(&self, typ: &str, claims: &impl Serialize, kid: &str) -> String {
+        let header = serde_json::json!({ "alg": self.alg.as_str(), "typ": typ, "kid": kid });
         let mut out = URL_SAFE_NO_PAD.encode(header.to_string());
         out.push('.');
         out.push_str(

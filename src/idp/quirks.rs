@@ -61,13 +61,26 @@ pub enum Quirk {
     LoginTwoStep,
     /// The login form is built by JavaScript: an HTTP agent sees no form.
     LoginNeedsJavascript,
+    /// Unsigned ID tokens (`alg: none`).
+    IdTokenAlgNone,
+    /// ID tokens signed with HS256 and the client secret, although
+    /// discovery does not advertise HS256.
+    IdTokenHs256,
+    /// ID tokens naming a `kid` the JWKS does not hold.
+    IdTokenKidUnknown,
+    /// ID tokens whose `at_hash` is another token's.
+    IdTokenWrongAtHash,
+    /// Token responses form-encoded, not JSON (tolerated).
+    FormEncodedToken,
+    /// `scope` as a JSON array (tolerated).
+    ScopeArray,
 }
 
 /// How long the `slow_token` quirk keeps the token endpoint silent.
 pub const SLOW_TOKEN: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl Quirk {
-    pub const ALL: [Quirk; 22] = [
+    pub const ALL: [Quirk; 28] = [
         Quirk::StateDropped,
         Quirk::StateAltered,
         Quirk::IssMissing,
@@ -90,6 +103,12 @@ impl Quirk {
         Quirk::SlowToken,
         Quirk::LoginTwoStep,
         Quirk::LoginNeedsJavascript,
+        Quirk::IdTokenAlgNone,
+        Quirk::IdTokenHs256,
+        Quirk::IdTokenKidUnknown,
+        Quirk::IdTokenWrongAtHash,
+        Quirk::FormEncodedToken,
+        Quirk::ScopeArray,
     ];
 
     /// Its name in the admin API and on the command line.

@@ -502,6 +502,33 @@ fn quirky(state: &IdpState, response: TokenResponse) -> Response {
     if state.quirk(Quirk::ExpiresInString) {
         body["expires_in"] = serde_json::Value::String(response.expires_in.to_string());
     }
+    if state.quirk(Quirk::ScopeArray) {
+        body["scope"] = response.scope.split_whitespace().collect::<Vec<_>>().into();
+    }
+    if state.quirk(Quirk::FormEncodedToken) {
+        let pairs: Vec<(String, String)> = body
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                )
+            })
+            .collect();
+        let text = serde_urlencoded::to_string(pairs).unwrap_or_default();
+        let mut r = (StatusCode::OK, text).into_response();
+        r.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        r.headers_mut().insert(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
+        return r;
+    }
     if state.quirk(Quirk::NoCacheControl) {
         return (StatusCode::OK, axum::Json(body)).into_response();
     }

@@ -2,6 +2,8 @@
 //! and refresh tokens. Signing happens here, outside the store's lock; the
 //! caller records what was minted.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -233,11 +235,34 @@ pub fn mint_id_token(state: &IdpState, t: IdTokenFor<'_>) -> String {
     claims.insert("exp".into(), exp.into());
     claims.insert("iat".into(), iat.into());
     claims.insert("auth_time".into(), t.auth_time.into());
-    claims.insert("at_hash".into(), key.alg().half_hash(t.access_token).into());
+    let hashed = if state.quirk(Quirk::IdTokenWrongAtHash) {
+        "not-the-access-token"
+    } else {
+        t.access_token
+    };
+    claims.insert("at_hash".into(), key.alg().half_hash(hashed).into());
     if let Some(nonce) = nonce {
         claims.insert("nonce".into(), nonce.into());
     }
-    let jwt = key.sign_jwt("JWT", &claims);
+    if state.quirk(Quirk::IdTokenAlgNone) {
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());
+        return format!("{header}.{body}.");
+    }
+    if state.quirk(Quirk::IdTokenHs256)
+        && let Some(secret) = &t.client.secret
+    {
+        let key = jsonwebtoken::EncodingKey::from_secret(secret.expose().as_bytes());
+        let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        if let Ok(jwt) = jsonwebtoken::encode(&header, &claims, &key) {
+            return jwt;
+        }
+    }
+    let jwt = if state.quirk(Quirk::IdTokenKidUnknown) {
+        key.sign_jwt_as("JWT", &claims, "not-in-the-jwks")
+    } else {
+        key.sign_jwt("JWT", &claims)
+    };
     if defect == Some(IdTokenDefect::BadSignature) {
         corrupt_signature(jwt)
     } else {
