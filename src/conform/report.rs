@@ -518,6 +518,22 @@ mod tests {
         assert!(value.starts_with("Basic [credentials #") && !value.contains("Ym90"));
     }
 
+    proptest::proptest! {
+        /// Whatever the text, no code, state or token value survives the
+        /// scrub, and nothing panics.
+        #[test]
+        fn scrubbed_text_keeps_no_parameter_value(
+            prefix in "[ -~]{0,30}",
+            name in "(code|state|access_token|id_token|refresh_token|code_verifier|client_secret|password)",
+            value in "[A-Za-z0-9_.~-]{4,40}",
+            suffix in "(&iss=x|\\)|\\s| )",
+        ) {
+            let text = format!("{prefix}?{name}={value}{suffix}");
+            let clean = scrub_text(&text, &[]);
+            proptest::prop_assert!(!clean.contains(&format!("{name}={value}")), "{clean}");
+        }
+    }
+
     #[test]
     fn codes_and_states_in_urls_are_scrubbed() {
         let mut r = report();

@@ -717,3 +717,38 @@ impl ConformWorld {
         Ok((status, title))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_callback_of_a_redirect_uri_names_the_account_and_the_public_base() {
+        let (org, name, public) = callback_parts(
+            &Url::parse("https://bot.example/base/callback/acme/redirectCode").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (org.as_str(), name.as_str(), public.as_str()),
+            ("acme", "redirectCode", "https://bot.example/base")
+        );
+        for bad in [
+            "https://bot.example/cb",
+            "https://bot.example/callback//redirectCode",
+            "https://bot.example/callback/acme/redirectCode?x=1",
+            "https://bot.example/callback/acme/other",
+        ] {
+            let e = callback_parts(&Url::parse(bad).unwrap()).unwrap_err();
+            assert!(e.contains("/callback/<account>/redirectCode"), "{bad}: {e}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_redirect_uri_is_judged_without_panicking(path in "[a-zA-Z0-9/._~-]{0,60}") {
+            if let Ok(url) = Url::parse(&format!("http://127.0.0.1:8402/{path}")) {
+                let _ = callback_parts(&url);
+            }
+        }
+    }
+}

@@ -879,6 +879,40 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any text is a profile or a list of problems, never a panic; a
+        /// problem's line, when given, is a line of the text.
+        #[test]
+        fn any_text_parses_or_lists_problems(text in "(?s).{0,400}") {
+            if let Err(problems) = Profile::parse_with(&text, &|_| None) {
+                proptest::prop_assert!(!problems.is_empty());
+                let lines = text.lines().count().max(1);
+                for p in problems {
+                    if let Some(line) = p.line {
+                        proptest::prop_assert!(line >= 1 && line <= lines + 1, "{p} of {lines}");
+                    }
+                }
+            }
+        }
+
+        /// A valid profile with one field's value replaced by anything
+        /// still never panics.
+        #[test]
+        fn any_value_of_a_field_is_judged(value in "(?s).{0,60}", field in 0usize..5) {
+            let key = ["issuer", "client_id", "redirect_uri", "scope", "token_endpoint_auth"][field];
+            let text = GOOD
+                .lines()
+                .map(|l| if l.trim_start().starts_with(&format!("{key} =")) {
+                    format!("{key} = {}", toml::Value::String(value.clone()))
+                } else {
+                    l.to_string()
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let _ = Profile::parse_with(&text, &|_| None);
+        }
+    }
+
     #[test]
     fn bad_toml_names_its_line() {
         let e = Profile::parse("issuer = \"x\"\nclient_id = \n").unwrap_err();
