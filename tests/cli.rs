@@ -391,74 +391,38 @@ mod conform {
     }
 }
 
-/// `standin conform` against the mock in every quirk mode: the check each
-/// departure breaks fails, and no other check fails; tolerated departures
-/// warn and fail nothing.
-mod quirks {
+/// `features/gate/`: `standin conform` against the mock in every quirk
+/// mode, as Gherkin. Run here, in this test binary, by cucumber.
+mod gate {
     use std::collections::BTreeSet;
     use std::path::Path;
 
+    use cucumber::{World, given, then, when};
     use standin::idp::quirks::Quirk;
     use standin::idp::{Fixtures, IdpOptions, MockIdp};
 
-    const STATE: &str = "Signing in returns a code and the link's state";
-    const ID_TOKEN: &str = "The ID token is valid";
-    const ONCE: &str = "A code works once";
-    const WRONG_VERIFIER: &str = "A wrong PKCE verifier is refused";
-    const NO_VERIFIER: &str = "A missing PKCE verifier is refused";
-    const BOUND: &str = "A code is bound to its redirect URI";
-    const SECRET: &str = "A wrong client secret is refused";
-    const PATH: &str =
-        "A redirect URI that is not exactly the registered one gets no code (with a path appended)";
-    const QUERY: &str =
-        "A redirect URI that is not exactly the registered one gets no code (with a query added)";
+    #[derive(Debug, Default, World)]
+    pub struct GateWorld {
+        quirk: Option<Quirk>,
+        issuer: Option<String>,
+        #[world(skip)]
+        idp: Option<Idp>,
+        stdout: String,
+        code: i32,
+    }
 
-    /// The checks `quirk` must fail (empty: it is tolerated, and warns,
-    /// or it is legal, or the gate cannot drive it; see the test).
-    fn expected(quirk: Quirk) -> Vec<&'static str> {
-        match quirk {
-            Quirk::LoginTwoStep | Quirk::LoginNeedsJavascript => vec![],
-            Quirk::StateDropped | Quirk::StateAltered | Quirk::IssMissing | Quirk::IssWrong => {
-                vec![STATE]
-            }
-            Quirk::CodeReusable => vec![ONCE],
-            Quirk::RedirectPrefix => vec![PATH, QUERY],
-            Quirk::PkceNotEnforced => vec![WRONG_VERIFIER, NO_VERIFIER],
-            Quirk::WrongSecretAccepted => vec![SECRET],
-            Quirk::ErrorWith200 => vec![ONCE, WRONG_VERIFIER, NO_VERIFIER, BOUND, SECRET],
-            Quirk::NoCacheControl | Quirk::TokenTypeMissing | Quirk::ExpiresInString => vec![],
-            Quirk::FormEncodedToken | Quirk::ScopeArray => vec![],
-            Quirk::IdTokenAlgNone
-            | Quirk::IdTokenHs256
-            | Quirk::IdTokenKidUnknown
-            | Quirk::IdTokenWrongAtHash
-            | Quirk::IdTokenWrongIss
-            | Quirk::IdTokenWrongAud
-            | Quirk::IdTokenWrongNonce
-            | Quirk::IdTokenExpired
-            | Quirk::IdTokenBadSignature => vec![ID_TOKEN],
-            Quirk::UserinfoSubDiffers => vec!["Userinfo's sub is the ID token's"],
-            // The platform's discovery fails with the JWKS: what needs a
-            // sign-in is not checked, naming that failure.
-            Quirk::JwksFailing => vec!["The JWKS holds a key that verifies ID tokens"],
-            // Every check that needs a token answer, each naming the
-            // endpoint and the limit.
-            Quirk::SlowToken => vec![
-                ONCE,
-                WRONG_VERIFIER,
-                NO_VERIFIER,
-                BOUND,
-                SECRET,
-                "Userinfo's sub is the ID token's",
-                "The code is exchanged for a sound token response",
-                ID_TOKEN,
-                "A revoked access token is no longer accepted",
-                "Introspection says an issued access token is active, for this client",
-            ],
+    /// The mock, kept alive for the scenario.
+    pub struct Idp(#[allow(dead_code)] MockIdp);
+
+    impl std::fmt::Debug for Idp {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("MockIdp")
         }
     }
 
-    async fn run(quirk: Quirk) -> (BTreeSet<String>, usize, String, i32) {
+    #[given(expr = "the mock IdP in quirk mode {string}")]
+    async fn mock_in_mode(w: &mut GateWorld, quirk: String) {
+        let quirk: Quirk = quirk.parse().unwrap();
         let idp = MockIdp::start_with(
             Fixtures::default_brand(),
             IdpOptions {
@@ -468,8 +432,15 @@ mod quirks {
         )
         .await
         .unwrap();
+        w.issuer = Some(idp.issuer().to_string());
+        w.idp = Some(Idp(idp));
+        w.quirk = Some(quirk);
+    }
+
+    async fn conform(w: &mut GateWorld, extra: &str) {
+        let quirk = w.quirk.expect("a quirk mode");
         let dir = std::env::temp_dir().join(format!(
-            "standin-quirk-{}-{}",
+            "standin-gate-{}-{}",
             quirk.name(),
             std::process::id()
         ));
@@ -478,8 +449,8 @@ mod quirks {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/profile.example.toml"),
         )
         .unwrap()
-        .replace("http://127.0.0.1:8400", idp.issuer())
-            + "\n[timeouts]\nrequest_secs = 1\n";
+        .replace("http://127.0.0.1:8400", w.issuer.as_deref().unwrap())
+            + extra;
         let path = dir.join("profile.toml");
         std::fs::write(&path, profile).unwrap();
         let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_standin"))
@@ -488,48 +459,96 @@ mod quirks {
             .await
             .unwrap();
         let _ = std::fs::remove_dir_all(dir);
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let failed = stdout
+        w.stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        w.code = out.status.code().unwrap_or(-1);
+    }
+
+    #[when("standin conform runs against it")]
+    async fn runs(w: &mut GateWorld) {
+        conform(w, "").await;
+    }
+
+    #[when("standin conform runs against it with a 1 second request limit")]
+    async fn runs_with_limit(w: &mut GateWorld) {
+        conform(w, "\n[timeouts]\nrequest_secs = 1\n").await;
+    }
+
+    fn with_verdict(w: &GateWorld, verdict: &str) -> BTreeSet<String> {
+        w.stdout
             .lines()
-            .filter_map(|l| l.strip_prefix("  FAIL  "))
+            .filter_map(|l| l.strip_prefix(&format!("  {verdict}  ")))
             .map(|l| l.split("  ").next().unwrap_or_default().trim().to_string())
+            .collect()
+    }
+
+    #[then(expr = "exactly these checks fail: {string}")]
+    fn exactly_these(w: &mut GateWorld, failing: String) {
+        let expected: BTreeSet<String> = failing
+            .split("; ")
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
             .collect();
-        let warned = stdout.lines().filter(|l| l.starts_with("  WARN  ")).count();
-        (failed, warned, stdout, out.status.code().unwrap_or(-1))
+        assert_eq!(with_verdict(w, "FAIL"), expected, "{}", w.stdout);
+    }
+
+    #[then("no check fails")]
+    fn none_fail(w: &mut GateWorld) {
+        assert!(with_verdict(w, "FAIL").is_empty(), "{}", w.stdout);
+    }
+
+    #[then("at least one check warns")]
+    fn some_warn(w: &mut GateWorld) {
+        assert!(!with_verdict(w, "WARN").is_empty(), "{}", w.stdout);
+    }
+
+    #[then("no check warns")]
+    fn none_warn(w: &mut GateWorld) {
+        assert!(with_verdict(w, "WARN").is_empty(), "{}", w.stdout);
+    }
+
+    #[then(expr = "the output says {string}")]
+    fn says(w: &mut GateWorld, text: String) {
+        assert!(w.stdout.contains(&text), "{}", w.stdout);
+    }
+
+    #[then(expr = "the exit code is {int}")]
+    fn exit_code(w: &mut GateWorld, code: i32) {
+        assert_eq!(w.code, code, "{}", w.stdout);
+    }
+
+    /// Every quirk mode has a scenario.
+    #[test]
+    fn every_quirk_mode_is_in_the_feature() {
+        let feature = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("features/gate/quirks.feature"),
+        )
+        .unwrap();
+        for q in Quirk::ALL {
+            assert!(
+                feature.contains(&format!("| {}", q.name()))
+                    || feature.contains(&format!("\"{}\"", q.name())),
+                "{} has no scenario",
+                q.name()
+            );
+        }
     }
 
     #[tokio::test]
-    async fn each_quirk_fails_exactly_the_checks_it_breaks() {
-        let runs =
-            futures::future::join_all(Quirk::ALL.map(|q| async move { (q, run(q).await) })).await;
-        for (quirk, (failed, warned, stdout, code)) in runs {
-            let expected: BTreeSet<String> =
-                expected(quirk).into_iter().map(String::from).collect();
-            assert_eq!(failed, expected, "quirk {}:\n{stdout}", quirk.name());
-            match quirk {
-                // Legal: everything passes.
-                Quirk::LoginTwoStep => {
-                    assert_eq!((code, warned), (0, 0), "{stdout}");
-                }
-                // The HTTP agent cannot log in: an error of the run (exit
-                // code 2) saying why, not a FAIL of the IdP.
-                Quirk::LoginNeedsJavascript => {
-                    assert_eq!(code, 2, "{stdout}");
-                    assert!(
-                        stdout.contains("needs JavaScript (use --browser chromium)"),
-                        "{stdout}"
-                    );
-                }
-                _ if expected.is_empty() => {
-                    assert!(
-                        warned > 0,
-                        "quirk {} is tolerated but must warn:\n{stdout}",
-                        quirk.name()
-                    );
-                }
-                _ => assert_eq!(code, 1, "{stdout}"),
-            }
-        }
+    async fn the_gate_feature() {
+        let writer = GateWorld::cucumber()
+            .max_concurrent_scenarios(16)
+            .with_default_cli()
+            .run(Path::new(env!("CARGO_MANIFEST_DIR")).join("features/gate"))
+            .await;
+        assert!(
+            !cucumber::writer::Stats::execution_has_failed(&writer),
+            "features/gate failed"
+        );
+        assert_eq!(
+            cucumber::writer::Stats::skipped_steps(&writer),
+            0,
+            "steps without a definition"
+        );
     }
 }
 

@@ -34,6 +34,7 @@ pub enum Quirk {
     /// Any client secret is accepted.
     WrongSecretAccepted,
     /// Token errors come with HTTP 200.
+    #[serde(rename = "error_with_200")]
     ErrorWith200,
     /// Token responses without `Cache-Control: no-store`.
     NoCacheControl,
