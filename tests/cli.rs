@@ -154,7 +154,7 @@ mod conform {
             "id": "gate-bot",
             "secret": "gate-bot-secret",
             "redirect_uris": ["http://127.0.0.1:8402/callback/demo/redirectCode"],
-            "grant_types": ["authorization_code", "client_credentials"],
+            "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
             "scopes": ["openid", "profile"],
         }))
         .unwrap();
@@ -165,7 +165,7 @@ mod conform {
             .unwrap()
             .replace("\"demo-bot\"", "\"gate-bot\"")
             .replace("\"demo-bot-secret\"", "\"gate-bot-secret\"")
-            + "\n[flows]\nclient_credentials = true\n";
+            + "\n[flows]\nclient_credentials = true\npre_authentication = true\n";
         std::fs::write(&p, text).unwrap();
         let (junit, json, verdicts) = (d.join("j.xml"), d.join("c.json"), d.join("v.json"));
         let run = conform(&[
@@ -181,15 +181,15 @@ mod conform {
         .await;
         assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
         assert!(
-            run.stdout.contains("20 checks: 20 passed"),
+            run.stdout.contains("22 checks: 22 passed"),
             "{}",
             run.stdout
         );
         let xml = std::fs::read_to_string(&junit).unwrap();
-        assert_eq!(xml.matches("<testcase").count(), 20, "{xml}");
+        assert_eq!(xml.matches("<testcase").count(), 22, "{xml}");
         let cucumber: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-        assert_eq!(cucumber.as_array().map(Vec::len), Some(6), "six features");
+        assert_eq!(cucumber.as_array().map(Vec::len), Some(7), "seven features");
         let v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&verdicts).unwrap()).unwrap();
         assert!(

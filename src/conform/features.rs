@@ -33,6 +33,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../features/conform/client_credentials.feature"),
     ),
     (
+        "pre_authentication.feature",
+        include_str!("../../features/conform/pre_authentication.feature"),
+    ),
+    (
         "revocation_introspection.feature",
         include_str!("../../features/conform/revocation_introspection.feature"),
     ),

@@ -50,6 +50,9 @@ deny_button = "deny"
 # Which flows to check.
 [flows]
 consumer_authentication = true
+# The consumer signed in on the brand's side; the platform refreshes the
+# token (the IdP must issue a refresh token to the client).
+pre_authentication = false
 client_credentials = false
 
 # The brand API call made with the consumer's token. Without a url, the

@@ -49,6 +49,9 @@ fn skip_reason(tag: &str, profile: &Profile, discovery: &Value) -> Option<String
         "consumer_authentication" if !profile.flows.consumer_authentication => {
             Some("consumer authentication is off in the profile's [flows]".into())
         }
+        "pre_authentication" if !profile.flows.pre_authentication => {
+            Some("consumer pre-authentication is off in the profile's [flows]".into())
+        }
         "client_credentials" if !profile.flows.client_credentials => {
             Some("client credentials is off in the profile's [flows]".into())
         }

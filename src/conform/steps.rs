@@ -310,6 +310,36 @@ pub const VOCABULARY: &[StepDef] = &[
         run: step!(client_refused),
     },
     StepDef {
+        kind: Kind::Given,
+        pattern: "the consumer has signed in on the brand's side and the platform holds the session",
+        example: "Given the consumer has signed in on the brand's side and the platform holds the session",
+        run: step!(pre_authenticated),
+    },
+    StepDef {
+        kind: Kind::When,
+        pattern: "the consumer asks in the authenticated conversation",
+        example: "When the consumer asks in the authenticated conversation",
+        run: step!(ask_authenticated),
+    },
+    StepDef {
+        kind: Kind::When,
+        pattern: "the platform's clock moves past the session's access token expiry",
+        example: "When the platform's clock moves past the session's access token expiry",
+        run: step!(past_session_expiry),
+    },
+    StepDef {
+        kind: Kind::Then,
+        pattern: "the platform refreshed the access token once",
+        example: "Then the platform refreshed the access token once",
+        run: step!(refreshed_once),
+    },
+    StepDef {
+        kind: Kind::Then,
+        pattern: "the platform called the brand API with the session's token and got the expected status",
+        example: "Then the platform called the brand API with the session's token and got the expected status",
+        run: step!(session_api_called),
+    },
+    StepDef {
         kind: Kind::When,
         pattern: "the gate revokes the access token",
         example: "When the gate revokes the access token",
@@ -890,8 +920,12 @@ async fn no_refresh(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
 
 /// Ask for a code with `redirect_uri`, with PKCE S256; where the
 /// browser ended.
-async fn authorize(w: &mut ConformWorld, redirect_uri: &str) -> anyhow::Result<(Landing, String)> {
+async fn authorize(
+    w: &mut ConformWorld,
+    redirect_uri: &str,
+) -> anyhow::Result<(Landing, String, String)> {
     let verifier = random_token(32);
+    let nonce = random_token(16);
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     let endpoint = w
         .ctx
@@ -905,19 +939,19 @@ async fn authorize(w: &mut ConformWorld, redirect_uri: &str) -> anyhow::Result<(
         .append_pair("redirect_uri", redirect_uri)
         .append_pair("scope", &profile.scope)
         .append_pair("state", &random_token(16))
-        .append_pair("nonce", &random_token(16))
+        .append_pair("nonce", &nonce)
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
     w.stop_at(redirect_uri);
     let landing = w.open(&url).await?;
     w.stop_at(redirect_uri);
     let landing = w.through_idp(landing).await?;
-    Ok((landing, verifier))
+    Ok((landing, verifier, nonce))
 }
 
 async fn fresh_code(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
     let redirect_uri = w.profile().redirect_uri.to_string();
-    let (landing, verifier) = authorize(w, &redirect_uri).await?;
+    let (landing, verifier, nonce) = authorize(w, &redirect_uri).await?;
     let cb = landing
         .callback()
         .ok_or_else(|| anyhow!("the gate got no code: {}", landing.describe()))?;
@@ -929,8 +963,85 @@ async fn fresh_code(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
         code,
         verifier,
         redirect_uri,
+        nonce,
     });
     Ok(())
+}
+
+async fn pre_authenticated(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
+    fresh_code(w, Vec::new()).await?;
+    w.pre_authenticate().await
+}
+
+async fn ask_authenticated(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
+    w.say("my signed-in account").await.map(drop)
+}
+
+async fn past_session_expiry(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
+    let stored = w
+        .token_requests()
+        .await?
+        .into_iter()
+        .find(|r| r["grant_type"] == "authorization_code" && r["outcome"] == "ok")
+        .ok_or_else(|| anyhow!("the platform has no successful code exchange"))?;
+    let Some(lifetime) = stored["expires_in"].as_i64() else {
+        bail!(
+            "{NOT_CHECKED}the token response gave no expires_in, so the platform cannot know when to refresh"
+        )
+    };
+    let returned = stored["returned"].to_string();
+    if !returned.contains("refresh_token") {
+        bail!(
+            "the IdP issued no refresh token with the code: the platform cannot keep a pre-authenticated consumer signed in (ask for offline_access if the IdP needs it)"
+        );
+    }
+    let clock = &w.platform().await?.clock;
+    clock.advance(std::time::Duration::from_secs(lifetime.max(0) as u64 + 1));
+    Ok(())
+}
+
+async fn refreshed_once(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
+    let refreshes: Vec<Value> = w
+        .token_requests()
+        .await?
+        .into_iter()
+        .filter(|r| r["grant_type"] == "refresh_token")
+        .collect();
+    ensure!(
+        refreshes.len() == 1,
+        "the platform sent {} refresh requests, expected one",
+        refreshes.len()
+    );
+    let r = &refreshes[0];
+    ensure!(
+        r["outcome"] == "ok",
+        "the IdP refused the refresh: {} (HTTP {}) (RFC 6749 6)",
+        r["outcome"],
+        r["status"]
+    );
+    Ok(())
+}
+
+async fn session_api_called(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
+    let expected = w.profile().api.expected_status;
+    let events = w.events().await?;
+    let status = events.iter().rev().find_map(|e| match e["kind"].as_str() {
+        Some("integration_called") | Some("api_error") => Some(e["status"].as_u64()),
+        _ => None,
+    });
+    let unavailable = events.iter().rev().find_map(|e| {
+        (e["kind"] == "credential_unavailable")
+            .then(|| e["reason"].as_str().unwrap_or_default().to_string())
+    });
+    match (status, unavailable) {
+        (Some(Some(s)), _) if s == u64::from(expected) => Ok(()),
+        (Some(Some(s)), _) => bail!(
+            "the brand API ({}) answered {s} to the session's token, expected {expected}",
+            w.ctx.api_url().unwrap_or_default()
+        ),
+        (_, Some(reason)) => bail!("the platform had no token for the consumer: {reason}"),
+        _ => bail!("the platform did not call the brand API"),
+    }
 }
 
 /// The access token of the gate's last token answer.
@@ -1067,6 +1178,7 @@ async fn client_credentials(w: &mut ConformWorld, _: Args) -> anyhow::Result<()>
         code: String::new(),
         verifier: String::new(),
         redirect_uri: String::new(),
+        nonce: String::new(),
     });
     token_request(
         w,
@@ -1455,7 +1567,7 @@ async fn ask_with_variant(w: &mut ConformWorld, args: Args) -> anyhow::Result<()
         }
         other => bail!("unknown redirect URI variant {other:?}"),
     }
-    let (landing, _) = authorize(w, variant.as_str()).await?;
+    let (landing, _, _) = authorize(w, variant.as_str()).await?;
     w.landing = Some(landing);
     w.document = Some(Value::String(variant.to_string()));
     Ok(())

@@ -166,6 +166,8 @@ pub struct DirectCode {
     pub code: String,
     pub verifier: String,
     pub redirect_uri: String,
+    /// The nonce of the authorization request.
+    pub nonce: String,
 }
 
 /// What the token endpoint answered the gate.
@@ -265,18 +267,27 @@ impl ConformWorld {
         integration.insert("credential".into(), "brand-login".into());
         let mut answer = toml::Table::new();
         answer.insert("text".into(), "The brand API answered.".into());
-        let mut dialog = toml::Table::new();
-        dialog.insert("name".into(), "my-account".into());
-        dialog.insert(
-            "triggers".into(),
-            toml::Value::Array(vec!["my account".into()]),
-        );
-        dialog.insert("integration".into(), integration.into());
-        dialog.insert("answer".into(), answer.into());
+        let dialog = |name: &str, trigger: &str, credential: &str| {
+            let mut integration = integration.clone();
+            integration.insert("name".into(), name.into());
+            integration.insert("credential".into(), credential.into());
+            let mut dialog = toml::Table::new();
+            dialog.insert("name".into(), name.into());
+            dialog.insert("triggers".into(), toml::Value::Array(vec![trigger.into()]));
+            dialog.insert("integration".into(), integration.into());
+            dialog.insert("answer".into(), answer.clone().into());
+            toml::Value::from(dialog)
+        };
         let mut bot = toml::Table::new();
         bot.insert("id".into(), "gate-bot".into());
         bot.insert("fallback".into(), "Ask about your account.".into());
-        bot.insert("dialogs".into(), toml::Value::Array(vec![dialog.into()]));
+        bot.insert(
+            "dialogs".into(),
+            toml::Value::Array(vec![
+                dialog("my-account", "my account", "brand-login"),
+                dialog("my-signed-in-account", "my signed-in account", "brand-sso"),
+            ]),
+        );
         let mut o = toml::Table::new();
         o.insert("id".into(), org.into());
         o.insert("provider".into(), provider.into());
@@ -300,6 +311,10 @@ impl ConformWorld {
                     clock: clock.clone(),
                     public_url: Some(public.clone()),
                     http_timeout: self.ctx.request_timeout(),
+                    // The consumer sessions of pre-authentication outlive
+                    // any access token the IdP gives: the check moves the
+                    // clock past the token, not past the session.
+                    consumer_session_ttl_secs: 30 * 24 * 3600,
                     ..PlatformOptions::default()
                 },
             )
@@ -491,6 +506,71 @@ impl ConformWorld {
             }
         }
         shown
+    }
+
+    /// Consumer Pre-Authentication, as the brand's website does it: save
+    /// the credential, hand the platform the gate's fresh code, and open
+    /// the consumer's authenticated conversation with the session handle.
+    pub async fn pre_authenticate(&mut self) -> anyhow::Result<()> {
+        let direct = self
+            .direct
+            .as_ref()
+            .ok_or_else(|| anyhow!("the gate holds no code"))?;
+        let start = json!({
+            "code": direct.code,
+            "redirect_uri": direct.redirect_uri,
+            "code_verifier": direct.verifier,
+            "nonce": direct.nonce,
+        });
+        let (local, org) = {
+            let p = self.platform().await?;
+            (p.local.clone(), p.org.clone())
+        };
+        let http = self.ctx.platform_http.clone();
+        let saved = http
+            .post(format!("{local}/api/orgs/{org}/credentials"))
+            .json(&json!({ "type": "consumer_pre_authentication", "name": "brand-sso" }))
+            .send()
+            .await
+            .map_err(|e| anyhow!("the embedded platform did not answer: {}", e.without_url()))?;
+        ensure!(
+            saved.status().as_u16() == 201,
+            "the platform refused the Consumer Pre-Authentication credential: {}",
+            saved.text().await.unwrap_or_default()
+        );
+        let response = http
+            .post(format!("{local}/api/account/{org}/consumer/sessions"))
+            .json(&start)
+            .send()
+            .await
+            .map_err(|e| anyhow!("the embedded platform did not answer: {}", e.without_url()))?;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or_default();
+        if status != 201 {
+            bail!(
+                "the platform could not start the consumer's session with the code (HTTP {status}): {}",
+                body["error_description"]
+                    .as_str()
+                    .or(body["error"].as_str())
+                    .unwrap_or_default()
+            );
+        }
+        let handle = body["session_token"]
+            .as_str()
+            .ok_or_else(|| anyhow!("the platform's session answer has no session_token"))?
+            .to_string();
+        let opened = http
+            .post(format!("{local}/api/conversations"))
+            .json(&json!({ "org": org, "bot": "gate-bot", "consumer_session": handle }))
+            .send()
+            .await
+            .map_err(|e| anyhow!("the embedded platform did not answer: {}", e.without_url()))?;
+        let body: Value = opened.json().await.unwrap_or_default();
+        let id = body["id"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no conversation id in the platform's answer"))?;
+        self.conversation = Some(id.to_string());
+        Ok(())
     }
 
     /// Open the conversation.

@@ -33,6 +33,7 @@
 //! # Optional: which flows `standin conform` checks (defaults shown).
 //! [flows]
 //! consumer_authentication = true
+//! pre_authentication = false
 //! client_credentials = false
 //!
 //! # Optional: the brand API call made with the consumer's token (default:
@@ -172,6 +173,9 @@ impl Default for FormHintsFile {
 pub struct Flows {
     /// The consumer signs in mid-conversation (source document 001).
     pub consumer_authentication: bool,
+    /// Consumer Pre-Authentication (source document 004): the consumer
+    /// signed in on the brand's side, the platform refreshing the token.
+    pub pre_authentication: bool,
     /// The client credentials grant (RFC 6749 4.4), when the client may
     /// use it.
     pub client_credentials: bool,
@@ -181,6 +185,7 @@ impl Default for Flows {
     fn default() -> Self {
         Self {
             consumer_authentication: true,
+            pre_authentication: false,
             client_credentials: false,
         }
     }
@@ -274,7 +279,14 @@ const SECTIONS: [(&str, &[&str]); 6] = [
             "extra",
         ],
     ),
-    ("flows", &["consumer_authentication", "client_credentials"]),
+    (
+        "flows",
+        &[
+            "consumer_authentication",
+            "pre_authentication",
+            "client_credentials",
+        ],
+    ),
     ("api", &["url", "method", "expected_status"]),
     ("timeouts", &["request_secs", "run_secs"]),
 ];
@@ -678,6 +690,7 @@ impl Profile {
         };
         let flows = Flows {
             consumer_authentication: r.boolean("flows", "consumer_authentication", true),
+            pre_authentication: r.boolean("flows", "pre_authentication", false),
             client_credentials: r.boolean("flows", "client_credentials", false),
         };
         let api_url = r.string("api", "url").and_then(|u| match http_url(&u) {
