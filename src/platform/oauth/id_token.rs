@@ -15,7 +15,7 @@
 use std::str::FromStr as _;
 
 use openidconnect::core::{CoreClient, CoreIdToken};
-use openidconnect::{AccessToken, AccessTokenHash, ClientId, ClientSecret, Nonce};
+use openidconnect::{AccessToken, AccessTokenHash, ClientId, ClientSecret, JsonWebKey as _, Nonce};
 
 use super::Metadata;
 use crate::secret::Secret;
@@ -33,8 +33,61 @@ pub struct Expect<'a> {
     pub leeway_secs: i64,
 }
 
+/// What is wrong with the header of `raw`, said precisely, before the
+/// crate's verifier says "Signature verification failed" about it: an
+/// unsigned token, an algorithm discovery does not advertise, a `kid` the
+/// JWKS does not hold. `None` when the header is as it should be (the
+/// verifier still checks everything).
+fn header_problem(raw: &str, meta: &Metadata) -> Option<String> {
+    use base64::Engine as _;
+    let header = raw.split('.').next()?;
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header.trim_end_matches('='))
+            .ok()?,
+    )
+    .ok()?;
+    let alg = header["alg"].as_str()?;
+    if alg.eq_ignore_ascii_case("none") {
+        return Some(
+            "the ID token is unsigned (alg none), which is never accepted (OIDC Core 3.1.3.7 7)"
+                .into(),
+        );
+    }
+    let advertised: Vec<String> = meta
+        .id_token_signing_alg_values_supported()
+        .iter()
+        .filter_map(|a| serde_json::to_value(a).ok()?.as_str().map(str::to_string))
+        .collect();
+    if !advertised.iter().any(|a| a == alg) {
+        return Some(format!(
+            "the ID token is signed with {alg}, which discovery does not advertise in id_token_signing_alg_values_supported ({}) (OIDC Core 3.1.3.7 7)",
+            advertised.join(", ")
+        ));
+    }
+    let kid = header["kid"].as_str()?;
+    let keys = meta.jwks().keys();
+    let kids: Vec<&str> = keys
+        .iter()
+        .filter_map(|k| k.key_id().map(|id| id.as_str()))
+        .collect();
+    if !alg.starts_with("HS")
+        && !keys.is_empty()
+        && kids.len() == keys.len()
+        && !kids.contains(&kid)
+    {
+        return Some(format!(
+            "the ID token names the key {kid:?}, which the IdP's JWKS (as last fetched) does not hold; the next sign-in fetches it again (OIDC Core 10.1)"
+        ));
+    }
+    None
+}
+
 /// Check `raw` and return its `sub`.
 pub fn check(raw: &Secret, meta: &Metadata, expect: &Expect<'_>) -> Result<String, String> {
+    if let Some(problem) = header_problem(raw.expose(), meta) {
+        return Err(problem);
+    }
     let token = CoreIdToken::from_str(raw.expose())
         .map_err(|e| format!("the id_token is not a JWT ({e})"))?;
     let client = CoreClient::from_provider_metadata(
