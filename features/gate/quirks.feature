@@ -71,3 +71,16 @@ Feature: standin conform judges each quirk mode of the mock IdP
     Then no check fails
     And the output says "needs JavaScript (use --browser chromium)"
     And the exit code is 2
+
+  Scenario Outline: The failed ID token check names the defect (<quirk>)
+    Given the mock IdP in quirk mode "<quirk>"
+    When standin conform runs against it
+    Then the output says "<said>"
+
+    Examples:
+      | quirk                  | said                                                  |
+      | id_token_alg_none      | unsigned (alg none)                                   |
+      | id_token_hs256         | signed with HS256, which discovery does not advertise |
+      | id_token_kid_unknown   | names the key "not-in-the-jwks"                       |
+      | id_token_wrong_at_hash | at_hash does not match the access token               |
+      | id_token_wrong_aud     | Invalid audiences                                     |
