@@ -81,6 +81,6 @@ Feature: standin conform judges each quirk mode of the mock IdP
       | quirk                  | said                                                  |
       | id_token_alg_none      | unsigned (alg none)                                   |
       | id_token_hs256         | signed with HS256, which discovery does not advertise |
-      | id_token_kid_unknown   | names the key "not-in-the-jwks"                       |
+      | id_token_kid_unknown   | which the IdP's JWKS (as last fetched) does not hold |
       | id_token_wrong_at_hash | at_hash does not match the access token               |
       | id_token_wrong_aud     | Invalid audiences                                     |
