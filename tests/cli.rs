@@ -308,6 +308,36 @@ mod conform {
     }
 
     #[tokio::test]
+    async fn an_access_token_lifetime_other_than_the_profiles_fails_the_token_response_check() {
+        let idp = MockIdp::start(Fixtures::default_brand()).await.unwrap();
+        let d = dir("lifetime");
+        let p = profile(&d, idp.issuer(), "demo-bot-secret");
+        let text = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("scope = ", "access_token_lifetime = 3600\nscope = ");
+        std::fs::write(&p, text).unwrap();
+        let run = conform(&[
+            "--profile",
+            p.to_str().unwrap(),
+            "--tags",
+            "@consumer_authentication",
+        ])
+        .await;
+        assert_eq!(run.code, 1, "{}", run.stdout);
+        assert_eq!(
+            verdict(&run, "The code is exchanged for a sound token response"),
+            "FAIL"
+        );
+        assert!(
+            run.stdout
+                .contains("the access token lives 300 s (expires_in), the profile expects 3600 s"),
+            "{}",
+            run.stdout
+        );
+        let _ = std::fs::remove_dir_all(d);
+    }
+
+    #[tokio::test]
     async fn a_brands_own_features_run_with_the_same_vocabulary() {
         let idp = MockIdp::start(Fixtures::default_brand()).await.unwrap();
         let d = dir("features");

@@ -826,6 +826,15 @@ async fn token_response_sound(w: &mut ConformWorld, _: Args) -> anyhow::Result<(
             "send the token response exactly as RFC 6749 5.1 describes it",
         );
     }
+    if let (Some(expected), Some(given)) = (
+        w.profile().access_token_lifetime,
+        exchange["expires_in"].as_u64(),
+    ) {
+        ensure!(
+            given == expected,
+            "the access token lives {given} s (expires_in), the profile expects {expected} s (access_token_lifetime)"
+        );
+    }
     if exchange["expires_in"].is_null() {
         w.warn(
             "RFC 6749 section 5.1",
