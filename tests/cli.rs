@@ -165,7 +165,7 @@ mod conform {
             .unwrap()
             .replace("\"demo-bot\"", "\"gate-bot\"")
             .replace("\"demo-bot-secret\"", "\"gate-bot-secret\"")
-            + "\n[flows]\nclient_credentials = true\npre_authentication = true\n";
+            + "\n[flows]\nclient_credentials = true\npre_authentication = true\n\n[other_client]\nclient_id = \"demo-service\"\nclient_secret = \"demo-service-secret\"\n";
         std::fs::write(&p, text).unwrap();
         let (junit, json, verdicts) = (d.join("j.xml"), d.join("c.json"), d.join("v.json"));
         let run = conform(&[
@@ -181,12 +181,12 @@ mod conform {
         .await;
         assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
         assert!(
-            run.stdout.contains("22 checks: 22 passed"),
+            run.stdout.contains("23 checks: 23 passed"),
             "{}",
             run.stdout
         );
         let xml = std::fs::read_to_string(&junit).unwrap();
-        assert_eq!(xml.matches("<testcase").count(), 22, "{xml}");
+        assert_eq!(xml.matches("<testcase").count(), 23, "{xml}");
         let cucumber: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
         assert_eq!(cucumber.as_array().map(Vec::len), Some(7), "seven features");
@@ -201,7 +201,11 @@ mod conform {
         );
         // The client secret and the password are in no report.
         for text in [run.stdout, xml, cucumber.to_string(), v.to_string()] {
-            assert!(!text.contains("gate-bot-secret") && !text.contains("alice-password"));
+            assert!(
+                !text.contains("gate-bot-secret")
+                    && !text.contains("alice-password")
+                    && !text.contains("demo-service-secret")
+            );
         }
         let _ = std::fs::remove_dir_all(d);
     }

@@ -46,6 +46,14 @@ Feature: The IdP enforces what keeps codes safe
       | on another port      |
       | with a query added   |
 
+  @other_client
+  Scenario: A code is bound to its client
+    Rests on: RFC 6749 sections 4.1.3 and 10.5
+    Fix: refuse a code presented by another client than the one it was issued to (invalid_grant)
+    Given the gate holds a fresh code
+    When another client of the IdP exchanges the code
+    Then the token endpoint refuses it with "invalid_grant" or "unauthorized_client"
+
   Scenario: A wrong client secret is refused
     Rests on: RFC 6749 section 5.2
     Fix: answer a failed client authentication with invalid_client, HTTP 401 and a WWW-Authenticate header when the client used Basic

@@ -62,6 +62,12 @@ client_credentials = false
 method = "GET"
 expected_status = 200
 
+# Another client registered at the IdP, to check that a code is bound to
+# the client it was issued to (optional):
+# [other_client]
+# client_id = "<another client>"
+# client_secret_env = "OTHER_CLIENT_SECRET"
+
 # Time limits, in seconds: each request, and the whole run.
 [timeouts]
 request_secs = 10

@@ -49,6 +49,9 @@ fn skip_reason(tag: &str, profile: &Profile, discovery: &Value) -> Option<String
         "consumer_authentication" if !profile.flows.consumer_authentication => {
             Some("consumer authentication is off in the profile's [flows]".into())
         }
+        "other_client" if profile.other_client.is_none() => {
+            Some("the profile names no [other_client]".into())
+        }
         "pre_authentication" if !profile.flows.pre_authentication => {
             Some("consumer pre-authentication is off in the profile's [flows]".into())
         }
@@ -338,10 +341,14 @@ pub async fn run(options: Options) -> Result<Report, StartError> {
         .checks
         .sort_by(|a, b| a.feature.cmp(&b.feature).then(a.name.cmp(&b.name)));
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    report.scrub(&[
+    let mut secrets = vec![
         profile.client_secret.expose(),
         profile.user.password.expose(),
-    ]);
+    ];
+    if let Some(other) = &profile.other_client {
+        secrets.push(other.client_secret.expose());
+    }
+    report.scrub(&secrets);
     let _ = std::io::stdout().flush();
     Ok(report)
 }

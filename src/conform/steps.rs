@@ -59,10 +59,13 @@ macro_rules! step {
                     // Reports (Cucumber JSON included) never carry a
                     // secret, code or token.
                     let profile = &w.ctx.profile;
-                    let secrets = [
+                    let mut secrets = vec![
                         profile.client_secret.expose(),
                         profile.user.password.expose(),
                     ];
+                    if let Some(other) = &profile.other_client {
+                        secrets.push(other.client_secret.expose());
+                    }
                     panic!("{}", super::report::scrub_text(&format!("{e:#}"), &secrets));
                 }
             })
@@ -278,6 +281,12 @@ pub const VOCABULARY: &[StepDef] = &[
         pattern: "the gate exchanges the code with another redirect URI",
         example: "When the gate exchanges the code with another redirect URI",
         run: step!(exchange_other_redirect),
+    },
+    StepDef {
+        kind: Kind::When,
+        pattern: "another client of the IdP exchanges the code",
+        example: "When another client of the IdP exchanges the code",
+        run: step!(exchange_as_other_client),
     },
     StepDef {
         kind: Kind::When,
@@ -1215,6 +1224,8 @@ async fn no_refresh_token_returned(w: &mut ConformWorld, _: Args) -> anyhow::Res
 struct Tamper {
     /// Another grant than the code's.
     grant: Option<&'static str>,
+    /// Another client (id, secret) than the profile's.
+    client: Option<(String, String)>,
     verifier: Option<Option<String>>,
     redirect_uri: Option<String>,
     secret: Option<String>,
@@ -1237,9 +1248,15 @@ async fn token_request(w: &mut ConformWorld, tamper: Tamper) -> anyhow::Result<(
     let redirect_uri = tamper
         .redirect_uri
         .unwrap_or_else(|| direct.redirect_uri.clone());
-    let secret = tamper
-        .secret
-        .unwrap_or_else(|| profile.client_secret.expose().to_string());
+    let (client_id, secret) = match tamper.client {
+        Some((id, secret)) => (id, secret),
+        None => (
+            profile.client_id.clone(),
+            tamper
+                .secret
+                .unwrap_or_else(|| profile.client_secret.expose().to_string()),
+        ),
+    };
     let mut form = match tamper.grant {
         Some(grant) => vec![("grant_type", grant.to_string())],
         None => vec![
@@ -1255,12 +1272,12 @@ async fn token_request(w: &mut ConformWorld, tamper: Tamper) -> anyhow::Result<(
     let mut request_headers = Vec::new();
     match profile.token_endpoint_auth {
         TokenEndpointAuth::ClientSecretBasic => {
-            let value = basic_credentials(&profile.client_id, &secret);
+            let value = basic_credentials(&client_id, &secret);
             request_headers.push(redact_header("Authorization", &value));
             request = request.header(reqwest::header::AUTHORIZATION, value);
         }
         TokenEndpointAuth::ClientSecretPost => {
-            form.push(("client_id", profile.client_id.clone()));
+            form.push(("client_id", client_id));
             form.push(("client_secret", secret));
         }
     }
@@ -1375,6 +1392,22 @@ async fn exchange_other_redirect(w: &mut ConformWorld, _: Args) -> anyhow::Resul
         w,
         Tamper {
             redirect_uri: Some(other.to_string()),
+            ..Tamper::default()
+        },
+    )
+    .await
+}
+
+async fn exchange_as_other_client(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
+    let other = w
+        .profile()
+        .other_client
+        .clone()
+        .ok_or_else(|| anyhow!("{NOT_CHECKED}the profile names no [other_client]"))?;
+    token_request(
+        w,
+        Tamper {
+            client: Some((other.client_id, other.client_secret.expose().to_string())),
             ..Tamper::default()
         },
     )

@@ -43,6 +43,12 @@
 //! method = "GET"
 //! expected_status = 200
 //!
+//! # Optional: another client of the IdP, to check that a code is bound
+//! # to the client it was issued to.
+//! [other_client]
+//! client_id = "another-client"
+//! client_secret_env = "OTHER_CLIENT_SECRET"
+//!
 //! # Optional: time limits, in seconds (defaults shown).
 //! [timeouts]
 //! request_secs = 10
@@ -124,6 +130,17 @@ pub struct Profile {
     pub flows: Flows,
     pub api: ApiCall,
     pub timeouts: Timeouts,
+    /// `[other_client]`: another client registered at the IdP, to check
+    /// that a code is bound to the client it was issued to.
+    pub other_client: Option<OtherClient>,
+}
+
+/// Another client of the IdP (its id and secret; it authenticates as the
+/// profile's `token_endpoint_auth` says).
+#[derive(Clone, Debug)]
+pub struct OtherClient {
+    pub client_id: String,
+    pub client_secret: Secret,
 }
 
 /// The consumer account used by the scenarios.
@@ -248,7 +265,7 @@ impl std::fmt::Display for Problem {
 }
 
 /// The keys each section may hold; anything else is refused by name.
-const SECTIONS: [(&str, &[&str]); 6] = [
+const SECTIONS: [(&str, &[&str]); 7] = [
     (
         "",
         &[
@@ -266,6 +283,7 @@ const SECTIONS: [(&str, &[&str]); 6] = [
             "flows",
             "api",
             "timeouts",
+            "other_client",
         ],
     ),
     ("user", &["username", "password", "password_env", "sub"]),
@@ -289,6 +307,10 @@ const SECTIONS: [(&str, &[&str]); 6] = [
     ),
     ("api", &["url", "method", "expected_status"]),
     ("timeouts", &["request_secs", "run_secs"]),
+    (
+        "other_client",
+        &["client_id", "client_secret", "client_secret_env"],
+    ),
 ];
 
 /// The 1-based line where `key` of `section` ("" for the top) is set, or
@@ -726,6 +748,21 @@ impl Profile {
                 .integer("timeouts", "run_secs", 1..=3600)
                 .map_or(300, |n| n as u64),
         };
+        let other_client = if r.section("other_client").is_some() {
+            let id = r.required(
+                "other_client",
+                "client_id",
+                "another client registered at the IdP",
+            );
+            let secret = r.secret("other_client", "client_secret", env);
+            id.zip(secret)
+                .map(|(client_id, client_secret)| OtherClient {
+                    client_id,
+                    client_secret,
+                })
+        } else {
+            None
+        };
         let problems = r.problems;
         match (
             issuer,
@@ -760,6 +797,7 @@ impl Profile {
                 flows,
                 api,
                 timeouts,
+                other_client,
             }),
             _ => Err(problems),
         }
