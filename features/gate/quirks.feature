@@ -33,6 +33,7 @@ Feature: standin conform judges each quirk mode of the mock IdP
       | id_token_hs256         | The ID token is valid                                                                        |
       | id_token_kid_unknown   | The ID token is valid                                                                        |
       | id_token_wrong_at_hash | The ID token is valid                                                                        |
+      | id_token_extra_audience | The ID token is valid                                                                       |
       | userinfo_sub_differs   | Userinfo's sub is the ID token's                                                             |
       | jwks_failing           | The JWKS holds a key that verifies ID tokens                                                 |
 
@@ -58,12 +59,16 @@ Feature: standin conform judges each quirk mode of the mock IdP
       | scope_array         |
       | form_encoded_token  |
 
-  Scenario: A two-step login is legal and passes clean
-    Given the mock IdP in quirk mode "login_two_step"
+  Scenario Outline: <quirk> is legal and passes clean
+    Given the mock IdP in quirk mode "<quirk>"
     When standin conform runs against it
     Then no check fails
     And no check warns
     And the exit code is 0
+
+    Examples:
+      | quirk                   |
+      | login_two_step          |
 
   Scenario: A login page built by JavaScript is an error of the run for the HTTP agent
     Given the mock IdP in quirk mode "login_needs_javascript"
@@ -84,3 +89,4 @@ Feature: standin conform judges each quirk mode of the mock IdP
       | id_token_kid_unknown   | which the IdP's JWKS (as last fetched) does not hold |
       | id_token_wrong_at_hash | at_hash does not match the access token               |
       | id_token_wrong_aud     | Invalid audiences                                     |
+      | id_token_extra_audience | is not a trusted audience                            |

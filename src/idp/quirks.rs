@@ -75,13 +75,18 @@ pub enum Quirk {
     FormEncodedToken,
     /// `scope` as a JSON array (tolerated).
     ScopeArray,
+    /// ID tokens for the client and another audience beside it, with
+    /// `azp` the client, as Oracle IDCS and Zitadel issue them. OIDC Core
+    /// 2 lets an IdP do it, and 3.1.3.7 step 3 has a client reject
+    /// audiences it does not trust: the platform trusts none but itself.
+    IdTokenExtraAudience,
 }
 
 /// How long the `slow_token` quirk keeps the token endpoint silent.
 pub const SLOW_TOKEN: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl Quirk {
-    pub const ALL: [Quirk; 28] = [
+    pub const ALL: [Quirk; 29] = [
         Quirk::StateDropped,
         Quirk::StateAltered,
         Quirk::IssMissing,
@@ -110,6 +115,7 @@ impl Quirk {
         Quirk::IdTokenWrongAtHash,
         Quirk::FormEncodedToken,
         Quirk::ScopeArray,
+        Quirk::IdTokenExtraAudience,
     ];
 
     /// Its name in the admin API and on the command line.

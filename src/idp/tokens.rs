@@ -230,7 +230,14 @@ pub fn mint_id_token(state: &IdpState, t: IdTokenFor<'_>) -> String {
     }
     claims.insert("iss".into(), iss.into());
     claims.insert("sub".into(), t.user.sub().into());
-    claims.insert("aud".into(), aud.into());
+    if state.quirk(Quirk::IdTokenExtraAudience) && defect.is_none() {
+        claims.insert(
+            "aud".into(),
+            serde_json::json!([aud, "urn:standin:another-audience"]),
+        );
+    } else {
+        claims.insert("aud".into(), aud.into());
+    }
     claims.insert("azp".into(), t.client.id.clone().into());
     claims.insert("exp".into(), exp.into());
     claims.insert("iat".into(), iat.into());
