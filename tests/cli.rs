@@ -602,6 +602,7 @@ fn an_unknown_quirk_is_refused_listing_the_quirks() {
 
 #[tokio::test]
 async fn quirks_are_set_and_read_at_run_time() {
+    use standin::idp::quirks::Quirk;
     use standin::idp::{Fixtures, MockIdp};
     let idp = MockIdp::start(Fixtures::default_brand()).await.unwrap();
     let http = reqwest::Client::new();
@@ -618,7 +619,7 @@ async fn quirks_are_set_and_read_at_run_time() {
         now["quirks"],
         serde_json::json!(["state_dropped", "iss_missing"])
     );
-    assert_eq!(now["available"].as_array().unwrap().len(), 28);
+    assert_eq!(now["available"].as_array().unwrap().len(), Quirk::ALL.len());
     let bad = http
         .put(&url)
         .json(&serde_json::json!({"quirks": ["nope"]}))
