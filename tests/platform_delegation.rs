@@ -759,3 +759,155 @@ mod peer {
         );
     }
 }
+
+/// The chat page in real headless Chromium (Debian's chromium and
+/// chromium-driver; `.ci/run` installs them when missing): the answer
+/// appears without a reload once the consumer has signed in in the other
+/// tab, and the clock control brings a new link.
+mod chat_page {
+    use std::time::Duration;
+
+    use fantoccini::{Client, ClientBuilder, Locator};
+    use standin::conform::chromium::Driver;
+
+    use crate::platform_support::World;
+
+    async fn browser(driver: &Driver) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]}),
+        );
+        ClientBuilder::rustls()
+            .unwrap()
+            .capabilities(caps)
+            .connect(driver.url())
+            .await
+            .expect("a Chromium session (install chromium and chromium-driver)")
+    }
+
+    /// Wait (polling the page, up to `limit`) until its text contains
+    /// `wanted`.
+    async fn until_text(client: &Client, wanted: &str, limit: Duration) -> String {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let text = client
+                .find(Locator::Css("#transcript"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if text.contains(wanted) || tokio::time::Instant::now() >= deadline {
+                return text;
+            }
+            // Polling the page for an update, not waiting out an expiry.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn the_answer_appears_without_a_reload_and_the_clock_brings_a_new_link() {
+        let world = World::start().await;
+        let driver = Driver::start().await.expect("chromedriver");
+        let client = browser(&driver).await;
+        client
+            .goto(&format!("{}/chat", world.platform.url()))
+            .await
+            .unwrap();
+        let chat = client.window().await.unwrap();
+        client
+            .find(Locator::Css("#text"))
+            .await
+            .unwrap()
+            .send_keys("my orders\n")
+            .await
+            .unwrap();
+        until_text(&client, "Sign in", Duration::from_secs(5)).await;
+        client
+            .find(Locator::Css("a.signin"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        // The IdP opened in a new tab: sign in there and allow.
+        let windows = client.windows().await.unwrap();
+        let idp_tab = windows.into_iter().find(|w| *w != chat).expect("a new tab");
+        client.switch_to_window(idp_tab).await.unwrap();
+        client
+            .find(Locator::Css("input[name=username]"))
+            .await
+            .unwrap()
+            .send_keys("alice")
+            .await
+            .unwrap();
+        client
+            .find(Locator::Css("input[name=password]"))
+            .await
+            .unwrap()
+            .send_keys("alice-password\n")
+            .await
+            .unwrap();
+        client
+            .wait()
+            .for_element(Locator::Css("button[value=allow]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        client
+            .wait()
+            .for_element(Locator::XPath("//h1[contains(., 'You are signed in')]"))
+            .await
+            .unwrap();
+        // Back in the chat tab, which nobody reloaded.
+        client.switch_to_window(chat).await.unwrap();
+        let text = until_text(&client, "Your orders: 1001", Duration::from_secs(5)).await;
+        assert!(text.contains("Your orders: 1001"), "the chat shows: {text}");
+        // No inline script: the one script is /chat.js, and the page's
+        // policy allows nothing else.
+        let source = client.source().await.unwrap();
+        assert!(!source.contains("<script>"), "{source}");
+        let url = client.current_url().await.unwrap();
+        let page = reqwest::get(url.as_str()).await.unwrap();
+        let policy = page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            policy.contains("script-src 'self'")
+                && !policy.contains("unsafe-inline'; script")
+                && !policy.contains("script-src 'unsafe"),
+            "{policy}"
+        );
+        // +5 minutes, then the next question gets a new link.
+        client
+            .find(Locator::XPath("//button[contains(., '+5 minutes')]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        client
+            .wait()
+            .for_element(Locator::Css("#text"))
+            .await
+            .unwrap()
+            .send_keys("my orders\n")
+            .await
+            .unwrap();
+        let text = until_text(&client, "expired", Duration::from_secs(5)).await;
+        assert!(text.contains("expired"), "the chat shows: {text}");
+        assert_eq!(
+            client
+                .find_all(Locator::Css("a.signin"))
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        client.close().await.unwrap();
+    }
+}

@@ -75,6 +75,11 @@ impl Driver {
         Err(unavailable("chromedriver did not answer within 5 s"))
     }
 
+    /// The WebDriver server's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// A fresh headless browser (no cookies) whose requests to
     /// `redirect_uri`'s origin go to a catcher of its own.
     pub async fn session(

@@ -1,11 +1,20 @@
-//! A minimal chat page for people: `GET /chat` starts a conversation with
-//! the demo bot (or `?org=..&bot=..`), `GET /chat/{id}` shows the
-//! transcript with the authentication link, and a plain form posts
-//! messages. No JavaScript; reload after signing in to see the answer.
+//! A chat page for people: `GET /chat` starts a conversation with the demo
+//! bot (or `?org=..&bot=..`), `GET /chat/{id}` shows the transcript, the
+//! sign-in link as a button that opens the IdP in a new tab, a plain form
+//! for messages and a clock control ("+5 minutes", to watch a token
+//! expire). The page follows its transcript over Server-Sent Events
+//! (`GET /chat/{id}/updates`, with `/chat.js`, the only script, allowed by
+//! a strict Content-Security-Policy), so the answer appears when the
+//! consumer comes back from signing in; without JavaScript, a reload shows
+//! it.
+
+use std::convert::Infallible;
+use std::time::Duration;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -51,42 +60,69 @@ pub async fn start(State(state): State<PlatformState>, Query(q): Query<StartQuer
     }
 }
 
+/// The transcript as HTML: each message, the sign-in link as a button.
+fn transcript(c: &super::conversations::Conversation) -> String {
+    let mut lines = String::new();
+    for m in &c.transcript {
+        let who = match m.from {
+            Party::Consumer => "You",
+            Party::Bot => "Bot",
+        };
+        lines.push_str(&format!(
+            "<p class=\"{class}\"><b>{who}:</b> {}",
+            html_escape::encode_text(&m.text),
+            class = if who == "You" { "you" } else { "bot" }
+        ));
+        if let Some(link) = &m.link {
+            lines.push_str(&format!(
+                " <a class=\"signin\" role=\"button\" href=\"{}\" target=\"_blank\" rel=\"noopener noreferrer\">Sign in</a>",
+                html_escape::encode_double_quoted_attribute(link)
+            ));
+        }
+        lines.push_str("</p>\n");
+    }
+    if c.closed {
+        lines.push_str("<p><i>This conversation is closed.</i></p>\n");
+    }
+    lines
+}
+
+/// The page's policy: its own script only, nothing inline but styles.
+const POLICY: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const STYLE: &str = "body{font-family:sans-serif;max-width:40em;margin:2em auto}\
+.signin{display:inline-block;padding:.2em .8em;border:1px solid #1a5;border-radius:4px;background:#1a5;color:#fff;text-decoration:none}\
+.signin:focus{outline:3px solid #f90}label{margin-right:.5em}";
+
 /// `GET /chat/{id}`: the transcript and a message form.
 pub async fn show(State(state): State<PlatformState>, Path(id): Path<String>) -> Response {
     let Some(html) = state.conversations.read(&id, |c| {
-        let mut lines = String::new();
-        for m in &c.transcript {
-            let who = match m.from {
-                Party::Consumer => "You",
-                Party::Bot => "Bot",
-            };
-            lines.push_str(&format!(
-                "<p><b>{who}:</b> {}",
-                html_escape::encode_text(&m.text)
-            ));
-            if let Some(link) = &m.link {
-                lines.push_str(&format!(
-                    " <a href=\"{}\" target=\"_blank\" rel=\"noopener noreferrer\">Sign in</a>",
-                    html_escape::encode_double_quoted_attribute(link)
-                ));
-            }
-            lines.push_str("</p>\n");
-        }
+        let id = html_escape::encode_double_quoted_attribute(&c.id).into_owned();
+        let clock = if state.options.addr.ip().is_loopback() {
+            format!(
+                "<form method=\"post\" action=\"/chat/{id}/clock\"><button>+5 minutes</button> \
+                 <span>on the shared clock (watch a token expire)</span></form>"
+            )
+        } else {
+            String::new()
+        };
         let form = if c.closed {
-            "<p><i>This conversation is closed.</i></p>".to_string()
+            String::new()
         } else {
             format!(
-                "<form method=\"post\" action=\"/chat/{id}\"><input name=\"text\" autofocus \
-                 placeholder=\"my orders\" size=\"40\"> <button>Send</button></form>\
-                 <p><a href=\"/chat/{id}\">Refresh</a> after signing in to see the answer.</p>",
-                id = html_escape::encode_double_quoted_attribute(&c.id)
+                "<form method=\"post\" action=\"/chat/{id}\"><label for=\"text\">Message</label>\
+                 <input id=\"text\" name=\"text\" autofocus placeholder=\"my orders\" size=\"40\"> \
+                 <button>Send</button></form>{clock}\
+                 <noscript><p><a href=\"/chat/{id}\">Reload</a> after signing in to see the answer.</p></noscript>"
             )
         };
         format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Chat</title></head>\
-             <body style=\"font-family:sans-serif;max-width:40em;margin:2em auto\"><h1>Chat with {bot}</h1>\
-             {lines}{form}</body></html>",
-            bot = html_escape::encode_text(&c.bot)
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Chat</title>\
+             <style>{STYLE}</style><script src=\"/chat.js\" defer></script></head>\
+             <body data-updates=\"/chat/{id}/updates\"><h1>Chat with {bot}</h1>\
+             <div id=\"transcript\" aria-live=\"polite\">{lines}</div>{form}</body></html>",
+            bot = html_escape::encode_text(&c.bot),
+            lines = transcript(c),
         )
     }) else {
         return page(
@@ -100,10 +136,71 @@ pub async fn show(State(state): State<PlatformState>, Path(id): Path<String>) ->
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
             (header::X_FRAME_OPTIONS, "DENY"),
+            (header::CONTENT_SECURITY_POLICY, POLICY),
         ],
         html,
     )
         .into_response()
+}
+
+/// `GET /chat.js`: follow the transcript, replace it when it changes.
+pub async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("chat.js"),
+    )
+        .into_response()
+}
+
+/// `GET /chat/{id}/updates`: Server-Sent Events, one `transcript` event
+/// (the transcript's HTML) now and at every change.
+pub async fn updates(State(state): State<PlatformState>, Path(id): Path<String>) -> Response {
+    let Some(first) = state.conversations.read(&id, transcript) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let changes = state.conversations.subscribe();
+    let stream = futures::stream::unfold(
+        (Some(first), changes, state, id),
+        |(first, mut changes, state, id)| async move {
+            if let Some(html) = first {
+                let event = Event::default().event("transcript").data(html);
+                return Some((Ok::<_, Infallible>(event), (None, changes, state, id)));
+            }
+            loop {
+                match changes.recv().await {
+                    Ok(changed) if changed != id => continue,
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        let html = state.conversations.read(&id, transcript)?;
+                        let event = Event::default().event("transcript").data(html);
+                        return Some((Ok(event), (None, changes, state, id)));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        },
+    );
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}
+
+/// `POST /chat/{id}/clock`: the shared clock five minutes on (the page's
+/// control, to watch a token expire), then back to the page. Only on a
+/// platform bound to loopback: it moves every party's clock.
+pub async fn clock(State(state): State<PlatformState>, Path(id): Path<String>) -> Response {
+    if !state.options.addr.ip().is_loopback() {
+        return page(
+            StatusCode::FORBIDDEN,
+            "No clock control here",
+            "The clock control is offered on a platform bound to loopback only.",
+        );
+    }
+    state.clock.advance(Duration::from_secs(300));
+    let id = super::integrations::template::encode_component(&id);
+    Redirect::to(&format!("/chat/{id}")).into_response()
 }
 
 #[derive(Deserialize)]

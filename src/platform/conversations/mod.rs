@@ -124,12 +124,35 @@ pub struct ContextView {
 }
 
 /// Every conversation of the platform.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Conversations {
     inner: Arc<Mutex<HashMap<String, Conversation>>>,
+    /// The id of each conversation whose transcript changed, for pages
+    /// that follow it (`GET /chat/{id}/updates`). A follower that lags
+    /// misses ids, and reads the transcript afresh on the next one.
+    changes: tokio::sync::broadcast::Sender<String>,
+}
+
+impl Default for Conversations {
+    fn default() -> Self {
+        Self {
+            inner: Arc::default(),
+            changes: tokio::sync::broadcast::channel(1024).0,
+        }
+    }
 }
 
 impl Conversations {
+    /// Follow the transcript changes of every conversation (by id).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.changes.subscribe()
+    }
+
+    fn changed(&self, id: &str) {
+        // Nobody following is not an error.
+        let _ = self.changes.send(id.to_string());
+    }
+
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Conversation>> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -201,6 +224,7 @@ impl Conversations {
             });
             c.events.push(now, EventKind::ConsumerMessage);
         }
+        self.changed(id);
     }
 
     /// Append a bot message (not to a closed conversation).
@@ -213,6 +237,7 @@ impl Conversations {
                 link: reply.link.clone(),
             });
         }
+        self.changed(id);
     }
 
     /// The token to use now, purging it if its expiry has passed.
@@ -267,6 +292,7 @@ impl Conversations {
                     c.token = None;
                     c.events.push(now, EventKind::ConversationClosed);
                 }
+                self.changed(id);
                 true
             }
             None => false,
