@@ -634,3 +634,95 @@ async fn quirks_are_set_and_read_at_run_time() {
         .unwrap();
     assert_eq!(idp.control().quirks().len(), 2);
 }
+
+/// The IdP inspector: what was issued, and a switchboard of forms.
+#[tokio::test]
+async fn the_idp_inspector_shows_what_was_issued_and_switches_modes() {
+    use standin::idp::{Fixtures, MockIdp};
+    let idp = MockIdp::start(Fixtures::default_brand()).await.unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = |p: &str| format!("{}{p}", idp.issuer());
+    let page = http.get(url("/admin/inspector")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let policy = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        policy.starts_with("default-src 'none'") && !policy.contains("script"),
+        "{policy}"
+    );
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Nothing issued yet") && !html.contains("<script"),
+        "{html}"
+    );
+    // Every input and select has a label.
+    assert_eq!(
+        html.matches("<input").count() + html.matches("<select").count(),
+        html.matches("<label").count(),
+        "{html}"
+    );
+
+    // A token issued shows up by id, never by value.
+    let token: serde_json::Value = http
+        .post(url("/token"))
+        .basic_auth("demo-service", Some("demo-service-secret"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let value = token["access_token"].as_str().unwrap();
+    let html = http
+        .get(url("/admin/inspector"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("access token (client_credentials)"), "{html}");
+    assert!(!html.contains(value));
+
+    let posted = http
+        .post(url("/admin/inspector/quirks"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("quirk=state_dropped&quirk=iss_missing")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 303);
+    assert_eq!(idp.control().quirks().len(), 2);
+    http.post(url("/admin/inspector/clock"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(idp.clock().offset(), 300);
+    let bad = http
+        .post(url("/admin/inspector/fault"))
+        .form(&[("status", "200")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    http.post(url("/admin/inspector/defect"))
+        .form(&[("defect", "wrong_aud")])
+        .send()
+        .await
+        .unwrap();
+    let html = http
+        .get(url("/admin/inspector"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("value=\"state_dropped\" checked"), "{html}");
+}

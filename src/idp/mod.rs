@@ -40,6 +40,7 @@ pub mod error;
 pub mod faults;
 pub mod fixtures;
 pub mod http;
+pub mod inspector;
 pub mod introspect;
 pub mod jwks;
 pub mod jwt_bearer;
