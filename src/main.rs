@@ -532,6 +532,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "    admin              {}/admin/grants (clock, faults, inspection)",
                 idp.issuer()
             );
+            say!(
+                "    inspector          {}/admin/inspector (what was issued; a switchboard)",
+                idp.issuer()
+            );
             if let Some(mtls) = idp.mtls_url() {
                 say!("    mTLS token         {mtls}/token (tls_client_auth)");
             }
