@@ -786,6 +786,15 @@ mod chat_page {
             .expect("a Chromium session (install chromium and chromium-driver)")
     }
 
+    /// Save a screenshot of the page as `target/screenshots/{name}.png`
+    /// (the README shows copies of them, from `docs/screenshots/`).
+    async fn screenshot(client: &Client, name: &str) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = client.screenshot().await.unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
     /// Wait (polling the page, up to `limit`) until its text contains
     /// `wanted`.
     async fn until_text(client: &Client, wanted: &str, limit: Duration) -> String {
@@ -866,6 +875,7 @@ mod chat_page {
         client.switch_to_window(chat).await.unwrap();
         let text = until_text(&client, "Your orders: 1001", Duration::from_secs(5)).await;
         assert!(text.contains("Your orders: 1001"), "the chat shows: {text}");
+        screenshot(&client, "chat").await;
         // No inline script: the one script is /chat.js, and the page's
         // policy allows nothing else.
         let source = client.source().await.unwrap();
@@ -908,6 +918,41 @@ mod chat_page {
                 .len(),
             2
         );
+        client.close().await.unwrap();
+    }
+
+    /// The IdP inspector in the browser: what was issued after a sign-in,
+    /// and its clock control.
+    #[tokio::test]
+    async fn the_idp_inspector_in_the_browser() {
+        let world = World::start().await;
+        let driver = Driver::start().await.expect("chromedriver");
+        let client = browser(&driver).await;
+        client
+            .goto(&format!("{}/admin/inspector", world.idp.issuer()))
+            .await
+            .unwrap();
+        let before = client
+            .find(Locator::Css("p"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(before.contains("+0 s from real time"), "{before}");
+        screenshot(&client, "idp-inspector").await;
+        client
+            .find(Locator::XPath("//button[contains(., '+5 minutes')]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let after = client
+            .wait()
+            .for_element(Locator::XPath("//p[contains(., '+300 s from real time')]"))
+            .await;
+        assert!(after.is_ok(), "the clock control did not move the clock");
         client.close().await.unwrap();
     }
 }
