@@ -776,7 +776,7 @@ mod chat_page {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
-            serde_json::json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]}),
+            serde_json::json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,1000"]}),
         );
         ClientBuilder::rustls()
             .unwrap()
@@ -875,6 +875,25 @@ mod chat_page {
         client.switch_to_window(chat).await.unwrap();
         let text = until_text(&client, "Your orders: 1001", Duration::from_secs(5)).await;
         assert!(text.contains("Your orders: 1001"), "the chat shows: {text}");
+        // Beside it, the timeline drew the flow, and nobody reloaded.
+        let timeline = client
+            .find(Locator::Css("#timeline"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for step in [
+            "challenge sent",
+            "callback received",
+            "exchange done",
+            "integration called",
+        ] {
+            assert!(
+                timeline.contains(step),
+                "no {step:?} in the timeline: {timeline}"
+            );
+        }
         screenshot(&client, "chat").await;
         // No inline script: the one script is /chat.js, and the page's
         // policy allows nothing else.

@@ -1,14 +1,15 @@
-// standin's chat page: follow the transcript over Server-Sent Events and
-// show each new version of it (the server renders and escapes it).
+// standin's chat page: follow the transcript and the timeline over
+// Server-Sent Events and show each new version (the server renders and
+// escapes them).
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
-  var transcript = document.getElementById("transcript");
+  var live = document.getElementById("live");
   var url = document.body.getAttribute("data-updates");
-  if (!transcript || !url || !window.EventSource) {
+  if (!live || !url || !window.EventSource) {
     return;
   }
   var source = new EventSource(url);
   source.addEventListener("transcript", function (event) {
-    transcript.innerHTML = event.data;
+    live.innerHTML = event.data;
   });
 });

@@ -87,10 +87,23 @@ fn transcript(c: &super::conversations::Conversation) -> String {
     lines
 }
 
+/// What the page keeps up to date: the transcript and, beside it, the
+/// conversation's timeline ([`super::timeline`]).
+fn live(c: &super::conversations::Conversation) -> String {
+    format!(
+        "<div id=\"transcript\" aria-live=\"polite\">{}</div>\
+         <section id=\"timeline\"><h2>Timeline</h2>{}</section>",
+        transcript(c),
+        super::timeline::render(c.events.events())
+    )
+}
+
 /// The page's policy: its own script only, nothing inline but styles.
 const POLICY: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-const STYLE: &str = "body{font-family:sans-serif;max-width:40em;margin:2em auto}\
+const STYLE: &str = "body{font-family:sans-serif;max-width:60em;margin:2em auto}\
+.timeline{border-collapse:collapse;font-size:.85em;margin:1em 0}.timeline td,.timeline th{padding:.1em .4em;text-align:left;vertical-align:top}\
+.timeline .line{color:#888}.timeline summary{cursor:pointer}.timeline pre{font-size:.9em;background:#f6f6f6}\
 .signin{display:inline-block;padding:.2em .8em;border:1px solid #1a5;border-radius:4px;background:#1a5;color:#fff;text-decoration:none}\
 .signin:focus{outline:3px solid #f90}label{margin-right:.5em}";
 
@@ -120,9 +133,9 @@ pub async fn show(State(state): State<PlatformState>, Path(id): Path<String>) ->
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Chat</title>\
              <style>{STYLE}</style><script src=\"/chat.js\" defer></script></head>\
              <body data-updates=\"/chat/{id}/updates\"><h1>Chat with {bot}</h1>\
-             <div id=\"transcript\" aria-live=\"polite\">{lines}</div>{form}</body></html>",
+             <div id=\"live\">{live}</div>{form}</body></html>",
             bot = html_escape::encode_text(&c.bot),
-            lines = transcript(c),
+            live = live(c),
         )
     }) else {
         return page(
@@ -158,7 +171,7 @@ pub async fn script() -> Response {
 /// `GET /chat/{id}/updates`: Server-Sent Events, one `transcript` event
 /// (the transcript's HTML) now and at every change.
 pub async fn updates(State(state): State<PlatformState>, Path(id): Path<String>) -> Response {
-    let Some(first) = state.conversations.read(&id, transcript) else {
+    let Some(first) = state.conversations.read(&id, live) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let changes = state.conversations.subscribe();
@@ -173,7 +186,7 @@ pub async fn updates(State(state): State<PlatformState>, Path(id): Path<String>)
                 match changes.recv().await {
                     Ok(changed) if changed != id => continue,
                     Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        let html = state.conversations.read(&id, transcript)?;
+                        let html = state.conversations.read(&id, live)?;
                         let event = Event::default().event("transcript").data(html);
                         return Some((Ok(event), (None, changes, state, id)));
                     }

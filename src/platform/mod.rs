@@ -77,6 +77,7 @@ pub mod fixtures;
 pub mod integrations;
 pub mod oauth;
 pub mod org;
+pub mod timeline;
 pub mod tokens_api;
 pub mod web;
 

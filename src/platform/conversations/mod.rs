@@ -211,6 +211,7 @@ impl Conversations {
         if let Some(c) = self.lock().get_mut(id) {
             c.events.push(now, kind);
         }
+        self.changed(id);
     }
 
     /// Append a consumer message.
