@@ -13,6 +13,7 @@
 //! `-- --name "code replay"`, `-- -vv` (prints the World; it holds no secret
 //! in clear).
 
+mod common;
 mod steps;
 
 use std::fs::File;
@@ -20,6 +21,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use common::has_tag;
 use cucumber::{World as _, WriterExt as _, gherkin, writer};
 use standin::conformance::Profile;
 use steps::{IdpWorld, MOCK_ONLY_TAGS, PROFILE};
@@ -119,19 +121,4 @@ fn needs_the_mock(
     scenario: &gherkin::Scenario,
 ) -> bool {
     has_tag(feature, rule, scenario, |t| MOCK_ONLY_TAGS.contains(&t))
-}
-
-/// Does this scenario (or its feature or rule) carry a tag `wanted` picks?
-fn has_tag(
-    feature: &gherkin::Feature,
-    rule: Option<&gherkin::Rule>,
-    scenario: &gherkin::Scenario,
-    wanted: impl Fn(&str) -> bool,
-) -> bool {
-    feature
-        .tags
-        .iter()
-        .chain(rule.iter().flat_map(|r| r.tags.iter()))
-        .chain(scenario.tags.iter())
-        .any(|tag| wanted(tag.trim_start_matches('@')))
 }

@@ -9,6 +9,7 @@
 //! it, when `STANDIN_JUNIT` is set, the report goes beside that one with
 //! `-credentials` added to the file name.
 
+mod common;
 mod delegation_steps;
 
 #[tokio::main]

@@ -15,6 +15,7 @@
 //! `-- --name "duplicate"`, `-- -vv` (prints the World; it holds no token,
 //! code, state or secret in clear).
 
+mod common;
 mod delegation_steps;
 
 #[tokio::main]

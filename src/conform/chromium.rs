@@ -80,6 +80,29 @@ impl Driver {
         &self.url
     }
 
+    /// A fresh headless Chromium (no cookies), with `extra` command-line
+    /// arguments.
+    pub async fn browser(&self, extra: &[String]) -> Result<Client, String> {
+        let mut args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend_from_slice(extra);
+        let mut caps = serde_json::Map::new();
+        caps.insert("goog:chromeOptions".into(), json!({ "args": args }));
+        ClientBuilder::rustls()
+            .map_err(|e| unavailable(e.to_string()))?
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .map_err(|e| unavailable(format!("no browser session: {e}")))
+    }
+
     /// A fresh headless browser (no cookies) whose requests to
     /// `redirect_uri`'s origin go to a catcher of its own.
     pub async fn session(
@@ -107,27 +130,12 @@ impl Driver {
             "data:application/x-ns-proxy-autoconfig;base64,{}",
             base64::engine::general_purpose::STANDARD.encode(pac)
         );
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "args": [
-                    "--headless=new",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-dev-shm-usage",
-                    "--no-first-run",
-                    format!("--proxy-pac-url={pac_url}"),
-                    "--proxy-bypass-list=<-loopback>",
-                ]
-            }),
-        );
-        let client = ClientBuilder::rustls()
-            .map_err(|e| unavailable(e.to_string()))?
-            .capabilities(caps)
-            .connect(&self.url)
-            .await
-            .map_err(|e| unavailable(format!("no browser session: {e}")))?;
+        let client = self
+            .browser(&[
+                format!("--proxy-pac-url={pac_url}"),
+                "--proxy-bypass-list=<-loopback>".into(),
+            ])
+            .await?;
         Ok(Session {
             client: Some(client),
             caught,

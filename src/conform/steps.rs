@@ -869,23 +869,31 @@ async fn id_token_validated(w: &mut ConformWorld, _: Args) -> anyhow::Result<()>
 
 async fn api_called(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
     require_signed_in(w).await?;
+    brand_api_answered(w, "the consumer's token").await
+}
+
+/// The conversation's last brand API call got the profile's expected
+/// status with `whose` token.
+async fn brand_api_answered(w: &mut ConformWorld, whose: &str) -> anyhow::Result<()> {
     let expected = w.profile().api.expected_status;
+    let api = w.ctx.api_url().unwrap_or_default();
     let events = w.events().await?;
     let status = events.iter().rev().find_map(|e| match e["kind"].as_str() {
         Some("integration_called") | Some("api_error") => Some(e["status"].as_u64()),
         _ => None,
     });
-    match status {
-        Some(Some(s)) if s == u64::from(expected) => Ok(()),
-        Some(Some(s)) => bail!(
-            "the brand API ({}) answered {s} to the consumer's token, expected {expected}",
-            w.ctx.api_url().unwrap_or_default()
-        ),
-        Some(None) => bail!(
-            "the brand API ({}) could not be reached",
-            w.ctx.api_url().unwrap_or_default()
-        ),
-        None => bail!("the platform did not call the brand API"),
+    let unavailable = events.iter().rev().find_map(|e| {
+        (e["kind"] == "credential_unavailable")
+            .then(|| e["reason"].as_str().unwrap_or_default().to_string())
+    });
+    match (status, unavailable) {
+        (Some(Some(s)), _) if s == u64::from(expected) => Ok(()),
+        (Some(Some(s)), _) => {
+            bail!("the brand API ({api}) answered {s} to {whose}, expected {expected}")
+        }
+        (Some(None), _) => bail!("the brand API ({api}) could not be reached"),
+        (None, Some(reason)) => bail!("the platform had no token for the consumer: {reason}"),
+        (None, None) => bail!("the platform did not call the brand API"),
     }
 }
 
@@ -1041,25 +1049,7 @@ async fn refreshed_once(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
 }
 
 async fn session_api_called(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
-    let expected = w.profile().api.expected_status;
-    let events = w.events().await?;
-    let status = events.iter().rev().find_map(|e| match e["kind"].as_str() {
-        Some("integration_called") | Some("api_error") => Some(e["status"].as_u64()),
-        _ => None,
-    });
-    let unavailable = events.iter().rev().find_map(|e| {
-        (e["kind"] == "credential_unavailable")
-            .then(|| e["reason"].as_str().unwrap_or_default().to_string())
-    });
-    match (status, unavailable) {
-        (Some(Some(s)), _) if s == u64::from(expected) => Ok(()),
-        (Some(Some(s)), _) => bail!(
-            "the brand API ({}) answered {s} to the session's token, expected {expected}",
-            w.ctx.api_url().unwrap_or_default()
-        ),
-        (_, Some(reason)) => bail!("the platform had no token for the consumer: {reason}"),
-        _ => bail!("the platform did not call the brand API"),
-    }
+    brand_api_answered(w, "the session's token").await
 }
 
 /// The access token of the gate's last token answer.
@@ -1072,6 +1062,42 @@ fn issued_access_token(w: &ConformWorld) -> anyhow::Result<String> {
 
 /// POST `form` to the discovered `endpoint` (RFC 7009, RFC 7662) with
 /// the profile's client authentication; status and JSON body.
+/// A POST to `url` as the client `client_id` with `secret`, authenticated
+/// as the profile says (RFC 6749 2.3.1); `form` gains the credentials for
+/// `client_secret_post`. Also the exchange as the report shows it (the
+/// response still to be filled in).
+fn authenticated_post(
+    w: &ConformWorld,
+    url: &str,
+    form: &mut Vec<(&'static str, String)>,
+    client_id: &str,
+    secret: &str,
+) -> (reqwest::RequestBuilder, Exchange) {
+    let mut request = w.ctx.http.post(url);
+    let mut request_headers = Vec::new();
+    match w.profile().token_endpoint_auth {
+        TokenEndpointAuth::ClientSecretBasic => {
+            let value = basic_credentials(client_id, secret);
+            request_headers.push(redact_header("Authorization", &value));
+            request = request.header(reqwest::header::AUTHORIZATION, value);
+        }
+        TokenEndpointAuth::ClientSecretPost => {
+            form.push(("client_id", client_id.to_string()));
+            form.push(("client_secret", secret.to_string()));
+        }
+    }
+    let shown: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let exchange = Exchange {
+        who: "gate".into(),
+        method: "POST".into(),
+        url: url.to_string(),
+        request_headers,
+        request_body: redact_form(&shown),
+        ..Exchange::default()
+    };
+    (request.form(&*form), exchange)
+}
+
 async fn client_post(
     w: &mut ConformWorld,
     endpoint: &str,
@@ -1083,38 +1109,23 @@ async fn client_post(
         .ok_or_else(|| anyhow!("{NOT_CHECKED}discovery names no {endpoint}"))?
         .to_string();
     let profile = w.profile().clone();
-    let mut request = w.ctx.http.post(&url);
-    match profile.token_endpoint_auth {
-        TokenEndpointAuth::ClientSecretBasic => {
-            request = request.header(
-                reqwest::header::AUTHORIZATION,
-                basic_credentials(&profile.client_id, profile.client_secret.expose()),
-            );
-        }
-        TokenEndpointAuth::ClientSecretPost => {
-            form.push(("client_id", profile.client_id.clone()));
-            form.push(("client_secret", profile.client_secret.expose().to_string()));
-        }
-    }
-    let shown: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let body = redact_form(&shown);
+    let (request, mut exchange) = authenticated_post(
+        w,
+        &url,
+        &mut form,
+        &profile.client_id,
+        profile.client_secret.expose(),
+    );
     let response = request
-        .form(&form)
         .send()
         .await
         .map_err(|e| w.ctx.request_failed("POST", &url, e))?;
     let status = response.status().as_u16();
     let text = response.text().await.unwrap_or_default();
     let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    w.exchanges.push(Exchange {
-        who: "gate".into(),
-        method: "POST".into(),
-        url,
-        request_body: body,
-        status: Some(status),
-        response_body: serde_json::to_string_pretty(&redact_json(&json)).unwrap_or_default(),
-        ..Exchange::default()
-    });
+    exchange.status = Some(status);
+    exchange.response_body = serde_json::to_string_pretty(&redact_json(&json)).unwrap_or_default();
+    w.exchanges.push(exchange);
     Ok((status, json))
 }
 
@@ -1126,17 +1137,18 @@ async fn revoke_access_token(w: &mut ConformWorld, _: Args) -> anyhow::Result<()
         vec![("token", token), ("token_type_hint", "access_token".into())],
     )
     .await?;
-    w.document = Some(serde_json::json!({ "status": status, "body": body }));
+    w.revocation = Some((status, body));
     Ok(())
 }
 
 async fn revocation_confirmed(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
-    let doc = document(w)?;
-    let status = doc["status"].as_u64().unwrap_or_default();
+    let (status, body) = w
+        .revocation
+        .as_ref()
+        .ok_or_else(|| anyhow!("the gate revoked nothing yet"))?;
     ensure!(
-        status == 200,
-        "the revocation endpoint answered {status} {}: a valid revocation request gets HTTP 200 (RFC 7009 2.2)",
-        doc["body"]
+        *status == 200,
+        "the revocation endpoint answered {status} {body}: a valid revocation request gets HTTP 200 (RFC 7009 2.2)"
     );
     Ok(())
 }
@@ -1268,31 +1280,9 @@ async fn token_request(w: &mut ConformWorld, tamper: Tamper) -> anyhow::Result<(
     if let (None, Some(v)) = (tamper.grant, verifier) {
         form.push(("code_verifier", v));
     }
-    let mut request = w.ctx.http.post(&endpoint);
-    let mut request_headers = Vec::new();
-    match profile.token_endpoint_auth {
-        TokenEndpointAuth::ClientSecretBasic => {
-            let value = basic_credentials(&client_id, &secret);
-            request_headers.push(redact_header("Authorization", &value));
-            request = request.header(reqwest::header::AUTHORIZATION, value);
-        }
-        TokenEndpointAuth::ClientSecretPost => {
-            form.push(("client_id", client_id));
-            form.push(("client_secret", secret));
-        }
-    }
-    let shown_form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut exchange = Exchange {
-        who: "gate".into(),
-        method: "POST".into(),
-        url: endpoint.clone(),
-        request_headers,
-        request_body: redact_form(&shown_form),
-        ..Exchange::default()
-    };
+    let (request, mut exchange) = authenticated_post(w, &endpoint, &mut form, &client_id, &secret);
     let sent = request
         .header(reqwest::header::ACCEPT, "application/json")
-        .form(&form)
         .send()
         .await;
     let response = match sent {
@@ -1611,12 +1601,15 @@ async fn ask_with_variant(w: &mut ConformWorld, args: Args) -> anyhow::Result<()
     }
     let (landing, _, _) = authorize(w, variant.as_str()).await?;
     w.landing = Some(landing);
-    w.document = Some(Value::String(variant.to_string()));
+    w.variant = Some(variant.to_string());
     Ok(())
 }
 
 async fn no_code_for_variant(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
-    let variant = document(w)?.as_str().unwrap_or_default().to_string();
+    let variant = w
+        .variant
+        .clone()
+        .ok_or_else(|| anyhow!("the gate asked for no code with a variant redirect URI"))?;
     let Some(landing) = &w.landing else {
         bail!("the gate did not ask for a code")
     };

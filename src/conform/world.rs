@@ -93,21 +93,17 @@ pub struct Warning {
 /// URI, and the URL the platform is reached at: the redirect URI must end
 /// in `/callback/{account}/redirectCode` (or `redirectedCode`), the
 /// platform's callback.
-pub fn callback_parts(redirect_uri: &Url) -> Result<(String, String, String), String> {
+pub fn callback_parts(redirect_uri: &Url) -> Result<(String, String), String> {
     let path = redirect_uri.path();
     let mut parts = path.rsplitn(4, '/');
-    let (name, account, callback, base) = (parts.next(), parts.next(), parts.next(), parts.next());
-    match (name, account, callback, base) {
-        (
-            Some(name @ ("redirectCode" | "redirectedCode")),
-            Some(account),
-            Some("callback"),
-            Some(base),
-        ) if !account.is_empty() && redirect_uri.query().is_none() => {
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("redirectCode" | "redirectedCode"), Some(account), Some("callback"), Some(base))
+            if !account.is_empty() && redirect_uri.query().is_none() =>
+        {
             let mut public = redirect_uri.clone();
             public.set_path(base);
             let public = public.as_str().trim_end_matches('/').to_string();
-            Ok((account.to_string(), name.to_string(), public))
+            Ok((account.to_string(), public))
         }
         _ => Err(format!(
             "redirect_uri {redirect_uri} is not a platform callback: it must end in /callback/<account>/redirectCode (the reference platform's callback, as source document 001 shows), with no query"
@@ -146,6 +142,10 @@ pub struct ConformWorld {
     pub page: Option<(u16, String)>,
     /// The last JSON document read (discovery, JWKS).
     pub document: Option<Value>,
+    /// The variant redirect URI the gate last asked for a code with.
+    pub variant: Option<String>,
+    /// The revocation endpoint's answer: status and body.
+    pub revocation: Option<(u16, Value)>,
     /// A code the gate obtained as the client itself, with its verifier.
     pub direct: Option<DirectCode>,
     /// The token endpoint's last answer to the gate: status, headers,
@@ -218,6 +218,8 @@ impl cucumber::World for ConformWorld {
             callback: None,
             page: None,
             document: None,
+            variant: None,
+            revocation: None,
             direct: None,
             token_answer: None,
             warnings: Vec::new(),
@@ -302,7 +304,7 @@ impl ConformWorld {
     /// Authentication credential for the profile's client.
     pub async fn platform(&mut self) -> anyhow::Result<&EmbeddedPlatform> {
         if self.platform.is_none() {
-            let (org, callback, public) =
+            let (org, public) =
                 callback_parts(&self.profile().redirect_uri).map_err(|e| anyhow!(e))?;
             let clock = Clock::frozen();
             let platform = Platform::start_with(
@@ -347,7 +349,6 @@ impl ConformWorld {
                 status == 201,
                 "the platform refused the profile's sign-in URL (HTTP {status}): {body}"
             );
-            let _ = callback;
             self.platform = Some(EmbeddedPlatform {
                 platform,
                 clock,
@@ -804,13 +805,13 @@ mod tests {
 
     #[test]
     fn the_callback_of_a_redirect_uri_names_the_account_and_the_public_base() {
-        let (org, name, public) = callback_parts(
+        let (org, public) = callback_parts(
             &Url::parse("https://bot.example/base/callback/acme/redirectCode").unwrap(),
         )
         .unwrap();
         assert_eq!(
-            (org.as_str(), name.as_str(), public.as_str()),
-            ("acme", "redirectCode", "https://bot.example/base")
+            (org.as_str(), public.as_str()),
+            ("acme", "https://bot.example/base")
         );
         for bad in [
             "https://bot.example/cb",

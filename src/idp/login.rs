@@ -65,8 +65,8 @@ pub async fn login(State(state): State<IdpState>, headers: HeaderMap, body: RawB
     };
     let username = params.get("username").ok().flatten().unwrap_or("");
     let password = params.get("password").ok().flatten();
-    if state.quirk(super::quirks::Quirk::LoginTwoStep) && password.is_none() {
-        // The first step of a two-step login: ask for the password.
+    // The login form again, for `username`, with `error` if any.
+    let again = |store: std::sync::MutexGuard<'_, Store>, error: Option<&str>| {
         let client_name = store
             .clients
             .get(&txn.request.client_id)
@@ -74,13 +74,17 @@ pub async fn login(State(state): State<IdpState>, headers: HeaderMap, body: RawB
             .unwrap_or_default();
         drop(store);
         let outcome = Outcome::Login {
-            txn: txn_id,
-            csrf: txn.csrf,
+            txn: txn_id.clone(),
+            csrf: txn.csrf.clone(),
             client_name,
             login_hint: Some(username.to_string()),
-            error: None,
+            error: error.map(str::to_string),
         };
-        return authorize::respond(&state, outcome);
+        authorize::respond(&state, outcome)
+    };
+    if state.quirk(super::quirks::Quirk::LoginTwoStep) && password.is_none() {
+        // The first step of a two-step login: ask for the password.
+        return again(store, None);
     }
     let password = password.unwrap_or("");
     let user = store
@@ -90,20 +94,7 @@ pub async fn login(State(state): State<IdpState>, headers: HeaderMap, body: RawB
         .cloned();
     let Some(user) = user else {
         tracing::info!("sign-in refused: wrong user name or password");
-        let client_name = store
-            .clients
-            .get(&txn.request.client_id)
-            .map(|c| c.name.clone().unwrap_or_else(|| c.id.clone()))
-            .unwrap_or_default();
-        drop(store);
-        let outcome = Outcome::Login {
-            txn: txn_id,
-            csrf: txn.csrf,
-            client_name,
-            login_hint: Some(username.to_string()),
-            error: Some("Wrong user name or password.".into()),
-        };
-        return authorize::respond(&state, outcome);
+        return again(store, Some("Wrong user name or password."));
     };
     store.transactions.remove(&txn_id);
     let now = state.now();

@@ -1,4 +1,5 @@
-//! Helpers shared by `tests/oidc_client.rs` and `tests/robustness.rs`.
+//! Helpers shared by the test targets (`tests/oidc_client.rs`,
+//! `tests/robustness.rs`, the Gherkin runners, ...).
 //!
 //! Each test target compiles this module on its own and uses part of it.
 #![allow(dead_code)]
@@ -112,4 +113,20 @@ pub fn only(pairs: &[(String, String)], name: &str) -> Option<String> {
         "`{name}` appears more than once in {pairs:?}"
     );
     first
+}
+
+/// Does this scenario (or its feature or rule) carry a tag `wanted` picks?
+/// (For the Gherkin runners' filters.)
+pub fn has_tag(
+    feature: &cucumber::gherkin::Feature,
+    rule: Option<&cucumber::gherkin::Rule>,
+    scenario: &cucumber::gherkin::Scenario,
+    wanted: impl Fn(&str) -> bool,
+) -> bool {
+    feature
+        .tags
+        .iter()
+        .chain(rule.iter().flat_map(|r| r.tags.iter()))
+        .chain(scenario.tags.iter())
+        .any(|tag| wanted(tag.trim_start_matches('@')))
 }

@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use cucumber::{World as _, WriterExt as _, gherkin, writer};
 
 use super::{DelegationWorld, profile};
+use crate::common::has_tag;
 
 /// Scenarios in flight at once; each has its own servers.
 const CONCURRENCY: usize = 16;
@@ -66,21 +67,6 @@ fn capture_logs() {
         .with_ansi(false)
         .with_writer(|| Capture)
         .try_init();
-}
-
-/// Does this scenario (or its feature or rule) carry a tag `wanted` picks?
-fn has_tag(
-    feature: &gherkin::Feature,
-    rule: Option<&gherkin::Rule>,
-    scenario: &gherkin::Scenario,
-    wanted: impl Fn(&str) -> bool,
-) -> bool {
-    feature
-        .tags
-        .iter()
-        .chain(rule.iter().flat_map(|r| r.tags.iter()))
-        .chain(scenario.tags.iter())
-        .any(|tag| wanted(tag.trim_start_matches('@')))
 }
 
 /// Run the features under `features/{suite}`: against the embedded mock
