@@ -819,28 +819,46 @@ mod chat_page {
             .expect("a Chromium session")
     }
 
-    /// Wait for the element, then click it.
+    /// Click the element, found afresh until the click lands: the page
+    /// replaces its live part at every event, so an element found a moment
+    /// ago may be stale.
     async fn press(client: &Client, at: Locator<'_>) {
-        client
-            .wait()
-            .for_element(at)
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        for _ in 0..100 {
+            if let Ok(element) = client.find(at).await
+                && element.click().await.is_ok()
+            {
+                return;
+            }
+            // Polling the page, not waiting out an expiry.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{at:?} could not be clicked");
     }
 
-    /// Wait for the element, then type `text` into it.
+    /// Type `text` into the element, found afresh until it takes it.
     async fn type_into(client: &Client, at: Locator<'_>, text: &str) {
-        client
-            .wait()
-            .for_element(at)
-            .await
-            .unwrap()
-            .send_keys(text)
-            .await
-            .unwrap();
+        for _ in 0..100 {
+            if let Ok(element) = client.find(at).await
+                && element.send_keys(text).await.is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{at:?} could not be typed into");
+    }
+
+    /// The text of the element, found afresh until it is read.
+    async fn text_of(client: &Client, at: Locator<'_>) -> String {
+        for _ in 0..100 {
+            if let Ok(element) = client.find(at).await
+                && let Ok(text) = element.text().await
+            {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{at:?} could not be read");
     }
 
     /// Save a screenshot of the page as `target/screenshots/{name}.png`
@@ -857,13 +875,7 @@ mod chat_page {
     async fn until_text(client: &Client, wanted: &str, limit: Duration) -> String {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            let text = client
-                .find(Locator::Css("#transcript"))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let text = text_of(client, Locator::Css("#transcript")).await;
             if text.contains(wanted) || tokio::time::Instant::now() >= deadline {
                 return text;
             }
@@ -886,8 +898,21 @@ mod chat_page {
         until_text(&client, "Sign in", Duration::from_secs(5)).await;
         press(&client, Locator::Css("a.signin")).await;
         // The IdP opened in a new tab: sign in there and allow.
-        let windows = client.windows().await.unwrap();
-        let idp_tab = windows.into_iter().find(|w| *w != chat).expect("a new tab");
+        // The click opens it asynchronously: poll for it (not an expiry).
+        let mut idp_tab = None;
+        for _ in 0..100 {
+            idp_tab = client
+                .windows()
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|w| *w != chat);
+            if idp_tab.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let idp_tab = idp_tab.expect("the IdP opened in a new tab");
         client.switch_to_window(idp_tab).await.unwrap();
         type_into(&client, Locator::Css("input[name=username]"), "alice").await;
         type_into(
@@ -907,13 +932,7 @@ mod chat_page {
         let text = until_text(&client, "Your orders: 1001", Duration::from_secs(5)).await;
         assert!(text.contains("Your orders: 1001"), "the chat shows: {text}");
         // Beside it, the timeline drew the flow, and nobody reloaded.
-        let timeline = client
-            .find(Locator::Css("#timeline"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let timeline = text_of(&client, Locator::Css("#timeline")).await;
         for step in [
             "challenge sent",
             "callback received",
@@ -972,13 +991,7 @@ mod chat_page {
             .goto(&format!("{}/admin/inspector", world.idp.issuer()))
             .await
             .unwrap();
-        let before = client
-            .find(Locator::Css("p"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let before = text_of(&client, Locator::Css("p")).await;
         assert!(before.contains("+0 s from real time"), "{before}");
         screenshot(&client, "idp-inspector").await;
         press(
