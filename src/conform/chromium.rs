@@ -95,6 +95,9 @@ impl Driver {
         args.extend_from_slice(extra);
         let mut caps = serde_json::Map::new();
         caps.insert("goog:chromeOptions".into(), json!({ "args": args }));
+        // The console's messages, for whoever wants to read them
+        // (ChromeDriver's log endpoint).
+        caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
         ClientBuilder::rustls()
             .map_err(|e| unavailable(e.to_string()))?
             .capabilities(caps)

@@ -1,0 +1,1 @@
+//! The vault console in real headless Chromium.
