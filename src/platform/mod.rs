@@ -66,6 +66,7 @@
 
 pub mod bots;
 pub mod chat;
+pub mod console;
 pub mod consumer_sessions;
 pub mod conversations;
 pub mod credentials;
@@ -178,6 +179,8 @@ pub struct PlatformState {
     pub consumer_sessions: consumer_sessions::ConsumerSessions,
     /// The brand services of the Get Tokens API and the tokens issued to them.
     pub brand_tokens: tokens_api::BrandTokens,
+    /// The vault console's browser sessions (admin tokens given).
+    pub console: console::Sessions,
 }
 
 /// Why the platform could not start.
@@ -257,6 +260,7 @@ impl PlatformState {
             domains: domains::Domains::declared(fixtures.domains),
             consumer_sessions,
             brand_tokens: tokens_api::BrandTokens::new(fixtures.brand_services),
+            console: Default::default(),
         })
     }
 
@@ -279,6 +283,11 @@ impl PlatformState {
 
     pub fn org(&self, id: &str) -> Option<Org> {
         self.orgs.get(id).cloned()
+    }
+
+    /// The organisations' ids, in order.
+    pub fn org_ids(&self) -> Vec<String> {
+        self.orgs.keys().cloned().collect()
     }
 
     fn first_org(&self) -> Option<String> {
@@ -501,6 +510,7 @@ pub fn router(state: PlatformState) -> Router {
         .route("/chat/{id}/updates", get(chat::updates))
         .route("/chat/{id}/clock", axum::routing::post(chat::clock))
         .route("/chat.js", get(chat::script))
+        .merge(console::routes(CREDENTIAL_BODY_LIMIT))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

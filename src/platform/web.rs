@@ -20,11 +20,30 @@ pub fn error(status: StatusCode, error: &str, description: impl Into<String>) ->
 
 /// A small page with a title and a sentence or two.
 pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    page_with_link(status, title, body, None)
+}
+
+/// [`page`], with a link onwards (`(text, href)`, a path of this party).
+pub fn page_with_link(
+    status: StatusCode,
+    title: &str,
+    body: &str,
+    link: Option<(&str, &str)>,
+) -> Response {
+    let link = link
+        .map(|(text, href)| {
+            format!(
+                "<p><a href=\"{}\">{}</a></p>",
+                html_escape::encode_double_quoted_attribute(href),
+                html_escape::encode_text(text)
+            )
+        })
+        .unwrap_or_default();
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
          <meta name=\"viewport\" content=\"width=device-width\"></head>\
          <body style=\"font-family:sans-serif;max-width:36em;margin:3em auto\">\
-         <h1>{t}</h1><p>{b}</p></body></html>",
+         <h1>{t}</h1><p>{b}</p>{link}</body></html>",
         t = html_escape::encode_text(title),
         b = html_escape::encode_text(body),
     );

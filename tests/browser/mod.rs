@@ -89,6 +89,16 @@ pub async fn screenshot(client: &Client, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
 }
 
+/// Press the Tab key, wherever the focus is (as a keyboard does: sent
+/// to the focused element, a file input would take it for a path).
+pub async fn tab(client: &Client) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: '\u{e004}' })
+        .then(KeyAction::Up { value: '\u{e004}' });
+    client.perform_actions(keys).await.unwrap();
+}
+
 /// ChromeDriver's `POST /session/{id}/se/log` for the browser's console
 /// (the session asks for it with `goog:loggingPrefs`).
 #[derive(Debug)]
@@ -140,12 +150,17 @@ return Array.from(document.querySelectorAll('input, select, textarea'))
   .map(e => e.outerHTML);
 "#;
 
-/// The controls a keyboard user must reach, in document order.
+/// The controls a keyboard user must reach, in document order (the
+/// items of a closed menu are reached once it is opened).
 const FOCUSABLE: &str = r#"
 var all = Array.from(document.querySelectorAll(
   'a[href], button, input, select, textarea, summary'))
   .filter(e => !e.disabled && e.type !== 'hidden' && e.tabIndex >= 0
-            && e.getClientRects().length > 0);
+            && e.getClientRects().length > 0)
+  .filter(e => {
+    var closed = e.closest('details:not([open])');
+    return !closed || (e.tagName === 'SUMMARY' && e.parentElement === closed);
+  });
 return all.map(e => e.outerHTML.slice(0, 120));
 "#;
 
@@ -236,13 +251,7 @@ pub async fn check_page(client: &Client, canaries: &[&str]) {
         .await
         .unwrap();
     for _ in 0..(focusable.len() + 5) {
-        client
-            .active_element()
-            .await
-            .unwrap()
-            .send_keys("\u{e004}")
-            .await
-            .unwrap();
+        tab(client).await;
         let active: String =
             serde_json::from_value(client.execute(ACTIVE, vec![]).await.unwrap()).unwrap();
         if !reached.contains(&active) {

@@ -154,6 +154,18 @@ pub fn unauthorized(state: &PlatformState, org: &OrgId, name: &str) {
     }
 }
 
+/// The documents' "Authorize": a new token now, in the credential's
+/// flight, replacing any kept one (the JSON API and the console).
+pub async fn authorize_now(
+    state: &PlatformState,
+    org: &OrgId,
+    name: &str,
+    credential: &ClientCredentials,
+) -> Result<StoredToken, TokenError> {
+    let _flight = state.oauth_tokens.flight(org, name).await;
+    fetch(state, org, name, credential).await
+}
+
 /// `POST /api/orgs/{org}/credentials/{name}/authorize`: the documents'
 /// "Authorize" for a client credentials credential: fetch a token now,
 /// replacing any kept one, and say whether it worked.
@@ -172,8 +184,7 @@ pub async fn authorize(
         Kind::OAuth2ClientCredentials(c) => c,
         other => return oauth_tokens::not_authorizable(&org.id, &name, &other),
     };
-    let _flight = state.oauth_tokens.flight(&org.id, &name).await;
-    match fetch(&state, &org.id, &name, &c).await {
+    match authorize_now(&state, &org.id, &name, &c).await {
         Ok(token) => {
             let mut body = oauth_tokens::status(Some(&token), state.clock.now());
             body["credential"] = json!(name);

@@ -16,13 +16,12 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Credential, FieldError, SaveContext, SaveError, err};
+use super::{Credential, FieldError, SaveError, edit, err};
 use crate::platform::PlatformState;
 use crate::platform::org::Org;
-use crate::secret::with_exposed;
 
 fn error(status: StatusCode, code: &str, description: impl Into<String>) -> Response {
     crate::platform::web::error(status, code, description.into())
@@ -88,43 +87,20 @@ pub(crate) fn authorised_credential(
     }
 }
 
-fn save_error(e: SaveError, name: &str) -> Response {
-    match e {
-        SaveError::Invalid(errors) => field_errors(StatusCode::BAD_REQUEST, errors),
-        SaveError::Exists => field_errors(
-            StatusCode::CONFLICT,
-            vec![err(
-                "name",
-                "exists",
-                format!("a credential named {name:?} exists in this organisation"),
-            )],
-        ),
-        SaveError::NotFound => error(
+pub(crate) fn save_error(e: SaveError, name: &str) -> Response {
+    let conflict = matches!(
+        e,
+        SaveError::Exists | SaveError::OnlyOne { .. } | SaveError::TypeChanged { .. }
+    );
+    match edit::explain(e, name) {
+        Ok(errors) if conflict => field_errors(StatusCode::CONFLICT, errors),
+        Ok(errors) => field_errors(StatusCode::BAD_REQUEST, errors),
+        Err(SaveError::NotFound) => error(
             StatusCode::NOT_FOUND,
             "not_found",
             format!("no credential named {name:?} in this organisation"),
         ),
-        SaveError::OnlyOne { existing } => field_errors(
-            StatusCode::CONFLICT,
-            vec![err(
-                "type",
-                "one_per_organisation",
-                format!(
-                    "an organisation has at most one credential of this type; {existing:?} is it"
-                ),
-            )],
-        ),
-        SaveError::TypeChanged { from } => field_errors(
-            StatusCode::CONFLICT,
-            vec![err(
-                "type",
-                "type_changed",
-                format!(
-                    "{name:?} is a {from} credential; delete it and create a new one to change its type"
-                ),
-            )],
-        ),
-        SaveError::Storage(e) => {
+        Err(SaveError::Storage(e)) => {
             tracing::error!(error = %e, "vault write failed");
             error(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -132,6 +108,11 @@ fn save_error(e: SaveError, name: &str) -> Response {
                 "the vault could not be written; nothing was saved",
             )
         }
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the saved credential could not be read",
+        ),
     }
 }
 
@@ -157,41 +138,6 @@ pub(crate) fn object(body: &[u8]) -> Result<Map<String, Value>, Response> {
             )],
         )),
     }
-}
-
-fn take_string(map: &mut Map<String, Value>, key: &'static str) -> Result<String, FieldError> {
-    match map.remove(key) {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(err(key, "not_a_string", format!("{key} must be a string"))),
-    }
-}
-
-/// Validate and build a credential from a body object.
-fn build(
-    state: &PlatformState,
-    org: &Org,
-    mut map: Map<String, Value>,
-    created_at: Option<i64>,
-) -> Result<Credential, Vec<FieldError>> {
-    let kind = take_string(&mut map, "type").map_err(|e| vec![e])?;
-    let name = take_string(&mut map, "name").map_err(|e| vec![e])?;
-    for derived in ["created_at", "updated_at"] {
-        map.remove(derived);
-    }
-    let now = state.clock.now();
-    let ctx = SaveContext {
-        org,
-        platform_url: state.url(),
-        now,
-    };
-    let kind = super::validate(&kind, &name, Value::Object(map), &ctx)?;
-    Ok(Credential {
-        name,
-        kind,
-        created_at: created_at.unwrap_or(now),
-        updated_at: now,
-    })
 }
 
 /// `POST /api/orgs/{org}/credentials`.
@@ -230,16 +176,13 @@ async fn save_new(state: &PlatformState, org: &Org, map: Map<String, Value>) -> 
 }
 
 fn save_new_now(state: &PlatformState, org: &Org, map: Map<String, Value>) -> Response {
-    let credential = match build(state, org, map, None) {
-        Ok(c) => c,
-        Err(errors) => return field_errors(StatusCode::BAD_REQUEST, errors),
-    };
-    let name = credential.name.clone();
-    match state.vault.insert(&org.id, credential.clone()) {
-        Ok(()) => {
-            tracing::info!(org = %org.id, credential = %name, kind = credential.kind.type_name(), "credential saved");
-            (StatusCode::CREATED, Json(credential.view())).into_response()
-        }
+    let name = map
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    match edit::create(state, org, map) {
+        Ok(credential) => (StatusCode::CREATED, Json(credential.view())).into_response(),
         Err(e) => save_error(e, &name),
     }
 }
@@ -323,105 +266,17 @@ pub async fn replace(
         Ok(m) => m,
         Err(r) => return r,
     };
-    let Some(old) = state.vault.get(&org.id, &name) else {
-        return save_error(SaveError::NotFound, &name);
-    };
-    if let Some(other) = patch
-        .get("name")
-        .and_then(Value::as_str)
-        .filter(|n| *n != name)
-    {
-        return field_errors(
-            StatusCode::BAD_REQUEST,
-            vec![err(
-                "name",
-                "renamed",
-                format!(
-                    "the body names {other:?} but the path {name:?}; a credential cannot be renamed"
-                ),
-            )],
-        );
-    }
-    if patch
-        .get("type")
-        .is_some_and(|t| t.as_str() != Some(old.kind.type_name()))
-    {
-        return save_error(
-            SaveError::TypeChanged {
-                from: old.kind.type_name(),
-            },
-            &name,
-        );
-    }
-    let Ok(Value::Object(mut map)) = with_exposed(|| serde_json::to_value(&old)) else {
-        return error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "the saved credential could not be read",
-        );
-    };
-    // Fields the platform derives are recomputed, not carried over.
-    for derived in derived_fields(&old) {
-        map.remove(*derived);
-    }
-    map.extend(patch);
-    blocking(move || {
-        let credential = match build(&state, &org, map, Some(old.created_at)) {
-            Ok(c) => c,
-            Err(errors) => return field_errors(StatusCode::BAD_REQUEST, errors),
-        };
-        match state.vault.replace(&org.id, credential) {
-            Ok(()) => {
-                tracing::info!(org = %org.id, credential = %name, "credential replaced");
-                Json(state.vault.get(&org.id, &name).map(|c| c.view())).into_response()
-            }
-            Err(e) => save_error(e, &name),
-        }
+    blocking(move || match edit::replace(&state, &org, &name, patch) {
+        Ok(credential) => Json(credential.view()).into_response(),
+        Err(e) => save_error(e, &name),
     })
     .await
-}
-
-/// Fields of a saved kind that validation computes from the others.
-fn derived_fields(c: &Credential) -> &'static [&'static str] {
-    match &c.kind {
-        super::Kind::ConsumerAuthentication(_) => &["redirect_uri"],
-        super::Kind::OAuth2AuthorizationCode(_) => &["redirect_uri"],
-        super::Kind::ThirdPartyNlu(_) => super::nlu::DERIVED_FIELDS,
-        super::Kind::MutualAuthentication(_) => super::mtls::DERIVED_FIELDS,
-        _ => &[],
-    }
 }
 
 #[derive(Debug, Deserialize)]
 pub struct DeleteQuery {
     #[serde(default)]
     pub force: Option<String>,
-}
-
-/// An integration that names a credential.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Use {
-    pub bot: String,
-    pub dialog: String,
-    pub integration: String,
-}
-
-/// Every integration that names `credential`.
-pub fn uses(state: &PlatformState, credential: &str) -> Vec<Use> {
-    state
-        .bots
-        .values()
-        .flat_map(|bot| {
-            bot.dialogs
-                .iter()
-                .filter(|d| d.integration.credential.as_deref() == Some(credential))
-                .map(|d| Use {
-                    bot: bot.id.clone(),
-                    dialog: d.name.clone(),
-                    integration: d.integration.name.clone(),
-                })
-        })
-        .collect()
 }
 
 /// `DELETE /api/orgs/{org}/credentials/{name}[?force=true]`.
@@ -449,38 +304,21 @@ pub async fn delete(
     if state.vault.get(&org.id, &name).is_none() {
         return save_error(SaveError::NotFound, &name);
     }
-    let used_by = uses(&state, &name);
-    let domains = state.domains_using(&org.id, &name);
-    let in_use = !used_by.is_empty() || !domains.is_empty();
-    if in_use && !force {
-        let list = used_by
-            .iter()
-            .map(|u| format!("{} (bot {}, dialog {})", u.integration, u.bot, u.dialog))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut users = Vec::new();
-        if !used_by.is_empty() {
-            users.push(format!("the integrations {list}"));
-        }
-        if !domains.is_empty() {
-            users.push(format!("the domains {}", domains.join(", ")));
-        }
+    let users = edit::users(&state, &org, &name);
+    if !users.is_empty() && !force {
         return (
             StatusCode::CONFLICT,
             Json(json!({
                 "error": "in_use",
-                "error_description": format!("credential {name:?} is used by {}; change them first or delete with ?force=true", users.join(" and ")),
-                "integrations": used_by,
-                "domains": domains,
+                "error_description": format!("credential {name:?} is used by {}; change them first or delete with ?force=true", users.describe()),
+                "integrations": users.integrations,
+                "domains": users.domains,
             })),
         )
             .into_response();
     }
-    match state.vault.remove(&org.id, &name) {
-        Ok(_) => {
-            tracing::info!(org = %org.id, credential = %name, forced = force && in_use, "credential deleted");
-            StatusCode::NO_CONTENT.into_response()
-        }
+    match edit::remove(&state, &org, &name) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => save_error(e, &name),
     }
 }

@@ -27,6 +27,7 @@ pub mod basic;
 pub mod cipher;
 pub mod client_credentials;
 pub mod consumer_auth;
+pub mod edit;
 pub mod http;
 pub mod mtls;
 pub mod nlu;
@@ -271,6 +272,8 @@ pub enum SaveError {
         from: &'static str,
     },
     Storage(StoreError),
+    /// The saved credential could not be read back to be edited.
+    Unreadable,
 }
 
 /// Where the vault keeps its data.

@@ -39,7 +39,7 @@ use crate::platform::credentials::auth::Auth;
 use crate::platform::oauth::state_store::Refused;
 use crate::platform::org::OrgId;
 use crate::platform::web::error;
-use crate::platform::web::page;
+use crate::platform::web::{page, page_with_link};
 use crate::secret::{Secret, random_token};
 
 /// The platform's redirect URI path for this kind (one for every
@@ -212,10 +212,16 @@ pub async fn authorize(
         Ok(found) => found,
         Err(r) => return r,
     };
-    let c = match credential.kind {
-        Kind::OAuth2AuthorizationCode(c) => c,
-        other => return oauth_tokens::not_authorizable(&org.id, &name, &other),
-    };
+    match credential.kind {
+        Kind::OAuth2AuthorizationCode(c) => start(&state, &org.id, &name, c),
+        other => oauth_tokens::not_authorizable(&org.id, &name, &other),
+    }
+}
+
+/// Send the browser to the brand's authorization endpoint for credential
+/// `name` of `org` (saved as `c`): a fresh `state` and PKCE S256, kept
+/// until the callback. The console's Authorize goes here too.
+pub fn start(state: &PlatformState, org: &OrgId, name: &str, c: OAuthCode) -> Response {
     let now = state.clock.now();
     let state_value = random_token(32);
     let verifier = PkceCodeVerifier::new(random_token(32));
@@ -235,10 +241,10 @@ pub async fn authorize(
     }
     state.oauth_tokens.pending().insert(
         state_value,
-        org.id.clone(),
+        org.clone(),
         Pending {
-            org: org.id.clone(),
-            credential: name.clone(),
+            org: org.clone(),
+            credential: name.to_string(),
             saved: c,
             verifier: Secret::new(verifier.secret().clone()),
         },
@@ -346,13 +352,20 @@ pub async fn callback(State(state): State<PlatformState>, RawQuery(query): RawQu
             ));
         }
     }
+    // The console lists the organisation's credentials there.
+    let console = format!(
+        "/console/orgs/{}",
+        crate::platform::integrations::template::encode_component(pending.org.as_str())
+    );
+    let back = Some(("Back to the organisation's credentials", console.as_str()));
     let not_authorised = |status: StatusCode, why: String| {
-        page(
+        page_with_link(
             status,
             &format!("Credential {name} is not authorised"),
             &format!(
                 "{why} The credential keeps its previous token, if it had one; try Authorize again."
             ),
+            back,
         )
     };
     if let Some(e) = params.error {
@@ -413,12 +426,13 @@ pub async fn callback(State(state): State<PlatformState>, RawQuery(query): RawQu
     } else {
         "The brand issued no refresh token: authorize again when it expires."
     };
-    page(
+    page_with_link(
         StatusCode::OK,
         &format!("Credential {name} is authorised"),
         &format!(
             "Authorization passed: the token is kept by the platform and bots can use it now. {refresh}"
         ),
+        back,
     )
 }
 
