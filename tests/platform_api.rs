@@ -284,3 +284,274 @@ async fn tolerated_departures_of_a_token_response_are_logged() {
     );
     assert!(!log.to_string().contains("entra-like-token"));
 }
+
+/// The vault console over plain HTTP: what a browser test cannot easily
+/// show (cookies' attributes, forged posts, sessions ending on the clock,
+/// a secret left blank on edit).
+mod console {
+    use std::time::Duration;
+
+    use standin::clock::Clock;
+    use standin::platform::org::OrgId;
+    use standin::platform::{Platform, PlatformFixtures, PlatformOptions};
+
+    const TOKEN: &str = "acme-admin-token";
+
+    async fn platform(clock: &Clock) -> Platform {
+        let toml = format!(
+            r#"
+[[orgs]]
+id = "acme"
+admin_token = "{TOKEN}"
+[orgs.provider]
+token_endpoint = "http://127.0.0.1:9/token"
+client_id = "c"
+client_secret = "s"
+
+[[orgs]]
+id = "other"
+admin_token = "other-admin-token"
+[orgs.provider]
+token_endpoint = "http://127.0.0.1:9/token"
+client_id = "c"
+client_secret = "s"
+"#
+        );
+        Platform::start_with(
+            PlatformFixtures::from_toml(&toml, "console").unwrap(),
+            PlatformOptions {
+                clock: clock.clone(),
+                ..PlatformOptions::default()
+            },
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Redirects off, no cookie store: each request says what it sends.
+    fn http() -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// A multipart body of text fields, as a browser sends a form.
+    fn multipart(fields: &[(&str, &str)]) -> (String, String) {
+        let boundary = "----standin-test-boundary";
+        let mut body = String::new();
+        for (name, value) in fields {
+            body.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
+        body.push_str(&format!("--{boundary}--\r\n"));
+        (format!("multipart/form-data; boundary={boundary}"), body)
+    }
+
+    async fn sign_in(p: &Platform, token: &str, origin: Option<&str>) -> reqwest::Response {
+        let mut request = http()
+            .post(format!("{}/console/orgs/acme/session", p.url()))
+            .form(&[("admin_token", token)]);
+        if let Some(o) = origin {
+            request = request.header("origin", o);
+        }
+        request.send().await.unwrap()
+    }
+
+    fn cookie_of(r: &reqwest::Response) -> String {
+        let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
+        set.split(';').next().unwrap().to_string()
+    }
+
+    #[tokio::test]
+    async fn the_admin_token_opens_one_organisation_for_one_browser_session() {
+        let clock = Clock::frozen();
+        let p = platform(&clock).await;
+        let page = |cookie: Option<String>, path: &'static str| {
+            let mut r = http().get(format!("{}{path}", p.url()));
+            if let Some(c) = cookie {
+                r = r.header("cookie", c);
+            }
+            async move { r.send().await.unwrap().text().await.unwrap() }
+        };
+        // No session: the token form, never the list.
+        let asked = page(None, "/console/orgs/acme").await;
+        assert!(asked.contains("Admin token") && !asked.contains("Add credential"));
+
+        // A wrong token: back to the form, which says so.
+        let wrong = sign_in(&p, "nope", None).await;
+        assert_eq!(wrong.status(), 303);
+        assert!(wrong.headers().get("set-cookie").is_none());
+        assert_eq!(
+            wrong.headers()["location"],
+            "/console/orgs/acme?token=wrong"
+        );
+
+        // The right token from another site: refused, no session.
+        let forged = sign_in(&p, TOKEN, Some("http://evil.example")).await;
+        assert_eq!(forged.status(), 403);
+        assert!(forged.headers().get("set-cookie").is_none());
+
+        // The right token: a cookie for this browser session only.
+        let ok = sign_in(&p, TOKEN, Some(p.url().trim_end_matches('/'))).await;
+        assert_eq!(ok.status(), 303);
+        let set = ok.headers()["set-cookie"].to_str().unwrap().to_string();
+        for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+            assert!(set.contains(attribute), "{set}");
+        }
+        assert!(
+            !set.contains("Max-Age") && !set.contains("Expires") && !set.contains(TOKEN),
+            "{set}"
+        );
+        let cookie = cookie_of(&ok);
+        assert!(
+            page(Some(cookie.clone()), "/console/orgs/acme")
+                .await
+                .contains("Add credential")
+        );
+        // Not another organisation, and not a forged session.
+        assert!(
+            page(Some(cookie.clone()), "/console/orgs/other")
+                .await
+                .contains("Admin token")
+        );
+        assert!(
+            page(Some("standin_console=forged".into()), "/console/orgs/acme")
+                .await
+                .contains("Admin token")
+        );
+
+        // A post from another site with the session: refused, nothing saved.
+        let (kind, body) = multipart(&[
+            ("type", "access_token"),
+            ("name", "planted"),
+            ("token", "t"),
+            ("token_type", "Bearer"),
+        ]);
+        let planted = http()
+            .post(format!("{}/console/orgs/acme/new", p.url()))
+            .header("cookie", &cookie)
+            .header("origin", "http://evil.example")
+            .header("content-type", kind)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(planted.status(), 403);
+        let acme = OrgId::parse("acme").unwrap();
+        assert!(p.state().vault.list(&acme).is_empty());
+
+        // The session ends with its lifetime on the shared clock.
+        clock.advance(Duration::from_secs(12 * 3600));
+        assert!(
+            page(Some(cookie), "/console/orgs/acme")
+                .await
+                .contains("Admin token")
+        );
+    }
+
+    #[tokio::test]
+    async fn an_edit_keeps_the_secret_left_blank_and_a_refused_save_shows_no_secret() {
+        let clock = Clock::frozen();
+        let p = platform(&clock).await;
+        let cookie = cookie_of(&sign_in(&p, TOKEN, None).await);
+        let post = |path: String, fields: Vec<(&'static str, &'static str)>| {
+            let (kind, body) = multipart(&fields);
+            http()
+                .post(format!("{}{path}", p.url()))
+                .header("cookie", &cookie)
+                .header("content-type", kind)
+                .body(body)
+                .send()
+        };
+        let saved = post(
+            "/console/orgs/acme/new".into(),
+            vec![
+                ("type", "basic_authentication"),
+                ("name", "brand-basic"),
+                ("username", "bot"),
+                ("password", "first-password-canary"),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(saved.status(), 303);
+        assert_eq!(
+            saved.headers()["location"],
+            "/console/orgs/acme?saved=brand-basic"
+        );
+
+        // The edit form never shows the password; left blank, it stays.
+        let form = http()
+            .get(format!(
+                "{}/console/orgs/acme/credentials/brand-basic/edit",
+                p.url()
+            ))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(form.contains("value=\"bot\"") && !form.contains("first-password-canary"));
+        let edited = post(
+            "/console/orgs/acme/credentials/brand-basic/edit".into(),
+            vec![
+                ("type", "basic_authentication"),
+                ("username", "bot-2"),
+                ("password", ""),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(edited.status(), 303);
+        let acme = OrgId::parse("acme").unwrap();
+        let kept = p.state().vault.get(&acme, "brand-basic").unwrap();
+        let kept = serde_json::to_string(&standin::secret::with_exposed(|| {
+            serde_json::to_value(&kept).unwrap()
+        }))
+        .unwrap();
+        assert!(
+            kept.contains("bot-2") && kept.contains("first-password-canary"),
+            "{kept}"
+        );
+
+        // A refused save: the errors on the page, the secret not.
+        let refused = post(
+            "/console/orgs/acme/new".into(),
+            vec![
+                ("type", "basic_authentication"),
+                ("name", "brand-basic"),
+                ("username", ""),
+                ("password", "second-password-canary"),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(refused.status(), 200);
+        let page = refused.text().await.unwrap();
+        assert!(page.contains("Nothing was saved"), "{page}");
+        assert!(page.contains("id=\"f-username-error\""), "{page}");
+        assert!(!page.contains("second-password-canary"), "{page}");
+        // The name taken: the vault's refusal beside the name.
+        let taken = post(
+            "/console/orgs/acme/new".into(),
+            vec![
+                ("type", "basic_authentication"),
+                ("name", "brand-basic"),
+                ("username", "bot"),
+                ("password", "third-password-canary"),
+            ],
+        )
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+        assert!(taken.contains("id=\"f-name-error\""), "{taken}");
+        assert!(taken.contains("exists in this organisation"), "{taken}");
+        assert!(!taken.contains("third-password-canary"), "{taken}");
+    }
+}

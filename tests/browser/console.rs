@@ -342,6 +342,40 @@ async fn each_credential_type_through_its_form_and_a_credential_in_use_deleted_b
     check_page(&client, &CANARIES).await;
     screenshot(&client, "console-credentials").await;
 
+    // Edit from the menu: the secret field is blank, left blank it stays.
+    press(
+        &client,
+        Locator::Css("summary[aria-label='Actions for fixed-token']"),
+    )
+    .await;
+    press(
+        &client,
+        Locator::XPath("//summary[@aria-label='Actions for fixed-token']/..//a[.='Edit']"),
+    )
+    .await;
+    let token_type = client.find(Locator::Css("#f-token_type")).await.unwrap();
+    assert_eq!(
+        token_type.prop("value").await.unwrap().as_deref(),
+        Some("Bearer")
+    );
+    check_page(&client, &CANARIES).await;
+    screenshot(&client, "console-edit").await;
+    token_type.clear().await.unwrap();
+    type_into(&client, Locator::Css("#f-token_type"), "Token").await;
+    save(&client, "Save changes", "fixed-token").await;
+    let acme = standin::platform::org::OrgId::parse("acme").unwrap();
+    let edited = console
+        .platform
+        .state()
+        .vault
+        .get(&acme, "fixed-token")
+        .unwrap();
+    let edited = standin::secret::with_exposed(|| serde_json::to_string(&edited).unwrap());
+    assert!(
+        edited.contains("\"Token\"") && edited.contains(CANARIES[2]),
+        "{edited}"
+    );
+
     // Delete brand-basic, which an integration uses, with the keyboard
     // alone: open its menu, Delete, then Continue.
     let enter = "\u{e007}";

@@ -450,4 +450,40 @@ mod tests {
         assert!(html.contains("enter them again"));
         assert!(!html.contains("type=\"password\" id=\"f-password\" name=\"password\" value"));
     }
+
+    proptest::proptest! {
+        /// Whatever was entered and whatever an error says, the page
+        /// shows it as text: no markup of it survives, and no secret is
+        /// rendered.
+        #[test]
+        fn entered_text_and_errors_are_escaped(
+            value in "[ -~]{0,40}",
+            message in "[ -~]{0,40}",
+            type_index in 0..super::super::types::TYPES.len(),
+        ) {
+            let t = &super::super::types::TYPES[type_index];
+            let mut entered = Entered::default();
+            for f in t.fields {
+                entered.values.insert(f.name.into(), vec![format!("<i>{value}")]);
+            }
+            let errors: Vec<FieldError> = t
+                .fields
+                .iter()
+                .map(|f| err(f.name, "bad", format!("<b>{message}")))
+                .collect();
+            let html = render(t, &entered, &errors, &Context {
+                mode: Mode::Edit,
+                action: "/x",
+                shown_uri: "http://127.0.0.1/\"<u>",
+                secrets_dropped: false,
+            });
+            proptest::prop_assert!(!html.contains("<i>") && !html.contains("<b>") && !html.contains("<u>"));
+            for f in t.fields.iter().filter(|f| f.widget.secret()) {
+                let id = format!("id=\"f-{}\"", f.name);
+                let at = html.find(&id).unwrap();
+                let tag_end = at + html[at..].find('>').unwrap();
+                proptest::prop_assert!(!html[at..tag_end].contains("value="));
+            }
+        }
+    }
 }
