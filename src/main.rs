@@ -548,6 +548,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             say!("  mock NLU             {}", nlu.url());
             say!("  reference platform   {}", platform.url());
+            say!(
+                "    vault console      {}/console (credentials, as Bot Accounts shows them)",
+                platform.url()
+            );
             say!("\nTalk to the demo bot (sign in as alice / alice-password when it asks):\n");
             say!("  {}/chat\n", platform.url());
             say!("Say \"my orders\". Or try the IdP alone with this authorization link:\n");
