@@ -300,7 +300,26 @@ async fn each_credential_type_through_its_form_and_a_credential_in_use_deleted_b
     assert_eq!(checked(1).await.as_deref(), Some("true"));
     press(&client, Locator::Css("#f-tls_versions-0")).await;
     upload(client.clone()).await;
+    // The brand API's certificate as the trust certificate, in PEM.
+    client
+        .find(Locator::Css("#f-trust_certificate"))
+        .await
+        .unwrap()
+        .send_keys(&fixture("brand-server.pem"))
+        .await
+        .unwrap();
     save(&client, "Save", "brand-mtls").await;
+    let acme = standin::platform::org::OrgId::parse("acme").unwrap();
+    let saved = console
+        .platform
+        .state()
+        .vault
+        .get(&acme, "brand-mtls")
+        .unwrap()
+        .view();
+    assert_eq!(saved["trust_certificate_file_name"], "brand-server.pem");
+    assert_eq!(saved["key_store_file_name"], "cb-mtls-server.p12");
+    assert_eq!(saved["tls_versions"], json!(["TLSv1.2"]));
 
     // OAuth 2.0 client credentials: Authorize fetches a token now.
     choose(&client, &console, "brand-cc", "oauth2_client_credentials").await;
