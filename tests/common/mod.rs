@@ -1,5 +1,5 @@
-//! Helpers shared by the test targets (`tests/oidc_client.rs`,
-//! `tests/robustness.rs`, the Gherkin runners, ...).
+//! Helpers shared by the test targets (`tests/brand/`, `tests/platform/`,
+//! the Gherkin runners, ...).
 //!
 //! Each test target compiles this module on its own and uses part of it.
 #![allow(dead_code)]

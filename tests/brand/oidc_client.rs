@@ -7,7 +7,6 @@
 //! The login and consent steps are driven as a browser would drive them:
 //! cookies on, redirects off, forms read from the HTML.
 
-mod common;
 
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreIdToken, CoreIdTokenClaims,
@@ -27,7 +26,7 @@ use standin::idp::{ClientConfig, Fixtures, IdTokenDefect, MockIdp};
 use standin::platform::oauth::Http;
 use url::Url;
 
-use common::{ALICE, ALICE_PASSWORD, ALICE_SUB, first_form, only, query_pairs};
+use crate::common::{ALICE, ALICE_PASSWORD, ALICE_SUB, first_form, only, query_pairs};
 
 /// The token endpoint's error body as the crate reads it.
 type CoreErrorResponse = StandardErrorResponse<CoreErrorResponseType>;

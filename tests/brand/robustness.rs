@@ -15,7 +15,6 @@
 //! - (e) forged access tokens (alg none, HMAC keyed with the public key,
 //!   unknown kid, wrong key under a real kid, expired) are refused.
 
-mod common;
 
 use std::collections::HashSet;
 
@@ -33,7 +32,7 @@ use standin::idp::token::TokenRequest;
 use standin::idp::{ClientConfig, IdpState, router};
 use tower::ServiceExt as _;
 
-use common::{
+use crate::common::{
     ALICE, ALICE_PASSWORD, ALICE_SUB, TOKEN_ERRORS, first_form, idp_state, set_cookie_value,
 };
 
@@ -1126,7 +1125,7 @@ fn rs256_public_key() -> (Vec<u8>, String) {
     use aws_lc_rs::signature::KeyPair as _;
     use rustls_pki_types::PrivatePkcs8KeyDer;
     use rustls_pki_types::pem::PemObject as _;
-    let pem = include_bytes!("../fixtures/keys/rs256.pem");
+    let pem = include_bytes!("../../fixtures/keys/rs256.pem");
     let der = PrivatePkcs8KeyDer::from_pem_slice(pem).expect("PEM");
     let pair = aws_lc_rs::rsa::KeyPair::from_pkcs8(der.secret_pkcs8_der()).expect("RSA key");
     let spki = pair.public_key().as_der().expect("SPKI").as_ref().to_vec();
