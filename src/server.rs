@@ -1,7 +1,7 @@
 //! Serving one party's router: the listener is bound first (so port 0
 //! works and the real address is known before anything is served), and the
 //! server stops when its handle is dropped. The IdP, the brand API and the
-//! platform all run this way.
+//! platform all run this way, their connections [`preface::Guarded`].
 
 use std::net::SocketAddr;
 
@@ -9,6 +9,8 @@ use axum::Router;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+pub mod preface;
 
 /// Pending connections the kernel queues per listener. tokio's
 /// `TcpListener::bind` asks for 128, which a burst of a thousand consumers
@@ -40,6 +42,7 @@ impl Server {
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             // One service for every connection, not a router rebuilt per accept.
+            let listener = preface::GuardedListener(listener);
             let _ = axum::serve(listener, app.into_make_service())
                 .with_graceful_shutdown(async {
                     let _ = rx.await;
