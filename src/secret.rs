@@ -51,33 +51,9 @@ impl fmt::Display for Secret {
     }
 }
 
-thread_local! {
-    static EXPOSED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Run `f` with [`Secret`]s serialising their values instead of
-/// `"[redacted]"`, on this thread only: for the one place that must write
-/// them on purpose (the credential vault, which encrypts the result).
-/// Serialisation is synchronous, so nothing else runs on the thread
-/// meanwhile; the previous mode is restored even if `f` panics.
-pub fn with_exposed<R>(f: impl FnOnce() -> R) -> R {
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            EXPOSED.with(|e| e.set(self.0));
-        }
-    }
-    let _restore = Restore(EXPOSED.with(|e| e.replace(true)));
-    f()
-}
-
 impl Serialize for Secret {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if EXPOSED.with(|e| e.get()) {
-            serializer.serialize_str(&self.0)
-        } else {
-            serializer.serialize_str("[redacted]")
-        }
+        serializer.serialize_str("[redacted]")
     }
 }
 
@@ -99,17 +75,6 @@ pub fn random_token(bytes: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn values_are_exposed_only_inside_with_exposed() {
-        let s = Secret::new("canary");
-        assert_eq!(serde_json::to_string(&s).unwrap(), "\"[redacted]\"");
-        let inside = with_exposed(|| serde_json::to_string(&s).unwrap());
-        assert_eq!(inside, "\"canary\"");
-        assert_eq!(serde_json::to_string(&s).unwrap(), "\"[redacted]\"");
-        let _ = std::panic::catch_unwind(|| with_exposed(|| panic!("boom")));
-        assert_eq!(serde_json::to_string(&s).unwrap(), "\"[redacted]\"");
-    }
 
     #[test]
     fn never_prints_its_value() {

@@ -752,6 +752,30 @@ fn not_after_of(saved: &MutualAuth) -> i64 {
     saved.key_certificate.facts.not_after
 }
 
+/// The vault seals a Mutual Authentication credential's key store and
+/// passwords in clear and reads them back whole (everywhere else they
+/// serialise as "[redacted]").
+#[test]
+fn the_vault_seals_the_key_store_and_its_passwords() {
+    let saved = validate(with(
+        store("cb-mtls-server.p12", PASSWORD),
+        trust("brand-trust.p12", Some("trustpass")),
+    ))
+    .unwrap();
+    let credential = credentials::Credential {
+        name: "api-mtls".into(),
+        kind: Kind::MutualAuthentication(saved),
+        created_at: 1,
+        updated_at: 1,
+    };
+    let sealed = credential.sealed().to_string();
+    assert!(!sealed.contains("[redacted]"), "{sealed}");
+    assert!(sealed.contains(PASSWORD) && sealed.contains("trustpass"));
+    let back: credentials::Credential = serde_json::from_str(&sealed).unwrap();
+    assert_eq!(back, credential);
+    assert_eq!(credential.view().to_string().matches("[redacted]").count(), 3);
+}
+
 #[test]
 fn the_documents_keytool_recipe_is_saved_with_its_imported_server_certificate() {
     // keytool -genkeypair ... -keystore cb-mtls-server.p12, then

@@ -389,7 +389,7 @@ async fn each_credential_type_through_its_form_and_a_credential_in_use_deleted_b
         .vault
         .get(&acme, "fixed-token")
         .unwrap();
-    let edited = standin::secret::with_exposed(|| serde_json::to_string(&edited).unwrap());
+    let edited = edited.sealed().to_string();
     assert!(
         edited.contains("\"Token\"") && edited.contains(CANARIES[2]),
         "{edited}"

@@ -9,7 +9,6 @@ use serde_json::{Map, Value};
 use super::{Credential, FieldError, Kind, SaveContext, SaveError, err};
 use crate::platform::PlatformState;
 use crate::platform::org::Org;
-use crate::secret::with_exposed;
 
 fn take_string(map: &mut Map<String, Value>, key: &'static str) -> Result<String, FieldError> {
     match map.remove(key) {
@@ -92,7 +91,7 @@ pub fn replace(
             from: old.kind.type_name(),
         });
     }
-    let Ok(Value::Object(mut map)) = with_exposed(|| serde_json::to_value(&old)) else {
+    let Value::Object(mut map) = old.sealed() else {
         return Err(SaveError::Unreadable);
     };
     // Fields the platform derives are recomputed, not carried over.

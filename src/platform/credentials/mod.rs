@@ -46,7 +46,7 @@ use serde_json::Value;
 pub use consumer_auth::ConsumerAuth;
 
 use super::org::{Org, OrgId};
-use crate::secret::with_exposed;
+use crate::secret::Secret;
 use cipher::VaultKey;
 use store::{Store, StoreError};
 
@@ -150,6 +150,20 @@ impl Kind {
             Kind::ConsumerPreAuthentication(_) => "consumer_pre_authentication",
         }
     }
+
+    /// Each secret of the credential, by the field it is saved under: all
+    /// that [`Credential::sealed`] writes in clear.
+    fn secrets(&self) -> Vec<(&'static str, &Secret)> {
+        match self {
+            Kind::BasicAuthentication(b) => vec![("password", &b.password)],
+            Kind::AccessToken(a) => vec![("token", &a.token)],
+            Kind::ThirdPartyNlu(n) => vec![("credentials", &n.credentials)],
+            Kind::OAuth2AuthorizationCode(c) => vec![("client_secret", &c.client_secret)],
+            Kind::OAuth2ClientCredentials(c) => vec![("client_secret", &c.client_secret)],
+            Kind::MutualAuthentication(m) => m.secrets(),
+            Kind::ConsumerAuthentication(_) | Kind::ConsumerPreAuthentication(_) => vec![],
+        }
+    }
 }
 
 /// The `type` values a credential can have.
@@ -249,6 +263,20 @@ impl Credential {
     /// The JSON an API read shows: every secret field `"[redacted]"`.
     pub fn view(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// The credential as the vault seals it: its read view with every
+    /// secret in clear. Only the vault's sealing and an edit's overlay
+    /// (fields left out keep their saved values) call it; everything else
+    /// serialises secrets as `"[redacted]"`.
+    pub fn sealed(&self) -> Value {
+        let mut value = self.view();
+        if let Value::Object(map) = &mut value {
+            for (field, secret) in self.kind.secrets() {
+                map.insert(field.into(), Value::String(secret.expose().into()));
+            }
+        }
+        value
     }
 }
 
@@ -390,7 +418,7 @@ impl Vault {
     }
 
     fn seal_credential(&self, org: &OrgId, c: &Credential) -> Vec<u8> {
-        let json = with_exposed(|| serde_json::to_vec(c)).expect("credentials serialise");
+        let json = serde_json::to_vec(&c.sealed()).expect("credentials serialise");
         self.key
             .seal(&store::credential_label(org.as_str(), &c.name), &json)
     }
@@ -513,7 +541,7 @@ impl Vault {
         if !inner.cache.contains_key(&(org.clone(), name.to_string())) {
             return Err(SaveError::NotFound);
         }
-        let json = with_exposed(|| serde_json::to_vec(token)).expect("tokens serialise");
+        let json = serde_json::to_vec(&token.sealed()).expect("tokens serialise");
         let sealed = self
             .key
             .seal(&store::token_label(org.as_str(), name), &json);
@@ -572,7 +600,40 @@ fn create_dir(dir: &Path) -> Result<(), OpenError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
+
+    /// Every secret of every kind is sealed in clear and read back: a
+    /// secret field missing from [`Kind::secrets`] would be sealed as
+    /// "[redacted]" and lost. (Mutual Authentication, which needs a real
+    /// key store, is checked in tests/platform/mtls_credential.rs.)
+    #[test]
+    fn sealing_keeps_every_secret() {
+        let saved = [
+            serde_json::json!({"type": "basic_authentication", "username": "u", "password": "s-1"}),
+            serde_json::json!({"type": "access_token", "token": "s-2", "token_type": "Bearer"}),
+            serde_json::json!({"type": "third_party_nlu", "provider": "ibm_watson", "credentials": "s-3"}),
+            serde_json::json!({"type": "oauth2_authorization_code", "client_id": "c", "client_secret": "s-4",
+                "auth_url": "https://idp.example/authorize", "token_url": "https://idp.example/token",
+                "redirect_uri": "http://127.0.0.1/oauth2/callback"}),
+            serde_json::json!({"type": "oauth2_client_credentials", "client_id": "c", "client_secret": "s-5",
+                "token_url": "https://idp.example/token"}),
+        ];
+        for (i, fields) in saved.into_iter().enumerate() {
+            let mut body = fields.clone();
+            body["name"] = "n".into();
+            body["created_at"] = 1.into();
+            body["updated_at"] = 2.into();
+            let credential: Credential = serde_json::from_value(body).unwrap();
+            let sealed = credential.sealed();
+            assert!(
+                sealed.to_string().contains(&format!("\"s-{}\"", i + 1)),
+                "{sealed}"
+            );
+            assert!(!sealed.to_string().contains("[redacted]"), "{sealed}");
+            assert!(credential.view().to_string().contains("[redacted]"));
+            let back: Credential = serde_json::from_value(sealed).unwrap();
+            assert_eq!(back, credential);
+        }
+    }
 
     fn org(id: &str) -> OrgId {
         OrgId::parse(id).unwrap()

@@ -67,7 +67,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde::{Deserialize, Serialize};
 
 use super::{FieldError, SaveContext, err};
-use crate::secret::{Secret, with_exposed};
+use crate::secret::Secret;
 pub use client::Clients;
 use keystore::{CertificateFacts, OpenError, Sniffed, StoreFormat, TrustFormat};
 
@@ -1013,8 +1013,27 @@ impl MutualAuth {
     /// reused only while the credential is unchanged.
     pub fn digest(&self) -> [u8; 32] {
         use sha2::Digest as _;
-        let json = with_exposed(|| serde_json::to_vec(self)).unwrap_or_default();
-        sha2::Sha256::digest(&json).into()
+        let mut hash = sha2::Sha256::new();
+        hash.update(serde_json::to_vec(self).unwrap_or_default());
+        for (field, secret) in self.secrets() {
+            for part in [field.as_bytes(), secret.expose().as_bytes()] {
+                hash.update((part.len() as u64).to_be_bytes());
+                hash.update(part);
+            }
+        }
+        hash.finalize().into()
+    }
+
+    /// Its secrets, by the field each is saved under.
+    pub fn secrets(&self) -> Vec<(&'static str, &Secret)> {
+        let mut secrets = vec![("key_store", &self.key_store)];
+        if let Some(p) = &self.key_store_password {
+            secrets.push(("key_store_password", p));
+        }
+        if let Some(p) = &self.trust_certificate_password {
+            secrets.push(("trust_certificate_password", p));
+        }
+        secrets
     }
 }
 

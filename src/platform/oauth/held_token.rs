@@ -42,6 +42,17 @@ pub struct HeldToken {
 }
 
 impl HeldToken {
+    /// The token as the vault seals it: its JSON with the tokens in clear
+    /// (everywhere else they serialise as `"[redacted]"`).
+    pub fn sealed(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        value["access_token"] = self.access_token.expose().into();
+        if let Some(r) = &self.refresh_token {
+            value["refresh_token"] = r.expose().into();
+        }
+        value
+    }
+
     /// An access token obtained at `now` that lives `expires_in` seconds.
     pub fn new(access_token: Secret, expires_in: Option<u64>, now: i64) -> Self {
         Self {
