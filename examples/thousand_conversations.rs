@@ -85,8 +85,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use standin::conformance::agent::{ConsumerAgent, FormHints, Landing, Page};
-use standin::idp::IdpState;
 use standin::idp::admin::NewUser;
+use standin::idp::{IdpState, TokenId};
 use standin::platform::{PlatformFixtures, PlatformOptions, PlatformState};
 use standin::resource::{
     Amount, ConsumerData, Order, RequestLogEntry, ResourceFixtures, ResourceState,
@@ -674,7 +674,13 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         world.idp.store().consents.clear();
         world.api.clear_requests();
     }
-    let codes_before: HashSet<String> = world.idp.store().codes.keys().cloned().collect();
+    let codes_before: HashSet<TokenId> = world
+        .idp
+        .store()
+        .records
+        .codes()
+        .map(|(id, _)| *id)
+        .collect();
 
     let t = Instant::now();
     let agents: Vec<ConsumerAgent> = (0..n).map(|_| agent()).collect();
@@ -773,20 +779,21 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     }
 
     // The check, from the IdP's records and the brand API's request log.
-    let codes: Vec<CodeInfo> = world
-        .idp
-        .store()
-        .codes
-        .iter()
-        .filter(|(id, _)| !codes_before.contains(*id))
-        .map(|(_, c)| CodeInfo {
-            challenge: c.pkce.as_ref().map(|p| p.challenge.clone()),
-            nonce: c.nonce.clone(),
-            presented: c.presented,
-            sub: c.sub.clone(),
-            access_tokens: c.access_tokens.clone(),
-        })
-        .collect();
+    let codes: Vec<CodeInfo> = {
+        let store = world.idp.store();
+        let records = &store.records;
+        records
+            .codes()
+            .filter(|(id, _)| !codes_before.contains(*id))
+            .map(|(_, c)| CodeInfo {
+                challenge: c.pkce.as_ref().map(|p| p.challenge.clone()),
+                nonce: c.nonce.clone(),
+                presented: c.presented,
+                sub: records.text(c.sub).to_string(),
+                access_tokens: c.access_tokens.iter().map(ToString::to_string).collect(),
+            })
+            .collect()
+    };
     let log = world.api.requests();
     let grants = world.idp.grants();
     let refresh_presented = grants

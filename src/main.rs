@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use standin::clock::Clock;
-use standin::idp::{Fixtures, IdpOptions, MockIdp};
+use standin::idp::{Fixtures, IdpOptions, Limits, MockIdp};
 use standin::nlu::{MockNlu, NluOptions};
 use standin::platform::credentials::{VaultLocation, cipher::KEY_ENV};
 use standin::platform::{Platform, PlatformFixtures, PlatformOptions};
@@ -122,6 +122,8 @@ enum Command {
         /// PUT /admin/quirks at run time).
         #[arg(long = "quirk", value_name = "NAME")]
         quirks: Vec<String>,
+        #[command(flatten)]
+        limits: IdpLimitArgs,
     },
     /// Start the mock brand API alone: bearer JWTs checked against the
     /// JWKS of the IdP at `--issuer`, opaque tokens at its introspection
@@ -193,6 +195,34 @@ enum Command {
     },
 }
 
+/// How much the IdP holds (see the README's "Long runs and load tests").
+#[derive(clap::Args)]
+struct IdpLimitArgs {
+    /// Codes and tokens held at most. At the ceiling, expired records and
+    /// then live JWT client-credentials tokens make room; otherwise token
+    /// requests get 503 temporarily_unavailable.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_records)]
+    max_records: usize,
+    /// Records of each kind that inspection (/admin/grants, the inspector)
+    /// lists at most, the most recent.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().inspect_limit)]
+    inspect_limit: usize,
+    /// How long expired codes and tokens stay listed before they are
+    /// forgotten (default: the fixtures' [idp] retain_expired_secs, 3600).
+    #[arg(long, value_name = "SECS")]
+    retain_expired_secs: Option<u64>,
+}
+
+impl IdpLimitArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_records: self.max_records,
+            inspect_limit: self.inspect_limit,
+            ..Limits::default()
+        }
+    }
+}
+
 /// Where the platform keeps its credential vault.
 #[derive(clap::Args)]
 struct VaultArgs {
@@ -237,12 +267,14 @@ async fn start_idp(
     issuer: Option<String>,
     tls: Option<TlsSettings>,
     quirks: standin::idp::quirks::Quirks,
+    limits: Limits,
 ) -> anyhow::Result<MockIdp> {
     let options = IdpOptions {
         addr,
         clock,
         issuer,
         quirks,
+        limits,
     };
     MockIdp::start_with_tls(fixtures, options, tls)
         .await
@@ -502,10 +534,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 clock: Clock::new(),
                 idp: IdpChoice::Embedded {
                     fixtures: Box::new(Fixtures::default_brand()),
-                    options: IdpOptions {
+                    options: Box::new(IdpOptions {
                         addr: local(8400),
                         ..IdpOptions::default()
-                    },
+                    }),
                     tls: Some(tls.with_addr(local(8444))),
                 },
                 api,
@@ -565,11 +597,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             fixtures,
             issuer,
             quirks,
+            limits,
         } => {
-            let fixtures = match fixtures {
+            let mut fixtures = match fixtures {
                 Some(path) => Fixtures::load(&path)?,
                 None => Fixtures::default_brand(),
             };
+            if let Some(secs) = limits.retain_expired_secs {
+                fixtures.idp.retain_expired_secs = secs;
+            }
             let quirks = quirks
                 .iter()
                 .map(|q| q.parse())
@@ -582,6 +618,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 issuer,
                 None,
                 quirks,
+                limits.limits(),
             )
             .await?;
             say!("mock brand IdP: {}", idp.issuer());

@@ -39,7 +39,7 @@ pub enum IdpChoice {
     /// when `tls` is set.
     Embedded {
         fixtures: Box<Fixtures>,
-        options: IdpOptions,
+        options: Box<IdpOptions>,
         tls: Option<TlsSettings>,
     },
     /// A brand's own IdP, reached over HTTP only (discovery first).
@@ -51,7 +51,7 @@ impl Default for IdpChoice {
     fn default() -> Self {
         IdpChoice::Embedded {
             fixtures: Box::new(Fixtures::default_brand()),
-            options: IdpOptions::default(),
+            options: Box::default(),
             tls: None,
         }
     }
@@ -134,7 +134,7 @@ impl Brand {
                     *fixtures,
                     IdpOptions {
                         clock: clock.clone(),
-                        ..idp_options
+                        ..*idp_options
                     },
                     tls,
                 )

@@ -27,19 +27,79 @@ pub fn basic_credentials(client_id: &str, secret: &str) -> String {
     format!("Basic {pair}")
 }
 
-/// The public id of a code or token: the first 22 characters (132 bits) of
-/// the base64url SHA-256 of its value. Inspection and logs show this,
-/// never values.
+/// The public id of a code or token, as text ([`TokenId`]). Inspection
+/// and logs show this, never values.
 pub fn token_id(value: &str) -> String {
-    let digest = sha2::Sha256::digest(value.as_bytes());
-    let mut id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
-    id.truncate(22);
-    id
+    TokenId::of(value).to_string()
+}
+
+/// The public id of a code or token: the first 128 bits of the SHA-256 of
+/// its value, shown as 22 base64url characters. Sixteen bytes where the
+/// text would take a 24-byte `String` and its allocation: the mock IdP
+/// keys every record it keeps by one. Its `Debug` is the id, which is
+/// public (inspection shows it); the value cannot be had back from it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TokenId([u8; 16]);
+
+impl TokenId {
+    /// The id of `value`.
+    pub fn of(value: &str) -> Self {
+        let digest = sha2::Sha256::digest(value.as_bytes());
+        let mut id = [0; 16];
+        id.copy_from_slice(&digest[..16]);
+        TokenId(id)
+    }
+
+    /// An id from its text (22 base64url characters), as [`token_id`]
+    /// writes it.
+    pub fn parse(text: &str) -> Option<Self> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text)
+            .ok()?;
+        let id: [u8; 16] = bytes.try_into().ok()?;
+        // The last character carries 2 bits and 4 zero bits: only one
+        // spelling of each id parses.
+        (TokenId(id).to_string() == text).then_some(TokenId(id))
+    }
+}
+
+impl std::fmt::Display for TokenId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut text = [0u8; 22];
+        let written = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode_slice(self.0, &mut text)
+            .map_err(|_| std::fmt::Error)?;
+        f.write_str(std::str::from_utf8(&text[..written]).map_err(|_| std::fmt::Error)?)
+    }
+}
+
+impl std::fmt::Debug for TokenId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TokenId({self})")
+    }
+}
+
+impl serde::Serialize for TokenId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_ids_are_stable_short_and_parse_back() {
+        let id = TokenId::of("abc");
+        assert_eq!(id, TokenId::of("abc"));
+        assert_ne!(id, TokenId::of("abd"));
+        assert_eq!(token_id("abc").len(), 22);
+        assert_eq!(TokenId::parse(&token_id("abc")), Some(id));
+        assert_eq!(format!("{id:?}"), format!("TokenId({})", token_id("abc")));
+        assert_eq!(TokenId::parse("too-short"), None);
+        assert_eq!(TokenId::parse(&format!("{}x", token_id("abc"))), None);
+    }
 
     #[test]
     fn descriptions_keep_only_the_allowed_characters() {

@@ -21,6 +21,7 @@ use super::faults::{Endpoint, Fault, IdTokenDefect};
 use super::fixtures::{ClientConfig, TokenFormat, UserConfig};
 use super::keys::{KeySet, RetireError, SigningAlg, SigningKey};
 use super::quirks::Quirk;
+use super::records::Records;
 use super::state::{Grant, IdpState, Store, token_id};
 use crate::secret::Secret;
 
@@ -125,13 +126,41 @@ pub struct RefreshView {
     pub expires_at: i64,
 }
 
-/// Everything the IdP issued, in issue order. Ids are
+/// What the IdP holds, in issue order: of each kind the most recent
+/// records, up to [`super::Limits::inspect_limit`]. Ids are
 /// [`super::token_id`] of the values; values are never shown.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grants {
     pub codes: Vec<CodeView>,
     pub access_tokens: Vec<AccessView>,
     pub refresh_tokens: Vec<RefreshView>,
+    /// How full the store is, and what it forgot.
+    #[serde(default)]
+    pub store: StoreView,
+}
+
+/// The store's size, ceiling and counters since start or reset.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreView {
+    /// Codes, access and refresh tokens held (live and recently expired).
+    pub records: usize,
+    /// The ceiling ([`super::Limits::max_records`]).
+    pub max_records: usize,
+    /// Records of each kind listed at most.
+    pub inspect_limit: usize,
+    /// Access tokens recorded.
+    pub access_tokens_issued: u64,
+    /// Records forgotten once expired (by the sweep or at the ceiling).
+    pub expired_forgotten: u64,
+    /// Live JWT access tokens whose records were forgotten at the ceiling
+    /// (still valid by signature).
+    pub live_evicted: u64,
+    /// New records refused at the ceiling (`temporarily_unavailable`).
+    pub refused: u64,
+    /// Login sessions held.
+    pub sessions: usize,
+    /// Login and consent forms in flight.
+    pub forms: usize,
 }
 
 impl Grants {
@@ -213,23 +242,30 @@ impl IdpState {
         self.faults().clear();
     }
 
-    /// What was issued, with its state on the shared clock.
+    /// What was issued, with its state on the shared clock: the most
+    /// recent records of each kind, up to the inspection limit. Forgets
+    /// what is past the retention time first, so the listing is what a
+    /// scenario would find after the next sweep.
     pub fn grants(&self) -> Grants {
+        self.prune();
         let now = self.now();
         let store = self.store();
-        let mut codes: Vec<_> = store.codes.values().collect();
-        codes.sort_by_key(|c| c.seq);
-        let mut access: Vec<_> = store.access.values().collect();
-        access.sort_by_key(|a| a.seq);
-        let mut refresh: Vec<_> = store.refresh.values().collect();
-        refresh.sort_by_key(|r| r.seq);
+        let records = &store.records;
+        let limit = records.limits().inspect_limit;
+        let text = |sym| records.text(sym).to_string();
+        let codes = latest(records.codes().map(|(id, c)| (c.seq, id, c)), limit);
+        let access = latest(records.access_tokens().map(|(id, a)| (a.seq, id, a)), limit);
+        let refresh = latest(
+            records.refresh_tokens().map(|(id, r)| (r.seq, id, r)),
+            limit,
+        );
         Grants {
             codes: codes
                 .into_iter()
-                .map(|c| CodeView {
-                    id: c.id.clone(),
-                    client_id: c.client_id.clone(),
-                    sub: c.sub.clone(),
+                .map(|(id, c)| CodeView {
+                    id: id.to_string(),
+                    client_id: text(c.client),
+                    sub: text(c.sub),
                     state: if c.used {
                         CodeState::Used
                     } else if now >= c.expires_at {
@@ -244,34 +280,34 @@ impl IdpState {
                 .collect(),
             access_tokens: access
                 .into_iter()
-                .map(|a| AccessView {
-                    id: a.id.clone(),
-                    client_id: a.client_id.clone(),
-                    sub: a.sub.clone(),
-                    scope: a.scope.to_string(),
+                .map(|(id, a)| AccessView {
+                    id: id.to_string(),
+                    client_id: text(a.client),
+                    sub: a.sub.map(text),
+                    scope: text(a.scope),
                     format: a.format,
                     grant: a.grant,
-                    state: if a.revoked {
+                    state: if records.access_revoked(a) {
                         TokenState::Revoked
-                    } else if now >= a.expires_at {
+                    } else if now >= a.expires_at() {
                         TokenState::Expired
                     } else {
                         TokenState::Active
                     },
                     presented: a.presented,
                     issued_at: a.issued_at,
-                    expires_at: a.expires_at,
+                    expires_at: a.expires_at(),
                 })
                 .collect(),
             refresh_tokens: refresh
                 .into_iter()
-                .map(|r| RefreshView {
-                    id: r.id.clone(),
-                    client_id: r.client_id.clone(),
-                    sub: r.sub.clone(),
-                    scope: r.scope.to_string(),
-                    family: r.family.clone(),
-                    state: if r.revoked {
+                .map(|(id, r)| RefreshView {
+                    id: id.to_string(),
+                    client_id: text(r.client),
+                    sub: text(r.sub),
+                    scope: text(r.scope),
+                    family: r.family.to_string(),
+                    state: if records.refresh_revoked(r) {
                         TokenState::Revoked
                     } else if r.rotated {
                         TokenState::Rotated
@@ -285,12 +321,17 @@ impl IdpState {
                     expires_at: r.expires_at,
                 })
                 .collect(),
+            store: store_view(&store, records),
         }
     }
 
-    /// Back to the fixtures: clients, users, keys, clock, no faults, nothing issued.
+    /// Back to the fixtures: clients, users, keys, clock, no faults, nothing
+    /// issued. The limits stay.
     pub fn reset(&self) {
-        *self.store() = Store::from_fixtures(&self.fixtures);
+        let mut store = self.store();
+        let limits = store.records.limits().clone();
+        *store = Store::with_limits(&self.fixtures, limits);
+        drop(store);
         self.clear_faults();
         self.clock.reset();
         if let Ok(keys) = self.fixtures.signing_keys() {
@@ -380,6 +421,36 @@ impl IdpState {
         }
         store.clients.insert(client.id.clone(), client);
         Ok(())
+    }
+}
+
+/// The `limit` entries with the highest sequence numbers, in issue order.
+fn latest<'r, R>(
+    records: impl Iterator<Item = (u64, &'r super::records::TokenId, &'r R)>,
+    limit: usize,
+) -> Vec<(&'r super::records::TokenId, &'r R)> {
+    let mut all: Vec<_> = records.collect();
+    if all.len() > limit {
+        let cut = all.len() - limit;
+        all.select_nth_unstable_by_key(cut, |(seq, _, _)| *seq);
+        all.drain(..cut);
+    }
+    all.sort_unstable_by_key(|(seq, _, _)| *seq);
+    all.into_iter().map(|(_, id, r)| (id, r)).collect()
+}
+
+fn store_view(store: &Store, records: &Records) -> StoreView {
+    let counters = records.counters();
+    StoreView {
+        records: records.len(),
+        max_records: records.limits().max_records,
+        inspect_limit: records.limits().inspect_limit,
+        access_tokens_issued: counters.access_tokens_issued,
+        expired_forgotten: counters.expired_forgotten,
+        live_evicted: counters.live_evicted,
+        refused: counters.refused,
+        sessions: store.sessions.len(),
+        forms: store.transactions.len(),
     }
 }
 

@@ -11,7 +11,7 @@
 //!
 //! Keys come from the fixtures (`[[api_keys]]`) or are created at run time
 //! ([`IdpState::create_api_key`], `POST /admin/api-keys`). A key is held as
-//! a [`Secret`], found by its hash ([`token_id`]) and then compared in
+//! a [`Secret`], found by its hash ([`TokenId`]) and then compared in
 //! constant time; it is never shown again after creation.
 //!
 //! ```toml
@@ -31,7 +31,7 @@ use super::error::TokenError;
 use super::http::{Params, RawBody};
 use super::service_accounts::{hex, random_bytes};
 use super::service_token::{DEFAULT_TTL_SECS, NLU_AUDIENCE, ServiceGrant, check_settings, issue};
-use super::state::{Grant, IdpState, Scope, token_id};
+use super::state::{Grant, IdpState, Scope, TokenId};
 use crate::secret::{Secret, random_token};
 
 /// The grant type URN of IBM Cloud IAM.
@@ -126,7 +126,7 @@ impl IdpState {
     /// Register an API key (fixture style).
     pub fn add_api_key(&self, key: ApiKeyConfig) -> Result<(), ControlError> {
         key.validate().map_err(ControlError::Invalid)?;
-        let hash = token_id(key.apikey.expose());
+        let hash = TokenId::of(key.apikey.expose());
         let mut store = self.store();
         if store.api_keys.values().any(|k| k.id == key.id) {
             return Err(ControlError::Conflict(format!("API key {} exists", key.id)));
@@ -199,7 +199,7 @@ impl IdpState {
     fn api_key(&self, presented: &str) -> Option<ApiKeyConfig> {
         self.store()
             .api_keys
-            .get(&token_id(presented))
+            .get(&TokenId::of(presented))
             .filter(|k| k.apikey.matches(presented))
             .cloned()
     }
@@ -240,7 +240,7 @@ pub fn exchange(state: &IdpState, params: &Params) -> Result<ApiKeyTokenResponse
             ttl_secs: key.access_token_ttl_secs,
             extra,
         },
-    );
+    )?;
     Ok(ApiKeyTokenResponse {
         access_token: issued.access_token,
         token_type: "Bearer",

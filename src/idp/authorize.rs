@@ -14,11 +14,11 @@ use super::fixtures::{ClientConfig, GrantType};
 use super::http::{Params, RawBody, cookie, form_params, html, see_other, set_cookie};
 use super::pages;
 use super::quirks::Quirk;
+use super::records::CodeDraft;
 use super::state::{
-    AuthRequest, CodeRecord, IdpState, Pkce, PkceMethod, Scope, Session, Store, Transaction,
-    token_id,
+    AuthRequest, IdpState, Pkce, PkceMethod, Scope, Session, Store, TokenId, Transaction,
 };
-use crate::secret::random_token;
+use crate::secret::{Secret, random_token};
 
 pub const SESSION_COOKIE: &str = "standin_session";
 pub const CSRF_COOKIE: &str = "standin_csrf";
@@ -342,7 +342,7 @@ fn parse_request(
 fn session(store: &Store, cookie: Option<&str>, now: i64) -> Option<Session> {
     store
         .sessions
-        .get(cookie?)
+        .get(&TokenId::of(cookie?))
         .filter(|s| now < s.expires_at)
         .cloned()
 }
@@ -360,7 +360,9 @@ fn needs_consent(store: &Store, client: &ClientConfig, request: &AuthRequest, su
         .is_some_and(|granted| request.scope.is_subset(granted))
 }
 
-/// Issue a code for a signed-in consumer and build the success redirect.
+/// Issue a code for a signed-in consumer and build the success redirect;
+/// when the store is full of records it cannot forget, the error redirect
+/// `temporarily_unavailable` (RFC 6749 4.1.2.1).
 pub fn issue_code(
     state: &IdpState,
     store: &mut Store,
@@ -369,28 +371,28 @@ pub fn issue_code(
 ) -> String {
     let now = state.now();
     let code = random_token(32);
-    let seq = store.next_seq();
-    let record = CodeRecord {
-        id: token_id(&code),
-        seq,
-        client_id: request.client_id.clone(),
+    let draft = CodeDraft {
+        id: TokenId::of(&code),
+        client_id: &request.client_id,
+        sub: &session.sub,
+        scope: &request.scope,
         redirect_uri_param: request
             .redirect_uri_param
             .then(|| request.redirect_uri.clone()),
-        scope: request.scope.clone(),
         nonce: request.nonce.clone(),
         pkce: request.pkce.clone(),
-        sub: session.sub.clone(),
         auth_time: session.auth_time,
         issued_at: now,
         expires_at: now + state.fixtures.idp.code_ttl_secs as i64,
-        used: false,
-        presented: 0,
-        access_tokens: Vec::new(),
-        family: None,
-        replayed: false,
     };
-    store.codes.insert(record.id.clone(), record);
+    if let Err(full) = store.records.insert_code(draft, now) {
+        return error_location(
+            state,
+            &request.redirect_uri,
+            request.state.as_deref(),
+            AuthorizeError::TemporarilyUnavailable(full.to_string()),
+        );
+    }
     let mut params = vec![("code", code.as_str())];
     let altered = request.state.as_ref().map(|s| format!("{s}x"));
     match (&request.state, &altered) {
@@ -402,7 +404,7 @@ pub fn issue_code(
     redirect_from(state, &request.redirect_uri, &params)
 }
 
-/// Open a login or consent transaction.
+/// Open a login or consent transaction; returns its id and CSRF token.
 fn open_transaction(
     state: &IdpState,
     store: &mut Store,
@@ -412,13 +414,10 @@ fn open_transaction(
     let txn = random_token(24);
     let csrf = random_token(24);
     let expires_at = state.now() + state.fixtures.idp.form_ttl_secs as i64;
-    store
-        .transactions
-        .retain(|_, t| t.expires_at > expires_at - state.fixtures.idp.form_ttl_secs as i64);
     store.transactions.insert(
-        txn.clone(),
+        TokenId::of(&txn),
         Transaction {
-            csrf: csrf.clone(),
+            csrf: Secret::new(csrf.clone()),
             request,
             signed_in,
             expires_at,

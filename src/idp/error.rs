@@ -51,6 +51,26 @@ pub enum TokenError {
     /// RFC 7009 2.2.1.
     #[error("unsupported_token_type: {0}")]
     UnsupportedTokenType(String),
+    /// The IdP holds as many codes and tokens as it may
+    /// ([`super::records::Limits::max_records`]) and can forget none yet:
+    /// 503 with `Retry-After`. RFC 6749 defines the code for the
+    /// authorization endpoint (4.1.2.1); RFC 7009 2.2.1 has revocation
+    /// answer 503 when it cannot proceed, and the token endpoint does the
+    /// same here.
+    #[error("temporarily_unavailable: {description}")]
+    TemporarilyUnavailable {
+        description: String,
+        retry_after: u64,
+    },
+}
+
+impl From<super::records::Full> for TokenError {
+    fn from(full: super::records::Full) -> Self {
+        TokenError::TemporarilyUnavailable {
+            description: full.to_string(),
+            retry_after: full.retry_after,
+        }
+    }
 }
 
 impl TokenError {
@@ -64,6 +84,7 @@ impl TokenError {
             TokenError::UnsupportedGrantType(_) => "unsupported_grant_type",
             TokenError::InvalidScope(_) => "invalid_scope",
             TokenError::UnsupportedTokenType(_) => "unsupported_token_type",
+            TokenError::TemporarilyUnavailable { .. } => "temporarily_unavailable",
         }
     }
 
@@ -75,7 +96,8 @@ impl TokenError {
             | TokenError::UnsupportedGrantType(d)
             | TokenError::InvalidScope(d)
             | TokenError::UnsupportedTokenType(d) => d,
-            TokenError::InvalidClient { description, .. } => description,
+            TokenError::InvalidClient { description, .. }
+            | TokenError::TemporarilyUnavailable { description, .. } => description,
         }
     }
 
@@ -96,17 +118,24 @@ impl IntoResponse for TokenError {
         };
         let status = match &self {
             TokenError::InvalidClient { basic: true, .. } => StatusCode::UNAUTHORIZED,
+            TokenError::TemporarilyUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         };
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-        if let TokenError::InvalidClient { basic: true, .. } = self {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"standin\", charset=\"UTF-8\""),
-            );
+        match self {
+            TokenError::InvalidClient { basic: true, .. } => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"standin\", charset=\"UTF-8\""),
+                );
+            }
+            TokenError::TemporarilyUnavailable { retry_after, .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            }
+            _ => {}
         }
         response
     }
@@ -276,5 +305,17 @@ mod tests {
         .into_response();
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         assert!(r.headers().get(header::WWW_AUTHENTICATE).is_none());
+    }
+
+    #[test]
+    fn a_full_store_is_a_503_with_retry_after() {
+        let r = TokenError::from(crate::idp::records::Full {
+            max_records: 10,
+            retry_after: 42,
+        })
+        .into_response();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "42");
+        assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
     }
 }

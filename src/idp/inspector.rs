@@ -1,6 +1,7 @@
 //! The IdP inspector, for people: `GET /admin/inspector` shows the shared
-//! clock, every code, access token and refresh token issued (by id, never
-//! value) with its state and how often it was presented, and a switchboard:
+//! clock, how full the store is, the codes, access tokens and refresh
+//! tokens held (the most recent, by id, never value) with their state and
+//! how often each was presented, and a switchboard:
 //! the clock five minutes on, the quirk modes, the next ID token's defect
 //! and a fault for the token endpoint. Plain HTML forms, no script; behind
 //! the admin guard like the rest of `/admin`.
@@ -110,7 +111,7 @@ pub async fn page(State(state): State<IdpState>) -> Response {
          td,th{{border:1px solid #ccc;padding:.2em .5em;text-align:left}}fieldset{{margin:1em 0}}</style></head><body>\
          <h1>IdP inspector</h1><p>{issuer}. The shared clock reads {now} ({offset:+} s from real time).</p>\
          <form method=\"post\" action=\"/admin/inspector/clock\"><button>+5 minutes</button></form>\
-         <h2>Issued</h2><table><thead><tr><th>what</th><th>id</th><th>client</th><th>subject</th><th>state</th><th>presented</th><th>expires</th></tr></thead>\
+         <h2>Issued</h2><p id=\"store\">{store}</p><table><thead><tr><th>what</th><th>id</th><th>client</th><th>subject</th><th>state</th><th>presented</th><th>expires</th></tr></thead>\
          <tbody>{rows}</tbody></table>\
          <h2>Switchboard</h2>\
          <form method=\"post\" action=\"/admin/inspector/quirks\"><fieldset><legend>Quirk modes</legend>{quirks}\
@@ -125,6 +126,7 @@ pub async fn page(State(state): State<IdpState>) -> Response {
          </body></html>",
         issuer = e(&state.issuer),
         offset = state.clock.offset(),
+        store = e(&store_line(&grants.store)),
     );
     (
         [
@@ -136,6 +138,22 @@ pub async fn page(State(state): State<IdpState>) -> Response {
         html,
     )
         .into_response()
+}
+
+/// How full the store is, in a sentence.
+fn store_line(s: &super::admin::StoreView) -> String {
+    format!(
+        "Holding {} codes and tokens of at most {}, listing the latest {} of each kind. \
+         Since start or reset: {} access tokens issued, {} expired records forgotten, \
+         {} live JWT records forgotten at the ceiling, {} requests refused at it.",
+        s.records,
+        s.max_records,
+        s.inspect_limit,
+        s.access_tokens_issued,
+        s.expired_forgotten,
+        s.live_evicted,
+        s.refused
+    )
 }
 
 fn back() -> Response {

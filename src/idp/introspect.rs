@@ -1,6 +1,8 @@
 //! Token introspection (RFC 7662): client-authenticated; unknown, expired
 //! and revoked tokens are `{"active": false}` with 200 (RFC 7662 2.2). A
 //! token bound to a client certificate carries its `cnf` (RFC 8705 3.2).
+//! A JWT access token whose record was forgotten at the store's ceiling is
+//! answered from its signed claims ([`super::bearer::forgotten_jwt`]).
 
 use axum::Extension;
 use axum::extract::State;
@@ -8,10 +10,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::bearer::forgotten_jwt;
 use super::client_auth;
 use super::error::TokenError;
 use super::http::{Params, RawBody, form_params, no_store_json};
-use super::state::{IdpState, token_id};
+use super::records::TokenId;
+use super::state::IdpState;
 use crate::tls::PeerCertificates;
 
 pub async fn handler(
@@ -55,57 +59,82 @@ fn respond(
     }
     let token = token_param(&params)?;
     let now = state.now();
-    let id = token_id(&token);
+    let id = TokenId::of(&token);
     let issuer = state.issuer.to_string();
-    if let Some(a) = store.access.get_mut(&id) {
+    if let Some(a) = store.records.access_mut(&id) {
         a.presented += 1;
-        if a.revoked || now >= a.expires_at {
+    } else if let Some(r) = store.records.refresh_mut(&id) {
+        r.presented += 1;
+    }
+    let guard = store;
+    let store = &*guard;
+    let records = &store.records;
+    if let Some(a) = records.access(&id) {
+        if records.access_revoked(a) || now >= a.expires_at() {
             return Ok(json!({ "active": false }));
         }
+        let client_id = records.text(a.client);
+        let sub = a.sub.map(|s| records.text(s));
         let mut v = json!({
             "active": true,
             "token_type": "Bearer",
-            "scope": a.scope.to_string(),
-            "client_id": a.client_id,
-            "exp": a.expires_at,
+            "scope": records.text(a.scope),
+            "client_id": client_id,
+            "exp": a.expires_at(),
             "iat": a.issued_at,
             "nbf": a.issued_at,
             "iss": issuer,
-            "aud": a.audience,
-            "sub": a.sub.clone().unwrap_or_else(|| a.client_id.clone()),
+            "aud": records.text(a.audience),
+            "sub": sub.unwrap_or(client_id),
         });
-        if let Some(t) = a.auth_time {
+        if let Some(t) = a.auth_time() {
             v["auth_time"] = t.into();
         }
-        let sub = a.sub.clone();
-        let username = sub
-            .as_deref()
-            .and_then(|s| store.user_by_sub(s))
-            .map(|u| u.username.clone());
-        if let Some(u) = username {
-            v["username"] = u.into();
+        if let Some(u) = sub.and_then(|s| store.user_by_sub(s)) {
+            v["username"] = u.username.clone().into();
         }
         // RFC 8705 3.2: the certificate the token is bound to.
-        if let Some(x5t) = store.certificate_bindings.get(&id) {
+        if let Some(x5t) = records.binding(&id) {
             v["cnf"] = json!({ "x5t#S256": x5t });
         }
         return Ok(v);
     }
-    if let Some(r) = store.refresh.get_mut(&id) {
-        r.presented += 1;
-        if r.revoked || r.rotated || now >= r.expires_at {
+    if let Some(r) = records.refresh(&id) {
+        if records.refresh_revoked(r) || r.rotated || now >= r.expires_at {
             return Ok(json!({ "active": false }));
         }
         return Ok(json!({
             "active": true,
             "token_type": "refresh_token",
-            "scope": r.scope.to_string(),
-            "client_id": r.client_id,
+            "scope": records.text(r.scope),
+            "client_id": records.text(r.client),
             "exp": r.expires_at,
             "iat": r.issued_at,
             "iss": issuer,
-            "sub": r.sub,
+            "sub": records.text(r.sub),
         }));
     }
-    Ok(json!({ "active": false }))
+    let evicted_until = records.evicted_until();
+    drop(guard);
+    Ok(match forgotten_jwt(state, &token, evicted_until) {
+        Some(c) if now < c.exp => {
+            let mut v = json!({
+                "active": true,
+                "token_type": "Bearer",
+                "scope": c.scope,
+                "client_id": c.client_id,
+                "exp": c.exp,
+                "iat": c.iat,
+                "nbf": c.iat,
+                "iss": c.iss,
+                "aud": c.aud,
+                "sub": c.sub,
+            });
+            if let Some(x5t) = c.cnf.and_then(|c| c.x5t_s256) {
+                v["cnf"] = json!({ "x5t#S256": x5t });
+            }
+            v
+        }
+        _ => json!({ "active": false }),
+    })
 }

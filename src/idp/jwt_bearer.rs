@@ -299,7 +299,7 @@ pub fn exchange(state: &IdpState, params: &Params) -> Result<TokenResponse, Toke
             ttl_secs: account.access_token_ttl_secs,
             extra,
         },
-    );
+    )?;
     Ok(TokenResponse {
         access_token: issued.access_token,
         token_type: "Bearer",

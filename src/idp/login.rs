@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use super::authorize::{self, CSRF_COOKIE, Outcome, SESSION_COOKIE};
 use super::error::{AuthorizeError, ErrorPage};
 use super::http::{Params, RawBody, cookie, form_params, see_other, set_cookie};
-use super::state::{IdpState, Session, Store, Transaction};
+use super::state::{IdpState, Session, Store, TokenId, Transaction};
 use crate::secret::random_token;
 
 /// Find the transaction a form belongs to, checking CSRF and expiry.
@@ -24,14 +24,15 @@ fn transaction(
     let get = |name: &str| params.get(name).ok().flatten();
     let txn_id = get("txn")
         .ok_or_else(|| ErrorPage::bad_request("invalid_request", "The form has no transaction."))?;
-    let txn = store.transactions.get(txn_id).cloned().ok_or_else(|| {
+    let key = TokenId::of(txn_id);
+    let txn = store.transactions.get(&key).cloned().ok_or_else(|| {
         ErrorPage::bad_request(
             "invalid_request",
             "This sign-in form is no longer valid. Start again from the application.",
         )
     })?;
-    let csrf_ok = get("csrf").is_some_and(|c| txn_matches(&txn.csrf, c))
-        && cookie(headers, CSRF_COOKIE).is_some_and(|c| txn_matches(&txn.csrf, &c));
+    let csrf_ok = get("csrf").is_some_and(|c| txn.csrf.matches(c))
+        && cookie(headers, CSRF_COOKIE).is_some_and(|c| txn.csrf.matches(&c));
     if !csrf_ok {
         return Err(ErrorPage::bad_request(
             "invalid_request",
@@ -39,17 +40,13 @@ fn transaction(
         ));
     }
     if state.now() >= txn.expires_at {
-        store.transactions.remove(txn_id);
+        store.transactions.remove(&key);
         return Err(ErrorPage::bad_request(
             "invalid_request",
             "This sign-in form has expired. Start again from the application.",
         ));
     }
     Ok((txn_id.to_string(), txn))
-}
-
-fn txn_matches(expected: &str, given: &str) -> bool {
-    aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), given.as_bytes()).is_ok()
 }
 
 /// `POST /login`.
@@ -75,7 +72,7 @@ pub async fn login(State(state): State<IdpState>, headers: HeaderMap, body: RawB
         drop(store);
         let outcome = Outcome::Login {
             txn: txn_id.clone(),
-            csrf: txn.csrf.clone(),
+            csrf: txn.csrf.expose().to_string(),
             client_name,
             login_hint: Some(username.to_string()),
             error: error.map(str::to_string),
@@ -96,7 +93,7 @@ pub async fn login(State(state): State<IdpState>, headers: HeaderMap, body: RawB
         tracing::info!("sign-in refused: wrong user name or password");
         return again(store, Some("Wrong user name or password."));
     };
-    store.transactions.remove(&txn_id);
+    store.transactions.remove(&TokenId::of(&txn_id));
     let now = state.now();
     let ttl = state.fixtures.idp.session_ttl_secs;
     let session = Session {
@@ -105,8 +102,9 @@ pub async fn login(State(state): State<IdpState>, headers: HeaderMap, body: RawB
         expires_at: now + ttl as i64,
     };
     let session_id = random_token(32);
-    store.sessions.retain(|_, s| s.expires_at > now);
-    store.sessions.insert(session_id.clone(), session.clone());
+    store
+        .sessions
+        .insert(TokenId::of(&session_id), session.clone());
     let outcome = authorize::proceed(&state, &mut store, txn.request, session);
     drop(store);
     let mut response = authorize::respond(&state, outcome);
@@ -133,7 +131,7 @@ pub async fn consent(State(state): State<IdpState>, headers: HeaderMap, body: Ra
     let request = txn.request;
     match decision {
         Some("allow") => {
-            store.transactions.remove(&txn_id);
+            store.transactions.remove(&TokenId::of(&txn_id));
             let key = (session.sub.clone(), request.client_id.clone());
             let granted = store.consents.remove(&key).unwrap_or_default();
             store.consents.insert(key, granted.union(&request.scope));
@@ -141,7 +139,7 @@ pub async fn consent(State(state): State<IdpState>, headers: HeaderMap, body: Ra
             see_other(&location)
         }
         Some("deny") => {
-            store.transactions.remove(&txn_id);
+            store.transactions.remove(&TokenId::of(&txn_id));
             let error = AuthorizeError::AccessDenied("the user denied consent".into());
             drop(store);
             authorize::respond(&state, authorize::error_redirect(&state, &request, error))

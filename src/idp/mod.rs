@@ -19,6 +19,13 @@
 //! RFC 8705 2.1) get access tokens bound to their certificate, which
 //! introspection reports and userinfo enforces ([`bearer::check_binding`]).
 //!
+//! What the IdP keeps of the codes and tokens it issues is a compact record
+//! each ([`records`]), forgotten on the shared clock once expired, under a
+//! ceiling ([`Limits`], [`IdpOptions::limits`]) at which JWT access tokens
+//! of client credentials make room and everything else is refused with
+//! `temporarily_unavailable`: a long load test levels off instead of
+//! exhausting memory.
+//!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
 //! use standin::idp::{Fixtures, MockIdp};
@@ -48,6 +55,7 @@ pub mod keys;
 pub mod login;
 pub mod pages;
 pub mod quirks;
+pub mod records;
 pub mod revoke;
 pub mod service_accounts;
 pub mod service_token;
@@ -70,6 +78,7 @@ pub use apikey::{ApiKeyConfig, ApiKeyFile, NewApiKey};
 pub use faults::{Endpoint, Fault, IdTokenDefect};
 pub use fixtures::{ClientConfig, Fixtures, FixturesError, UserConfig};
 pub use keys::SigningAlg;
+pub use records::{Limits, TokenId};
 pub use service_accounts::{
     NewServiceAccount, ServiceAccountConfig, ServiceAccountKey, ServiceAccountKeyFile,
 };
@@ -142,9 +151,9 @@ async fn method_not_allowed() -> (StatusCode, axum::Json<serde_json::Value>) {
     )
 }
 
-/// Forget long-expired codes and tokens every few seconds of real time
-/// (decisions use the shared clock), so a load test does not grow the IdP
-/// without bound.
+/// Forget long-expired codes and tokens, and ended sessions and forms,
+/// every few seconds of real time (decisions use the shared clock), so a
+/// load test below the ceiling levels off too.
 async fn prune_periodically(state: IdpState) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -182,6 +191,9 @@ pub struct IdpOptions {
     pub issuer: Option<String>,
     /// Quirk modes in force from the start ([`quirks`]).
     pub quirks: quirks::Quirks,
+    /// How many codes, tokens, sessions and forms the IdP holds at most,
+    /// and how many inspection lists ([`records`]).
+    pub limits: Limits,
 }
 
 impl Default for IdpOptions {
@@ -191,6 +203,7 @@ impl Default for IdpOptions {
             clock: Clock::new(),
             issuer: None,
             quirks: quirks::Quirks::new(),
+            limits: Limits::default(),
         }
     }
 }
@@ -260,6 +273,7 @@ impl MockIdp {
             addr.ip().is_loopback(),
         );
         state.set_quirks(options.quirks);
+        state.set_limits(options.limits);
         state.mtls_url = mtls_listener
             .as_ref()
             .map(|(_, addr)| format!("https://{addr}").into());

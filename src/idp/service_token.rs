@@ -20,7 +20,8 @@ use super::error::TokenError;
 use super::fixtures::TokenFormat;
 use super::http::{Params, RawBody, form_params, no_store_json};
 use super::keys::SigningAlg;
-use super::state::{AccessRecord, Grant, IdpState, Scope, token_id};
+use super::records::{AccessDraft, TokenId};
+use super::state::{Grant, IdpState, Scope};
 use crate::secret::random_token;
 
 /// The `aud` of service-credential tokens unless the credential names
@@ -90,8 +91,9 @@ pub struct Issued {
 }
 
 /// Sign a token for `g` and record it (inspection, introspection,
-/// revocation see it like any other access token).
-pub fn issue(state: &IdpState, g: ServiceGrant<'_>) -> Issued {
+/// revocation see it like any other access token). Refused only when the
+/// store is full of records it cannot forget ([`super::records`]).
+pub fn issue(state: &IdpState, g: ServiceGrant<'_>) -> Result<Issued, TokenError> {
     let now = state.now();
     let ttl = i64::try_from(g.ttl_secs).unwrap_or(i64::MAX).min(24 * 3600);
     let claims = Claims {
@@ -114,30 +116,27 @@ pub fn issue(state: &IdpState, g: ServiceGrant<'_>) -> Issued {
             .expect("the IdP starts with at least one signing key")
     };
     let access_token = key.sign_jwt("at+jwt", &claims);
-    let mut store = state.store();
-    let seq = store.next_seq();
-    let record = AccessRecord {
-        id: token_id(&access_token),
-        seq,
-        client_id: g.client_id.to_string(),
-        sub: Some(g.sub.to_string()),
-        scope: g.scope.clone(),
+    let draft = AccessDraft {
+        id: TokenId::of(&access_token),
+        client_id: g.client_id,
+        sub: Some(g.sub),
+        scope: g.scope.as_str(),
+        audience: g.audience,
         format: TokenFormat::Jwt,
         grant: g.grant,
         issued_at: now,
         expires_at: now + ttl,
-        revoked: false,
-        presented: 0,
-        family: None,
-        audience: g.audience.to_string(),
         auth_time: None,
+        family: None,
+        revoked: false,
+        binding: None,
     };
-    store.access.insert(record.id.clone(), record);
-    Issued {
+    state.store().records.insert_tokens(draft, None, now)?;
+    Ok(Issued {
         access_token,
         expires_in: ttl,
         expires_at: now + ttl,
-    }
+    })
 }
 
 /// The answer to a token request whose `grant_type` is `grant_type`, as

@@ -1,9 +1,12 @@
 //! What the IdP remembers: clients, users, sessions, and every code and
 //! token it issued with its state, so a scenario can inspect them.
 //!
-//! Token values are not kept: records are keyed by [`token_id`], a hash of
-//! the value, which is also what inspection shows. A presented token is
-//! found by hashing it.
+//! Token values are not kept: codes and tokens are compact records
+//! ([`super::records`]) keyed by [`TokenId`], a hash of the value, which
+//! is also what inspection shows; a presented token is found by hashing
+//! it. Login sessions and forms in flight are keyed the same way by their
+//! cookie and form ids. Everything held expires on the shared clock and
+//! has a ceiling ([`Limits`]).
 //!
 //! The store sits behind a `std::sync::Mutex` that is only ever held for
 //! map operations, never across an `.await` or a signature.
@@ -15,13 +18,15 @@ use serde::Serialize;
 
 use super::apikey::ApiKeyConfig;
 use super::faults::Faults;
-use super::fixtures::{ClientConfig, Fixtures, TokenFormat, UserConfig};
+use super::fixtures::{ClientConfig, Fixtures, UserConfig};
 use super::keys::KeySet;
 use super::quirks::{Quirk, Quirks};
+use super::records::{Expires, Expiring, Limits, Records};
 use super::service_accounts::ServiceAccountConfig;
 use crate::clock::Clock;
+use crate::secret::Secret;
 
-pub use crate::wire::token_id;
+pub use crate::wire::{TokenId, token_id};
 
 /// A space-separated scope (RFC 6749 3.3), kept in canonical form: its
 /// words sorted, without repeats, joined by one space. One allocation per
@@ -43,6 +48,11 @@ impl Scope {
         words.sort_unstable();
         words.dedup();
         Scope(words.join(" "))
+    }
+
+    /// The canonical text: words sorted, one space apart.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 
     pub fn words(&self) -> impl Iterator<Item = &str> {
@@ -87,10 +97,20 @@ impl Serialize for Scope {
 }
 
 /// PKCE challenge as received at the authorization endpoint (RFC 7636 4.3).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Its `Debug` leaves the challenge out: with `plain` it is the verifier.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Pkce {
     pub challenge: String,
     pub method: PkceMethod,
+}
+
+impl std::fmt::Debug for Pkce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pkce")
+            .field("challenge", &"[redacted]")
+            .field("method", &self.method)
+            .finish()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,75 +132,18 @@ pub enum Grant {
     ApiKey,
 }
 
-/// An authorization code.
-#[derive(Clone, Debug)]
-pub struct CodeRecord {
-    pub id: String,
-    pub seq: u64,
-    pub client_id: String,
-    /// The `redirect_uri` the authorization request carried, if it did: the
-    /// token request must then carry the same (RFC 6749 4.1.3).
-    pub redirect_uri_param: Option<String>,
-    pub scope: Scope,
-    pub nonce: Option<String>,
-    pub pkce: Option<Pkce>,
-    pub sub: String,
-    pub auth_time: i64,
-    pub issued_at: i64,
-    pub expires_at: i64,
-    pub used: bool,
-    pub presented: u32,
-    /// Access token ids issued from this code (revoked on replay).
-    pub access_tokens: Vec<String>,
-    /// Refresh token family started by this code (revoked on replay).
-    pub family: Option<String>,
-    /// Presented again after use: tokens minted for it are born revoked.
-    pub replayed: bool,
-}
-
-/// An access token.
-#[derive(Clone, Debug)]
-pub struct AccessRecord {
-    pub id: String,
-    pub seq: u64,
-    pub client_id: String,
-    pub sub: Option<String>,
-    pub scope: Scope,
-    pub format: TokenFormat,
-    pub grant: Grant,
-    pub issued_at: i64,
-    pub expires_at: i64,
-    pub revoked: bool,
-    pub presented: u32,
-    pub family: Option<String>,
-    pub audience: String,
-    pub auth_time: Option<i64>,
-}
-
-/// A refresh token.
-#[derive(Clone, Debug)]
-pub struct RefreshRecord {
-    pub id: String,
-    pub seq: u64,
-    pub client_id: String,
-    pub sub: String,
-    pub scope: Scope,
-    pub family: String,
-    pub auth_time: i64,
-    pub issued_at: i64,
-    pub expires_at: i64,
-    pub revoked: bool,
-    /// Exchanged for a successor (rotation): presenting it again is reuse.
-    pub rotated: bool,
-    pub presented: u32,
-}
-
-/// A signed-in browser.
+/// A signed-in browser, keyed by the [`TokenId`] of its cookie.
 #[derive(Clone, Debug)]
 pub struct Session {
     pub sub: String,
     pub auth_time: i64,
     pub expires_at: i64,
+}
+
+impl Expires for Session {
+    fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
 }
 
 /// A validated authorization request waiting for login or consent.
@@ -201,40 +164,49 @@ pub struct AuthRequest {
     pub force_consent: bool,
 }
 
-/// A login or consent form in flight.
+/// A login or consent form in flight, keyed by the [`TokenId`] of its
+/// form id.
 #[derive(Clone, Debug)]
 pub struct Transaction {
-    pub csrf: String,
+    /// Shown in the form and its cookie (double submit).
+    pub csrf: Secret,
     pub request: AuthRequest,
     /// Set once the consumer has signed in and consent remains.
     pub signed_in: Option<Session>,
     pub expires_at: i64,
 }
 
+impl Expires for Transaction {
+    fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
+}
+
 /// Everything mutable, behind one lock.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Store {
     pub clients: HashMap<String, ClientConfig>,
     pub users: HashMap<String, UserConfig>,
-    pub codes: HashMap<String, CodeRecord>,
-    pub access: HashMap<String, AccessRecord>,
-    pub refresh: HashMap<String, RefreshRecord>,
-    pub sessions: HashMap<String, Session>,
-    pub transactions: HashMap<String, Transaction>,
+    /// Codes, access and refresh tokens ([`super::records`]).
+    pub records: Records,
+    pub sessions: Expiring<Session>,
+    pub transactions: Expiring<Transaction>,
     /// Scopes each user granted each client: (sub, client_id) -> scopes.
     pub consents: HashMap<(String, String), Scope>,
-    /// Access token id -> `x5t#S256` of the client certificate the token
-    /// is bound to (`tls_client_auth`, RFC 8705 3.1).
-    pub certificate_bindings: HashMap<String, String>,
     /// Service accounts by `client_email` ([`super::service_accounts`]).
     pub service_accounts: HashMap<String, ServiceAccountConfig>,
-    /// API keys by [`token_id`] of the key ([`super::apikey`]).
-    pub api_keys: HashMap<String, ApiKeyConfig>,
-    seq: u64,
+    /// API keys by the [`TokenId`] of the key ([`super::apikey`]).
+    pub api_keys: HashMap<TokenId, ApiKeyConfig>,
 }
 
 impl Store {
+    /// The fixtures' clients, users and credentials, nothing issued, the
+    /// default [`Limits`].
     pub fn from_fixtures(fixtures: &Fixtures) -> Self {
+        Self::with_limits(fixtures, Limits::default())
+    }
+
+    pub fn with_limits(fixtures: &Fixtures, limits: Limits) -> Self {
         Store {
             clients: fixtures
                 .clients
@@ -254,49 +226,34 @@ impl Store {
             api_keys: fixtures
                 .api_keys
                 .iter()
-                .map(|k| (token_id(k.apikey.expose()), k.clone()))
+                .map(|k| (TokenId::of(k.apikey.expose()), k.clone()))
                 .collect(),
-            ..Default::default()
+            sessions: Expiring::new(limits.max_sessions),
+            transactions: Expiring::new(limits.max_forms),
+            consents: HashMap::new(),
+            records: Records::new(limits),
         }
     }
 
-    /// A sequence number, so inspection lists records in issue order.
-    pub fn next_seq(&mut self) -> u64 {
-        self.seq += 1;
-        self.seq
+    /// Put `limits` in force (records already held stay).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.sessions.set_max(limits.max_sessions);
+        self.transactions.set_max(limits.max_forms);
+        self.records.set_limits(limits);
     }
 
     pub fn user_by_sub(&self, sub: &str) -> Option<&UserConfig> {
         self.users.values().find(|u| u.sub() == sub)
     }
 
-    /// Forget what expired more than `retain` seconds before `now`: codes,
-    /// tokens, sessions and forms. Keeps a long-running IdP's memory bounded
-    /// by what is live, while inspection still shows recent expiries.
+    /// Forget what expired more than `retain` seconds before `now` (codes
+    /// and tokens: inspection still shows recent expiries), and sessions
+    /// and forms that have expired. Costs what is forgotten, not what is
+    /// held.
     pub fn prune(&mut self, now: i64, retain: i64) {
-        let horizon = now.saturating_sub(retain);
-        self.codes.retain(|_, c| c.expires_at > horizon);
-        self.access.retain(|_, a| a.expires_at > horizon);
-        let access = &self.access;
-        self.certificate_bindings
-            .retain(|id, _| access.contains_key(id));
-        self.refresh.retain(|_, r| r.expires_at > horizon);
-        self.sessions.retain(|_, s| s.expires_at > now);
-        self.transactions.retain(|_, t| t.expires_at > now);
-    }
-
-    /// Revoke every token of a refresh family (RFC 9700 4.14.2).
-    pub fn revoke_family(&mut self, family: &str) {
-        for r in self.refresh.values_mut().filter(|r| r.family == family) {
-            r.revoked = true;
-        }
-        for a in self
-            .access
-            .values_mut()
-            .filter(|a| a.family.as_deref() == Some(family))
-        {
-            a.revoked = true;
-        }
+        self.records.prune(now.saturating_sub(retain));
+        self.sessions.prune(now);
+        self.transactions.prune(now);
     }
 }
 
@@ -383,6 +340,11 @@ impl IdpState {
         self.clock.now()
     }
 
+    /// Put `limits` in force.
+    pub fn set_limits(&self, limits: Limits) {
+        self.store().set_limits(limits);
+    }
+
     /// Apply the retention rule of [`Store::prune`] now.
     pub fn prune(&self) {
         let retain = i64::try_from(self.fixtures.idp.retain_expired_secs).unwrap_or(i64::MAX);
@@ -407,7 +369,9 @@ mod tests {
     }
 
     #[test]
-    fn prune_forgets_only_what_expired_before_the_retention_window() {
+    fn prune_forgets_sessions_that_ended_and_records_past_the_retention_window() {
+        use crate::idp::fixtures::TokenFormat;
+        use crate::idp::records::AccessDraft;
         let fixtures = Fixtures::default_brand();
         let mut store = Store::from_fixtures(&fixtures);
         let session = |expires_at| Session {
@@ -415,36 +379,50 @@ mod tests {
             auth_time: 0,
             expires_at,
         };
-        store.sessions.insert("live".into(), session(200));
-        store.sessions.insert("dead".into(), session(50));
-        let record = |expires_at| RefreshRecord {
-            id: String::new(),
-            seq: 0,
-            client_id: "c".into(),
-            sub: "s".into(),
-            scope: Scope::parse("openid"),
-            family: "f".into(),
-            auth_time: 0,
-            issued_at: 0,
-            expires_at,
-            revoked: false,
-            rotated: false,
-            presented: 0,
-        };
-        store.refresh.insert("recently-expired".into(), record(80));
-        store.refresh.insert("long-expired".into(), record(10));
-        store.refresh.insert("live".into(), record(500));
+        store.sessions.insert(TokenId::of("live"), session(200));
+        store.sessions.insert(TokenId::of("dead"), session(50));
+        for (value, expires_at) in [
+            ("recently-expired", 80),
+            ("long-expired", 10),
+            ("live", 500),
+        ] {
+            let draft = AccessDraft {
+                id: TokenId::of(value),
+                client_id: "c",
+                sub: Some("s"),
+                scope: "openid",
+                audience: "a",
+                format: TokenFormat::Opaque,
+                grant: Grant::AuthorizationCode,
+                issued_at: 0,
+                expires_at,
+                auth_time: Some(0),
+                family: None,
+                revoked: false,
+                binding: None,
+            };
+            store.records.insert_tokens(draft, None, 0).unwrap();
+        }
         store.prune(100, 50);
-        let mut kept: Vec<&String> = store.refresh.keys().collect();
+        let mut kept: Vec<String> = store
+            .records
+            .access_tokens()
+            .map(|(id, _)| id.to_string())
+            .collect();
         kept.sort();
-        assert_eq!(kept, ["live", "recently-expired"]);
-        assert_eq!(store.sessions.keys().collect::<Vec<_>>(), ["live"]);
+        let mut expected = vec![token_id("live"), token_id("recently-expired")];
+        expected.sort();
+        assert_eq!(kept, expected);
+        assert!(store.sessions.get(&TokenId::of("live")).is_some());
+        assert!(store.sessions.get(&TokenId::of("dead")).is_none());
     }
 
     #[test]
-    fn token_ids_are_stable_and_short() {
-        assert_eq!(token_id("abc"), token_id("abc"));
-        assert_ne!(token_id("abc"), token_id("abd"));
-        assert_eq!(token_id("abc").len(), 22);
+    fn pkce_challenges_are_not_printed() {
+        let pkce = Pkce {
+            challenge: "the-verifier-itself".into(),
+            method: PkceMethod::Plain,
+        };
+        assert!(!format!("{pkce:?}").contains("the-verifier"));
     }
 }

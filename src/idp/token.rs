@@ -18,9 +18,9 @@ use super::error::TokenError;
 use super::fixtures::{ClientConfig, GrantType};
 use super::http::{Params, RawBody, Repeated, form_params, no_store_json};
 use super::quirks::Quirk;
-use super::state::{Grant, IdpState, PkceMethod, Scope, token_id};
+use super::records::{FamilyId, TokenId};
+use super::state::{Grant, IdpState, PkceMethod, Scope};
 use super::tokens::{AccessGrant, IdTokenFor, mint_access, mint_id_token, mint_refresh};
-use crate::secret::random_token;
 use crate::tls::PeerCertificates;
 
 /// A token request, by grant type.
@@ -145,6 +145,14 @@ pub fn exchange(
     }
 }
 
+/// What a code grants, read from its record once it has been checked.
+struct CodeGrant {
+    sub: String,
+    scope: Scope,
+    nonce: Option<String>,
+    auth_time: i64,
+}
+
 fn authorization_code(
     state: &IdpState,
     client: &ClientConfig,
@@ -153,29 +161,31 @@ fn authorization_code(
     verifier: Option<&str>,
 ) -> Result<TokenResponse, TokenError> {
     let now = state.now();
-    let id = token_id(code);
-    let (record, user) = {
+    let id = TokenId::of(code);
+    let (grant, user, family) = {
         let mut store = state.store();
-        let Some(record) = store.codes.get_mut(&id) else {
+        let records = &mut store.records;
+        let client_sym = records.find(&client.id);
+        let Some(record) = records.code_mut(&id) else {
             return Err(TokenError::invalid_grant("unknown authorization code"));
         };
         record.presented += 1;
-        if record.client_id != client.id {
+        if Some(record.client) != client_sym {
             return Err(TokenError::invalid_grant(
                 "the code was issued to another client",
             ));
         }
         if record.used && !state.quirk(Quirk::CodeReusable) {
             // RFC 6749 4.1.2: a replayed code revokes what the first use produced.
-            let (access, family) = (record.access_tokens.clone(), record.family.clone());
+            let (access, family) = (record.access_tokens.clone(), record.family);
             record.replayed = true;
             for a in access {
-                if let Some(a) = store.access.get_mut(&a) {
+                if let Some(a) = records.access_mut(&a) {
                     a.revoked = true;
                 }
             }
             if let Some(family) = family {
-                store.revoke_family(&family);
+                records.revoke_family(family);
             }
             return Err(TokenError::invalid_grant(
                 "the code was already used; the tokens issued from it are now revoked",
@@ -224,78 +234,86 @@ fn authorization_code(
             (None, None) => {}
         }
         record.used = true;
-        let record = record.clone();
-        let user = store.user_by_sub(&record.sub).cloned();
-        (record, user)
+        let (sub, scope) = (record.sub, record.scope);
+        let (nonce, auth_time) = (record.nonce.clone(), record.auth_time);
+        let grant = CodeGrant {
+            sub: records.text(sub).to_string(),
+            scope: Scope::parse(records.text(scope)),
+            nonce,
+            auth_time,
+        };
+        let family = client
+            .allows_grant(GrantType::RefreshToken)
+            .then(|| records.new_family());
+        let user = store.user_by_sub(&grant.sub).cloned();
+        (grant, user, family)
     };
     let user =
         user.ok_or_else(|| TokenError::invalid_grant("the user of this code no longer exists"))?;
 
-    let family = client
-        .allows_grant(GrantType::RefreshToken)
-        .then(|| random_token(12));
-    let (seq_a, seq_r) = {
-        let mut store = state.store();
-        (store.next_seq(), store.next_seq())
-    };
     let (access_token, access) = mint_access(
         state,
         AccessGrant {
             client,
-            sub: Some(&record.sub),
-            scope: &record.scope,
+            sub: Some(&grant.sub),
+            scope: &grant.scope,
             grant: Grant::AuthorizationCode,
-            family: family.clone(),
-            auth_time: Some(record.auth_time),
+            family,
+            auth_time: Some(grant.auth_time),
         },
-        seq_a,
     );
-    let refresh = family.as_deref().map(|f| {
-        mint_refresh(
-            state,
-            client,
-            &record.sub,
-            &record.scope,
-            f,
-            record.auth_time,
-            seq_r,
-        )
-    });
-    let id_token = record.scope.contains("openid").then(|| {
+    let refresh =
+        family.map(|f| mint_refresh(state, client, &grant.sub, &grant.scope, f, grant.auth_time));
+    let id_token = grant.scope.contains("openid").then(|| {
         mint_id_token(
             state,
             IdTokenFor {
                 client,
                 user: &user,
-                scope: &record.scope,
-                nonce: record.nonce.as_deref(),
-                auth_time: record.auth_time,
+                scope: &grant.scope,
+                nonce: grant.nonce.as_deref(),
+                auth_time: grant.auth_time,
                 access_token: &access_token,
             },
         )
     });
 
     let mut store = state.store();
+    let records = &mut store.records;
     // A replay may have arrived while the tokens were being signed.
-    let replayed = store.codes.get(&id).is_some_and(|c| c.replayed);
-    if let Some(code) = store.codes.get_mut(&id) {
-        code.access_tokens.push(access.id.clone());
-        code.family = family.clone();
-    }
+    let replayed = records.code(&id).is_some_and(|c| c.replayed);
     let mut access = access;
     access.revoked = replayed;
+    let access_id = access.id;
     let expires_in = access.expires_at - access.issued_at;
-    store.access.insert(access.id.clone(), access);
-    let refresh_token = refresh.map(|(value, mut record)| {
-        record.revoked = replayed;
-        store.refresh.insert(record.id.clone(), record);
-        value
-    });
+    let (refresh_token, refresh) = match refresh {
+        Some((value, draft)) => (Some(value), Some(draft)),
+        None => (None, None),
+    };
+    if let Err(full) = records.insert_tokens(access, refresh, now) {
+        // Not exchanged after all: the client may try again once there is
+        // room (unless a replay meanwhile burnt the code).
+        if let Some(code) = records.code_mut(&id)
+            && !code.replayed
+        {
+            code.used = false;
+        }
+        return Err(full.into());
+    }
+    if let Some(code) = records.code_mut(&id) {
+        code.access_tokens.push(access_id);
+    }
+    if let Some(family) = family {
+        records.set_code_family(&id, family);
+        if replayed {
+            records.revoke_family(family);
+        }
+    }
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
         expires_in,
-        scope: record.scope.to_string(),
+        scope: grant.scope.to_string(),
         refresh_token,
         id_token,
     })
@@ -315,7 +333,6 @@ fn client_credentials(
             outside.join(" ")
         )));
     }
-    let seq = state.store().next_seq();
     let (access_token, record) = mint_access(
         state,
         AccessGrant {
@@ -326,10 +343,12 @@ fn client_credentials(
             family: None,
             auth_time: None,
         },
-        seq,
     );
     let expires_in = record.expires_at - record.issued_at;
-    state.store().access.insert(record.id.clone(), record);
+    state
+        .store()
+        .records
+        .insert_tokens(record, None, state.now())?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -340,6 +359,14 @@ fn client_credentials(
     })
 }
 
+/// What a refresh token grants, read from its record once checked.
+struct RefreshGrant {
+    sub: String,
+    scope: Scope,
+    family: FamilyId,
+    auth_time: i64,
+}
+
 fn refresh(
     state: &IdpState,
     client: &ClientConfig,
@@ -347,27 +374,33 @@ fn refresh(
     scope: Option<Scope>,
 ) -> Result<TokenResponse, TokenError> {
     let now = state.now();
-    let (record, user) = {
+    let (grant, user) = {
         let mut store = state.store();
-        let Some(record) = store.refresh.get_mut(&token_id(token)) else {
+        let records = &mut store.records;
+        let client_sym = records.find(&client.id);
+        let id = TokenId::of(token);
+        let family_revoked = records
+            .refresh(&id)
+            .is_some_and(|r| records.family_revoked(r.family));
+        let Some(record) = records.refresh_mut(&id) else {
             return Err(TokenError::invalid_grant("unknown refresh token"));
         };
         record.presented += 1;
-        if record.client_id != client.id {
+        if Some(record.client) != client_sym {
             return Err(TokenError::invalid_grant(
                 "the refresh token was issued to another client",
             ));
         }
-        if record.revoked {
+        if record.revoked || family_revoked {
             return Err(TokenError::invalid_grant(
                 "the refresh token has been revoked",
             ));
         }
         if record.rotated {
             // RFC 9700 4.14.2: reuse of a rotated refresh token.
-            let family = record.family.clone();
+            let family = record.family;
             if client.refresh_reuse_revokes_family {
-                store.revoke_family(&family);
+                records.revoke_family(family);
                 return Err(TokenError::invalid_grant(
                     "the refresh token was already used; every token of its family is now revoked",
                 ));
@@ -379,8 +412,11 @@ fn refresh(
         if now >= record.expires_at {
             return Err(TokenError::invalid_grant("the refresh token has expired"));
         }
+        let (sub, scope_sym, family, auth_time) =
+            (record.sub, record.scope, record.family, record.auth_time);
+        let granted = Scope::parse(records.text(scope_sym));
         if let Some(scope) = &scope {
-            let outside = scope.outside(&record.scope);
+            let outside = scope.outside(&granted);
             if !outside.is_empty() {
                 return Err(TokenError::InvalidScope(format!(
                     "wider than the original grant: {}",
@@ -388,41 +424,42 @@ fn refresh(
                 )));
             }
         }
-        if client.refresh_rotation {
+        if client.refresh_rotation
+            && let Some(record) = records.refresh_mut(&id)
+        {
             record.rotated = true;
         }
-        let record = record.clone();
-        let user = store.user_by_sub(&record.sub).cloned();
-        (record, user)
+        let grant = RefreshGrant {
+            sub: records.text(sub).to_string(),
+            scope: granted,
+            family,
+            auth_time,
+        };
+        let user = store.user_by_sub(&grant.sub).cloned();
+        (grant, user)
     };
     let user =
         user.ok_or_else(|| TokenError::invalid_grant("the user of this grant no longer exists"))?;
-    let scope = scope.unwrap_or_else(|| record.scope.clone());
-    let (seq_a, seq_r) = {
-        let mut store = state.store();
-        (store.next_seq(), store.next_seq())
-    };
+    let scope = scope.unwrap_or_else(|| grant.scope.clone());
     let (access_token, access) = mint_access(
         state,
         AccessGrant {
             client,
-            sub: Some(&record.sub),
+            sub: Some(&grant.sub),
             scope: &scope,
             grant: Grant::RefreshToken,
-            family: Some(record.family.clone()),
-            auth_time: Some(record.auth_time),
+            family: Some(grant.family),
+            auth_time: Some(grant.auth_time),
         },
-        seq_a,
     );
     let successor = client.refresh_rotation.then(|| {
         mint_refresh(
             state,
             client,
-            &record.sub,
-            &record.scope,
-            &record.family,
-            record.auth_time,
-            seq_r,
+            &grant.sub,
+            &grant.scope,
+            grant.family,
+            grant.auth_time,
         )
     });
     let id_token = scope.contains("openid").then(|| {
@@ -433,23 +470,22 @@ fn refresh(
                 user: &user,
                 scope: &scope,
                 nonce: None,
-                auth_time: record.auth_time,
+                auth_time: grant.auth_time,
                 access_token: &access_token,
             },
         )
     });
-    let mut store = state.store();
-    // The family may have been revoked (reuse detected) while signing.
-    let family_revoked = store.refresh.get(&record.id).is_some_and(|r| r.revoked);
-    let mut access = access;
-    access.revoked = family_revoked;
+    // Tokens of a family revoked while these were signed are born revoked:
+    // the family's revocation covers every member, whenever recorded.
     let expires_in = access.expires_at - access.issued_at;
-    store.access.insert(access.id.clone(), access);
-    let refresh_token = successor.map(|(value, mut r)| {
-        r.revoked = family_revoked;
-        store.refresh.insert(r.id.clone(), r);
-        value
-    });
+    let (refresh_token, successor) = match successor {
+        Some((value, draft)) => (Some(value), Some(draft)),
+        None => (None, None),
+    };
+    state
+        .store()
+        .records
+        .insert_tokens(access, successor, now)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

@@ -11,7 +11,8 @@ use super::faults::IdTokenDefect;
 use super::fixtures::{ClientConfig, TokenFormat, UserConfig};
 use super::keys::SigningKey;
 use super::quirks::Quirk;
-use super::state::{AccessRecord, Grant, IdpState, RefreshRecord, Scope, token_id};
+use super::records::{AccessDraft, FamilyId, RefreshDraft, TokenId};
+use super::state::{Grant, IdpState, Scope};
 use crate::secret::random_token;
 
 /// OIDC Core 5.4: which claims each scope releases.
@@ -92,17 +93,16 @@ pub struct AccessGrant<'a> {
     pub sub: Option<&'a str>,
     pub scope: &'a Scope,
     pub grant: Grant,
-    pub family: Option<String>,
+    pub family: Option<FamilyId>,
     pub auth_time: Option<i64>,
 }
 
-/// Mint an access token; returns the value and the record to store. A
+/// Mint an access token; returns the value and what to record of it. A
 /// token for a client that authenticated with a certificate is bound to it
-/// (`cnf`, RFC 8705 3.1), which is recorded at once (the store's lock is
-/// taken for that: call without holding it).
-pub fn mint_access(state: &IdpState, g: AccessGrant<'_>, seq: u64) -> (String, AccessRecord) {
+/// (`cnf`, RFC 8705 3.1), and its record says so.
+pub fn mint_access<'a>(state: &IdpState, g: AccessGrant<'a>) -> (String, AccessDraft<'a>) {
     let now = state.now();
-    let ttl = g.client.access_token_ttl_secs as i64;
+    let ttl = i64::try_from(g.client.access_token_ttl_secs).unwrap_or(i64::MAX);
     let value = match g.client.access_token_format {
         TokenFormat::Opaque => random_token(32),
         TokenFormat::Jwt => {
@@ -112,7 +112,7 @@ pub fn mint_access(state: &IdpState, g: AccessGrant<'_>, seq: u64) -> (String, A
                 // RFC 9068 2.2: for client credentials, sub is the client.
                 sub: g.sub.unwrap_or(&g.client.id),
                 aud: &g.client.audience,
-                exp: now + ttl,
+                exp: now.saturating_add(ttl),
                 iat: now,
                 nbf: now,
                 jti: &jti,
@@ -128,58 +128,47 @@ pub fn mint_access(state: &IdpState, g: AccessGrant<'_>, seq: u64) -> (String, A
             key_for(state, g.client).sign_jwt("at+jwt", &claims)
         }
     };
-    if let Some(thumbprint) = &g.client.certificate_thumbprint {
-        state
-            .store()
-            .certificate_bindings
-            .insert(token_id(&value), thumbprint.clone());
-    }
-    let record = AccessRecord {
-        id: token_id(&value),
-        seq,
-        client_id: g.client.id.clone(),
-        sub: g.sub.map(String::from),
-        scope: g.scope.clone(),
+    let draft = AccessDraft {
+        id: TokenId::of(&value),
+        client_id: &g.client.id,
+        sub: g.sub,
+        scope: g.scope.as_str(),
+        audience: &g.client.audience,
         format: g.client.access_token_format,
         grant: g.grant,
         issued_at: now,
-        expires_at: now + ttl,
-        revoked: false,
-        presented: 0,
-        family: g.family,
-        audience: g.client.audience.clone(),
+        expires_at: now.saturating_add(ttl),
         auth_time: g.auth_time,
+        family: g.family,
+        revoked: false,
+        binding: g.client.certificate_thumbprint.as_deref(),
     };
-    (value, record)
+    (value, draft)
 }
 
 /// Mint a refresh token in `family`.
-pub fn mint_refresh(
+pub fn mint_refresh<'a>(
     state: &IdpState,
-    client: &ClientConfig,
-    sub: &str,
-    scope: &Scope,
-    family: &str,
+    client: &'a ClientConfig,
+    sub: &'a str,
+    scope: &'a Scope,
+    family: FamilyId,
     auth_time: i64,
-    seq: u64,
-) -> (String, RefreshRecord) {
+) -> (String, RefreshDraft<'a>) {
     let now = state.now();
     let value = random_token(32);
-    let record = RefreshRecord {
-        id: token_id(&value),
-        seq,
-        client_id: client.id.clone(),
-        sub: sub.to_string(),
-        scope: scope.clone(),
-        family: family.to_string(),
+    let ttl = i64::try_from(client.refresh_token_ttl_secs).unwrap_or(i64::MAX);
+    let draft = RefreshDraft {
+        id: TokenId::of(&value),
+        client_id: &client.id,
+        sub,
+        scope: scope.as_str(),
+        family,
         auth_time,
         issued_at: now,
-        expires_at: now + client.refresh_token_ttl_secs as i64,
-        revoked: false,
-        rotated: false,
-        presented: 0,
+        expires_at: now.saturating_add(ttl),
     };
-    (value, record)
+    (value, draft)
 }
 
 /// What an ID token is minted for.

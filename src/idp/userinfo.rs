@@ -42,7 +42,7 @@ fn respond(
     };
     let token = bearer::extract(headers, form.as_ref())?;
     let record = bearer::validate(state, &token)?;
-    bearer::check_binding(state, &record, peer)?;
+    bearer::check_binding(&record, peer)?;
     if !record.scope.contains("openid") {
         return Err(BearerError::InsufficientScope(
             "userinfo needs the openid scope".into(),

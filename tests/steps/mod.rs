@@ -20,11 +20,14 @@
 //! - [`faults`]: injected faults and what the bot sees of them (`@control`)
 //! - [`admin`]: users, claims, clients, keys and reset at run time, and the
 //!   admin API's own answers (`@control`)
+//! - [`capacity`]: the IdP's ceiling on records, what makes room at it,
+//!   retention and the inspection window (`@control`)
 //! - [`params`]: parameter types of the step expressions
 //! - [`http`]: a recorded HTTP exchange
 
 pub mod admin;
 pub mod authorize;
+pub mod capacity;
 pub mod clients;
 pub mod control;
 pub mod discovery;
