@@ -30,21 +30,50 @@
 //! - [`conform`]: `standin conform`, the gate a brand runs against its own
 //!   IdP: the embedded platform as its client, checks compiled in as
 //!   Gherkin, verdicts and reports.
+//!
+//! # Features
+//!
+//! Everything is on by default. To compile only what you use:
+//!
+//! | feature | what | modules |
+//! |---|---|---|
+//! | `idp` | the mock IdP, its test PKI and TLS serving | [`idp`], [`pki`], [`tls`] |
+//! | `brand-api` | the mock brand API and NLU service (with `idp`) | [`resource`], [`nlu`] |
+//! | `platform` | the reference platform | [`platform`] |
+//! | `conformance` | the conformance agent and the gate (with `idp`, `platform`) | [`conformance`], [`conform`] |
+//! | `cli` (default) | all of the above and the `standin` command | |
+//!
+//! [`clock`], [`secret`], [`server`] and [`wire`] are always there; [`stack`]
+//! comes with `brand-api` and `platform`. Embedding the IdP alone in a
+//! test: `standin = { version = "0.1", default-features = false, features
+//! = ["idp"] }`.
 
 pub mod clock;
+#[cfg(feature = "conformance")]
 pub mod conform;
+#[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(feature = "idp")]
 pub mod idp;
+#[cfg(feature = "brand-api")]
 pub mod nlu;
+#[cfg(feature = "idp")]
 pub mod pki;
+#[cfg(feature = "platform")]
 pub mod platform;
+#[cfg(feature = "brand-api")]
 pub mod resource;
 pub mod secret;
 pub mod server;
+#[cfg(all(feature = "brand-api", feature = "platform"))]
 pub mod stack;
+#[cfg(feature = "idp")]
 pub mod tls;
 pub mod wire;
 
+#[cfg(feature = "idp")]
 pub use idp::MockIdp;
+#[cfg(feature = "platform")]
 pub use platform::Platform;
+#[cfg(feature = "brand-api")]
 pub use resource::MockResource;
