@@ -135,6 +135,11 @@ pub struct PlatformOptions {
     /// seconds on the shared clock: its tokens are purged, and no longer
     /// refreshed, once it has passed.
     pub consumer_session_ttl_secs: i64,
+    /// How long conversations are kept, and how many.
+    pub conversations: conversations::ConversationLimits,
+    /// Consumer sessions kept at most; at the cap the one closest to its
+    /// end is ended (and its tokens revoked) to make room.
+    pub max_consumer_sessions: usize,
 }
 
 impl Default for PlatformOptions {
@@ -148,6 +153,8 @@ impl Default for PlatformOptions {
             vault: credentials::VaultLocation::Memory,
             vault_key: None,
             consumer_session_ttl_secs: 3600,
+            conversations: Default::default(),
+            max_consumer_sessions: consumer_sessions::DEFAULT_MAX_SESSIONS,
         }
     }
 }
@@ -235,7 +242,9 @@ impl PlatformState {
                 oauth.clone(),
                 orgs.values().map(|o| (o.id.clone(), o.provider.clone())),
                 options.http_timeout,
-            ));
+            ))
+            .with_max(options.max_consumer_sessions);
+        let conversations = conversations::Conversations::new(options.conversations.clone());
         Ok(Self {
             clock: options.clock.clone(),
             oauth,
@@ -253,7 +262,7 @@ impl PlatformState {
                     .collect(),
             ),
             vault,
-            conversations: Default::default(),
+            conversations,
             challenges: Default::default(),
             mtls_clients: Default::default(),
             api_http,

@@ -13,8 +13,12 @@
 //! again, 200 with `Idempotent-Replayed: true`, and pays nothing more; the
 //! same key with another order or amount is 422 `idempotency_key_reused`.
 //! An order that is not the consumer's is 404 and spends no key.
+//!
+//! The last [`PAYMENTS_KEPT`] payments are kept, with their keys: under a
+//! steady load the oldest go first, and a key that old is new again (as
+//! payment APIs forget keys after a day or so).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
@@ -71,21 +75,53 @@ impl Payment {
     }
 }
 
+/// Payments kept, and their idempotency keys; the oldest go first.
+pub const PAYMENTS_KEPT: usize = 100_000;
+
+/// A consumer's idempotency key: (`sub`, key).
+type Slot = (String, String);
+
 /// Accepted payments, and their keys.
 #[derive(Debug, Default)]
 pub struct Payments {
-    by_key: HashMap<(String, String), usize>,
-    all: Vec<Payment>,
+    /// The number of each key's payment.
+    by_key: HashMap<Slot, u64>,
+    /// The payments kept, oldest first, each with its key.
+    kept: VecDeque<(Slot, Payment)>,
+    /// The number of the oldest payment kept.
+    first: u64,
 }
 
 impl Payments {
     pub fn all(&self) -> Vec<Payment> {
-        self.all.clone()
+        self.kept.iter().map(|(_, p)| p.clone()).collect()
     }
 
     pub fn clear(&mut self) {
         self.by_key.clear();
-        self.all.clear();
+        self.kept.clear();
+    }
+
+    /// The payment made with `slot`'s key, if it is kept.
+    fn by_key(&self, slot: &Slot) -> Option<&Payment> {
+        let n = *self.by_key.get(slot)?;
+        let i = usize::try_from(n.checked_sub(self.first)?).ok()?;
+        self.kept.get(i).map(|(_, p)| p)
+    }
+
+    /// Keep `payment`, made with `slot`'s key; the oldest goes at the cap.
+    fn push(&mut self, slot: Slot, payment: Payment) {
+        if self.kept.len() >= PAYMENTS_KEPT
+            && let Some((old, _)) = self.kept.pop_front()
+        {
+            if self.by_key.get(&old) == Some(&self.first) {
+                self.by_key.remove(&old);
+            }
+            self.first += 1;
+        }
+        let n = self.first + self.kept.len() as u64;
+        self.by_key.insert(slot.clone(), n);
+        self.kept.push_back((slot, payment));
     }
 }
 
@@ -225,8 +261,7 @@ pub async fn handler(
     let now = state.trust().now();
     let mut store = state.payments_store();
     let slot = (consumer.sub.clone(), key);
-    if let Some(&i) = store.by_key.get(&slot) {
-        let first = &store.all[i];
+    if let Some(first) = store.by_key(&slot) {
         if first.order_id != request.order_id || Some(first.amount) != amount {
             return Err(ApiError::IdempotencyKeyReused(
                 "this Idempotency-Key was used for another order or amount".into(),
@@ -252,15 +287,48 @@ pub async fn handler(
         created_at: now,
     };
     let response = payment.response();
-    store.all.push(payment);
-    let index = store.all.len() - 1;
-    store.by_key.insert(slot, index);
+    store.push(slot, payment);
     Ok((StatusCode::CREATED, Json(response)).into_response())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn payment(id: usize) -> Payment {
+        Payment {
+            payment_id: format!("pay_{id}"),
+            order_id: "1003".into(),
+            amount: Amount::from_cents(100),
+            status: "accepted".into(),
+            sub: "s".into(),
+            client_id: "c".into(),
+            idempotency_key_id: String::new(),
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn the_latest_payments_and_their_keys_are_kept() {
+        let mut payments = Payments::default();
+        let slot = |i: usize| ("s".to_string(), format!("key-{i}"));
+        for i in 0..PAYMENTS_KEPT + 10 {
+            payments.push(slot(i), payment(i));
+        }
+        assert_eq!(payments.kept.len(), PAYMENTS_KEPT);
+        assert_eq!(payments.by_key.len(), PAYMENTS_KEPT);
+        assert!(
+            payments.by_key(&slot(9)).is_none(),
+            "forgotten with its payment"
+        );
+        assert_eq!(payments.by_key(&slot(10)).unwrap().payment_id, "pay_10");
+        let last = PAYMENTS_KEPT + 9;
+        assert_eq!(
+            payments.by_key(&slot(last)).unwrap().payment_id,
+            format!("pay_{last}")
+        );
+        assert_eq!(payments.all()[0].payment_id, "pay_10");
+    }
 
     #[test]
     fn payment_bodies_are_checked_field_by_field() {

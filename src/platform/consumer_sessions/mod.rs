@@ -40,6 +40,15 @@
 //! sign-in of the same consumer replaces the session and its handle; an
 //! ended or expired session's handle opens nothing.
 //!
+//! Sessions are bounded by their lifetime and by a count
+//! ([`DEFAULT_MAX_SESSIONS`],
+//! [`PlatformOptions::max_consumer_sessions`](crate::platform::PlatformOptions)):
+//! a sign-in at the cap first forgets the sessions past their end, and if
+//! that is not enough ends the session closest to its end (its tokens are
+//! revoked like those of any ended session; that consumer signs in again).
+//! Sessions past their end are swept at most once per second of the clock
+//! by sign-ins, so a steady stream of them costs no scan each.
+//!
 //! One std `Mutex` guards the map and is never held across an `.await`;
 //! the refresh is the platform's one single flight
 //! ([`crate::platform::oauth::single_flight`]), keyed by organisation and
@@ -214,6 +223,9 @@ enum Next {
 
 type Key = (OrgId, ConsumerId);
 
+/// Consumer sessions kept at most, unless the platform says otherwise.
+pub const DEFAULT_MAX_SESSIONS: usize = 100_000;
+
 /// The sessions by organisation and consumer id, and by the digest of
 /// their handle; every change goes through these methods, so the two maps
 /// always agree, and every session they drop is kept in `ended` until the
@@ -223,6 +235,8 @@ struct Table {
     sessions: HashMap<Key, Session>,
     handles: HashMap<HandleDigest, Key>,
     ended: Vec<Ended>,
+    /// The clock second of the last sweep by a sign-in.
+    swept_at: Option<i64>,
 }
 
 impl Table {
@@ -275,6 +289,32 @@ impl Table {
     /// Forget every session past its end at `now`.
     fn sweep(&mut self, now: i64) {
         self.retain(|_, s| now < s.ends_at);
+        self.swept_at = Some(now);
+    }
+
+    /// Make room for the session of `key` under `max` sessions: sweep
+    /// (once per clock second unless at the cap), then end the session
+    /// closest to its end while still at the cap.
+    fn make_room(&mut self, key: &Key, max: usize, now: i64) {
+        if self.swept_at != Some(now) {
+            self.sweep(now);
+        }
+        if self.sessions.contains_key(key) {
+            return;
+        }
+        while self.len() >= max.max(1) {
+            let first = self
+                .sessions
+                .iter()
+                .min_by_key(|(_, s)| s.ends_at)
+                .map(|(k, _)| k.clone());
+            match first {
+                Some(k) => {
+                    self.remove(&k);
+                }
+                None => break,
+            }
+        }
     }
 
     /// The key of the session whose handle has `digest`.
@@ -315,13 +355,27 @@ impl Drop for Guard<'_> {
 /// Every live consumer session of the platform, by organisation and
 /// consumer id. The default revokes nothing when a session ends; the
 /// platform's is built with [`ConsumerSessions::new`].
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct ConsumerSessions {
     inner: Arc<Mutex<Table>>,
     serials: Arc<AtomicU64>,
     revoker: Revoker,
     /// One refresh at a time per consumer.
     flights: SingleFlight<Key>,
+    /// Sessions kept at most.
+    max: usize,
+}
+
+impl Default for ConsumerSessions {
+    fn default() -> Self {
+        Self {
+            inner: Arc::default(),
+            serials: Arc::default(),
+            revoker: Revoker::default(),
+            flights: SingleFlight::default(),
+            max: DEFAULT_MAX_SESSIONS,
+        }
+    }
 }
 
 impl fmt::Debug for ConsumerSessions {
@@ -341,6 +395,20 @@ impl ConsumerSessions {
         }
     }
 
+    /// At most `max` sessions from now on.
+    pub fn with_max(self, max: usize) -> Self {
+        Self { max, ..self }
+    }
+
+    /// Live sessions held (some may be past their end, not yet swept).
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Wait until the IdP has answered (or not, within the timeout) every
     /// revocation of an ended session started so far.
     pub async fn revocations_settled(&self) {
@@ -358,7 +426,7 @@ impl ConsumerSessions {
     /// sign-in; it lives until `ends_at`. Returns the new session's handle
     /// (the replaced session's handle opens nothing any more, and the
     /// conversations it opened get no tokens). Sessions past their end are
-    /// forgotten on the way.
+    /// forgotten on the way, and at the cap the one closest to its end.
     pub fn start(
         &self,
         org: &OrgId,
@@ -381,9 +449,10 @@ impl ConsumerSessions {
             token,
             id_token: signed_in.id_token,
         };
+        let key = (org.clone(), consumer.clone());
         let mut map = self.lock();
-        map.sweep(now);
-        map.insert((org.clone(), consumer.clone()), session);
+        map.make_room(&key, self.max, now);
+        map.insert(key, session);
         handle
     }
 
@@ -725,6 +794,31 @@ mod tests {
         ));
         let debug = format!("{sessions:?}");
         assert!(!debug.contains("at-2"), "{debug}");
+    }
+
+    #[test]
+    fn at_the_cap_a_sign_in_ends_the_session_closest_to_its_end() {
+        let (revoker, revoked) = Revoker::recording();
+        let sessions = ConsumerSessions::new(revoker).with_max(2);
+        let demo = OrgId::parse("demo").unwrap();
+        let [a, b, c] = ["a", "b", "c"].map(|c| ConsumerId::parse(c).unwrap());
+        sessions.start(&demo, &a, signed_in("at-a", None), 0, 300);
+        sessions.start(&demo, &b, signed_in("at-b", None), 0, 200);
+        // A new sign-in of a consumer with a session replaces it: no room needed.
+        sessions.start(&demo, &a, signed_in("at-a2", None), 1, 400);
+        assert_eq!(sessions.len(), 2);
+        sessions.start(&demo, &c, signed_in("at-c", None), 2, 500);
+        assert_eq!(sessions.len(), 2);
+        assert_eq!(sessions.ends_at(&demo, &b, 2), None, "b ended first");
+        assert_eq!(sessions.ends_at(&demo, &a, 2), Some(400));
+        assert_eq!(sessions.ends_at(&demo, &c, 2), Some(500));
+        let revoked: Vec<String> = revoked
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| e.access_token.expose().to_string())
+            .collect();
+        assert_eq!(revoked, ["at-a", "at-b"], "replaced, then evicted");
     }
 
     #[test]

@@ -18,10 +18,21 @@
 //! One std `Mutex` guards the map; it is never held across an `.await`
 //! (every method takes and releases it), so a slow brand API call in one
 //! conversation never blocks another.
+//!
+//! Nothing here grows without bound under a steady load of conversations
+//! ([`ConversationLimits`], on the shared clock): an open conversation in
+//! which nothing has happened for `idle_secs` is closed (its token
+//! purged), a closed one stays readable for `closed_retain_secs` and is
+//! then forgotten (404), and at most `max` are kept: opening one more
+//! first forgets the closed conversation closed longest ago, else closes
+//! and forgets the open one idle longest. The sweep runs when a
+//! conversation is opened, at most once per second of the clock
+//! ([`Conversations::sweep`]).
 
 pub mod http;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
@@ -89,6 +100,46 @@ pub struct Conversation {
     pub transcript: Vec<Message>,
     pub events: EventLog,
     token: Option<AccessToken>,
+    /// When something last happened in it (shared clock).
+    last_active: i64,
+    /// When it was closed.
+    closed_at: Option<i64>,
+}
+
+impl Conversation {
+    /// Close: the token goes, the transcript and events stay.
+    fn close(&mut self, now: i64) {
+        if !self.closed {
+            self.closed = true;
+            self.closed_at = Some(now);
+            self.token = None;
+            self.events.push(now, EventKind::ConversationClosed);
+        }
+    }
+}
+
+/// How many conversations the platform keeps, and how long (seconds on the
+/// shared clock).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConversationLimits {
+    /// An open conversation in which nothing has happened (no message, no
+    /// event) for this long is closed, its token purged. Default a day.
+    pub idle_secs: i64,
+    /// A closed conversation's transcript and events stay readable this
+    /// long, then it is forgotten. Default 60.
+    pub closed_retain_secs: i64,
+    /// Conversations kept at most, open and closed. Default 50,000.
+    pub max: usize,
+}
+
+impl Default for ConversationLimits {
+    fn default() -> Self {
+        Self {
+            idle_secs: 24 * 3600,
+            closed_retain_secs: 60,
+            max: 50_000,
+        }
+    }
 }
 
 /// What a flow needs to know about a conversation (no token).
@@ -131,18 +182,79 @@ pub struct Conversations {
     /// that follow it (`GET /chat/{id}/updates`). A follower that lags
     /// misses ids, and reads the transcript afresh on the next one.
     changes: tokio::sync::broadcast::Sender<String>,
+    limits: Arc<ConversationLimits>,
+    /// The clock second of the last sweep.
+    swept_at: Arc<AtomicI64>,
 }
 
 impl Default for Conversations {
     fn default() -> Self {
-        Self {
-            inner: Arc::default(),
-            changes: tokio::sync::broadcast::channel(1024).0,
-        }
+        Self::new(ConversationLimits::default())
     }
 }
 
 impl Conversations {
+    pub fn new(limits: ConversationLimits) -> Self {
+        Self {
+            inner: Arc::default(),
+            changes: tokio::sync::broadcast::channel(1024).0,
+            limits: Arc::new(limits),
+            swept_at: Arc::new(AtomicI64::new(i64::MIN)),
+        }
+    }
+
+    pub fn limits(&self) -> &ConversationLimits {
+        &self.limits
+    }
+
+    /// Conversations kept, open and closed.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    /// Close the conversations idle for `idle_secs`, forget those closed
+    /// for `closed_retain_secs`. Returns how many were forgotten.
+    pub fn sweep(&self, now: i64) -> usize {
+        self.swept_at.store(now, Ordering::Relaxed);
+        let mut closed = Vec::new();
+        let forgotten = {
+            let mut map = self.lock();
+            for c in map.values_mut() {
+                if !c.closed && now - c.last_active >= self.limits.idle_secs {
+                    c.close(now);
+                    closed.push(c.id.clone());
+                }
+            }
+            let before = map.len();
+            let keep = self.limits.closed_retain_secs;
+            map.retain(|_, c| c.closed_at.is_none_or(|at| now - at < keep));
+            before - map.len()
+        };
+        for id in closed {
+            self.changed(&id);
+        }
+        forgotten
+    }
+
+    /// Make room for one more: forget the conversation closed longest
+    /// ago, or else the open one idle longest (its token goes with it).
+    /// A scan of the conversations, only at the cap.
+    fn make_room(&self, map: &mut HashMap<String, Conversation>) {
+        while map.len() >= self.limits.max.max(1) {
+            let victim = map
+                .values()
+                .min_by_key(|c| (!c.closed, c.closed_at.unwrap_or(c.last_active)))
+                .map(|c| c.id.clone());
+            let Some(id) = victim else { break };
+            map.remove(&id);
+            self.changed(&id);
+        }
+    }
+
     /// Follow the transcript changes of every conversation (by id).
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<String> {
         self.changes.subscribe()
@@ -171,10 +283,15 @@ impl Conversations {
             Some(a) => Some(a.consumer.as_str().to_string()),
             None => consumer_id,
         };
+        if self.swept_at.load(Ordering::Relaxed) != now {
+            self.sweep(now);
+        }
         let id = crate::secret::random_token(16);
         let mut events = EventLog::default();
         events.push(now, EventKind::ConversationOpened);
-        self.lock().insert(
+        let mut map = self.lock();
+        self.make_room(&mut map);
+        map.insert(
             id.clone(),
             Conversation {
                 id: id.clone(),
@@ -186,6 +303,8 @@ impl Conversations {
                 transcript: Vec::new(),
                 events,
                 token: None,
+                last_active: now,
+                closed_at: None,
             },
         );
         id
@@ -210,6 +329,7 @@ impl Conversations {
     pub fn event(&self, id: &str, now: i64, kind: EventKind) {
         if let Some(c) = self.lock().get_mut(id) {
             c.events.push(now, kind);
+            c.last_active = c.last_active.max(now);
         }
         self.changed(id);
     }
@@ -224,6 +344,7 @@ impl Conversations {
                 link: None,
             });
             c.events.push(now, EventKind::ConsumerMessage);
+            c.last_active = c.last_active.max(now);
         }
         self.changed(id);
     }
@@ -237,6 +358,7 @@ impl Conversations {
                 text: reply.text.clone(),
                 link: reply.link.clone(),
             });
+            c.last_active = c.last_active.max(now);
         }
         self.changed(id);
     }
@@ -283,16 +405,13 @@ impl Conversations {
         })
     }
 
-    /// Close: the context is purged; transcript and events stay readable.
-    /// False for an unknown id.
+    /// Close: the context is purged; transcript and events stay readable
+    /// for [`ConversationLimits::closed_retain_secs`]. False for an
+    /// unknown id.
     pub fn close(&self, id: &str, now: i64) -> bool {
         match self.lock().get_mut(id) {
             Some(c) => {
-                if !c.closed {
-                    c.closed = true;
-                    c.token = None;
-                    c.events.push(now, EventKind::ConversationClosed);
-                }
+                c.close(now);
                 self.changed(id);
                 true
             }
@@ -324,6 +443,68 @@ mod tests {
         assert!(matches!(convs.token(&a, 1), TokenCheck::Absent));
         assert!(!convs.context(&a).unwrap().access_token_present);
         assert!(!convs.store_token(&a, AccessToken::new(Secret::new("late"), None, 0)));
+    }
+
+    fn limits(idle_secs: i64, closed_retain_secs: i64, max: usize) -> ConversationLimits {
+        ConversationLimits {
+            idle_secs,
+            closed_retain_secs,
+            max,
+        }
+    }
+
+    fn open(convs: &Conversations, now: i64) -> String {
+        convs.open(OrgId::parse("demo").unwrap(), "bot".into(), None, None, now)
+    }
+
+    #[test]
+    fn idle_conversations_close_and_closed_ones_are_forgotten_on_the_clock() {
+        let convs = Conversations::new(limits(100, 50, 10));
+        let quiet = open(&convs, 0);
+        let busy = open(&convs, 0);
+        assert!(convs.store_token(&quiet, AccessToken::new(Secret::new("t"), None, 0)));
+        convs.heard(&busy, 90, "still here");
+        convs.sweep(99);
+        assert!(!convs.info(&quiet).unwrap().closed);
+        convs.sweep(100);
+        assert!(convs.info(&quiet).unwrap().closed, "idle for 100 s");
+        assert!(!convs.context(&quiet).unwrap().access_token_present);
+        assert!(!convs.info(&busy).unwrap().closed);
+        // Closed at 100: readable until 150.
+        convs.sweep(149);
+        assert!(convs.read(&quiet, |c| c.transcript.len()).is_some());
+        convs.sweep(150);
+        assert!(convs.info(&quiet).is_none());
+        assert!(convs.info(&busy).is_some());
+        assert_eq!(convs.len(), 1);
+    }
+
+    #[test]
+    fn opening_sweeps_once_per_second() {
+        let convs = Conversations::new(limits(100, 0, 10));
+        let a = open(&convs, 0);
+        convs.close(&a, 5);
+        assert_eq!(convs.len(), 1, "closing forgets nothing by itself");
+        open(&convs, 6);
+        assert!(convs.info(&a).is_none(), "the next open swept it");
+    }
+
+    #[test]
+    fn at_the_cap_closed_conversations_go_first_then_the_idle_longest() {
+        let convs = Conversations::new(limits(1000, 1000, 3));
+        let old_open = open(&convs, 0);
+        let closed = open(&convs, 1);
+        let recent = open(&convs, 2);
+        convs.close(&closed, 3);
+        convs.heard(&old_open, 4, "hello");
+        let fourth = open(&convs, 5);
+        assert!(convs.info(&closed).is_none());
+        assert_eq!(convs.len(), 3);
+        let fifth = open(&convs, 6);
+        assert!(convs.info(&recent).is_none(), "idle since 2");
+        for id in [&old_open, &fourth, &fifth] {
+            assert!(convs.info(id).is_some());
+        }
     }
 
     #[test]
