@@ -16,7 +16,7 @@
 //!
 //! # What runs
 //!
-//! The mock IdP, the mock brand API (`MockResource`) and the reference
+//! The mock IdP, the mock brand API (`MockBrandApi`) and the reference
 //! platform start in this process on 127.0.0.1 through the library's
 //! `start_with` (as `standin up` starts them), sharing one clock, on the
 //! tokio runtime's default worker threads (one per core). The IdP gets a
@@ -45,7 +45,7 @@
 //! # The cross-conversation check
 //!
 //! Two independent facts are joined for every request in the brand API's
-//! request log (`MockResource::control().requests()`: path, `token_id`,
+//! request log (`MockBrandApi::control().requests()`: path, `token_id`,
 //! `sub`, status):
 //!
 //! - **which conversation made the request**: conversation `i` is the only
@@ -88,8 +88,8 @@ use standin::conformance::agent::{ConsumerAgent, FormHints, Landing, Page};
 use standin::idp::admin::NewUser;
 use standin::idp::{IdpState, TokenId};
 use standin::platform::{PlatformFixtures, PlatformOptions, PlatformState};
-use standin::resource::{
-    Amount, ConsumerData, Order, RequestLogEntry, ResourceFixtures, ResourceState,
+use standin::brand_api::{
+    Amount, ConsumerData, Order, RequestLogEntry, BrandApiFixtures, BrandApiState,
 };
 use standin::secret::Secret;
 use standin::stack::{Brand, BrandOptions, Stack};
@@ -182,8 +182,8 @@ fn order(id: &str) -> Order {
 /// The brand API's data: alice and bob as in the fixtures, each owning the
 /// orders of the conversations they sign in for; or one consumer per
 /// conversation.
-fn resource_fixtures(n: usize, distinct: bool) -> ResourceFixtures {
-    let mut fixtures = ResourceFixtures::default_brand();
+fn resource_fixtures(n: usize, distinct: bool) -> BrandApiFixtures {
+    let mut fixtures = BrandApiFixtures::default_brand();
     if distinct {
         for i in 0..n {
             fixtures.consumers.push(ConsumerData {
@@ -244,7 +244,7 @@ text = "Order {{/id}}: {{/status}}, total {{/total}} {{/currency}}."
 /// The three parties and the chat front end's HTTP client.
 struct World {
     idp: IdpState,
-    api: ResourceState,
+    api: BrandApiState,
     platform: PlatformState,
     http: reqwest::Client,
     /// The running servers; dropping them stops them.

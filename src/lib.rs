@@ -12,8 +12,8 @@
 //!   party reads from a client certificate (subject, RFC 8705 thumbprint).
 //! - [`idp`]: the mock brand identity provider (OAuth 2.0 authorization
 //!   server and OpenID Provider), embeddable as [`idp::MockIdp`].
-//! - [`resource`]: the mock brand API (resource server), finding the IdP
-//!   over HTTP only, embeddable as [`resource::MockResource`].
+//! - [`brand_api`]: the mock brand API (an OAuth resource server), finding the IdP
+//!   over HTTP only, embeddable as [`brand_api::MockBrandApi`].
 //! - [`nlu`]: a mock third-party NLU service (Dialogflow-like and
 //!   Watson-like training endpoints) taking the IdP's service-credential
 //!   tokens, embeddable as [`nlu::MockNlu`].
@@ -38,7 +38,7 @@
 //! | feature | what | modules |
 //! |---|---|---|
 //! | `idp` | the mock IdP, its test PKI and TLS serving | [`idp`], [`pki`], [`tls`] |
-//! | `brand-api` | the mock brand API and NLU service (with `idp`) | [`resource`], [`nlu`] |
+//! | `brand-api` | the mock brand API and NLU service (with `idp`) | [`brand_api`], [`nlu`] |
 //! | `platform` | the reference platform | [`platform`] |
 //! | `conformance` | the conformance agent and the gate (with `idp`, `platform`) | [`conformance`], [`conform`] |
 //! | `cli` (default) | all of the above and the `standin` command | |
@@ -62,7 +62,7 @@ pub mod pki;
 #[cfg(feature = "platform")]
 pub mod platform;
 #[cfg(feature = "brand-api")]
-pub mod resource;
+pub mod brand_api;
 pub mod secret;
 pub mod server;
 #[cfg(all(feature = "brand-api", feature = "platform"))]
@@ -76,4 +76,4 @@ pub use idp::MockIdp;
 #[cfg(feature = "platform")]
 pub use platform::Platform;
 #[cfg(feature = "brand-api")]
-pub use resource::MockResource;
+pub use brand_api::MockBrandApi;

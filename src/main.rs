@@ -11,8 +11,8 @@ use standin::idp::{Fixtures, IdpOptions, Limits, MockIdp};
 use standin::nlu::{MockNlu, NluOptions};
 use standin::platform::credentials::{VaultLocation, cipher::KEY_ENV};
 use standin::platform::{Platform, PlatformFixtures, PlatformOptions};
-use standin::resource::introspection::IntrospectionClient;
-use standin::resource::{MockResource, ResourceOptions};
+use standin::brand_api::introspection::IntrospectionClient;
+use standin::brand_api::{MockBrandApi, BrandApiOptions};
 use standin::stack::{Brand, BrandOptions, IdpChoice};
 use standin::tls::TlsSettings;
 use tracing_subscriber::EnvFilter;
@@ -128,7 +128,8 @@ enum Command {
     /// Start the mock brand API alone: bearer JWTs checked against the
     /// JWKS of the IdP at `--issuer`, opaque tokens at its introspection
     /// endpoint when `--introspection-client` is given.
-    Resource {
+    #[command(name = "brand-api", alias = "resource")]
+    BrandApi {
         #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
         host: IpAddr,
         #[arg(long, default_value_t = 8401)]
@@ -281,21 +282,21 @@ async fn start_idp(
         .context("starting the mock IdP")
 }
 
-async fn start_resource(
+async fn start_brand_api(
     addr: SocketAddr,
     clock: Clock,
     issuer: String,
     audience: String,
     tls: Option<TlsSettings>,
     introspection: Option<IntrospectionClient>,
-) -> anyhow::Result<MockResource> {
-    let mut options = ResourceOptions::new(issuer);
+) -> anyhow::Result<MockBrandApi> {
+    let mut options = BrandApiOptions::new(issuer);
     options.addr = addr;
     options.clock = clock;
     options.audience = audience;
     options.tls = tls;
     options.introspection = introspection;
-    MockResource::start_with(options)
+    MockBrandApi::start_with(options)
         .await
         .context("starting the mock brand API")
 }
@@ -526,7 +527,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Conform { .. } => unreachable!("standin conform runs on its own"),
         Command::Up { vault, certs } => {
             let tls = tls_from(&certs)?;
-            let mut api = ResourceOptions::new("");
+            let mut api = BrandApiOptions::new("");
             api.addr = local(8401);
             api.tls = Some(tls.clone().with_addr(local(8443)));
             // One clock for all parties, as in the tests.
@@ -628,7 +629,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             shutdown_signal().await;
         }
-        Command::Resource {
+        Command::BrandApi {
             host,
             port,
             issuer,
@@ -655,7 +656,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(p) => Some(tls_from(&certs)?.with_addr(SocketAddr::new(host, p))),
                 None => None,
             };
-            let api = start_resource(
+            let api = start_brand_api(
                 SocketAddr::new(host, port),
                 Clock::new(),
                 issuer,

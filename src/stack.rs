@@ -30,7 +30,7 @@ use crate::clock::Clock;
 use crate::idp::{ClientConfig, Fixtures, IdpOptions, MockIdp};
 use crate::nlu::{MockNlu, NluOptions};
 use crate::platform::{Platform, PlatformFixtures, PlatformOptions};
-use crate::resource::{MockResource, ResourceOptions};
+use crate::brand_api::{MockBrandApi, BrandApiOptions};
 use crate::tls::TlsSettings;
 
 /// Which IdP the stack uses.
@@ -65,7 +65,7 @@ pub struct BrandOptions {
     pub clock: Clock,
     pub idp: IdpChoice,
     /// The brand API; its issuer and clock are filled in.
-    pub api: ResourceOptions,
+    pub api: BrandApiOptions,
     /// Where the mock NLU service listens, if it is wanted.
     pub nlu: Option<SocketAddr>,
 }
@@ -76,7 +76,7 @@ impl Default for BrandOptions {
         Self {
             clock: Clock::new(),
             idp: IdpChoice::default(),
-            api: ResourceOptions::new(""),
+            api: BrandApiOptions::new(""),
             nlu: None,
         }
     }
@@ -88,7 +88,7 @@ pub enum StackError {
     #[error("starting the mock IdP: {0}")]
     Idp(#[source] crate::idp::StartError),
     #[error("starting the mock brand API: {0}")]
-    Api(#[source] crate::resource::StartError),
+    Api(#[source] crate::brand_api::StartError),
     #[error("starting the mock NLU service: {0}")]
     Nlu(#[source] crate::nlu::StartError),
     #[error("starting the reference platform: {0}")]
@@ -113,7 +113,7 @@ pub struct Brand {
     pub clock: Clock,
     /// The embedded IdP (none when the stack uses an external one).
     pub idp: Option<MockIdp>,
-    pub api: MockResource,
+    pub api: MockBrandApi,
     pub nlu: Option<MockNlu>,
     issuer: String,
 }
@@ -155,7 +155,7 @@ impl Brand {
         } else {
             clock.clone()
         };
-        let api = MockResource::start_with(api_options)
+        let api = MockBrandApi::start_with(api_options)
             .await
             .map_err(StackError::Api)?;
         let nlu = match options.nlu {

@@ -1003,15 +1003,15 @@ const ALICE: &str = "c0ffee00-a11c-4e00-8000-000000000001";
 /// its self-signed certificate (fixtures/mtls/brand-server.pem), trusting
 /// client certificates issued under `chain-root.pem` and those pinned. Its
 /// fixtures are the default brand's (which pin the recipe's `cb-mtls`).
-async fn external_system(clock: &Clock) -> standin::MockResource {
-    use standin::resource::{CertificateSubject, ResourceOptions};
+async fn external_system(clock: &Clock) -> standin::MockBrandApi {
+    use standin::brand_api::{CertificateSubject, BrandApiOptions};
     let tls = standin::tls::TlsSettings::from_pem(
         &fixture("brand-server.pem"),
         &fixture("brand-server-key.pem"),
         &fixture("chain-root.pem"),
     )
     .unwrap();
-    let mut options = ResourceOptions::new("http://127.0.0.1:1");
+    let mut options = BrandApiOptions::new("http://127.0.0.1:1");
     options.clock = clock.clone();
     options.tls = Some(tls);
     options
@@ -1021,7 +1021,7 @@ async fn external_system(clock: &Clock) -> standin::MockResource {
             common_name: "chain-client".into(),
             sub: ALICE.into(),
         });
-    standin::MockResource::start_with(options).await.unwrap()
+    standin::MockBrandApi::start_with(options).await.unwrap()
 }
 
 fn material_leaf(saved: &MutualAuth) -> rustls_pki_types::CertificateDer<'static> {

@@ -726,11 +726,11 @@ mod peer {
     /// delegation suite's profile run, covers the body method).
     #[tokio::test]
     async fn the_brand_api_introspects_oidc_providers_opaque_tokens_with_basic() {
-        use standin::resource::ResourceOptions;
-        use standin::resource::introspection::IntrospectionClient;
+        use standin::brand_api::BrandApiOptions;
+        use standin::brand_api::introspection::IntrospectionClient;
         use standin::secret::Secret;
         let peer = Peer::start("plain");
-        let mut api = ResourceOptions::new("");
+        let mut api = BrandApiOptions::new("");
         api.introspection = Some(IntrospectionClient {
             client_id: CLIENT_ID.into(),
             client_secret: Secret::new(CLIENT_SECRET),

@@ -1,9 +1,9 @@
 //! Who is calling: a bearer JWT access token of the IdP, checked as the
-//! brand API checks one ([`crate::resource::auth::bearer_token`] and
-//! [`crate::resource::auth::verify_signature`]: one `Authorization: Bearer`
+//! brand API checks one ([`crate::brand_api::auth::bearer_token`] and
+//! [`crate::brand_api::auth::verify_signature`]: one `Authorization: Bearer`
 //! header, a JWT, `alg: none` refused, a `kid` from the IdP's JWKS found
 //! through discovery, the signature with that key's algorithm only; then
-//! [`crate::resource::auth::check_claims`]: `iss`, `aud` containing this
+//! [`crate::brand_api::auth::check_claims`]: `iss`, `aud` containing this
 //! service's audience, `exp` and `nbf` on the shared clock), turned into an
 //! [`NluCaller`] with the claims service-credential tokens add
 //! (`grant_type`, `project_id`). Each engine then decides whether the
@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 
 use super::log::Outcome;
 use super::state::NluState;
-use crate::resource::auth::{AccessClaims, AuthError, bearer_token, verify_signature};
+use crate::brand_api::auth::{AccessClaims, AuthError, bearer_token, verify_signature};
 use crate::wire::sanitize_description;
 
 /// The realm of every challenge.

@@ -10,10 +10,10 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::state::NluState;
-use crate::resource::auth::bearer_token;
+use crate::brand_api::auth::bearer_token;
 use crate::wire::token_id;
 
-pub use crate::resource::log::LOG_CAPACITY;
+pub use crate::brand_api::log::LOG_CAPACITY;
 
 /// Which engine an endpoint imitates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,7 +68,7 @@ pub struct NluRequest {
 }
 
 /// The log itself, bounded as the brand API's.
-pub type RequestLog = crate::resource::log::RequestLog<NluRequest>;
+pub type RequestLog = crate::brand_api::log::RequestLog<NluRequest>;
 
 impl NluState {
     /// Every logged request, oldest first.

@@ -4,7 +4,7 @@
 //! (a service account's signed assertion, [`crate::idp::jwt_bearer`]; an
 //! API key, [`crate::idp::apikey`]).
 //!
-//! Like the brand API ([`crate::resource`]) it finds the IdP over HTTP only
+//! Like the brand API ([`crate::brand_api`]) it finds the IdP over HTTP only
 //! (discovery, then the JWKS) and shares its token checks
 //! ([`auth`]); each engine then decides whether the caller fits
 //! ([`dialogflow`], [`watson`]); the [`log`] records who trained what.
@@ -50,7 +50,7 @@ pub use log::{Engine, NluRequest};
 pub use state::NluState;
 
 use crate::clock::Clock;
-use crate::resource::Trust;
+use crate::brand_api::Trust;
 use crate::server::Server;
 
 /// Request bodies above this are refused with 413 before any parsing.

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::log::RequestLog;
 use crate::clock::Clock;
-use crate::resource::trust::Trust;
+use crate::brand_api::trust::Trust;
 
 /// Everything the service's handlers share. Cloning shares it.
 #[derive(Clone, Debug)]

@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use standin::clock::Clock;
 use standin::idp::{Fixtures, IdpOptions, MockIdp, token_id};
 use standin::pki::{Ca, Issued, Validity};
-use standin::resource::{MockResource, ResourceFixtures, ResourceOptions};
+use standin::brand_api::{MockBrandApi, BrandApiFixtures, BrandApiOptions};
 use standin::tls::{TlsSettings, x5t_s256};
 
 const ALICE_SUB: &str = "c0ffee00-a11c-4e00-8000-000000000001";
@@ -76,11 +76,11 @@ fn https(identity: Option<&Issued>) -> reqwest::Client {
 /// sharing one clock and one CA.
 struct World {
     idp: MockIdp,
-    api: MockResource,
+    api: MockBrandApi,
     http: reqwest::Client,
 }
 
-async fn world_with(fixtures: ResourceFixtures) -> World {
+async fn world_with(fixtures: BrandApiFixtures) -> World {
     let clock = Clock::new();
     let idp = MockIdp::start_with_tls(
         Fixtures::default_brand(),
@@ -92,11 +92,11 @@ async fn world_with(fixtures: ResourceFixtures) -> World {
     )
     .await
     .expect("IdP starts");
-    let mut options = ResourceOptions::new(idp.issuer());
+    let mut options = BrandApiOptions::new(idp.issuer());
     options.clock = clock;
     options.fixtures = fixtures;
     options.tls = Some(pki().tls.clone());
-    let api = MockResource::start_with(options).await.expect("API starts");
+    let api = MockBrandApi::start_with(options).await.expect("API starts");
     World {
         idp,
         api,
@@ -105,7 +105,7 @@ async fn world_with(fixtures: ResourceFixtures) -> World {
 }
 
 async fn world() -> World {
-    world_with(ResourceFixtures::default_brand()).await
+    world_with(BrandApiFixtures::default_brand()).await
 }
 
 impl World {
@@ -129,7 +129,7 @@ impl World {
             .expect("log body")
     }
 
-    fn last_request(&self) -> standin::resource::RequestLogEntry {
+    fn last_request(&self) -> standin::brand_api::RequestLogEntry {
         self.api
             .control()
             .requests()
@@ -429,7 +429,7 @@ async fn a_static_token_is_accepted_only_under_its_configured_type() {
 
 #[tokio::test]
 async fn the_static_token_type_comes_from_the_fixtures() {
-    let fixtures = ResourceFixtures::from_toml(
+    let fixtures = BrandApiFixtures::from_toml(
         "[[static_tokens]]\ntype = \"ApiKey\"\ntoken = \"k-123\"\nsub = \"c0ffee00-b0b0-4e00-8000-000000000002\"\n",
         "test fixtures",
     )

@@ -9,10 +9,10 @@
 mod common;
 
 mod admin_guard;
+mod brand_api;
 mod brand_tls;
 mod concurrency;
 mod nlu_brand;
 mod oidc_client;
 mod pki;
-mod resource_api;
 mod robustness;

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{anyhow, ensure};
 use cucumber::{given, then};
 use standin::idp::Fixtures;
-use standin::resource::faults::Fault;
-use standin::resource::{ApiRoute, RequestLogEntry};
+use standin::brand_api::faults::Fault;
+use standin::brand_api::{ApiRoute, RequestLogEntry};
 
 use super::params::Route;
 use super::{CLIENT_ID, DelegationWorld, consumer};

@@ -64,8 +64,8 @@ use standin::conformance::Profile;
 use standin::conformance::profile::TokenEndpointAuth;
 use standin::conformance::{Callback, ConsumerAgent, FormHints, Landing, Page};
 use standin::platform::{Platform, PlatformFixtures, PlatformOptions};
-use standin::resource::introspection::IntrospectionClient;
-use standin::resource::{MockResource, RequestLogEntry, ResourceFixtures, ResourceOptions};
+use standin::brand_api::introspection::IntrospectionClient;
+use standin::brand_api::{MockBrandApi, RequestLogEntry, BrandApiFixtures, BrandApiOptions};
 use standin::stack::{Brand, BrandOptions, IdpChoice, Stack};
 use url::Url;
 
@@ -156,7 +156,7 @@ pub struct DelegationWorld {
     pub clock: Clock,
     /// The embedded mock IdP, or in profile mode the profile's.
     pub idp: profile::Idp,
-    pub api: MockResource,
+    pub api: MockBrandApi,
     pub platform: Platform,
     /// The platform's API client and the browser's way back to the
     /// platform: no redirects followed, no cookies.
@@ -200,7 +200,7 @@ pub struct DelegationWorld {
     /// brand API again, presenting its own self-signed certificate
     /// (`fixtures/mtls/brand-server.pem`), trusting the brand's CA and the
     /// client certificates registered with it (none at first).
-    pub external: MockResource,
+    pub external: MockBrandApi,
 }
 
 impl fmt::Debug for DelegationWorld {
@@ -463,7 +463,7 @@ impl DelegationWorld {
     async fn new() -> anyhow::Result<Self> {
         let profile = profile::current();
         let clock = Clock::frozen();
-        let mut api = ResourceOptions::new("");
+        let mut api = BrandApiOptions::new("");
         // The mutual TLS listener, with the process's test CA.
         api.tls = Some(mtls::pki()?.settings.clone());
         let idp = match &profile {
@@ -673,7 +673,7 @@ impl DelegationWorld {
 /// The brand API of a profile run: it trusts the profile's IdP (JWT access
 /// tokens naming `api_audience`; opaque ones through introspection as the
 /// profile's client) and serves alice's data to the profile's test user.
-fn brand_api_for(profile: &Profile, api: &mut ResourceOptions) {
+fn brand_api_for(profile: &Profile, api: &mut BrandApiOptions) {
     if let Some(audience) = &profile.api_audience {
         api.audience = audience.clone();
     }
@@ -682,7 +682,7 @@ fn brand_api_for(profile: &Profile, api: &mut ResourceOptions) {
         client_secret: profile.client_secret.clone(),
     });
     if let Some(sub) = &profile.user.sub {
-        let mut fixtures = ResourceFixtures::default_brand();
+        let mut fixtures = BrandApiFixtures::default_brand();
         if let Some(alice) = fixtures
             .consumers
             .iter_mut()

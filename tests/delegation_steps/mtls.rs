@@ -19,10 +19,10 @@ use base64::Engine as _;
 use cucumber::{given, then, when};
 use serde_json::json;
 use sha2::Digest as _;
-use standin::MockResource;
+use standin::MockBrandApi;
 use standin::clock::Clock;
 use standin::pki::{Ca, Issued, Validity};
-use standin::resource::{ResourceFixtures, ResourceOptions};
+use standin::brand_api::{BrandApiFixtures, BrandApiOptions};
 use standin::tls::TlsSettings;
 
 use super::DelegationWorld;
@@ -295,19 +295,19 @@ fn fixture(name: &str) -> anyhow::Result<Vec<u8>> {
 /// (`fixtures/mtls/brand-server.pem`), trusting client certificates of the
 /// brand's CA and, one by one, the ones registered with it (none at
 /// first: the default fixtures' pinned certificate is left out).
-pub async fn external_system(issuer: &str, clock: &Clock) -> anyhow::Result<MockResource> {
+pub async fn external_system(issuer: &str, clock: &Clock) -> anyhow::Result<MockBrandApi> {
     let tls = TlsSettings::from_pem(
         &fixture("brand-server.pem")?,
         &fixture("brand-server-key.pem")?,
         pki()?.brand.to_pem().as_bytes(),
     )?;
-    let mut fixtures = ResourceFixtures::default_brand();
+    let mut fixtures = BrandApiFixtures::default_brand();
     fixtures.pinned_client_certificates.clear();
-    let mut options = ResourceOptions::new(issuer);
+    let mut options = BrandApiOptions::new(issuer);
     options.clock = clock.clone();
     options.fixtures = fixtures;
     options.tls = Some(tls);
-    MockResource::start_with(options)
+    MockBrandApi::start_with(options)
         .await
         .map_err(|e| anyhow!("cannot start the external system: {e}"))
 }

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use cucumber::Parameter;
 use standin::idp::state::Grant;
-use standin::resource::ApiRoute;
+use standin::brand_api::ApiRoute;
 
 /// A route of the brand API, by its name in the admin API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Parameter)]

@@ -22,7 +22,7 @@ use serde_json::json;
 
 use super::auth::{REALM, authorization};
 use super::error::{ApiError, json_error};
-use super::state::ResourceState;
+use super::state::BrandApiState;
 use crate::secret::Secret;
 
 /// The scheme a token is sent under unless the fixtures say otherwise.
@@ -112,7 +112,7 @@ fn find<'a>(tokens: &'a [StaticToken], scheme: &str, presented: &str) -> Option<
 }
 
 /// `GET /static/orders`.
-pub async fn orders(State(state): State<ResourceState>, headers: HeaderMap) -> Response {
+pub async fn orders(State(state): State<BrandApiState>, headers: HeaderMap) -> Response {
     let tokens = &state.fixtures().static_tokens;
     let schemes = schemes(tokens);
     if schemes.is_empty() {

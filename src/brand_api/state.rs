@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use super::faults::RouteFaults;
-use super::fixtures::{ConsumerData, ResourceFixtures};
+use super::fixtures::{ConsumerData, BrandApiFixtures};
 use super::log::RequestLog;
 use super::payments::Payments;
 use super::trust::Trust;
@@ -19,14 +19,14 @@ use crate::tls::PinnedCertificates;
 
 /// Everything the API's handlers share. Cloning shares it.
 #[derive(Clone, Debug)]
-pub struct ResourceState {
+pub struct BrandApiState {
     inner: Arc<Inner>,
 }
 
 #[derive(Debug)]
 struct Inner {
     trust: Trust,
-    fixtures: ResourceFixtures,
+    fixtures: BrandApiFixtures,
     consumers: RwLock<HashMap<String, ConsumerData>>,
     log: Mutex<RequestLog>,
     faults: Mutex<RouteFaults>,
@@ -35,7 +35,7 @@ struct Inner {
     admin_open: bool,
 }
 
-fn index(fixtures: &ResourceFixtures) -> HashMap<String, ConsumerData> {
+fn index(fixtures: &BrandApiFixtures) -> HashMap<String, ConsumerData> {
     fixtures
         .consumers
         .iter()
@@ -45,7 +45,7 @@ fn index(fixtures: &ResourceFixtures) -> HashMap<String, ConsumerData> {
 
 /// The fixtures' pinned client certificates (validated with the fixtures).
 pub(crate) fn fixture_pins(
-    fixtures: &ResourceFixtures,
+    fixtures: &BrandApiFixtures,
 ) -> Vec<(rustls_pki_types::CertificateDer<'static>, String)> {
     fixtures
         .pinned_client_certificates
@@ -58,7 +58,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-impl ResourceState {
+impl BrandApiState {
     /// State for an API trusting tokens of `issuer` (no trailing slash
     /// needed) addressed to `audience`. `admin_open` opens `/admin` (the
     /// server opens it when bound to loopback).
@@ -66,7 +66,7 @@ impl ResourceState {
         issuer: &str,
         audience: &str,
         clock: Clock,
-        fixtures: ResourceFixtures,
+        fixtures: BrandApiFixtures,
         admin_open: bool,
     ) -> Self {
         let pinned_clients = PinnedCertificates::default();
@@ -102,7 +102,7 @@ impl ResourceState {
     }
 
     /// The fixtures the API started with (what a reset goes back to).
-    pub fn fixtures(&self) -> &ResourceFixtures {
+    pub fn fixtures(&self) -> &BrandApiFixtures {
         &self.inner.fixtures
     }
 

@@ -22,8 +22,8 @@
 //! | `GET /static/orders` | `Authorization: <type> <token>`, `[[static_tokens]]` | `{token_type, sub, orders}`; 401 with a challenge naming the expected type |
 //! | `GET /mtls/orders` | TLS client certificate, `[[client_certificates]]` | `{client_certificate: {subject, common_name, x5t#S256}, sub, orders}`; 403 without a certificate or for an unknown one |
 //!
-//! With [`ResourceOptions::tls`] set, the same API is also served on a TLS
-//! listener ([`MockResource::mtls_url`]) that requires a client certificate
+//! With [`BrandApiOptions::tls`] set, the same API is also served on a TLS
+//! listener ([`MockBrandApi::mtls_url`]) that requires a client certificate
 //! from the configured CA: without one, or with an expired or foreign one,
 //! the handshake fails. A Bearer token bound to a certificate (`cnf`
 //! `x5t#S256`, RFC 8705 3) is accepted there with that certificate only,
@@ -32,11 +32,11 @@
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
 //! use standin::idp::{Fixtures, IdpOptions, MockIdp};
-//! use standin::resource::{MockResource, ResourceOptions};
+//! use standin::brand_api::{MockBrandApi, BrandApiOptions};
 //! let idp = MockIdp::start(Fixtures::default_brand()).await?;
-//! let mut options = ResourceOptions::new(idp.issuer());
+//! let mut options = BrandApiOptions::new(idp.issuer());
 //! options.clock = idp.clock().clone(); // one clock for every party
-//! let api = MockResource::start_with(options).await?;
+//! let api = MockBrandApi::start_with(options).await?;
 //! println!("orders at {}/api/orders", api.url());
 //! let log = api.control().requests();
 //! # Ok(()) }
@@ -73,11 +73,11 @@ pub use error::ApiError;
 pub use faults::ApiRoute;
 pub use fixtures::{
     Amount, BasicUser, CertificateSubject, ConsumerData, FixturesError, Item, Order, PinnedClient,
-    ResourceFixtures, StaticToken,
+    BrandApiFixtures, StaticToken,
 };
 pub use log::RequestLogEntry;
 pub use payments::{Payment, PaymentResponse};
-pub use state::ResourceState;
+pub use state::BrandApiState;
 pub use trust::Trust;
 
 use crate::clock::Clock;
@@ -93,7 +93,7 @@ pub const DEFAULT_AUDIENCE: &str = "brand-api";
 
 /// The API's routes over `state`; usable in-process with
 /// `tower::ServiceExt::oneshot`.
-pub fn router(state: ResourceState) -> Router {
+pub fn router(state: BrandApiState) -> Router {
     let fault = |route| from_fn_with_state((state.clone(), route), faults::inject);
     let auth = |scope: &'static str| from_fn_with_state((state.clone(), scope), auth::require);
     Router::new()
@@ -154,7 +154,7 @@ pub enum StartError {
 
 /// How to start the API.
 #[derive(Clone, Debug)]
-pub struct ResourceOptions {
+pub struct BrandApiOptions {
     /// Where to listen; port 0 picks a free port.
     pub addr: SocketAddr,
     /// The shared clock (pass the IdP's).
@@ -164,9 +164,9 @@ pub struct ResourceOptions {
     pub issuer: String,
     /// What the tokens' `aud` must contain.
     pub audience: String,
-    pub fixtures: ResourceFixtures,
+    pub fixtures: BrandApiFixtures,
     /// Also serve the API over TLS, requiring a client certificate from
-    /// these settings' CA, or a pinned one ([`MockResource::mtls_url`]).
+    /// these settings' CA, or a pinned one ([`MockBrandApi::mtls_url`]).
     pub tls: Option<TlsSettings>,
     /// Also accept opaque access tokens, checked at the IdP's
     /// introspection endpoint as this client (RFC 7662,
@@ -174,7 +174,7 @@ pub struct ResourceOptions {
     pub introspection: Option<introspection::IntrospectionClient>,
 }
 
-impl ResourceOptions {
+impl BrandApiOptions {
     /// 127.0.0.1 on a free port, a new clock, audience `brand-api`, the
     /// default fixtures (alice and bob).
     pub fn new(issuer: impl Into<String>) -> Self {
@@ -183,7 +183,7 @@ impl ResourceOptions {
             clock: Clock::new(),
             issuer: issuer.into(),
             audience: DEFAULT_AUDIENCE.into(),
-            fixtures: ResourceFixtures::default_brand(),
+            fixtures: BrandApiFixtures::default_brand(),
             tls: None,
             introspection: None,
         }
@@ -191,23 +191,23 @@ impl ResourceOptions {
 }
 
 /// A running mock brand API. Dropping it stops the server.
-pub struct MockResource {
-    state: ResourceState,
+pub struct MockBrandApi {
+    state: BrandApiState,
     url: String,
     server: Server,
     mtls: Option<TlsServer>,
     mtls_url: Option<String>,
 }
 
-impl MockResource {
-    /// Start with the defaults of [`ResourceOptions::new`].
+impl MockBrandApi {
+    /// Start with the defaults of [`BrandApiOptions::new`].
     pub async fn start(issuer: impl Into<String>) -> Result<Self, StartError> {
-        Self::start_with(ResourceOptions::new(issuer)).await
+        Self::start_with(BrandApiOptions::new(issuer)).await
     }
 
     /// Start with explicit address, clock, issuer, audience and fixtures.
     /// The IdP need not be up yet: its keys are fetched with the first token.
-    pub async fn start_with(options: ResourceOptions) -> Result<Self, StartError> {
+    pub async fn start_with(options: BrandApiOptions) -> Result<Self, StartError> {
         let Some(issuer) = Trust::issuer_url(&options.issuer) else {
             return Err(StartError::Issuer(options.issuer));
         };
@@ -217,7 +217,7 @@ impl MockResource {
         };
         let listener = crate::server::bind(options.addr).await.map_err(bind)?;
         let addr = listener.local_addr().map_err(bind)?;
-        let state = ResourceState::new(
+        let state = BrandApiState::new(
             &issuer,
             &options.audience,
             options.clock,
@@ -260,7 +260,7 @@ impl MockResource {
     }
 
     /// `https://{addr}` of the TLS listener that requires a client
-    /// certificate, when [`ResourceOptions::tls`] was set.
+    /// certificate, when [`BrandApiOptions::tls`] was set.
     pub fn mtls_url(&self) -> Option<&str> {
         self.mtls_url.as_deref()
     }
@@ -281,7 +281,7 @@ impl MockResource {
     }
 
     /// The control surface: request log, faults, payments, consumers, reset.
-    pub fn control(&self) -> &ResourceState {
+    pub fn control(&self) -> &BrandApiState {
         &self.state
     }
 

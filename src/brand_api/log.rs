@@ -17,7 +17,7 @@ use axum::http::HeaderMap;
 
 use super::auth::{Caller, authorization};
 use super::error::ErrorCode;
-use super::state::ResourceState;
+use super::state::BrandApiState;
 use crate::tls::PeerCertificates;
 use crate::wire::token_id;
 
@@ -85,7 +85,7 @@ impl<E: Clone> RequestLog<E> {
     }
 }
 
-impl ResourceState {
+impl BrandApiState {
     /// Every logged request, oldest first.
     pub fn requests(&self) -> Vec<RequestLogEntry> {
         self.log().entries()
@@ -123,7 +123,7 @@ fn presented(headers: &HeaderMap) -> Presented {
 }
 
 /// Middleware: log the request once its response is known.
-pub async fn record(State(state): State<ResourceState>, request: Request, next: Next) -> Response {
+pub async fn record(State(state): State<BrandApiState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
     if path == "/admin" || path.starts_with("/admin/") {
         return next.run(request).await;

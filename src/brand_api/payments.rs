@@ -31,7 +31,7 @@ use serde_json::Value;
 use super::auth::Consumer;
 use super::error::ApiError;
 use super::fixtures::Amount;
-use super::state::ResourceState;
+use super::state::BrandApiState;
 use crate::secret::random_token;
 
 /// The scope this route needs.
@@ -125,7 +125,7 @@ impl Payments {
     }
 }
 
-impl ResourceState {
+impl BrandApiState {
     /// Every accepted payment, oldest first.
     pub fn payments(&self) -> Vec<Payment> {
         self.payments_store().all()
@@ -243,7 +243,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBytes {
 }
 
 pub async fn handler(
-    State(state): State<ResourceState>,
+    State(state): State<BrandApiState>,
     Extension(consumer): Extension<Consumer>,
     headers: HeaderMap,
     JsonBytes(body): JsonBytes,

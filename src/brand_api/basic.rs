@@ -20,7 +20,7 @@ use serde_json::json;
 
 use super::auth::{REALM, authorization};
 use super::error::json_error;
-use super::state::ResourceState;
+use super::state::BrandApiState;
 use crate::secret::Secret;
 
 /// The authentication scheme of this route (RFC 7617).
@@ -99,7 +99,7 @@ fn find<'a>(users: &'a [BasicUser], username: &str, password: &str) -> Option<&'
 }
 
 /// `GET /basic/orders`.
-pub async fn orders(State(state): State<ResourceState>, headers: HeaderMap) -> Response {
+pub async fn orders(State(state): State<BrandApiState>, headers: HeaderMap) -> Response {
     let (scheme, credentials) = match authorization(&headers) {
         Ok(Some(parts)) => parts,
         Ok(None) => {

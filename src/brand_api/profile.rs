@@ -9,13 +9,13 @@ use serde_json::{Map, Value};
 
 use super::auth::Consumer;
 use super::error::ApiError;
-use super::state::ResourceState;
+use super::state::BrandApiState;
 
 /// The scope this route needs.
 pub const SCOPE: &str = "profile";
 
 pub async fn handler(
-    State(state): State<ResourceState>,
+    State(state): State<BrandApiState>,
     Extension(consumer): Extension<Consumer>,
 ) -> Result<Json<Map<String, Value>>, ApiError> {
     let profile = state

@@ -1,8 +1,8 @@
 //! The brand API's control surface: faults, the request log, payments,
 //! consumers at run time, and reset.
 //!
-//! The operations are methods on [`ResourceState`], used by the embedded
-//! handle ([`super::MockResource::control`]) and by the `/admin` HTTP API.
+//! The operations are methods on [`BrandApiState`], used by the embedded
+//! handle ([`super::MockBrandApi::control`]) and by the `/admin` HTTP API.
 //! The HTTP API is open when the API listens on loopback and off otherwise
 //! (403), the IdP's rule without its admin token.
 //!
@@ -32,9 +32,9 @@ use super::faults::{ApiRoute, Fault};
 use super::fixtures::{ConsumerData, PinnedClient};
 use super::log::RequestLogEntry;
 use super::payments::Payment;
-use super::state::ResourceState;
+use super::state::BrandApiState;
 
-impl ResourceState {
+impl BrandApiState {
     /// Queue `count` faults for `route`.
     pub fn push_fault(&self, route: ApiRoute, fault: Fault, count: usize) -> Result<(), ApiError> {
         fault.validate().map_err(ApiError::InvalidRequest)?;
@@ -156,34 +156,34 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for JsonBody
     }
 }
 
-async fn get_requests(State(state): State<ResourceState>) -> Json<Vec<RequestLogEntry>> {
+async fn get_requests(State(state): State<BrandApiState>) -> Json<Vec<RequestLogEntry>> {
     Json(state.requests())
 }
 
-async fn delete_requests(State(state): State<ResourceState>) -> StatusCode {
+async fn delete_requests(State(state): State<BrandApiState>) -> StatusCode {
     state.clear_requests();
     StatusCode::NO_CONTENT
 }
 
 async fn post_fault(
-    State(state): State<ResourceState>,
+    State(state): State<BrandApiState>,
     JsonBody(body): JsonBody<FaultBody>,
 ) -> Result<StatusCode, ApiError> {
     state.push_fault(body.route, body.fault, body.count)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn delete_faults(State(state): State<ResourceState>) -> StatusCode {
+async fn delete_faults(State(state): State<BrandApiState>) -> StatusCode {
     state.clear_faults();
     StatusCode::NO_CONTENT
 }
 
-async fn get_payments(State(state): State<ResourceState>) -> Json<Vec<Payment>> {
+async fn get_payments(State(state): State<BrandApiState>) -> Json<Vec<Payment>> {
     Json(state.payments())
 }
 
 async fn post_consumer(
-    State(state): State<ResourceState>,
+    State(state): State<BrandApiState>,
     JsonBody(consumer): JsonBody<ConsumerData>,
 ) -> Result<StatusCode, ApiError> {
     state.put_consumer(consumer)?;
@@ -191,7 +191,7 @@ async fn post_consumer(
 }
 
 async fn post_client_certificate(
-    State(state): State<ResourceState>,
+    State(state): State<BrandApiState>,
     JsonBody(client): JsonBody<PinnedClient>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     Ok((
@@ -200,21 +200,21 @@ async fn post_client_certificate(
     ))
 }
 
-async fn get_client_certificates(State(state): State<ResourceState>) -> Json<Value> {
+async fn get_client_certificates(State(state): State<BrandApiState>) -> Json<Value> {
     Json(json!({ "client_certificates": state.pinned_client_certificates() }))
 }
 
-async fn get_keys(State(state): State<ResourceState>) -> Json<Value> {
+async fn get_keys(State(state): State<BrandApiState>) -> Json<Value> {
     Json(json!({ "fetches": state.jwks_fetches(), "kids": state.trust().jwks().kids() }))
 }
 
-async fn post_reset(State(state): State<ResourceState>) -> StatusCode {
+async fn post_reset(State(state): State<BrandApiState>) -> StatusCode {
     state.reset();
     StatusCode::NO_CONTENT
 }
 
 /// Loopback: open. Elsewhere: off.
-async fn guard(State(state): State<ResourceState>, request: Request, next: Next) -> Response {
+async fn guard(State(state): State<BrandApiState>, request: Request, next: Next) -> Response {
     if state.admin_open() {
         next.run(request).await
     } else {
@@ -226,7 +226,7 @@ async fn guard(State(state): State<ResourceState>, request: Request, next: Next)
 }
 
 /// The `/admin` routes.
-pub fn routes(state: ResourceState) -> Router<ResourceState> {
+pub fn routes(state: BrandApiState) -> Router<BrandApiState> {
     Router::new()
         .route("/admin/requests", get(get_requests).delete(delete_requests))
         .route("/admin/faults", post(post_fault).delete(delete_faults))

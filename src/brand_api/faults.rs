@@ -14,7 +14,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::error::ErrorCode;
-use super::state::ResourceState;
+use super::state::BrandApiState;
 pub use crate::idp::Fault;
 
 /// The routes a fault can be queued for.
@@ -75,7 +75,7 @@ impl RouteFaults {
 /// Middleware: if a fault is queued for `route`, apply it; a replaced
 /// response is marked so the request log says it was injected.
 pub async fn inject(
-    State((state, route)): State<(ResourceState, ApiRoute)>,
+    State((state, route)): State<(BrandApiState, ApiRoute)>,
     request: Request,
     next: Next,
 ) -> Response {

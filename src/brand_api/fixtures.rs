@@ -130,7 +130,7 @@ pub struct ConsumerData {
 /// authenticate without an access token.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ResourceFixtures {
+pub struct BrandApiFixtures {
     #[serde(default)]
     pub consumers: Vec<ConsumerData>,
     /// Who may call `/basic/orders` with HTTP Basic ([`super::basic`]).
@@ -156,7 +156,7 @@ pub struct FixturesError {
     pub message: String,
 }
 
-impl ResourceFixtures {
+impl BrandApiFixtures {
     /// The documented default (`fixtures/brand-api.toml`): alice and bob,
     /// the IdP's fixture users, with a profile and a few orders each.
     pub fn default_brand() -> Self {
@@ -284,7 +284,7 @@ mod tests {
 
     #[test]
     fn the_default_brand_has_alice_and_bob() {
-        let f = ResourceFixtures::default_brand();
+        let f = BrandApiFixtures::default_brand();
         let alice = f.consumer("c0ffee00-a11c-4e00-8000-000000000001").unwrap();
         assert!(alice.orders.len() >= 2);
         assert!(f.consumer("c0ffee00-b0b0-4e00-8000-000000000002").is_some());
@@ -292,7 +292,7 @@ mod tests {
 
     #[test]
     fn the_default_brand_knows_a_basic_user_a_static_token_and_a_certificate() {
-        let f = ResourceFixtures::default_brand();
+        let f = BrandApiFixtures::default_brand();
         assert_eq!(f.basic_users[0].username, "brand-partner");
         assert_eq!(f.static_tokens[0].token_type, "Token");
         assert_eq!(f.client_certificates[0].common_name, "standin-client");
@@ -303,13 +303,13 @@ mod tests {
     #[test]
     fn bad_callers_are_refused_with_their_entry() {
         let text = "[[basic_users]]\nusername = \"a:b\"\npassword = \"p\"\nsub = \"s\"\n";
-        let e = ResourceFixtures::from_toml(text, "t.toml").unwrap_err();
+        let e = BrandApiFixtures::from_toml(text, "t.toml").unwrap_err();
         assert!(e.to_string().contains("basic_users[0]: username"), "{e}");
         let text = "[[static_tokens]]\ntype = \"My Token\"\ntoken = \"t\"\nsub = \"s\"\n";
-        let e = ResourceFixtures::from_toml(text, "t.toml").unwrap_err();
+        let e = BrandApiFixtures::from_toml(text, "t.toml").unwrap_err();
         assert!(e.to_string().contains("static_tokens[0]: type"), "{e}");
         let text = "[[static_tokens]]\ntoken = \"t\"\nsub = \"s\"\n[[static_tokens]]\ntoken = \"t\"\nsub = \"x\"\n";
-        let e = ResourceFixtures::from_toml(text, "t.toml").unwrap_err();
+        let e = BrandApiFixtures::from_toml(text, "t.toml").unwrap_err();
         assert!(e.to_string().contains("listed twice"), "{e}");
     }
 
@@ -356,13 +356,13 @@ mod tests {
             currency = "GBP"
             total = "1.00"
         "#;
-        let e = ResourceFixtures::from_toml(text, "t.toml").unwrap_err();
+        let e = BrandApiFixtures::from_toml(text, "t.toml").unwrap_err();
         assert!(e.to_string().contains("order id \"1\""), "{e}");
     }
 
     #[test]
     fn bad_fields_name_the_line() {
-        let e = ResourceFixtures::from_toml("[[consumers]]\nsub = \"a\"\ncolour = 1\n", "t.toml")
+        let e = BrandApiFixtures::from_toml("[[consumers]]\nsub = \"a\"\ncolour = 1\n", "t.toml")
             .unwrap_err();
         assert!(e.to_string().contains("t.toml"), "{e}");
         assert!(e.to_string().contains("line 3"), "{e}");

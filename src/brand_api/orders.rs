@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use super::auth::{Caller, Consumer};
 use super::error::ApiError;
 use super::fixtures::Order;
-use super::state::ResourceState;
+use super::state::BrandApiState;
 
 /// The scope these routes need.
 pub const SCOPE: &str = "orders:read";
@@ -26,7 +26,7 @@ pub struct OrderList {
 }
 
 pub async fn list(
-    State(state): State<ResourceState>,
+    State(state): State<BrandApiState>,
     Extension(consumer): Extension<Consumer>,
 ) -> Json<OrderList> {
     let orders = state
@@ -41,7 +41,7 @@ pub async fn list(
 /// consumer's `sub` and `orders`; the request log names `sub` as the
 /// caller.
 pub fn of_caller(
-    state: &ResourceState,
+    state: &BrandApiState,
     who: impl IntoIterator<Item = (&'static str, Value)>,
     sub: String,
 ) -> Response {
@@ -60,7 +60,7 @@ pub fn of_caller(
 }
 
 pub async fn one(
-    State(state): State<ResourceState>,
+    State(state): State<BrandApiState>,
     Extension(consumer): Extension<Consumer>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Order>, ApiError> {

@@ -25,9 +25,9 @@ use standin::clock::Clock;
 use standin::conformance::agent::{ConsumerAgent, FormHints};
 use standin::idp::keys::{SigningAlg, SigningKey};
 use standin::idp::{ClientConfig, Fixtures, IdpOptions, MockIdp, token_id};
-use standin::resource::auth::parse_bearer;
-use standin::resource::{
-    ApiRoute, MockResource, ResourceFixtures, ResourceOptions, ResourceState, router,
+use standin::brand_api::auth::parse_bearer;
+use standin::brand_api::{
+    ApiRoute, MockBrandApi, BrandApiFixtures, BrandApiOptions, BrandApiState, router,
 };
 use tower::ServiceExt as _;
 use url::Url;
@@ -43,7 +43,7 @@ const SERVICE_SECRET: &str = "demo-service-secret";
 /// An IdP and a brand API sharing one clock, and an HTTP client.
 struct World {
     idp: MockIdp,
-    api: MockResource,
+    api: MockBrandApi,
     http: reqwest::Client,
 }
 
@@ -68,9 +68,9 @@ async fn world() -> World {
             "scopes": ["openid", "profile", "orders:read", "payments:write"],
         }),
     );
-    let mut options = ResourceOptions::new(idp.issuer());
+    let mut options = BrandApiOptions::new(idp.issuer());
     options.clock = clock;
-    let api = MockResource::start_with(options).await.expect("API starts");
+    let api = MockBrandApi::start_with(options).await.expect("API starts");
     World {
         idp,
         api,
@@ -1076,7 +1076,7 @@ async fn an_unreachable_idp_is_a_503_not_a_verdict_on_the_token() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let api = MockResource::start(dead).await.unwrap();
+    let api = MockBrandApi::start(dead).await.unwrap();
     let response = w
         .http
         .get(format!("{}/api/orders", api.url()))
@@ -1089,11 +1089,11 @@ async fn an_unreachable_idp_is_a_503_not_a_verdict_on_the_token() {
 
 #[tokio::test]
 async fn the_admin_api_is_off_away_from_loopback() {
-    let state = ResourceState::new(
+    let state = BrandApiState::new(
         "http://idp.test",
         "brand-api",
         Clock::new(),
-        ResourceFixtures::default_brand(),
+        BrandApiFixtures::default_brand(),
         false,
     );
     let response = router(state)
@@ -1127,11 +1127,11 @@ proptest! {
         let Ok(value) = axum::http::HeaderValue::from_bytes(&bytes) else {
             return Ok(());
         };
-        let state = ResourceState::new(
+        let state = BrandApiState::new(
             "http://127.0.0.1:9",
             "brand-api",
             Clock::new(),
-            ResourceFixtures::default_brand(),
+            BrandApiFixtures::default_brand(),
             true,
         );
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -1156,7 +1156,7 @@ proptest! {
 /// endpoint's advertised methods allow, and judges the answer on its clock.
 mod introspection {
     use super::*;
-    use standin::resource::introspection::IntrospectionClient;
+    use standin::brand_api::introspection::IntrospectionClient;
     use standin::secret::Secret;
     use wiremock::matchers::{body_string_contains, header_exists, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -1189,17 +1189,17 @@ mod introspection {
         idp
     }
 
-    async fn api(idp: &MockServer, clock: Clock) -> MockResource {
-        let mut options = ResourceOptions::new(idp.uri());
+    async fn api(idp: &MockServer, clock: Clock) -> MockBrandApi {
+        let mut options = BrandApiOptions::new(idp.uri());
         options.clock = clock;
         options.introspection = Some(IntrospectionClient {
             client_id: "brand api".into(),
             client_secret: Secret::new("s3cret/+"),
         });
-        MockResource::start_with(options).await.unwrap()
+        MockBrandApi::start_with(options).await.unwrap()
     }
 
-    async fn orders(api: &MockResource, token: &str) -> (StatusCode, String) {
+    async fn orders(api: &MockBrandApi, token: &str) -> (StatusCode, String) {
         let response = reqwest::Client::new()
             .get(format!("{}/api/orders", api.url()))
             .bearer_auth(token)

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::error::json_error;
-use super::state::ResourceState;
+use super::state::BrandApiState;
 use crate::tls::PeerCertificates;
 
 /// A client certificate subject this API knows (`[[client_certificates]]`).
@@ -87,7 +87,7 @@ impl PinnedClient {
 
 /// `GET /mtls/orders`.
 pub async fn orders(
-    State(state): State<ResourceState>,
+    State(state): State<BrandApiState>,
     peer: Option<Extension<PeerCertificates>>,
 ) -> Response {
     let Some(cert) = peer.as_ref().and_then(|Extension(p)| p.end_entity()) else {

@@ -43,7 +43,7 @@ use serde_json::json;
 
 use super::error::ErrorCode;
 use super::jwks::{JwksCache, JwksError};
-use super::state::ResourceState;
+use super::state::BrandApiState;
 use crate::tls::PeerCertificates;
 use crate::wire::sanitize_description;
 
@@ -362,7 +362,7 @@ struct RawHeader {
 /// Steps 1 to 6 for the token of `headers`, on a connection whose client
 /// presented `peer` (`None` over plain HTTP).
 pub async fn authenticate(
-    state: &ResourceState,
+    state: &BrandApiState,
     headers: &HeaderMap,
     peer: Option<&PeerCertificates>,
 ) -> Result<Consumer, Refusal> {
@@ -373,7 +373,7 @@ pub async fn authenticate(
 /// Steps 2 to 6 for `token`.
 #[tracing::instrument(skip_all)]
 pub async fn verify(
-    state: &ResourceState,
+    state: &BrandApiState,
     token: &str,
     peer: Option<&PeerCertificates>,
 ) -> Result<Consumer, Refusal> {
@@ -466,7 +466,7 @@ pub async fn verify_signature(
 /// [`Consumer`] is in the request's extensions; either way the
 /// [`Caller`] is in the response's.
 pub async fn require(
-    State((state, scope)): State<(ResourceState, &'static str)>,
+    State((state, scope)): State<(BrandApiState, &'static str)>,
     mut request: Request,
     next: Next,
 ) -> Response {
