@@ -135,6 +135,20 @@ Feature: The authorization endpoint
       When the consumer opens the authorization link
       Then the IdP redirects back with error "invalid_request"
 
+    # RFC 6749 3.1: no request parameter more than once, whichever it is.
+    Scenario Outline: <parameter> twice, with two values
+      Given the authorization link carries the parameter "<parameter>" twice, as "<first>" and "<second>"
+      When the consumer opens the authorization link
+      Then the IdP redirects back with error "invalid_request"
+
+      Examples:
+        | parameter     | first | second   |
+        | response_mode | query | fragment |
+        | prompt        | login | consent  |
+        | max_age       | 0     | 600      |
+        | login_hint    | alice | bob      |
+        | ui_locales    | en    | fr       |
+
     Scenario: The consumer refuses consent
       Given the authorization link asks for prompt "consent"
       When the consumer opens the authorization link

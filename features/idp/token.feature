@@ -147,10 +147,18 @@ Feature: The token endpoint
       And the bot exchanges the code without saying which grant type it uses
       Then the token endpoint refuses with "invalid_request"
 
-    Scenario: A parameter sent twice
+    # RFC 6749 3.2: no request parameter more than once, whichever it is.
+    Scenario Outline: A parameter sent twice: <parameter>
       When the consumer completes sign-in and consent as the test user
-      And the bot exchanges the code sending the "code" parameter twice
+      And the bot exchanges the code sending the "<parameter>" parameter twice
       Then the token endpoint refuses with "invalid_request"
+
+      Examples:
+        | parameter     |
+        | code          |
+        | grant_type    |
+        | redirect_uri  |
+        | code_verifier |
 
     Scenario: A client may not authenticate two ways at once
       When the consumer completes sign-in and consent as the test user

@@ -21,14 +21,11 @@
 //! iam_id = "iam-ServiceId-demo"
 //! ```
 
-use axum::http::HeaderMap;
-use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
 
 use super::admin::ControlError;
 use super::error::TokenError;
-use super::http::{Params, RawBody};
 use super::service_accounts::{hex, random_bytes};
 use super::service_token::{DEFAULT_TTL_SECS, NLU_AUDIENCE, ServiceGrant, check_settings, issue};
 use super::state::{Grant, IdpState, Scope, TokenId};
@@ -217,11 +214,7 @@ pub struct ApiKeyTokenResponse {
 }
 
 /// Exchange a token request's API key for an access token.
-pub fn exchange(state: &IdpState, params: &Params) -> Result<ApiKeyTokenResponse, TokenError> {
-    let presented = params
-        .get("apikey")
-        .map_err(|_| TokenError::invalid_request("parameter `apikey` is repeated (RFC 6749 3.2)"))?
-        .ok_or_else(|| TokenError::invalid_request("missing parameter `apikey`"))?;
+pub fn exchange(state: &IdpState, presented: &str) -> Result<ApiKeyTokenResponse, TokenError> {
     let key = state
         .api_key(presented)
         .ok_or_else(|| TokenError::invalid_grant("the API key is unknown or was deleted"))?;
@@ -248,12 +241,6 @@ pub fn exchange(state: &IdpState, params: &Params) -> Result<ApiKeyTokenResponse
         expiration: issued.expires_at,
         scope: scope.to_string(),
     })
-}
-
-/// The answer to a token request whose `grant_type` is [`GRANT_TYPE`], or
-/// `None` for any other request (the token endpoint decides those).
-pub fn handle(state: &IdpState, headers: &HeaderMap, body: &RawBody) -> Option<Response> {
-    super::service_token::handle(state, headers, body, GRANT_TYPE, exchange)
 }
 
 #[cfg(test)]

@@ -212,19 +212,14 @@ fn parse_request(
         force_login: false,
         force_consent: false,
     };
-    let names = [
-        "state",
-        "response_type",
-        "scope",
-        "nonce",
-        "code_challenge",
-        "code_challenge_method",
-        "prompt",
-        "login_hint",
-        "max_age",
-    ];
-    if let Some(r) = params.first_repeated(&names) {
-        let e = AuthorizeError::InvalidRequest(format!("parameter `{}` is repeated", r.0));
+    // RFC 6749 3.1: no parameter more than once (RFC 8707 lets
+    // `resource` repeat). `response_mode` twice is as wrong as `state`
+    // twice.
+    if let Some(r) = params.any_repeated(&["resource"]) {
+        let e = AuthorizeError::InvalidRequest(format!(
+            "parameter `{}` is repeated (RFC 6749 3.1)",
+            r.0
+        ));
         return Err(e);
     }
     let get = |name: &str| params.get(name).ok().flatten();

@@ -40,6 +40,18 @@ impl Params {
         Ok(found)
     }
 
+    /// The first parameter that is repeated (with a value), other than
+    /// those of `may_repeat`, if any (RFC 6749 3.1: request parameters
+    /// MUST NOT be included more than once).
+    pub fn any_repeated(&self, may_repeat: &[&str]) -> Option<Repeated> {
+        let mut seen = std::collections::HashSet::new();
+        self.0
+            .iter()
+            .filter(|(k, v)| !v.is_empty() && !may_repeat.contains(&k.as_str()))
+            .find(|(k, _)| !seen.insert(k.as_str()))
+            .map(|(k, _)| Repeated(k.clone()))
+    }
+
     /// The first parameter (of `names`) that is repeated, if any.
     pub fn first_repeated(&self, names: &[&str]) -> Option<Repeated> {
         names.iter().find_map(|n| self.get(n).err())
@@ -101,6 +113,19 @@ pub fn form_params(headers: &HeaderMap, body: &RawBody) -> Result<Params, String
         return Err("the request body is not valid UTF-8".into());
     }
     Ok(Params::parse(body))
+}
+
+/// The parameters of a form-encoded protocol request (token, introspection,
+/// revocation), each at most once (RFC 6749 3.2; RFC 7662 2.1 and RFC
+/// 7009 2.1 use the same encoding); or why not, in words.
+pub fn request_params(headers: &HeaderMap, body: &RawBody) -> Result<Params, String> {
+    let params = form_params(headers, body)?;
+    match params.any_repeated(&[]) {
+        Some(Repeated(name)) => Err(format!(
+            "parameter `{name}` is repeated (RFC 6749 3.2: parameters must not be included more than once)"
+        )),
+        None => Ok(params),
+    }
 }
 
 /// Headers for every HTML page: no framing (clickjacking), no caching, a
@@ -188,6 +213,9 @@ mod tests {
         assert_eq!(p.get("b"), Ok(None));
         assert_eq!(p.get("c"), Err(Repeated("c".into())));
         assert_eq!(p.first_repeated(&["a", "c"]), Some(Repeated("c".into())));
+        assert_eq!(p.any_repeated(&[]), Some(Repeated("c".into())));
+        assert_eq!(p.any_repeated(&["c"]), None);
+        assert_eq!(Params::parse(b"a=1&b=&b=&a=").any_repeated(&[]), None);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::bearer::forgotten_jwt;
 use super::client_auth;
 use super::error::TokenError;
-use super::http::{Params, RawBody, form_params, no_store_json};
+use super::http::{Params, RawBody, no_store_json, request_params};
 use super::records::TokenId;
 use super::state::IdpState;
 use crate::tls::PeerCertificates;
@@ -46,7 +46,7 @@ fn respond(
     body: &RawBody,
     peer: Option<&PeerCertificates>,
 ) -> Result<Value, TokenError> {
-    let params = form_params(headers, body).map_err(TokenError::invalid_request)?;
+    let params = request_params(headers, body).map_err(TokenError::invalid_request)?;
     let mut store = state.store();
     // RFC 7662 2.1: the caller must authenticate; a public client's bare
     // client_id proves nothing.

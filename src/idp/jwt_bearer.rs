@@ -29,8 +29,6 @@
 //! authentication is needed: the assertion is the credential (RFC 7523
 //! 3.1); client credentials sent along are ignored.
 
-use axum::http::HeaderMap;
-use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, Validation};
@@ -38,7 +36,6 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::error::TokenError;
-use super::http::{Params, RawBody};
 use super::service_accounts::ServiceAccountConfig;
 use super::service_token::{ServiceGrant, issue};
 use super::state::{Grant, IdpState, Scope};
@@ -276,14 +273,11 @@ pub fn verify_assertion(
 }
 
 /// Exchange a token request's assertion for an access token.
-pub fn exchange(state: &IdpState, params: &Params) -> Result<TokenResponse, TokenError> {
-    let repeated = |r: super::http::Repeated| {
-        TokenError::invalid_request(format!("parameter `{}` is repeated (RFC 6749 3.2)", r.0))
-    };
-    let assertion = params.get("assertion").map_err(repeated)?.ok_or_else(|| {
-        TokenError::invalid_request("missing parameter `assertion` (RFC 7523 2.1)")
-    })?;
-    let scope = params.get("scope").map_err(repeated)?;
+pub fn exchange(
+    state: &IdpState,
+    assertion: &str,
+    scope: Option<&str>,
+) -> Result<TokenResponse, TokenError> {
     let Verified { account, scope } = verify_assertion(state, assertion, scope)?;
     let mut extra = Map::new();
     extra.insert("project_id".into(), account.project_id.clone().into());
@@ -308,10 +302,4 @@ pub fn exchange(state: &IdpState, params: &Params) -> Result<TokenResponse, Toke
         refresh_token: None,
         id_token: None,
     })
-}
-
-/// The answer to a token request whose `grant_type` is [`GRANT_TYPE`], or
-/// `None` for any other request (the token endpoint decides those).
-pub fn handle(state: &IdpState, headers: &HeaderMap, body: &RawBody) -> Option<Response> {
-    super::service_token::handle(state, headers, body, GRANT_TYPE, exchange)
 }

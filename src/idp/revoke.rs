@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use super::bearer::forgotten_jwt;
 use super::client_auth;
 use super::error::TokenError;
-use super::http::{RawBody, form_params};
+use super::http::{RawBody, request_params};
 use super::introspect::token_param;
 use super::records::{AccessDraft, TokenId};
 use super::state::{Grant, IdpState};
@@ -47,7 +47,7 @@ fn respond(
     body: &RawBody,
     peer: Option<&PeerCertificates>,
 ) -> Result<(), TokenError> {
-    let params = form_params(headers, body).map_err(TokenError::invalid_request)?;
+    let params = request_params(headers, body).map_err(TokenError::invalid_request)?;
     let mut store = state.store();
     let client = client_auth::authenticate_with_certificate(&store, headers, &params, peer)?;
     let token = token_param(&params)?;

@@ -11,14 +11,14 @@
 //! tells a service-account token from an API-key token, plus the claims the
 //! credential adds (`project_id`, `iam_id`).
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::error::TokenError;
 use super::fixtures::TokenFormat;
-use super::http::{Params, RawBody, form_params, no_store_json};
+use super::http::no_store_json;
 use super::keys::SigningAlg;
 use super::records::{AccessDraft, TokenId};
 use super::state::{Grant, IdpState, Scope};
@@ -139,22 +139,11 @@ pub fn issue(state: &IdpState, g: ServiceGrant<'_>) -> Result<Issued, TokenError
     })
 }
 
-/// The answer to a token request whose `grant_type` is `grant_type`, as
-/// `exchange` decides it, or `None` for any other request (the token
-/// endpoint decides those). A service grant authenticates no client: the
+/// The answer to a service grant's token request (`grant_type`), as its
+/// module decided it. A service grant authenticates no client: the
 /// credential is in the request itself.
-pub fn handle<R: Serialize>(
-    state: &IdpState,
-    headers: &HeaderMap,
-    body: &RawBody,
-    grant_type: &str,
-    exchange: impl FnOnce(&IdpState, &Params) -> Result<R, TokenError>,
-) -> Option<Response> {
-    let params = form_params(headers, body).ok()?;
-    if params.get("grant_type") != Ok(Some(grant_type)) {
-        return None;
-    }
-    Some(match exchange(state, &params) {
+pub fn answer<R: Serialize>(grant_type: &str, decided: Result<R, TokenError>) -> Response {
+    match decided {
         Ok(response) => no_store_json(StatusCode::OK, response),
         Err(error) => {
             tracing::debug!(
@@ -164,5 +153,5 @@ pub fn handle<R: Serialize>(
             );
             error.into_response()
         }
-    })
+    }
 }

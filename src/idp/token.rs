@@ -1,10 +1,14 @@
 //! The token endpoint (RFC 6749 section 3.2): authorization code (with PKCE,
-//! RFC 7636), client credentials and refresh token grants.
-//! The grants of service credentials, which need no client, are decided in
-//! their own modules: [`super::jwt_bearer`] (RFC 7523) and [`super::apikey`].
+//! RFC 7636), client credentials and refresh token grants, and the grants
+//! of service credentials, which need no client: RFC 7523's JWT bearer
+//! assertion ([`super::jwt_bearer`]) and the IAM API key
+//! ([`super::apikey`]).
 //!
-//! [`TokenRequest::from_params`] refuses malformed requests; [`exchange`]
-//! decides; [`handler`] parses and answers.
+//! [`handler`] reads the body once, refuses a repeated parameter (RFC 6749
+//! 3.2), and [`TokenRequest::from_params`] makes the one request enum of
+//! every grant; the handler dispatches it: the service grants to their
+//! modules, the client grants to [`exchange`] once the client is
+//! authenticated.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -16,7 +20,7 @@ use sha2::Digest as _;
 use super::client_auth;
 use super::error::TokenError;
 use super::fixtures::{ClientConfig, GrantType};
-use super::http::{Params, RawBody, Repeated, form_params, no_store_json};
+use super::http::{Params, RawBody, Repeated, no_store_json, request_params};
 use super::quirks::Quirk;
 use super::records::{FamilyId, TokenId};
 use super::state::{Grant, IdpState, PkceMethod, Scope};
@@ -37,6 +41,15 @@ pub enum TokenRequest {
     RefreshToken {
         refresh_token: String,
         scope: Option<Scope>,
+    },
+    /// RFC 7523 2.1: a service account's signed assertion.
+    JwtBearer {
+        assertion: String,
+        scope: Option<String>,
+    },
+    /// An IAM API key.
+    ApiKey {
+        apikey: String,
     },
 }
 
@@ -67,18 +80,30 @@ impl TokenRequest {
                 refresh_token: required("refresh_token")?,
                 scope,
             }),
-            Some(_) => Err(TokenError::UnsupportedGrantType(
-                "supported grant types: authorization_code, client_credentials, refresh_token"
-                    .into(),
-            )),
+            Some(super::jwt_bearer::GRANT_TYPE) => Ok(TokenRequest::JwtBearer {
+                assertion: get("assertion")?.map(String::from).ok_or_else(|| {
+                    TokenError::invalid_request("missing parameter `assertion` (RFC 7523 2.1)")
+                })?,
+                scope: get("scope")?.map(String::from),
+            }),
+            Some(super::apikey::GRANT_TYPE) => Ok(TokenRequest::ApiKey {
+                apikey: required("apikey")?,
+            }),
+            Some(_) => Err(TokenError::UnsupportedGrantType(format!(
+                "supported grant types: authorization_code, client_credentials, refresh_token, {}, {}",
+                super::jwt_bearer::GRANT_TYPE,
+                super::apikey::GRANT_TYPE
+            ))),
         }
     }
 
-    fn grant_type(&self) -> GrantType {
+    /// The grant a client must be allowed, for the grants of clients.
+    fn grant_type(&self) -> Option<GrantType> {
         match self {
-            TokenRequest::AuthorizationCode { .. } => GrantType::AuthorizationCode,
-            TokenRequest::ClientCredentials { .. } => GrantType::ClientCredentials,
-            TokenRequest::RefreshToken { .. } => GrantType::RefreshToken,
+            TokenRequest::AuthorizationCode { .. } => Some(GrantType::AuthorizationCode),
+            TokenRequest::ClientCredentials { .. } => Some(GrantType::ClientCredentials),
+            TokenRequest::RefreshToken { .. } => Some(GrantType::RefreshToken),
+            TokenRequest::JwtBearer { .. } | TokenRequest::ApiKey { .. } => None,
         }
     }
 }
@@ -120,7 +145,12 @@ pub fn exchange(
     client: &ClientConfig,
     request: TokenRequest,
 ) -> Result<TokenResponse, TokenError> {
-    if !client.allows_grant(request.grant_type()) {
+    let Some(grant) = request.grant_type() else {
+        return Err(TokenError::invalid_request(
+            "this grant is a service credential's, presented without client authentication",
+        ));
+    };
+    if !client.allows_grant(grant) {
         return Err(TokenError::UnauthorizedClient(
             "this client is not registered for this grant type".into(),
         ));
@@ -142,6 +172,9 @@ pub fn exchange(
             refresh_token,
             scope,
         } => refresh(state, client, &refresh_token, scope),
+        TokenRequest::JwtBearer { .. } | TokenRequest::ApiKey { .. } => Err(
+            TokenError::invalid_request("a service credential's grant needs no client"),
+        ),
     }
 }
 
@@ -503,30 +536,53 @@ pub async fn handler(
     headers: HeaderMap,
     body: RawBody,
 ) -> Response {
-    // Grants whose credential is not a client's (RFC 7523, IAM API keys).
-    if let Some(response) = super::jwt_bearer::handle(&state, &headers, &body)
-        .or_else(|| super::apikey::handle(&state, &headers, &body))
-    {
-        return response;
+    // The body, read once; every parameter at most once (RFC 6749 3.2).
+    let params = match request_params(&headers, &body).map_err(TokenError::invalid_request) {
+        Ok(params) => params,
+        Err(error) => return refused(&state, error),
+    };
+    // Grants whose credential is not a client's (RFC 7523, IAM API keys):
+    // no client authentication; what is wrong with them is theirs to say.
+    let service = [super::jwt_bearer::GRANT_TYPE, super::apikey::GRANT_TYPE]
+        .into_iter()
+        .find(|g| params.get("grant_type") == Ok(Some(*g)));
+    if let Some(grant_type) = service {
+        return match TokenRequest::from_params(&params) {
+            Ok(TokenRequest::JwtBearer { assertion, scope }) => super::service_token::answer(
+                grant_type,
+                super::jwt_bearer::exchange(&state, &assertion, scope.as_deref()),
+            ),
+            Ok(TokenRequest::ApiKey { apikey }) => {
+                super::service_token::answer(grant_type, super::apikey::exchange(&state, &apikey))
+            }
+            Ok(_) => super::service_token::answer::<()>(
+                grant_type,
+                Err(TokenError::invalid_request("a malformed service grant")),
+            ),
+            Err(e) => super::service_token::answer::<()>(grant_type, Err(e)),
+        };
     }
     if state.quirk(Quirk::SlowToken) {
         // A deliberately slow server (the quirk), not an expiry wait.
         tokio::time::sleep(super::quirks::SLOW_TOKEN).await;
     }
-    match respond(&state, &headers, &body, peer.as_ref().map(|e| &e.0)) {
+    match respond(&state, &headers, &params, peer.as_ref().map(|e| &e.0)) {
         Ok(response) => quirky(&state, response),
-        Err(error) => {
-            tracing::debug!(error = error.code(), "token request refused");
-            let mut response = error.into_response();
-            if state.quirk(Quirk::ErrorWith200) {
-                *response.status_mut() = StatusCode::OK;
-                response
-                    .headers_mut()
-                    .remove(axum::http::header::WWW_AUTHENTICATE);
-            }
-            response
-        }
+        Err(error) => refused(&state, error),
     }
+}
+
+/// A refusal, as the quirks in force shape it.
+fn refused(state: &IdpState, error: TokenError) -> Response {
+    tracing::debug!(error = error.code(), "token request refused");
+    let mut response = error.into_response();
+    if state.quirk(Quirk::ErrorWith200) {
+        *response.status_mut() = StatusCode::OK;
+        response
+            .headers_mut()
+            .remove(axum::http::header::WWW_AUTHENTICATE);
+    }
+    response
 }
 
 /// A successful token response, as the quirks in force shape it.
@@ -571,24 +627,25 @@ fn quirky(state: &IdpState, response: TokenResponse) -> Response {
     no_store_json(StatusCode::OK, body)
 }
 
+/// A client grant: the client authenticated first (RFC 6749 3.2.1), then
+/// the request.
 fn respond(
     state: &IdpState,
     headers: &HeaderMap,
-    body: &RawBody,
+    params: &Params,
     peer: Option<&PeerCertificates>,
 ) -> Result<TokenResponse, TokenError> {
-    let params = form_params(headers, body).map_err(TokenError::invalid_request)?;
     let client = {
         let store = state.store();
         client_auth::authenticate_as(
             &store,
             headers,
-            &params,
+            params,
             peer,
             state.quirk(Quirk::WrongSecretAccepted),
         )?
     };
-    let request = TokenRequest::from_params(&params)?;
+    let request = TokenRequest::from_params(params)?;
     exchange(state, &client, request)
 }
 

@@ -274,6 +274,15 @@ fn link_repeats(world: &mut IdpWorld, name: String) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[given(
+    expr = "the authorization link carries the parameter {string} twice, as {string} and {string}"
+)]
+fn link_twice(world: &mut IdpWorld, name: String, first: String, second: String) {
+    let extra = &mut world.pending().extra;
+    extra.push((name.clone(), first));
+    extra.push((name, second));
+}
+
 #[given(expr = "the authorization link carries the parameter {string} with value {string}")]
 fn link_extra(world: &mut IdpWorld, name: String, value: String) {
     world.pending().extra.push((name, value));
