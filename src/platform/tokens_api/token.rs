@@ -112,14 +112,17 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Params, TokenError> {
         ));
     }
     let mut p = Params::default();
+    let mut seen = std::collections::HashSet::new();
     for (k, v) in url::form_urlencoded::parse(body) {
-        let duplicate = match k.as_ref() {
-            "grant_type" => p.grant_type.replace(v.into_owned()).is_some(),
-            "scope" => p.scope.replace(v.into_owned()).is_some(),
-            "client_id" => p.client_id.replace(v.into_owned()).is_some(),
-            "client_secret" => p.client_secret.replace(Secret::new(v)).is_some(),
-            _ => false,
-        };
+        // Any parameter at most once, those read here or not.
+        let duplicate = !seen.insert(k.clone());
+        match k.as_ref() {
+            "grant_type" => p.grant_type = Some(v.into_owned()),
+            "scope" => p.scope = Some(v.into_owned()),
+            "client_id" => p.client_id = Some(v.into_owned()),
+            "client_secret" => p.client_secret = Some(Secret::new(v)),
+            _ => {}
+        }
         if duplicate {
             return Err(TokenError::InvalidRequest(format!(
                 "the parameter {k} appears more than once (RFC 6749 3.2)"
@@ -370,9 +373,14 @@ mod tests {
         );
         let p = parse_body(&headers, b"grant_type=client_credentials&scope=a+b").unwrap();
         assert_eq!(p.scope.as_deref(), Some("a b"));
-        assert!(matches!(
-            parse_body(&headers, b"grant_type=a&grant_type=b"),
-            Err(TokenError::InvalidRequest(_))
-        ));
+        for twice in [
+            &b"grant_type=a&grant_type=b"[..],
+            b"grant_type=client_credentials&audience=x&audience=y",
+        ] {
+            assert!(matches!(
+                parse_body(&headers, twice),
+                Err(TokenError::InvalidRequest(_))
+            ));
+        }
     }
 }
