@@ -17,6 +17,7 @@ use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use tokio::sync::broadcast::error::TryRecvError;
 
 use super::PlatformState;
 use super::conversations::Party;
@@ -63,7 +64,7 @@ pub async fn start(State(state): State<PlatformState>, Query(q): Query<StartQuer
 /// The transcript as HTML: each message, the sign-in link as a button.
 fn transcript(c: &super::conversations::Conversation) -> String {
     let mut lines = String::new();
-    for m in &c.transcript {
+    for (i, m) in c.transcript.iter().enumerate() {
         let who = match m.from {
             Party::Consumer => "You",
             Party::Bot => "Bot",
@@ -74,8 +75,10 @@ fn transcript(c: &super::conversations::Conversation) -> String {
             class = if who == "You" { "you" } else { "bot" }
         ));
         if let Some(link) = &m.link {
+            // An id stable across updates (the transcript only grows), so
+            // /chat.js can give the focus back to it.
             lines.push_str(&format!(
-                " <a class=\"signin\" role=\"button\" href=\"{}\" target=\"_blank\" rel=\"noopener noreferrer\">Sign in</a>",
+                " <a id=\"signin-{i}\" class=\"signin\" role=\"button\" href=\"{}\" target=\"_blank\" rel=\"noopener noreferrer\">Sign in</a>",
                 html_escape::encode_double_quoted_attribute(link)
             ));
         }
@@ -103,7 +106,10 @@ const POLICY: &str = "default-src 'none'; script-src 'self'; connect-src 'self';
 
 const STYLE: &str = "body{font-family:sans-serif;max-width:60em;margin:2em auto}\
 .timeline{border-collapse:collapse;font-size:.85em;margin:1em 0}.timeline td,.timeline th{padding:.1em .4em;text-align:left;vertical-align:top}\
-.timeline .line{color:#888}.timeline summary{cursor:pointer}.timeline pre{font-size:.9em;background:#f6f6f6}\
+.timeline .line{color:#888}.timeline summary{cursor:pointer}.timeline summary:focus{outline:3px solid #f90}\
+.timeline pre{font-size:.9em;background:#f6f6f6;white-space:pre-wrap;overflow-wrap:anywhere}\
+.timeline .facts{font-weight:bold;margin:.5em 0 .2em}.timeline dl{display:grid;grid-template-columns:max-content auto;gap:.1em .8em;margin:0}\
+.timeline dt{color:#555}.timeline dd{margin:0;overflow-wrap:anywhere}\
 .signin{display:inline-block;padding:.2em .8em;border:1px solid #1a5;border-radius:4px;background:#1a5;color:#fff;text-decoration:none}\
 .signin:focus{outline:3px solid #f90}label{margin-right:.5em}";
 
@@ -171,10 +177,11 @@ pub async fn script() -> Response {
 /// `GET /chat/{id}/updates`: Server-Sent Events, one `transcript` event
 /// (the transcript's HTML) now and at every change.
 pub async fn updates(State(state): State<PlatformState>, Path(id): Path<String>) -> Response {
+    // Subscribed before the first rendering, so no change falls between.
+    let changes = state.conversations.subscribe();
     let Some(first) = state.conversations.read(&id, live) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let changes = state.conversations.subscribe();
     let stream = futures::stream::unfold(
         (Some(first), changes, state, id),
         |(first, mut changes, state, id)| async move {
@@ -186,6 +193,10 @@ pub async fn updates(State(state): State<PlatformState>, Path(id): Path<String>)
                 match changes.recv().await {
                     Ok(changed) if changed != id => continue,
                     Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        // Each event carries the whole live part: changes
+                        // already queued (a callback records several
+                        // events at once) are in this rendering too.
+                        while let Ok(_) | Err(TryRecvError::Lagged(_)) = changes.try_recv() {}
                         let html = state.conversations.read(&id, live)?;
                         let event = Event::default().event("transcript").data(html);
                         return Some((Ok(event), (None, changes, state, id)));

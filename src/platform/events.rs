@@ -1,11 +1,19 @@
 //! The per-conversation event log: what the delegation flow did, in order.
 //!
 //! It is what the Gherkin scenarios assert on and what a brand developer
-//! reads when debugging (`GET /api/conversations/{id}/events`). Events name
-//! what happened and why; they never carry a token, a code or a `state`
-//! value.
+//! reads when debugging (`GET /api/conversations/{id}/events`), and what
+//! the chat page's timeline draws. Events name what happened and why, with
+//! the details a developer needs to follow the flow (the authorization
+//! request's parameters, the token request as logged, the ID token's
+//! claims, the API call); they never carry a token, a code, a secret, a
+//! verifier or a `state` value: what would is replaced when the event is
+//! built ([`AuthorizationRequest::of`],
+//! [`crate::platform::oauth::id_token::shown_claims`]).
 
 use serde::Serialize;
+use serde_json::Value;
+
+use crate::platform::oauth::outbound::{self, OutboundRequest};
 
 /// Why a callback's `state` was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -67,6 +75,8 @@ pub enum EventKind {
     /// An authentication link was sent (no valid token in the context).
     ChallengeSent {
         credential: String,
+        /// What the link asks the IdP for, secrets' values hidden.
+        authorization_request: AuthorizationRequest,
     },
     /// A new link after an expiry or a 401 `invalid_token`.
     Rechallenge {
@@ -80,11 +90,22 @@ pub enum EventKind {
     AuthorizationError {
         error: String,
     },
-    ExchangeDone,
+    ExchangeDone {
+        /// The token request as the platform logged it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request: Option<OutboundRequest>,
+    },
     ExchangeFailed {
         reason: String,
+        /// The token request as logged, when one was sent.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request: Option<OutboundRequest>,
     },
-    IdTokenValidated,
+    IdTokenValidated {
+        /// The token's claims, its nonce and hashes hidden.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        claims: Option<Value>,
+    },
     /// The token response departed from the standard in a way that was
     /// tolerated ([`crate::platform::oauth::token_response`]).
     TokenResponseDeparture {
@@ -96,11 +117,17 @@ pub enum EventKind {
     RefreshTokenDropped,
     TokenStored {
         expires_at: Option<i64>,
+        /// Its lifetime from `expires_in`, seconds.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        lifetime_secs: Option<u64>,
     },
     TokenExpired,
     IntegrationCalled {
         integration: String,
         status: u16,
+        method: String,
+        /// The URL called, without query.
+        url: String,
     },
     ApiError {
         status: Option<u16>,
@@ -119,6 +146,52 @@ pub enum EventKind {
         credential: String,
         reason: String,
     },
+}
+
+/// The authorization request an authentication link makes, as people may
+/// see it: the endpoint (no query), and each query parameter by name with
+/// its value, except the values that bind the response to this
+/// conversation or prove the code's possession, replaced by their length.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuthorizationRequest {
+    pub endpoint: String,
+    /// Name and value (or what stands for it), in the link's order.
+    pub parameters: Vec<(String, String)>,
+}
+
+/// Parameters whose values are never shown: those the platform adds to
+/// every link (`state`, `nonce`, `code_challenge`), and any a credential's
+/// URL should not carry but might.
+const HIDDEN_PARAMETERS: [&str; 9] = [
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_verifier",
+    "code",
+    "client_secret",
+    "access_token",
+    "refresh_token",
+    "id_token_hint",
+];
+
+impl AuthorizationRequest {
+    pub fn of(link: &url::Url) -> Self {
+        let parameters = link
+            .query_pairs()
+            .map(|(name, value)| {
+                let shown = if HIDDEN_PARAMETERS.contains(&name.as_ref()) {
+                    format!("(set, {} characters)", value.chars().count())
+                } else {
+                    value.into_owned()
+                };
+                (name.into_owned(), shown)
+            })
+            .collect();
+        AuthorizationRequest {
+            endpoint: outbound::endpoint(link.as_str()),
+            parameters,
+        }
+    }
 }
 
 /// Why a consumer was challenged again.
@@ -175,5 +248,27 @@ mod tests {
             json,
             serde_json::json!([{ "at": 7, "kind": "state_rejected", "reason": "reused" }])
         );
+    }
+
+    #[test]
+    fn an_authorization_request_shows_parameters_but_not_the_bound_values() {
+        let link = url::Url::parse(
+            "https://u:p@idp.example/authorize?client_id=bot&state=s3cr3t-state&nonce=n0nce&code_challenge=ch4llenge&scope=openid+orders",
+        )
+        .unwrap();
+        let shown = AuthorizationRequest::of(&link);
+        assert_eq!(shown.endpoint, "https://idp.example/authorize");
+        let p = |n: &str| {
+            shown
+                .parameters
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(p("client_id"), Some("bot"));
+        assert_eq!(p("scope"), Some("openid orders"));
+        assert_eq!(p("state"), Some("(set, 12 characters)"));
+        assert_eq!(p("nonce"), Some("(set, 5 characters)"));
+        assert_eq!(p("code_challenge"), Some("(set, 9 characters)"));
     }
 }

@@ -1,7 +1,8 @@
 //! The chat page in real headless Chromium (Debian's chromium and
 //! chromium-driver; `.ci/run` installs them when missing): the answer
 //! appears without a reload once the consumer has signed in in the other
-//! tab, and the clock control brings a new link.
+//! tab, the timeline's steps open on their details (and stay open, the
+//! focus kept, across updates), and the clock control brings a new link.
 
 use std::time::Duration;
 
@@ -21,6 +22,15 @@ async fn the_answer_appears_without_a_reload_and_the_clock_brings_a_new_link() {
         .await
         .unwrap();
     let chat = client.window().await.unwrap();
+    let conv = client
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
     type_into(&client, Locator::Css("#text"), "my orders\n").await;
     until_text(
         &client,
@@ -29,6 +39,22 @@ async fn the_answer_appears_without_a_reload_and_the_clock_brings_a_new_link() {
         Duration::from_secs(5),
     )
     .await;
+    let link = url::Url::parse(
+        &client
+            .find(Locator::Css("a.signin"))
+            .await
+            .unwrap()
+            .attr("href")
+            .await
+            .unwrap()
+            .expect("the sign-in link"),
+    )
+    .unwrap();
+    // What binds the link to this conversation, never in the timeline.
+    let bound: Vec<String> = ["state", "nonce", "code_challenge"]
+        .iter()
+        .map(|n| crate::platform_support::param(&link, n).expect(n))
+        .collect();
     press(&client, Locator::Css("a.signin")).await;
     // The IdP opened in a new tab: sign in there and allow.
     // The click opens it asynchronously: poll for it (not an expiry).
@@ -84,11 +110,131 @@ async fn the_answer_appears_without_a_reload_and_the_clock_brings_a_new_link() {
         );
     }
     screenshot(&client, "chat").await;
-    check_page(
+
+    // The exchange's step: the token request as the platform logged it.
+    press(
         &client,
-        &["alice-password", crate::platform_support::CLIENT_SECRET],
+        Locator::XPath("//summary[contains(., 'exchange done')]"),
     )
     .await;
+    let exchange = Locator::XPath("//details[summary[contains(., 'exchange done')]]");
+    let text = until_text(&client, exchange, "expires_in", Duration::from_secs(5)).await;
+    for shown in [
+        format!("{}/token", world.idp.issuer()),
+        "grant_type".into(),
+        "authorization_code".into(),
+        "expires_in".into(),
+        "300 s".into(),
+        "access_token, refresh_token, id_token".into(),
+    ] {
+        assert!(
+            text.contains(&shown),
+            "no {shown:?} in the exchange step: {text}"
+        );
+    }
+    // The ID token's step: its claims, the nonce and hashes hidden.
+    press(
+        &client,
+        Locator::XPath("//summary[contains(., 'id token validated')]"),
+    )
+    .await;
+    let id_token = Locator::XPath("//details[summary[contains(., 'id token validated')]]");
+    let text = until_text(&client, id_token, "iss", Duration::from_secs(5)).await;
+    for shown in [
+        "sub",
+        "c0ffee00-a11c-4e00-8000-000000000001",
+        "iss",
+        world.idp.issuer(),
+        "(checked",
+    ] {
+        assert!(
+            text.contains(shown),
+            "no {shown:?} in the ID token step: {text}"
+        );
+    }
+    screenshot(&client, "chat-timeline").await;
+
+    // A later update (a message sent through the API, not this page's
+    // form, which would reload it) re-renders the live part: the opened
+    // steps stay open and the focus stays on the summary last pressed.
+    let opened: Vec<String> = serde_json::from_value(
+        client
+            .execute(
+                "return Array.from(document.querySelectorAll('#timeline details[open]')).map(d => d.id);",
+                vec![],
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(opened.len(), 2, "{opened:?}");
+    let active = "return document.activeElement ? document.activeElement.id : '';";
+    let focused = client.execute(active, vec![]).await.unwrap();
+    assert_eq!(focused, serde_json::json!(format!("{}-summary", opened[1])));
+    let rows = "return document.querySelectorAll('#timeline tbody tr').length;";
+    let before = client
+        .execute(rows, vec![])
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap();
+    world.say(&conv, "my orders").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let transcript = text_of(&client, Locator::Css("#transcript")).await;
+        if transcript.matches("Your orders: 1001").count() == 2 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no second answer: {transcript}"
+        );
+        // Polling the page for the update, not waiting out an expiry.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let after = client
+        .execute(rows, vec![])
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap();
+    assert!(
+        after > before,
+        "the timeline was not updated ({before} rows)"
+    );
+    for id in &opened {
+        let open = client
+            .find(Locator::Id(id))
+            .await
+            .unwrap()
+            .attr("open")
+            .await
+            .unwrap();
+        assert!(open.is_some(), "step {id} closed at the update");
+    }
+    assert_eq!(client.execute(active, vec![]).await.unwrap(), focused);
+
+    let timeline: String = serde_json::from_value(
+        client
+            .execute(
+                "return document.getElementById('timeline').outerHTML;",
+                vec![],
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    for value in &bound {
+        assert!(
+            !timeline.contains(value.as_str()),
+            "the timeline shows {value:?}"
+        );
+    }
+    let tokens = world.tokens_seen().await;
+    assert!(!tokens.is_empty());
+    let mut canaries = vec!["alice-password", crate::platform_support::CLIENT_SECRET];
+    canaries.extend(tokens.iter().map(String::as_str));
+    check_page(&client, &canaries).await;
     // +5 minutes, then the next question gets a new link.
     press(
         &client,

@@ -163,6 +163,7 @@ pub async fn handler(
             now,
             EventKind::ExchangeFailed {
                 reason: "the authorization response carries no code".into(),
+                request: None,
             },
         );
         return pages::refused("The sign-in response carries no authorization code.");
@@ -191,6 +192,7 @@ pub async fn handler(
                 now,
                 EventKind::ExchangeFailed {
                     reason: e.to_string(),
+                    request: e.request,
                 },
             );
             // A new link, with the same waiting integration.
@@ -219,7 +221,13 @@ pub async fn handler(
             return pages::exchange_failed();
         }
     };
-    convs.event(&conv.id, now, EventKind::ExchangeDone);
+    convs.event(
+        &conv.id,
+        now,
+        EventKind::ExchangeDone {
+            request: exchanged.request,
+        },
+    );
     for d in &exchanged.departures {
         convs.event(
             &conv.id,
@@ -232,22 +240,32 @@ pub async fn handler(
         );
     }
     if exchanged.id_token_validated {
-        convs.event(&conv.id, now, EventKind::IdTokenValidated);
+        convs.event(
+            &conv.id,
+            now,
+            EventKind::IdTokenValidated {
+                claims: exchanged.id_token_claims,
+            },
+        );
     }
     if exchanged.refresh_token_dropped {
         convs.event(&conv.id, now, EventKind::RefreshTokenDropped);
     }
-    let held = AccessToken::new(
-        exchanged.access_token,
-        exchanged.expires_in.map(|d| d.as_secs()),
-        now,
-    );
+    let lifetime_secs = exchanged.expires_in.map(|d| d.as_secs());
+    let held = AccessToken::new(exchanged.access_token, lifetime_secs, now);
     let (token, expires_at) = (held.access_token.clone(), held.expires_at);
     if !convs.store_token(&conv.id, held) {
         // Closed while the exchange ran: the token goes nowhere.
         return reject(StateRejection::ConversationClosed);
     }
-    convs.event(&conv.id, now, EventKind::TokenStored { expires_at });
+    convs.event(
+        &conv.id,
+        now,
+        EventKind::TokenStored {
+            expires_at,
+            lifetime_secs,
+        },
+    );
 
     let reply =
         integrations::execute(&state, &conv, ch.call, integrations::Auth::bearer(&token)).await;

@@ -8,7 +8,7 @@ use super::Challenge;
 use crate::platform::PlatformState;
 use crate::platform::conversations::{ConvInfo, Reply};
 use crate::platform::credentials::ConsumerAuth;
-use crate::platform::events::{EventKind, RechallengeReason};
+use crate::platform::events::{AuthorizationRequest, EventKind, RechallengeReason};
 use crate::platform::integrations::PreparedCall;
 use crate::secret::{Secret, random_token};
 
@@ -64,6 +64,7 @@ pub fn issue(
         now,
         EventKind::ChallengeSent {
             credential: name.to_string(),
+            authorization_request: AuthorizationRequest::of(&link),
         },
     );
     let text = match reason {

@@ -369,6 +369,8 @@ pub async fn execute(
             EventKind::IntegrationCalled {
                 integration: call.integration.clone(),
                 status,
+                method: call.method.to_reqwest().to_string(),
+                url: crate::platform::oauth::outbound::endpoint(call.url.as_str()),
             },
         );
     }

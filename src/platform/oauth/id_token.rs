@@ -83,6 +83,38 @@ fn header_problem(raw: &str, meta: &Metadata) -> Option<String> {
     None
 }
 
+/// The claims whose values bind the token to a secret of the flow, and what
+/// is shown instead: the nonce sent, the access token (`at_hash`), the code
+/// (`c_hash`).
+const HIDDEN_CLAIMS: [(&str, &str); 3] = [
+    ("nonce", "(checked: the one sent with the link)"),
+    ("at_hash", "(checked: matches the access token)"),
+    (
+        "c_hash",
+        "(set: binds the code, not checked at the token endpoint)",
+    ),
+];
+
+/// The payload of `raw`, an ID token [`check`] accepted, as people may see
+/// it (a conversation's timeline): every claim, with the values of
+/// [`HIDDEN_CLAIMS`] replaced by what was checked. `None` when the payload
+/// is not a JSON object.
+pub fn shown_claims(raw: &Secret) -> Option<serde_json::Value> {
+    use base64::Engine as _;
+    let payload = raw.expose().split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let mut claims: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&bytes).ok()?;
+    for (name, shown) in HIDDEN_CLAIMS {
+        if let Some(value) = claims.get_mut(name) {
+            *value = shown.into();
+        }
+    }
+    Some(claims.into())
+}
+
 /// Check `raw` and return its `sub`.
 pub fn check(raw: &Secret, meta: &Metadata, expect: &Expect<'_>) -> Result<String, String> {
     if let Some(problem) = header_problem(raw.expose(), meta) {
@@ -135,4 +167,34 @@ pub fn check(raw: &Secret, meta: &Metadata, expect: &Expect<'_>) -> Result<Strin
         }
     }
     Ok(claims.subject().as_str().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shown_claims_hide_the_nonce_and_the_hashes() {
+        use base64::Engine as _;
+        let b64 = |v: serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        let raw = Secret::new(format!(
+            "{}.{}.sig",
+            b64(serde_json::json!({"alg": "RS256"})),
+            b64(serde_json::json!({
+                "iss": "https://idp", "sub": "alice", "nonce": "n0nce-value",
+                "at_hash": "at-hash-value", "c_hash": "c-hash-value", "tier": "gold"
+            })),
+        ));
+        let shown = shown_claims(&raw).unwrap();
+        assert_eq!(shown["sub"], "alice");
+        assert_eq!(shown["tier"], "gold");
+        let text = shown.to_string();
+        for hidden in ["n0nce-value", "at-hash-value", "c-hash-value"] {
+            assert!(!text.contains(hidden), "{text}");
+        }
+        assert!(shown["nonce"].as_str().unwrap().starts_with("(checked"));
+        assert_eq!(shown_claims(&Secret::new("not-a-jwt")), None);
+    }
 }

@@ -15,9 +15,11 @@
 //! redirect from a token endpoint would open the client to SSRF and leak
 //! the code).
 //!
-//! Only the access token and its lifetime leave [`OAuthClient::exchange_code`]: a
-//! refresh token in the response is dropped with the response, never
-//! stored, never logged, never presented. Consumer Pre-Authentication
+//! Only the access token and its lifetime leave [`OAuthClient::exchange_code`],
+//! with what people may see of the exchange (the request as logged, the ID
+//! token's claims with its nonce and hashes hidden): a refresh token in the
+//! response is dropped with the response, never stored, never logged, never
+//! presented. Consumer Pre-Authentication
 //! is the exception: [`pre_auth`] keeps every token of a consumer session,
 //! and [`revoke`] revokes them when the session ends (RFC 7009).
 
@@ -45,6 +47,7 @@ use openidconnect::core::{
 use openidconnect::{AsyncHttpClient, HttpRequest, HttpResponse, IssuerUrl, ProviderMetadata};
 use tracing::instrument;
 
+use outbound::OutboundRequest;
 use token_request::{ClientAuthMethod, Grant};
 use token_response::{Departure, TokenError, TokenResponse};
 
@@ -107,6 +110,21 @@ pub struct Exchanged {
     pub refresh_token_dropped: bool,
     /// Tolerated departures of the token response from the standard.
     pub departures: Vec<Departure>,
+    /// The token request as logged ([`outbound`]): names and numbers only.
+    pub request: Option<OutboundRequest>,
+    /// The validated ID token's claims as people may see them
+    /// ([`id_token::shown_claims`]), when there was one.
+    pub id_token_claims: Option<serde_json::Value>,
+}
+
+/// A failed exchange, with the token request as logged when one was sent
+/// (none when discovery or the configuration failed first). `Display` is
+/// the error's.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct ExchangeFailure {
+    pub error: ExchangeError,
+    pub request: Option<OutboundRequest>,
 }
 
 /// Why an exchange failed. `Display` never contains a token or a code.
@@ -357,22 +375,38 @@ impl OAuthClient {
         provider: &DelegatedAccessProvider,
         grant: &Grant<'_>,
     ) -> Result<(Endpoint, TokenResponse), ExchangeError> {
-        let endpoint = self.endpoint(provider).await?;
+        self.token_logged(provider, grant).await.0
+    }
+
+    /// [`Self::token`], also handing back the request as logged (none when
+    /// no request was sent).
+    async fn token_logged(
+        &self,
+        provider: &DelegatedAccessProvider,
+        grant: &Grant<'_>,
+    ) -> (
+        Result<(Endpoint, TokenResponse), ExchangeError>,
+        Option<OutboundRequest>,
+    ) {
+        let endpoint = match self.endpoint(provider).await {
+            Ok(e) => e,
+            Err(e) => return (Err(e), None),
+        };
         let client = token_request::Client {
             id: &provider.client_id,
             secret: &provider.client_secret,
             method: endpoint.method,
         };
-        match token_request::request(
+        let (result, logged) = token_request::request_logged(
             &self.http.0,
             &endpoint.token_url,
             Some(&client),
             grant,
             self.timeout,
-            Some(&self.recorder()),
+            &self.recorder(),
         )
-        .await
-        {
+        .await;
+        let result = match result {
             Ok(tokens) => Ok((endpoint, tokens)),
             Err(e) => {
                 if let Some(issuer) = &endpoint.issuer {
@@ -380,7 +414,8 @@ impl OAuthClient {
                 }
                 Err(ExchangeError::Token(e))
             }
-        }
+        };
+        (result, Some(logged))
     }
 
     /// Check an ID token of `endpoint`'s provider; returns its `sub`.
@@ -420,6 +455,9 @@ impl OAuthClient {
     /// must be there when `openid` was asked for (OIDC Core 3.1.3.3) and a
     /// discovered issuer can check it; with a bare token endpoint, an ID
     /// token is ignored.
+    ///
+    /// Success and failure both carry the token request as logged, for the
+    /// conversation's timeline.
     #[instrument(skip_all)]
     #[allow(clippy::too_many_arguments)]
     pub async fn exchange_code(
@@ -431,14 +469,19 @@ impl OAuthClient {
         nonce: &Secret,
         openid_requested: bool,
         clock: &Clock,
-    ) -> Result<Exchanged, ExchangeError> {
+    ) -> Result<Exchanged, ExchangeFailure> {
         let grant = Grant::AuthorizationCode {
             code,
             redirect_uri,
             verifier: Some(verifier),
         };
-        let (endpoint, tokens) = self.token(provider, &grant).await?;
-        let validated = match (&tokens.id_token, endpoint.meta.is_some()) {
+        let (result, request) = self.token_logged(provider, &grant).await;
+        let fail = |error| ExchangeFailure {
+            error,
+            request: request.clone(),
+        };
+        let (endpoint, tokens) = result.map_err(fail)?;
+        let id_token_claims = match (&tokens.id_token, endpoint.meta.is_some()) {
             (Some(raw), true) => {
                 self.check_id_token(
                     &endpoint,
@@ -447,22 +490,26 @@ impl OAuthClient {
                     Some(nonce),
                     &tokens.access_token,
                     clock,
-                )?;
-                true
+                )
+                .map_err(fail)?;
+                // Checked: an undecodable payload cannot get here.
+                Some(id_token::shown_claims(raw).unwrap_or_default())
             }
             (None, true) if openid_requested => {
-                return Err(ExchangeError::IdToken(
+                return Err(fail(ExchangeError::IdToken(
                     "the token response has no id_token although the openid scope was asked for (OIDC Core 3.1.3.3)".into(),
-                ));
+                )));
             }
-            _ => false,
+            _ => None,
         };
         Ok(Exchanged {
             expires_in: tokens.expires_in.map(Duration::from_secs),
-            id_token_validated: validated,
+            id_token_validated: id_token_claims.is_some(),
             refresh_token_dropped: tokens.refresh_token.is_some(),
             access_token: tokens.access_token,
             departures: tokens.departures,
+            request,
+            id_token_claims,
         })
     }
 }

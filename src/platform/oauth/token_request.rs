@@ -168,9 +168,9 @@ pub struct Sent<'a> {
 }
 
 impl Recorder<'_> {
-    /// Log `sent`, which ended with `result`.
-    pub fn record<T>(&self, sent: Sent<'_>, result: &Result<T, TokenError>) {
-        self.log.record(OutboundRequest {
+    /// Log `sent`, which ended with `result`; returns the entry as logged.
+    pub fn record<T>(&self, sent: Sent<'_>, result: &Result<T, TokenError>) -> OutboundRequest {
+        let entry = OutboundRequest {
             at: self.clock.now(),
             kind: sent.kind,
             endpoint: outbound::endpoint(sent.url),
@@ -185,7 +185,9 @@ impl Recorder<'_> {
             returned: sent.returned,
             expires_in: sent.expires_in,
             duration_ms: u64::try_from(sent.started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        });
+        };
+        self.log.record(entry.clone());
+        entry
     }
 }
 
@@ -219,23 +221,50 @@ pub async fn request(
     let started = Instant::now();
     let (status, result) = send(http, url, client, grant, limit, started).await;
     if let Some(r) = recorder {
-        let sent = Sent {
-            kind: "token",
-            url,
-            grant_type: Some(grant.name()),
-            client_auth: client.map_or("none", |c| c.method.name()),
-            status,
-            departures: result
-                .as_ref()
-                .map(|t| t.departures.iter().map(|d| d.code).collect())
-                .unwrap_or_default(),
-            returned: result.as_ref().map(returned).unwrap_or_default(),
-            expires_in: result.as_ref().ok().and_then(|t| t.expires_in),
-            started,
-        };
-        r.record(sent, &result);
+        r.record(sent(url, client, grant, status, &result, started), &result);
     }
     result
+}
+
+/// [`request`], also handing back the request as logged, for the
+/// conversation whose sign-in it completes (its timeline shows it).
+pub async fn request_logged(
+    http: &reqwest::Client,
+    url: &str,
+    client: Option<&Client<'_>>,
+    grant: &Grant<'_>,
+    limit: Duration,
+    recorder: &Recorder<'_>,
+) -> (Result<TokenResponse, TokenError>, OutboundRequest) {
+    let started = Instant::now();
+    let (status, result) = send(http, url, client, grant, limit, started).await;
+    let entry = recorder.record(sent(url, client, grant, status, &result, started), &result);
+    (result, entry)
+}
+
+/// A token request as the log describes it: names and numbers only.
+fn sent<'a>(
+    url: &'a str,
+    client: Option<&Client<'_>>,
+    grant: &Grant<'_>,
+    status: Option<u16>,
+    result: &Result<TokenResponse, TokenError>,
+    started: Instant,
+) -> Sent<'a> {
+    Sent {
+        kind: "token",
+        url,
+        grant_type: Some(grant.name()),
+        client_auth: client.map_or("none", |c| c.method.name()),
+        status,
+        departures: result
+            .as_ref()
+            .map(|t| t.departures.iter().map(|d| d.code).collect())
+            .unwrap_or_default(),
+        returned: result.as_ref().map(returned).unwrap_or_default(),
+        expires_in: result.as_ref().ok().and_then(|t| t.expires_in),
+        started,
+    }
 }
 
 /// The names of the tokens `response` carried.
