@@ -63,6 +63,72 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
+/// A secret of one kind, with its own type (the way oauth2-rs's
+/// `new_secret_type!` makes `AuthorizationCode` and `PkceCodeVerifier`):
+/// one kind cannot be passed where another is wanted, and each redacts
+/// itself like [`Secret`].
+macro_rules! secret_type {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, PartialEq, Eq, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(Secret);
+
+        impl $name {
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(Secret::new(value))
+            }
+
+            /// The value itself, where it is used on purpose.
+            pub fn expose(&self) -> &str {
+                self.0.expose()
+            }
+
+            /// Compare with a presented value in constant time.
+            pub fn matches(&self, presented: &str) -> bool {
+                self.0.matches(presented)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "([redacted])"))
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                self.0.serialize(serializer)
+            }
+        }
+    };
+}
+
+secret_type!(
+    /// An authorization code (RFC 6749 4.1.2).
+    AuthorizationCode
+);
+secret_type!(
+    /// A refresh token (RFC 6749 1.5).
+    RefreshToken
+);
+secret_type!(
+    /// A PKCE code verifier (RFC 7636 4.1).
+    PkceVerifier
+);
+secret_type!(
+    /// An OpenID Connect `nonce` (OIDC Core 3.1.2.1).
+    Nonce
+);
+secret_type!(
+    /// A signed assertion presented as a grant (RFC 7523 2.1).
+    Assertion
+);
+secret_type!(
+    /// An IAM API key presented as a grant.
+    ApiKey
+);
+
 /// Random URL-safe string of `bytes` bytes of entropy, from the same
 /// CSPRNG as the signing keys.
 pub fn random_token(bytes: usize) -> String {
@@ -75,6 +141,20 @@ pub fn random_token(bytes: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kinds_of_secret_print_their_kind_only() {
+        let v = PkceVerifier::new("verifier-canary");
+        let n = Nonce::new("nonce-canary");
+        assert_eq!(
+            format!("{v:?} {n:?}"),
+            "PkceVerifier([redacted]) Nonce([redacted])"
+        );
+        assert_eq!(serde_json::to_string(&v).unwrap(), "\"[redacted]\"");
+        let read: AuthorizationCode = serde_json::from_str("\"c\"").unwrap();
+        assert_eq!(read.expose(), "c");
+        assert!(n.matches("nonce-canary"));
+    }
 
     #[test]
     fn never_prints_its_value() {

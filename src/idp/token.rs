@@ -25,31 +25,32 @@ use super::quirks::Quirk;
 use super::records::{FamilyId, TokenId};
 use super::state::{Grant, IdpState, PkceMethod, Scope};
 use super::tokens::{AccessGrant, IdTokenFor, mint_access, mint_id_token, mint_refresh};
+use crate::secret::{ApiKey, Assertion, AuthorizationCode, PkceVerifier, RefreshToken};
 use crate::tls::PeerCertificates;
 
 /// A token request, by grant type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenRequest {
     AuthorizationCode {
-        code: String,
+        code: AuthorizationCode,
         redirect_uri: Option<String>,
-        code_verifier: Option<String>,
+        code_verifier: Option<PkceVerifier>,
     },
     ClientCredentials {
         scope: Option<Scope>,
     },
     RefreshToken {
-        refresh_token: String,
+        refresh_token: RefreshToken,
         scope: Option<Scope>,
     },
     /// RFC 7523 2.1: a service account's signed assertion.
     JwtBearer {
-        assertion: String,
+        assertion: Assertion,
         scope: Option<String>,
     },
     /// An IAM API key.
     ApiKey {
-        apikey: String,
+        apikey: ApiKey,
     },
 }
 
@@ -71,23 +72,23 @@ impl TokenRequest {
                 "missing parameter `grant_type`",
             )),
             Some("authorization_code") => Ok(TokenRequest::AuthorizationCode {
-                code: required("code")?,
+                code: AuthorizationCode::new(required("code")?),
                 redirect_uri: get("redirect_uri")?.map(String::from),
-                code_verifier: get("code_verifier")?.map(String::from),
+                code_verifier: get("code_verifier")?.map(PkceVerifier::new),
             }),
             Some("client_credentials") => Ok(TokenRequest::ClientCredentials { scope }),
             Some("refresh_token") => Ok(TokenRequest::RefreshToken {
-                refresh_token: required("refresh_token")?,
+                refresh_token: RefreshToken::new(required("refresh_token")?),
                 scope,
             }),
             Some(super::jwt_bearer::GRANT_TYPE) => Ok(TokenRequest::JwtBearer {
-                assertion: get("assertion")?.map(String::from).ok_or_else(|| {
+                assertion: get("assertion")?.map(Assertion::new).ok_or_else(|| {
                     TokenError::invalid_request("missing parameter `assertion` (RFC 7523 2.1)")
                 })?,
                 scope: get("scope")?.map(String::from),
             }),
             Some(super::apikey::GRANT_TYPE) => Ok(TokenRequest::ApiKey {
-                apikey: required("apikey")?,
+                apikey: ApiKey::new(required("apikey")?),
             }),
             Some(_) => Err(TokenError::UnsupportedGrantType(format!(
                 "supported grant types: authorization_code, client_credentials, refresh_token, {}, {}",
@@ -163,15 +164,15 @@ pub fn exchange(
         } => authorization_code(
             state,
             client,
-            &code,
+            code.expose(),
             redirect_uri.as_deref(),
-            code_verifier.as_deref(),
+            code_verifier.as_ref().map(PkceVerifier::expose),
         ),
         TokenRequest::ClientCredentials { scope } => client_credentials(state, client, scope),
         TokenRequest::RefreshToken {
             refresh_token,
             scope,
-        } => refresh(state, client, &refresh_token, scope),
+        } => refresh(state, client, refresh_token.expose(), scope),
         TokenRequest::JwtBearer { .. } | TokenRequest::ApiKey { .. } => Err(
             TokenError::invalid_request("a service credential's grant needs no client"),
         ),
@@ -550,11 +551,12 @@ pub async fn handler(
         return match TokenRequest::from_params(&params) {
             Ok(TokenRequest::JwtBearer { assertion, scope }) => super::service_token::answer(
                 grant_type,
-                super::jwt_bearer::exchange(&state, &assertion, scope.as_deref()),
+                super::jwt_bearer::exchange(&state, assertion.expose(), scope.as_deref()),
             ),
-            Ok(TokenRequest::ApiKey { apikey }) => {
-                super::service_token::answer(grant_type, super::apikey::exchange(&state, &apikey))
-            }
+            Ok(TokenRequest::ApiKey { apikey }) => super::service_token::answer(
+                grant_type,
+                super::apikey::exchange(&state, apikey.expose()),
+            ),
             Ok(_) => super::service_token::answer::<()>(
                 grant_type,
                 Err(TokenError::invalid_request("a malformed service grant")),
@@ -679,7 +681,7 @@ mod tests {
         assert_eq!(
             TokenRequest::from_params(&p).unwrap(),
             TokenRequest::RefreshToken {
-                refresh_token: "r".into(),
+                refresh_token: RefreshToken::new("r"),
                 scope: Some(Scope::parse("a b"))
             }
         );
