@@ -84,13 +84,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use standin::brand_api::{
+    Amount, BrandApiFixtures, BrandApiState, ConsumerData, Order, RequestLogEntry,
+};
 use standin::conformance::agent::{ConsumerAgent, FormHints, Landing, Page};
 use standin::idp::admin::NewUser;
 use standin::idp::{IdpState, TokenId};
 use standin::platform::{PlatformFixtures, PlatformOptions, PlatformState};
-use standin::brand_api::{
-    Amount, ConsumerData, Order, RequestLogEntry, BrandApiFixtures, BrandApiState,
-};
 use standin::secret::Secret;
 use standin::stack::{Brand, BrandOptions, Stack};
 use url::Url;

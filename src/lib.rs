@@ -48,6 +48,8 @@
 //! test: `standin = { version = "0.1", default-features = false, features
 //! = ["idp"] }`.
 
+#[cfg(feature = "brand-api")]
+pub mod brand_api;
 pub mod clock;
 #[cfg(feature = "conformance")]
 pub mod conform;
@@ -61,8 +63,6 @@ pub mod nlu;
 pub mod pki;
 #[cfg(feature = "platform")]
 pub mod platform;
-#[cfg(feature = "brand-api")]
-pub mod brand_api;
 pub mod secret;
 pub mod server;
 #[cfg(all(feature = "brand-api", feature = "platform"))]
@@ -71,9 +71,9 @@ pub mod stack;
 pub mod tls;
 pub mod wire;
 
+#[cfg(feature = "brand-api")]
+pub use brand_api::MockBrandApi;
 #[cfg(feature = "idp")]
 pub use idp::MockIdp;
 #[cfg(feature = "platform")]
 pub use platform::Platform;
-#[cfg(feature = "brand-api")]
-pub use brand_api::MockBrandApi;

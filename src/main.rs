@@ -6,13 +6,13 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use standin::brand_api::introspection::IntrospectionClient;
+use standin::brand_api::{BrandApiOptions, MockBrandApi};
 use standin::clock::Clock;
 use standin::idp::{Fixtures, IdpOptions, Limits, MockIdp};
 use standin::nlu::{MockNlu, NluOptions};
 use standin::platform::credentials::{VaultLocation, cipher::KEY_ENV};
 use standin::platform::{Platform, PlatformFixtures, PlatformOptions};
-use standin::brand_api::introspection::IntrospectionClient;
-use standin::brand_api::{MockBrandApi, BrandApiOptions};
 use standin::stack::{Brand, BrandOptions, IdpChoice};
 use standin::tls::TlsSettings;
 use tracing_subscriber::EnvFilter;

@@ -26,11 +26,11 @@ use std::net::SocketAddr;
 
 use serde_json::json;
 
+use crate::brand_api::{BrandApiOptions, MockBrandApi};
 use crate::clock::Clock;
 use crate::idp::{ClientConfig, Fixtures, IdpOptions, MockIdp};
 use crate::nlu::{MockNlu, NluOptions};
 use crate::platform::{Platform, PlatformFixtures, PlatformOptions};
-use crate::brand_api::{MockBrandApi, BrandApiOptions};
 use crate::tls::TlsSettings;
 
 /// Which IdP the stack uses.

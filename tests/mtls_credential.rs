@@ -773,7 +773,10 @@ fn the_vault_seals_the_key_store_and_its_passwords() {
     assert!(sealed.contains(PASSWORD) && sealed.contains("trustpass"));
     let back: credentials::Credential = serde_json::from_str(&sealed).unwrap();
     assert_eq!(back, credential);
-    assert_eq!(credential.view().to_string().matches("[redacted]").count(), 3);
+    assert_eq!(
+        credential.view().to_string().matches("[redacted]").count(),
+        3
+    );
 }
 
 #[test]
@@ -1004,7 +1007,7 @@ const ALICE: &str = "c0ffee00-a11c-4e00-8000-000000000001";
 /// client certificates issued under `chain-root.pem` and those pinned. Its
 /// fixtures are the default brand's (which pin the recipe's `cb-mtls`).
 async fn external_system(clock: &Clock) -> standin::MockBrandApi {
-    use standin::brand_api::{CertificateSubject, BrandApiOptions};
+    use standin::brand_api::{BrandApiOptions, CertificateSubject};
     let tls = standin::tls::TlsSettings::from_pem(
         &fixture("brand-server.pem"),
         &fixture("brand-server-key.pem"),

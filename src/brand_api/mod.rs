@@ -72,8 +72,8 @@ pub use auth::{AuthError, Consumer};
 pub use error::ApiError;
 pub use faults::ApiRoute;
 pub use fixtures::{
-    Amount, BasicUser, CertificateSubject, ConsumerData, FixturesError, Item, Order, PinnedClient,
-    BrandApiFixtures, StaticToken,
+    Amount, BasicUser, BrandApiFixtures, CertificateSubject, ConsumerData, FixturesError, Item,
+    Order, PinnedClient, StaticToken,
 };
 pub use log::RequestLogEntry;
 pub use payments::{Payment, PaymentResponse};

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use super::faults::RouteFaults;
-use super::fixtures::{ConsumerData, BrandApiFixtures};
+use super::fixtures::{BrandApiFixtures, ConsumerData};
 use super::log::RequestLog;
 use super::payments::Payments;
 use super::trust::Trust;

@@ -49,8 +49,8 @@ pub use auth::{NluCaller, NluError};
 pub use log::{Engine, NluRequest};
 pub use state::NluState;
 
-use crate::clock::Clock;
 use crate::brand_api::Trust;
+use crate::clock::Clock;
 use crate::server::Server;
 
 /// Request bodies above this are refused with 413 before any parsing.

@@ -6,8 +6,8 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::log::RequestLog;
-use crate::clock::Clock;
 use crate::brand_api::trust::Trust;
+use crate::clock::Clock;
 
 /// Everything the service's handlers share. Cloning shares it.
 #[derive(Clone, Debug)]

@@ -21,14 +21,14 @@ use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use standin::brand_api::auth::parse_bearer;
+use standin::brand_api::{
+    ApiRoute, BrandApiFixtures, BrandApiOptions, BrandApiState, MockBrandApi, router,
+};
 use standin::clock::Clock;
 use standin::conformance::agent::{ConsumerAgent, FormHints};
 use standin::idp::keys::{SigningAlg, SigningKey};
 use standin::idp::{ClientConfig, Fixtures, IdpOptions, MockIdp, token_id};
-use standin::brand_api::auth::parse_bearer;
-use standin::brand_api::{
-    ApiRoute, MockBrandApi, BrandApiFixtures, BrandApiOptions, BrandApiState, router,
-};
 use tower::ServiceExt as _;
 use url::Url;
 

@@ -19,10 +19,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::header::WWW_AUTHENTICATE;
 use reqwest::{Certificate, Identity, StatusCode};
 use serde_json::{Value, json};
+use standin::brand_api::{BrandApiFixtures, BrandApiOptions, MockBrandApi};
 use standin::clock::Clock;
 use standin::idp::{Fixtures, IdpOptions, MockIdp, token_id};
 use standin::pki::{Ca, Issued, Validity};
-use standin::brand_api::{MockBrandApi, BrandApiFixtures, BrandApiOptions};
 use standin::tls::{TlsSettings, x5t_s256};
 
 const ALICE_SUB: &str = "c0ffee00-a11c-4e00-8000-000000000001";

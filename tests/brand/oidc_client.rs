@@ -7,7 +7,6 @@
 //! The login and consent steps are driven as a browser would drive them:
 //! cookies on, redirects off, forms read from the HTML.
 
-
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreIdToken, CoreIdTokenClaims,
     CoreIdTokenVerifier, CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreTokenResponse,

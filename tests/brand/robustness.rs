@@ -15,7 +15,6 @@
 //! - (e) forged access tokens (alg none, HMAC keyed with the public key,
 //!   unknown kid, wrong key under a real kid, expired) are refused.
 
-
 use std::collections::HashSet;
 
 use axum::Router;

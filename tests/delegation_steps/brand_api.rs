@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{anyhow, ensure};
 use cucumber::{given, then};
-use standin::idp::Fixtures;
 use standin::brand_api::faults::Fault;
 use standin::brand_api::{ApiRoute, RequestLogEntry};
+use standin::idp::Fixtures;
 
 use super::params::Route;
 use super::{CLIENT_ID, DelegationWorld, consumer};

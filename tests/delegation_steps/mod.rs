@@ -59,13 +59,13 @@ use std::time::Duration;
 use anyhow::{Context as _, anyhow, bail, ensure};
 use cucumber::{World, given, when};
 use serde_json::Value;
+use standin::brand_api::introspection::IntrospectionClient;
+use standin::brand_api::{BrandApiFixtures, BrandApiOptions, MockBrandApi, RequestLogEntry};
 use standin::clock::Clock;
 use standin::conformance::Profile;
 use standin::conformance::profile::TokenEndpointAuth;
 use standin::conformance::{Callback, ConsumerAgent, FormHints, Landing, Page};
 use standin::platform::{Platform, PlatformFixtures, PlatformOptions};
-use standin::brand_api::introspection::IntrospectionClient;
-use standin::brand_api::{MockBrandApi, RequestLogEntry, BrandApiFixtures, BrandApiOptions};
 use standin::stack::{Brand, BrandOptions, IdpChoice, Stack};
 use url::Url;
 

@@ -20,9 +20,9 @@ use cucumber::{given, then, when};
 use serde_json::json;
 use sha2::Digest as _;
 use standin::MockBrandApi;
+use standin::brand_api::{BrandApiFixtures, BrandApiOptions};
 use standin::clock::Clock;
 use standin::pki::{Ca, Issued, Validity};
-use standin::brand_api::{BrandApiFixtures, BrandApiOptions};
 use standin::tls::TlsSettings;
 
 use super::DelegationWorld;

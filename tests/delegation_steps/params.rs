@@ -5,8 +5,8 @@
 use std::str::FromStr;
 
 use cucumber::Parameter;
-use standin::idp::state::Grant;
 use standin::brand_api::ApiRoute;
+use standin::idp::state::Grant;
 
 /// A route of the brand API, by its name in the admin API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Parameter)]
