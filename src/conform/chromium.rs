@@ -23,7 +23,11 @@ use url::Url;
 use crate::conformance::{Callback, FormHints, Landing, Page};
 use crate::server::Server;
 
-/// A running chromedriver. Dropping it stops the process.
+/// A running chromedriver. Dropping it stops the process and every
+/// browser it started: chromedriver runs in a process group of its own,
+/// which the browsers join, and the whole group is killed. (Killing
+/// chromedriver alone would leave a browser running whenever its session
+/// was not closed, as when a test fails.)
 pub struct Driver {
     child: tokio::process::Child,
     url: String,
@@ -31,6 +35,15 @@ pub struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(pid) = self.child.id().and_then(|p| i32::try_from(p).ok()) {
+            // SAFETY: kill(2) with a negative pid signals the process group
+            // whose id is chromedriver's pid (it leads its own group); it
+            // touches no memory.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
         let _ = self.child.start_kill();
     }
 }
@@ -50,7 +63,11 @@ impl Driver {
             .and_then(|l| l.local_addr())
             .map_err(|e| unavailable(format!("no free port: {e}")))?
             .port();
-        let child = tokio::process::Command::new("chromedriver")
+        let mut command = tokio::process::Command::new("chromedriver");
+        // Its own process group, for the browsers it starts (see Drop).
+        #[cfg(unix)]
+        command.process_group(0);
+        let child = command
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -33,7 +33,9 @@ impl Console {
     /// An IdP, and a platform whose organisation `acme` has an admin token
     /// and a bot whose integration uses credential `brand-basic`.
     async fn start() -> Console {
-        let clock = Clock::new();
+        // Frozen: the list's "expires in 5 minutes" does not depend on how
+        // long the machine takes.
+        let clock = Clock::frozen();
         let idp = MockIdp::start_with(
             Fixtures::default_brand(),
             IdpOptions {
