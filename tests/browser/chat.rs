@@ -73,6 +73,14 @@ async fn the_answer_appears_without_a_reload_and_the_clock_brings_a_new_link() {
     }
     let idp_tab = idp_tab.expect("the IdP opened in a new tab");
     client.switch_to_window(idp_tab).await.unwrap();
+    // The IdP's sign-in page is held to the same bar as the platform's.
+    client
+        .wait()
+        .for_element(Locator::Css("input[name=username]"))
+        .await
+        .unwrap();
+    check_page(&client, &[crate::platform_support::CLIENT_SECRET]).await;
+    screenshot(&client, "idp-sign-in").await;
     type_into(&client, Locator::Css("input[name=username]"), "alice").await;
     type_into(
         &client,
@@ -258,6 +266,24 @@ async fn the_answer_appears_without_a_reload_and_the_clock_brings_a_new_link() {
             .len(),
         2
     );
+    // The IdP's inspector shows what this flow did: the code used once,
+    // the access token presented to the brand API.
+    client
+        .goto(&format!("{}/admin/inspector", world.idp.issuer()))
+        .await
+        .unwrap();
+    let issued = text_of(&client, Locator::Css("table")).await;
+    let row = |what: &str| {
+        issued
+            .lines()
+            .find(|l| l.starts_with(what))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(row("code").contains("used"), "{issued}");
+    assert!(row("access token").contains("platform-bot"), "{issued}");
+    check_page(&client, &canaries).await;
+    screenshot(&client, "idp-inspector").await;
     client.close().await.unwrap();
 }
 
@@ -273,7 +299,6 @@ async fn the_idp_inspector_in_the_browser() {
         .unwrap();
     let before = text_of(&client, Locator::Css("p")).await;
     assert!(before.contains("+0 s from real time"), "{before}");
-    screenshot(&client, "idp-inspector").await;
     check_page(&client, &[crate::platform_support::CLIENT_SECRET]).await;
     press(
         &client,
