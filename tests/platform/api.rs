@@ -2,10 +2,7 @@
 //! credential API (validation errors, one per problem), conversation API
 //! errors, the chat page, and bad input never giving a 500.
 
-mod common;
-mod platform_support;
-
-use platform_support::World;
+use crate::platform_support::World;
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -20,7 +17,7 @@ async fn consumer_auth_credentials_are_validated_and_per_organisation() {
             .send()
     };
 
-    let good = platform_support::credential_url(&issuer, &base);
+    let good = crate::platform_support::credential_url(&issuer, &base);
     let r = post("demo", json!({"name": "second", "url": good}))
         .await
         .unwrap();
@@ -115,7 +112,11 @@ async fn consumer_auth_credentials_are_validated_and_per_organisation() {
         .map(|c| c["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["brand-login", "second"]);
-    assert!(!demo.to_string().contains(platform_support::CLIENT_SECRET));
+    assert!(
+        !demo
+            .to_string()
+            .contains(crate::platform_support::CLIENT_SECRET)
+    );
     let other: Value = w
         .http
         .get(w.url("/api/orgs/other/credentials"))
@@ -191,7 +192,7 @@ async fn conversation_api_errors_are_4xx_json() {
 #[tokio::test]
 async fn odd_callbacks_never_give_a_500() {
     let w = World::start().await;
-    let browser = platform_support::Browser::new();
+    let browser = crate::platform_support::Browser::new();
     for query in [
         "",
         "state=",
@@ -212,7 +213,7 @@ async fn odd_callbacks_never_give_a_500() {
 #[tokio::test]
 async fn the_chat_page_shows_the_link() {
     let w = World::start().await;
-    let browser = platform_support::Browser::new();
+    let browser = crate::platform_support::Browser::new();
     let r = browser.http.get(w.url("/chat")).send().await.unwrap();
     assert_eq!(r.status(), 303);
     let location = r.headers()["location"].to_str().unwrap().to_string();

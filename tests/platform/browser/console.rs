@@ -467,7 +467,15 @@ async fn an_oauth_code_credential_is_authorized_in_the_browser() {
         Some(console.url("/oauth2/callback").as_str())
     );
     press(&client, Locator::Css("button[data-copy]")).await;
-    let copied = text_of(&client, Locator::Css("button[data-copy]")).await;
+    // The clipboard answers asynchronously: poll the button's text.
+    let mut copied = String::new();
+    for _ in 0..100 {
+        copied = text_of(&client, Locator::Css("button[data-copy]")).await;
+        if copied != "Copy" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert!(
         copied == "Copied" || copied == "Press Ctrl+C to copy",
         "the Copy button says {copied:?}"

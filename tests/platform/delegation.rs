@@ -1,13 +1,9 @@
 //! The consumer-delegation flow of unauthenticated conversations, end to
 //! end over HTTP: a real mock IdP, a wiremock brand API, the platform.
 
-mod browser;
-mod common;
-mod platform_support;
-
 use std::time::Duration;
 
-use platform_support::{Browser, World, param};
+use crate::platform_support::{Browser, World, param};
 use serde_json::json;
 use standin::idp::state::Grant;
 use standin::idp::{Endpoint, Fault};
@@ -150,7 +146,7 @@ async fn the_redirected_code_callback_path_works_too() {
         .add_consumer_auth(
             "other",
             "brand-login",
-            &platform_support::credential_url_for(
+            &crate::platform_support::credential_url_for(
                 w.idp.issuer(),
                 &format!("{base}/callback/other/redirectedCode"),
             ),
@@ -548,7 +544,7 @@ async fn api_401_rechallenges_403_and_5xx_report_and_keep_the_token() {
 
     // A successful payment renders its answer.
     w.api.reset().await;
-    platform_support::orders_ok(&w.api).await;
+    crate::platform_support::orders_ok(&w.api).await;
     Mock::given(method("POST"))
         .and(path("/api/payments"))
         .respond_with(ResponseTemplate::new(201).set_body_json(json!({
