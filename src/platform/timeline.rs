@@ -361,7 +361,7 @@ mod tests {
         let (log, clock) = (OutboundLog::default(), Clock::new());
         let (secret, verifier) = (
             Secret::new("SECRETvalue0123"),
-            Secret::new("VERIFIERvalue0123"),
+            crate::secret::PkceVerifier::new("VERIFIERvalue0123"),
         );
         let client = token_request::Client {
             id: "bot",

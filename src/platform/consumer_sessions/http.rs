@@ -48,7 +48,7 @@ use crate::platform::credentials::Kind;
 use crate::platform::oauth::ExchangeError;
 use crate::platform::oauth::token_response::TokenError;
 use crate::platform::web::error;
-use crate::secret::Secret;
+use crate::secret::{Nonce, PkceVerifier, Secret};
 
 /// Longest authorization code, redirect URI or nonce accepted.
 const MAX_PARAM: usize = 2048;
@@ -62,17 +62,17 @@ struct StartBody {
     #[serde(default)]
     redirect_uri: Option<String>,
     #[serde(default)]
-    code_verifier: Option<Secret>,
+    code_verifier: Option<PkceVerifier>,
     #[serde(default)]
-    nonce: Option<Secret>,
+    nonce: Option<Nonce>,
 }
 
 /// A checked start request.
 struct Start {
     code: Secret,
     redirect_uri: String,
-    code_verifier: Option<Secret>,
-    nonce: Option<Secret>,
+    code_verifier: Option<PkceVerifier>,
+    nonce: Option<Nonce>,
 }
 
 fn invalid(description: impl Into<String>) -> Response {

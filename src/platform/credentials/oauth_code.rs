@@ -40,7 +40,7 @@ use crate::platform::oauth::state_store::Refused;
 use crate::platform::org::OrgId;
 use crate::platform::web::error;
 use crate::platform::web::{page, page_with_link};
-use crate::secret::{Secret, random_token};
+use crate::secret::{PkceVerifier, Secret, random_token};
 
 /// The platform's redirect URI path for this kind (one for every
 /// organisation and credential: the `state` says which).
@@ -155,7 +155,7 @@ pub struct Pending {
     /// The credential as it was when authorization began: a callback for
     /// a credential edited since is refused.
     pub saved: OAuthCode,
-    pub verifier: Secret,
+    pub verifier: PkceVerifier,
 }
 
 /// Why a callback's `state` was not accepted.
@@ -246,7 +246,7 @@ pub fn start(state: &PlatformState, org: &OrgId, name: &str, c: OAuthCode) -> Re
             org: org.clone(),
             credential: name.to_string(),
             saved: c,
-            verifier: Secret::new(verifier.secret().clone()),
+            verifier: PkceVerifier::new(verifier.secret().clone()),
         },
         now + state.options.state_ttl_secs,
         now,

@@ -40,7 +40,7 @@ use crate::platform::oauth::token_request::{self, ClientAuthMethod, Grant};
 pub use crate::platform::oauth::token_response::TokenError;
 use crate::platform::oauth::token_response::TokenResponse;
 use crate::platform::org::OrgId;
-use crate::secret::Secret;
+use crate::secret::{PkceVerifier, Secret};
 
 /// A token is used until this many seconds before its expiry (or a
 /// quarter of its lifetime, when that is shorter), then obtained afresh
@@ -297,7 +297,7 @@ impl OAuthTokens {
         &self,
         client: &ClientAuth<'_>,
         code: &str,
-        verifier: &Secret,
+        verifier: &PkceVerifier,
         redirect_uri: &str,
         asked: Option<&str>,
         now: i64,

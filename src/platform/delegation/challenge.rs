@@ -10,7 +10,7 @@ use crate::platform::conversations::{ConvInfo, Reply};
 use crate::platform::credentials::ConsumerAuth;
 use crate::platform::events::{AuthorizationRequest, EventKind, RechallengeReason};
 use crate::platform::integrations::PreparedCall;
-use crate::secret::{Secret, random_token};
+use crate::secret::{self, random_token};
 
 /// Issue a link for `conv`, keeping `call` to run once the consumer has
 /// signed in; returns the bot's message with the link.
@@ -43,8 +43,8 @@ pub fn issue(
             conversation: conv.id.clone(),
             credential: name.to_string(),
             redirect_uri: credential.redirect_uri.clone(),
-            verifier: Secret::new(verifier.secret().clone()),
-            nonce: Secret::new(nonce),
+            verifier: secret::PkceVerifier::new(verifier.secret().clone()),
+            nonce: secret::Nonce::new(nonce),
             openid: credential
                 .url
                 .query_pairs()

@@ -17,7 +17,7 @@ use super::conversations::{ConvInfo, Reply};
 use super::events::StateRejection;
 use super::integrations::{PreparedCall, SignIn, Turn};
 use super::oauth::state_store::{Refused, StateStore};
-use crate::secret::Secret;
+use crate::secret::{Nonce, PkceVerifier};
 
 /// One outstanding authentication link, kept under its `state` in the
 /// platform's one [`StateStore`] (bound to the organisation, single use,
@@ -28,8 +28,8 @@ pub struct Challenge {
     pub credential: String,
     /// The `redirect_uri` of the link, repeated in the code exchange.
     pub redirect_uri: String,
-    pub verifier: Secret,
-    pub nonce: Secret,
+    pub verifier: PkceVerifier,
+    pub nonce: Nonce,
     /// Whether the link asked for the `openid` scope: the token response
     /// must then carry an ID token (OIDC Core 3.1.3.3).
     pub openid: bool,

@@ -25,7 +25,7 @@ pub struct Expect<'a> {
     pub client_id: &'a str,
     pub client_secret: &'a Secret,
     /// The nonce sent in the authorization request, if one was.
-    pub nonce: Option<&'a Secret>,
+    pub nonce: Option<&'a crate::secret::Nonce>,
     /// The access token of the same response (for `at_hash`).
     pub access_token: &'a Secret,
     /// Now on the shared clock, and the tolerated clock difference.

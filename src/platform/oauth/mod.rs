@@ -53,7 +53,7 @@ use token_response::{Departure, TokenError, TokenResponse};
 
 use super::org::DelegatedAccessProvider;
 use crate::clock::Clock;
-use crate::secret::Secret;
+use crate::secret::{Nonce, PkceVerifier, Secret};
 
 /// reqwest 0.13 as the crate's HTTP client, redirects off.
 #[derive(Clone)]
@@ -424,7 +424,7 @@ impl OAuthClient {
         endpoint: &Endpoint,
         provider: &DelegatedAccessProvider,
         raw: &Secret,
-        nonce: Option<&Secret>,
+        nonce: Option<&Nonce>,
         access_token: &Secret,
         clock: &Clock,
     ) -> Result<String, ExchangeError> {
@@ -464,9 +464,9 @@ impl OAuthClient {
         &self,
         provider: &DelegatedAccessProvider,
         code: &str,
-        verifier: &Secret,
+        verifier: &PkceVerifier,
         redirect_uri: &str,
-        nonce: &Secret,
+        nonce: &Nonce,
         openid_requested: bool,
         clock: &Clock,
     ) -> Result<Exchanged, ExchangeFailure> {
@@ -564,9 +564,9 @@ mod tests {
                 .exchange_code(
                     &provider,
                     "code",
-                    &Secret::new("v"),
+                    &PkceVerifier::new("v"),
                     "http://127.0.0.1:1/cb",
-                    &Secret::new("n"),
+                    &Nonce::new("n"),
                     true,
                     &Clock::new(),
                 )

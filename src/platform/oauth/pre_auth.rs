@@ -22,7 +22,7 @@ use super::token_request::Grant;
 use super::{ExchangeError, OAuthClient};
 use crate::clock::Clock;
 use crate::platform::org::DelegatedAccessProvider;
-use crate::secret::Secret;
+use crate::secret::{Nonce, PkceVerifier, Secret};
 
 /// What a code exchange yields for a consumer session.
 pub struct SignedIn {
@@ -63,8 +63,8 @@ impl OAuthClient {
         provider: &DelegatedAccessProvider,
         code: &Secret,
         redirect_uri: &str,
-        verifier: Option<&Secret>,
-        nonce: Option<&Secret>,
+        verifier: Option<&PkceVerifier>,
+        nonce: Option<&Nonce>,
         clock: &Clock,
     ) -> Result<SignedIn, ExchangeError> {
         needs_issuer(provider)?;

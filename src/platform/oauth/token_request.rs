@@ -24,7 +24,7 @@ use reqwest::header;
 use super::outbound::{self, OutboundLog, OutboundRequest};
 use super::token_response::{self, TokenError, TokenResponse};
 use crate::clock::Clock;
-use crate::secret::Secret;
+use crate::secret::{PkceVerifier, Secret};
 
 pub use crate::platform::org::ClientAuthMethod;
 
@@ -41,7 +41,7 @@ pub enum Grant<'a> {
     AuthorizationCode {
         code: &'a str,
         redirect_uri: &'a str,
-        verifier: Option<&'a Secret>,
+        verifier: Option<&'a PkceVerifier>,
     },
     /// RFC 6749 6.
     RefreshToken {
