@@ -13,7 +13,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use standin::platform::OrgId;
 use standin::platform::credentials::cipher::VaultKey;
 use standin::platform::credentials::{
-    Credential, Kind, Vault, VaultLocation, access_token::AccessToken, basic::Basic,
+    Credential, Kind, Vault, VaultLocation, access_token::AccessToken, basic_authentication::Basic,
 };
 use standin::secret::Secret;
 

@@ -146,7 +146,7 @@ impl PlatformFixtures {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::credentials::consumer_auth;
+    use crate::platform::credentials::consumer_authentication;
 
     #[test]
     fn the_default_fixtures_parse_and_their_credential_validates() {
@@ -156,7 +156,7 @@ mod tests {
         let c = &f.credentials[0];
         assert_eq!(c.name(), "brand-login");
         let url = c.fields["url"].as_str().unwrap();
-        consumer_auth::validate(c.name(), url, &f.orgs[0], "http://127.0.0.1:8402")
+        consumer_authentication::validate(c.name(), url, &f.orgs[0], "http://127.0.0.1:8402")
             .expect("the default credential is valid on the default port");
         let bot = &f.bots[0];
         assert!(bot.dialog_for("my orders").is_some());

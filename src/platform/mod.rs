@@ -10,7 +10,7 @@
 //! # Layout
 //!
 //! - [`org`]: organisations and their delegated access provider.
-//! - [`credentials`]: the vault; [`credentials::consumer_auth`] validates
+//! - [`credentials`]: the vault; [`credentials::consumer_authentication`] validates
 //!   Consumer Authentication URLs.
 //! - [`fixtures`]: the TOML that declares orgs, credentials and bots.
 //! - [`bots`]: dialogs and their triggers.
@@ -177,7 +177,7 @@ pub struct PlatformState {
     /// Tokens, flights and authorizations of the OAuth 2.0 credential kinds.
     pub oauth_tokens: credentials::oauth_tokens::OAuthTokens,
     /// The mutual TLS clients of Mutual Authentication credentials.
-    pub mtls_clients: credentials::mtls::Clients,
+    pub mtls_clients: credentials::mutual_authentication::Clients,
     /// For the brand API: redirects off, timeout.
     pub api_http: reqwest::Client,
     /// The organisations' NLU domains (declared or created over HTTP).
@@ -470,19 +470,19 @@ pub fn router(state: PlatformState) -> Router {
         )
         .route(
             "/api/orgs/{org}/credentials/{name}/authorize",
-            get(credentials::oauth_code::authorize).post(credentials::client_credentials::authorize),
+            get(credentials::oauth2_authorization_code::authorize).post(credentials::oauth2_client_credentials::authorize),
         )
         .route(
             "/api/orgs/{org}/credentials/{name}/test",
-            post(credentials::mtls::probe::handler),
+            post(credentials::mutual_authentication::probe::handler),
         )
         .route(
             "/api/orgs/{org}/credentials/{name}/token",
             get(credentials::oauth_tokens::token_status),
         )
         .route(
-            credentials::oauth_code::CALLBACK_PATH,
-            get(credentials::oauth_code::callback),
+            credentials::oauth2_authorization_code::CALLBACK_PATH,
+            get(credentials::oauth2_authorization_code::callback),
         )
         .route(
             "/api/orgs/{org}/domains",

@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use standin::clock::Clock;
 use standin::pki::{Ca, Issued, Validity};
-use standin::platform::credentials::mtls::MutualAuth;
+use standin::platform::credentials::mutual_authentication::MutualAuth;
 use standin::platform::credentials::{self, FieldError, Kind, SaveContext};
 use standin::platform::org::Org;
 
@@ -1056,7 +1056,8 @@ async fn real_world_key_stores_are_presented_as_client_certificates() {
                 .pinned_clients()
                 .pin(material_leaf(&saved), ALICE);
         }
-        let client = credentials::mtls::client::build(&saved, timeout, &clock).unwrap();
+        let client =
+            credentials::mutual_authentication::client::build(&saved, timeout, &clock).unwrap();
         let response = client
             .get(&url)
             .send()
@@ -1075,7 +1076,7 @@ async fn real_world_key_stores_are_presented_as_client_certificates() {
 
 #[tokio::test]
 async fn the_connection_test_says_what_happened() {
-    use credentials::mtls::probe::probe;
+    use credentials::mutual_authentication::probe::probe;
     let clock = Clock::new();
     let api = external_system(&clock).await;
     let url = url::Url::parse(&format!("{}/mtls/orders", api.mtls_url().unwrap())).unwrap();
@@ -1204,7 +1205,7 @@ async fn a_server_without_a_common_tls_version_is_named_as_such() {
     .unwrap();
     let m = saved.material().unwrap();
     let url = url::Url::parse(&format!("https://{addr}/")).unwrap();
-    let report = credentials::mtls::probe::probe(
+    let report = credentials::mutual_authentication::probe::probe(
         &saved,
         &m,
         &url,
@@ -1307,8 +1308,8 @@ impl Drop for OpensslServer {
 /// OpenSSL-based servers).
 #[tokio::test]
 async fn the_connection_test_against_an_openssl_server() {
-    use credentials::mtls::keystore::pem;
-    use credentials::mtls::probe::probe;
+    use credentials::mutual_authentication::keystore::pem;
+    use credentials::mutual_authentication::probe::probe;
     let clock = Clock::new();
     let timeout = std::time::Duration::from_secs(10);
     let run = |saved: MutualAuth, url: url::Url| {

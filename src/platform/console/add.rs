@@ -17,7 +17,9 @@ use super::session::{admitted, cross_site, same_site};
 use super::types::{self, Shows, TYPES, Type};
 use super::{authorize, saving};
 use crate::platform::PlatformState;
-use crate::platform::credentials::{FieldError, consumer_auth, edit, oauth_code};
+use crate::platform::credentials::{
+    FieldError, consumer_authentication, edit, oauth2_authorization_code,
+};
 use crate::platform::org::Org;
 
 #[derive(Deserialize)]
@@ -48,9 +50,9 @@ fn crumbs<'a>(id: &'a str, base: &str) -> [Crumb<'a>; 3] {
 /// What the type's form shows above its fields.
 pub fn shown_uri(state: &PlatformState, org: &Org, t: &Type) -> String {
     match t.shows {
-        Shows::OAuthRedirectUri => oauth_code::redirect_uri(state.url()),
+        Shows::OAuthRedirectUri => oauth2_authorization_code::redirect_uri(state.url()),
         Shows::ConsumerCallback => {
-            let [first, _] = consumer_auth::callback_urls(state.url(), org.id.as_str());
+            let [first, _] = consumer_authentication::callback_urls(state.url(), org.id.as_str());
             first
         }
         Shows::Nothing => String::new(),

@@ -12,7 +12,7 @@ use axum::response::Response;
 use super::layout::{self, Crumb, attr, segment, text};
 use super::session::{admitted, cross_site, same_site};
 use crate::platform::PlatformState;
-use crate::platform::credentials::{Kind, client_credentials, oauth_code};
+use crate::platform::credentials::{Kind, oauth2_authorization_code, oauth2_client_credentials};
 use crate::platform::org::Org;
 
 /// After a save: back to the list, or on to authorize.
@@ -97,7 +97,9 @@ pub async fn in_browser(
         Err(page) => return page,
     };
     match state.vault.get(&org.id, &name).map(|c| c.kind) {
-        Some(Kind::OAuth2AuthorizationCode(c)) => oauth_code::start(&state, &org.id, &name, c),
+        Some(Kind::OAuth2AuthorizationCode(c)) => {
+            oauth2_authorization_code::start(&state, &org.id, &name, c)
+        }
         _ => not_authorizable(&org, &name),
     }
 }
@@ -125,14 +127,14 @@ async fn fetch_now(
     state: &PlatformState,
     org: &Org,
     name: &str,
-    c: &client_credentials::ClientCredentials,
+    c: &oauth2_client_credentials::ClientCredentials,
 ) -> Response {
     let base = format!("/console/orgs/{}", segment(org.id.as_str()));
     let back = format!(
         "<p><a href=\"{}\">Back to the credentials</a></p>",
         attr(&base)
     );
-    match client_credentials::authorize_now(state, &org.id, name, c).await {
+    match oauth2_client_credentials::authorize_now(state, &org.id, name, c).await {
         Ok(token) => {
             let lifetime = match token.expires_at {
                 Some(at) => format!(

@@ -83,7 +83,7 @@ mod tests {
     use super::*;
 
     fn codes(token: Option<&str>, ty: &str) -> Vec<(&'static str, &'static str)> {
-        let org = super::super::basic::tests::ctx_org();
+        let org = super::super::basic_authentication::tests::ctx_org();
         let ctx = SaveContext {
             org: &org,
             platform_url: "http://127.0.0.1:8402",

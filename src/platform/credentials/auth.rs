@@ -4,7 +4,7 @@
 //! apply it; the credential kinds produce it, and import nothing of the
 //! integrations for it.
 
-use super::mtls::TlsVersion;
+use super::mutual_authentication::TlsVersion;
 use crate::secret::Secret;
 
 /// How a call is authorised: the `Authorization` header value, and the

@@ -139,8 +139,8 @@ fn derived_fields(kind: &Kind) -> &'static [&'static str] {
     match kind {
         Kind::ConsumerAuthentication(_) => &["redirect_uri"],
         Kind::OAuth2AuthorizationCode(_) => &["redirect_uri"],
-        Kind::ThirdPartyNlu(_) => super::nlu::DERIVED_FIELDS,
-        Kind::MutualAuthentication(_) => super::mtls::DERIVED_FIELDS,
+        Kind::ThirdPartyNlu(_) => super::third_party_nlu::DERIVED_FIELDS,
+        Kind::MutualAuthentication(_) => super::mutual_authentication::DERIVED_FIELDS,
         _ => &[],
     }
 }

@@ -1,9 +1,9 @@
 //! The credential vault: each organisation's credentials, validated when
 //! saved, encrypted at rest, applied to the integrations that name them.
 //!
-//! - One module per kind: [`consumer_auth`], [`basic`], [`access_token`],
-//!   [`nlu`], [`oauth_code`], [`client_credentials`] (the two OAuth 2.0
-//!   kinds share [`oauth_tokens`]), [`mtls`].
+//! - One module per kind: [`consumer_authentication`], [`basic_authentication`], [`access_token`],
+//!   [`third_party_nlu`], [`oauth2_authorization_code`], [`oauth2_client_credentials`] (the two OAuth 2.0
+//!   kinds share [`oauth_tokens`]), [`mutual_authentication`].
 //!   Each has an `Input` (the saved JSON, minus `type` and `name`), a
 //!   validating constructor returning every fault as its own
 //!   [`FieldError`], and the saved struct whose secret fields are
@@ -23,18 +23,18 @@
 
 pub mod access_token;
 pub mod auth;
-pub mod basic;
+pub mod basic_authentication;
 pub mod cipher;
-pub mod client_credentials;
-pub mod consumer_auth;
+pub mod consumer_authentication;
+pub mod consumer_pre_authentication;
 pub mod edit;
 pub mod http;
-pub mod mtls;
-pub mod nlu;
-pub mod oauth_code;
+pub mod mutual_authentication;
+pub mod oauth2_authorization_code;
+pub mod oauth2_client_credentials;
 pub mod oauth_tokens;
-pub mod pre_auth;
 pub mod store;
+pub mod third_party_nlu;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -43,7 +43,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use consumer_auth::ConsumerAuth;
+pub use consumer_authentication::ConsumerAuth;
 
 use super::org::{Org, OrgId};
 use crate::secret::Secret;
@@ -116,24 +116,24 @@ pub enum Kind {
     /// The consumer signs in through a link; the token lives in the conversation.
     ConsumerAuthentication(ConsumerAuth),
     /// `Authorization: Basic` from a user name and password.
-    BasicAuthentication(basic::Basic),
+    BasicAuthentication(basic_authentication::Basic),
     /// `Authorization: <type> <token>` with a fixed token.
     AccessToken(access_token::AccessToken),
     /// A Dialogflow or Watson credential that trains domains.
-    ThirdPartyNlu(nlu::ThirdPartyNlu),
+    ThirdPartyNlu(third_party_nlu::ThirdPartyNlu),
     /// OAuth 2.0, Authorization Code grant: authorised once in a browser,
     /// the token kept and refreshed by the platform.
     #[serde(rename = "oauth2_authorization_code")]
-    OAuth2AuthorizationCode(oauth_code::OAuthCode),
+    OAuth2AuthorizationCode(oauth2_authorization_code::OAuthCode),
     /// OAuth 2.0, Client Credentials grant: the platform fetches the token.
     #[serde(rename = "oauth2_client_credentials")]
-    OAuth2ClientCredentials(client_credentials::ClientCredentials),
+    OAuth2ClientCredentials(oauth2_client_credentials::ClientCredentials),
     /// A client certificate (key store) and trust certificate: calls go
     /// over mutual TLS.
-    MutualAuthentication(mtls::MutualAuth),
+    MutualAuthentication(mutual_authentication::MutualAuth),
     /// The consumer signed in on the brand's side before the conversation;
     /// the tokens are kept per consumer id. One per organisation.
-    ConsumerPreAuthentication(pre_auth::PreAuth),
+    ConsumerPreAuthentication(consumer_pre_authentication::PreAuth),
 }
 
 impl Kind {
@@ -199,37 +199,38 @@ pub fn validate(
 ) -> Result<Kind, Vec<FieldError>> {
     let mut name_errors = Vec::new();
     check_name(name, &mut name_errors);
-    let result =
-        match kind {
-            "consumer_authentication" => consumer_auth::from_input(name, input(fields)?, ctx)
-                .map(Kind::ConsumerAuthentication),
-            "basic_authentication" => {
-                basic::from_input(input(fields)?, ctx).map(Kind::BasicAuthentication)
-            }
-            "access_token" => access_token::from_input(input(fields)?, ctx).map(Kind::AccessToken),
-            "oauth2_authorization_code" => {
-                oauth_code::from_input(input(fields)?, ctx).map(Kind::OAuth2AuthorizationCode)
-            }
-            "oauth2_client_credentials" => client_credentials::from_input(input(fields)?, ctx)
-                .map(Kind::OAuth2ClientCredentials),
-            "third_party_nlu" => nlu::from_input(input(fields)?, ctx).map(Kind::ThirdPartyNlu),
-            "mutual_authentication" => {
-                mtls::from_input(input(fields)?, ctx).map(Kind::MutualAuthentication)
-            }
-            "consumer_pre_authentication" => {
-                pre_auth::from_input(input(fields)?, ctx).map(Kind::ConsumerPreAuthentication)
-            }
-            "" => Err(vec![err(
-                "type",
-                "missing",
-                format!("give the credential a type: one of {}", TYPES.join(", ")),
-            )]),
-            other => Err(vec![err(
-                "type",
-                "unknown",
-                format!("unknown type {other:?}: one of {}", TYPES.join(", ")),
-            )]),
-        };
+    let result = match kind {
+        "consumer_authentication" => consumer_authentication::from_input(name, input(fields)?, ctx)
+            .map(Kind::ConsumerAuthentication),
+        "basic_authentication" => {
+            basic_authentication::from_input(input(fields)?, ctx).map(Kind::BasicAuthentication)
+        }
+        "access_token" => access_token::from_input(input(fields)?, ctx).map(Kind::AccessToken),
+        "oauth2_authorization_code" => oauth2_authorization_code::from_input(input(fields)?, ctx)
+            .map(Kind::OAuth2AuthorizationCode),
+        "oauth2_client_credentials" => oauth2_client_credentials::from_input(input(fields)?, ctx)
+            .map(Kind::OAuth2ClientCredentials),
+        "third_party_nlu" => {
+            third_party_nlu::from_input(input(fields)?, ctx).map(Kind::ThirdPartyNlu)
+        }
+        "mutual_authentication" => {
+            mutual_authentication::from_input(input(fields)?, ctx).map(Kind::MutualAuthentication)
+        }
+        "consumer_pre_authentication" => {
+            consumer_pre_authentication::from_input(input(fields)?, ctx)
+                .map(Kind::ConsumerPreAuthentication)
+        }
+        "" => Err(vec![err(
+            "type",
+            "missing",
+            format!("give the credential a type: one of {}", TYPES.join(", ")),
+        )]),
+        other => Err(vec![err(
+            "type",
+            "unknown",
+            format!("unknown type {other:?}: one of {}", TYPES.join(", ")),
+        )]),
+    };
     match result {
         Ok(k) if name_errors.is_empty() => Ok(k),
         Ok(_) => Err(name_errors),
@@ -642,7 +643,7 @@ mod tests {
     fn basic(name: &str, password: &str) -> Credential {
         Credential {
             name: name.into(),
-            kind: Kind::BasicAuthentication(basic::Basic {
+            kind: Kind::BasicAuthentication(basic_authentication::Basic {
                 username: "bot".into(),
                 password: Secret::new(password),
             }),

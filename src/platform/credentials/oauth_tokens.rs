@@ -1,5 +1,5 @@
-//! What the two OAuth 2.0 credential kinds ([`super::oauth_code`],
-//! [`super::client_credentials`]) share: the rules for their endpoint
+//! What the two OAuth 2.0 credential kinds ([`super::oauth2_authorization_code`],
+//! [`super::oauth2_client_credentials`]) share: the rules for their endpoint
 //! URLs, client ids, secrets and scopes; the token endpoint client; one
 //! flight per credential; when a stored token counts as fresh; the answer
 //! to "Authorize" for a credential of another kind; and the token status
@@ -29,7 +29,7 @@ use serde_json::json;
 use tracing::instrument;
 use url::{Host, Url};
 
-use super::oauth_code::Pending;
+use super::oauth2_authorization_code::Pending;
 use super::{FieldError, Kind, StoredToken, err};
 use crate::clock::Clock;
 use crate::platform::PlatformState;
@@ -215,7 +215,7 @@ fn stored(response: TokenResponse, now: i64, asked: Option<&str>) -> StoredToken
 
 /// The shared state of the OAuth 2.0 kinds: the token endpoint client,
 /// one flight per credential, and the authorizations in progress by
-/// `state` (see [`super::oauth_code`]). Locks inside are std mutexes,
+/// `state` (see [`super::oauth2_authorization_code`]). Locks inside are std mutexes,
 /// never held across an `.await`; a flight is a tokio mutex, held across
 /// the token request on purpose.
 #[derive(Clone)]
@@ -447,22 +447,24 @@ mod tests {
     fn authorize_on_the_wrong_route_says_where_to_go() {
         let org = OrgId::parse("demo").unwrap();
         let url = |u: &str| Url::parse(u).unwrap();
-        let code = Kind::OAuth2AuthorizationCode(super::super::oauth_code::OAuthCode {
-            client_id: "c".into(),
-            client_secret: Secret::new("s"),
-            scope: None,
-            auth_url: url("https://login.example/authorize"),
-            token_url: url("https://login.example/token"),
-            redirect_uri: "http://127.0.0.1:8402/oauth2/callback".into(),
-        });
-        let client =
-            Kind::OAuth2ClientCredentials(super::super::client_credentials::ClientCredentials {
+        let code =
+            Kind::OAuth2AuthorizationCode(super::super::oauth2_authorization_code::OAuthCode {
+                client_id: "c".into(),
+                client_secret: Secret::new("s"),
+                scope: None,
+                auth_url: url("https://login.example/authorize"),
+                token_url: url("https://login.example/token"),
+                redirect_uri: "http://127.0.0.1:8402/oauth2/callback".into(),
+            });
+        let client = Kind::OAuth2ClientCredentials(
+            super::super::oauth2_client_credentials::ClientCredentials {
                 client_id: "c".into(),
                 client_secret: Secret::new("s"),
                 scope: None,
                 token_url: url("https://login.example/token"),
-            });
-        let basic = Kind::BasicAuthentication(super::super::basic::Basic {
+            },
+        );
+        let basic = Kind::BasicAuthentication(super::super::basic_authentication::Basic {
             username: "u".into(),
             password: Secret::new("p"),
         });

@@ -1,6 +1,6 @@
 //! Domains (Intent Manager): an organisation's NLU models, each trained by
 //! a third-party NLU engine with one Third-party NLU credential of the
-//! vault ([`crate::platform::credentials::nlu`]; source document 004: that
+//! vault ([`crate::platform::credentials::third_party_nlu`]; source document 004: that
 //! credential "is used during domain training").
 //!
 //! A domain names its credential and what to train: for Dialogflow the
@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
-use super::credentials::nlu::Provider;
+use super::credentials::third_party_nlu::Provider;
 use super::credentials::{Credential, FieldError, Kind, err};
 use super::org::OrgId;
 
@@ -271,7 +271,7 @@ impl Domains {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::credentials::nlu::ThirdPartyNlu;
+    use crate::platform::credentials::third_party_nlu::ThirdPartyNlu;
     use crate::secret::Secret;
 
     fn domain(workspace: Option<&str>, project: Option<&str>) -> Domain {
@@ -352,10 +352,12 @@ mod tests {
             ]
         );
         let basic = Credential {
-            kind: Kind::BasicAuthentication(crate::platform::credentials::basic::Basic {
-                username: "u".into(),
-                password: Secret::new("p"),
-            }),
+            kind: Kind::BasicAuthentication(
+                crate::platform::credentials::basic_authentication::Basic {
+                    username: "u".into(),
+                    password: Secret::new("p"),
+                },
+            ),
             ..df
         };
         assert_eq!(

@@ -28,7 +28,7 @@ use tracing::instrument;
 
 use crate::platform::PlatformState;
 use crate::platform::credentials::StoredToken;
-use crate::platform::credentials::nlu::{ProviderKey, ServiceAccount};
+use crate::platform::credentials::third_party_nlu::{ProviderKey, ServiceAccount};
 use crate::platform::oauth::held_token::Margin;
 use crate::platform::oauth::token_request::{self, Grant, Recorder};
 use crate::platform::oauth::token_response::TokenError;
@@ -206,7 +206,7 @@ pub fn tidy(text: &str, presented: &Secret) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::credentials::nlu::tests::rsa_pem;
+    use crate::platform::credentials::third_party_nlu::tests::rsa_pem;
 
     #[test]
     fn the_assertion_is_rfc_7523_with_the_key_id() {

@@ -34,7 +34,7 @@ use super::Domain;
 use super::token::{self, NluToken, TokenFailure};
 use crate::platform::PlatformState;
 use crate::platform::credentials::http::authorised;
-use crate::platform::credentials::nlu::{Provider, ProviderKey, ThirdPartyNlu};
+use crate::platform::credentials::third_party_nlu::{Provider, ProviderKey, ThirdPartyNlu};
 use crate::platform::credentials::{Credential, Kind};
 use crate::platform::oauth::token_response::TokenError;
 use crate::platform::org::OrgId;

@@ -21,11 +21,22 @@ pub async fn authorize(
         Kind::BasicAuthentication(b) => Ok(Auth::header(b.authorization())),
         Kind::AccessToken(t) => Ok(Auth::header(t.authorization())),
         Kind::OAuth2AuthorizationCode(c) => {
-            credentials::oauth_code::authorization(state, &conv.org, &credential.name, c).await
+            credentials::oauth2_authorization_code::authorization(
+                state,
+                &conv.org,
+                &credential.name,
+                c,
+            )
+            .await
         }
         Kind::OAuth2ClientCredentials(c) => {
-            credentials::client_credentials::authorization(state, &conv.org, &credential.name, c)
-                .await
+            credentials::oauth2_client_credentials::authorization(
+                state,
+                &conv.org,
+                &credential.name,
+                c,
+            )
+            .await
         }
         Kind::MutualAuthentication(m) => {
             // Opening the key store (key derivation) the first time may
@@ -37,7 +48,7 @@ pub async fn authorize(
                 m.clone(),
             );
             tokio::task::spawn_blocking(move || {
-                credentials::mtls::client::authorize(&state, &org, &name, &m)
+                credentials::mutual_authentication::client::authorize(&state, &org, &name, &m)
             })
             .await
             .unwrap_or_else(|_| Err("the client certificate could not be loaded".into()))
@@ -60,10 +71,10 @@ pub fn unauthorized(state: &PlatformState, conv: &ConvInfo, credential: &Credent
     tracing::info!(credential = %credential.name, kind = credential.kind.type_name(), "brand API refused the credential");
     match &credential.kind {
         Kind::OAuth2AuthorizationCode(_) => {
-            credentials::oauth_code::unauthorized(state, &conv.org, &credential.name)
+            credentials::oauth2_authorization_code::unauthorized(state, &conv.org, &credential.name)
         }
         Kind::OAuth2ClientCredentials(_) => {
-            credentials::client_credentials::unauthorized(state, &conv.org, &credential.name)
+            credentials::oauth2_client_credentials::unauthorized(state, &conv.org, &credential.name)
         }
         Kind::ConsumerPreAuthentication(_) => pre_auth_unauthorized(state, conv),
         _ => {}

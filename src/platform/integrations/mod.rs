@@ -20,7 +20,7 @@ use url::Url;
 use super::PlatformState;
 use super::bots::{AnswerTemplate, Dialog};
 use super::conversations::{ConvInfo, Reply, TokenCheck};
-use super::credentials::mtls::verify::{self, Refusal};
+use super::credentials::mutual_authentication::verify::{self, Refusal};
 use super::credentials::{ConsumerAuth, Credential, Kind};
 use super::events::{EventKind, RechallengeReason};
 use template::{TemplateError, Vars};

@@ -2,7 +2,7 @@
 //! platform starts: the consumer's sign-in link of a conversation
 //! ([`crate::platform::delegation`]) and an admin's Authorize of an OAuth
 //! 2.0 authorization code credential
-//! ([`crate::platform::credentials::oauth_code`]).
+//! ([`crate::platform::credentials::oauth2_authorization_code`]).
 //!
 //! A `state` is bound to an account (the organisation), short lived (its
 //! expiry on the shared clock) and used once (RFC 6749 10.12, RFC 9700

@@ -56,7 +56,7 @@ mod tests {
 
     #[test]
     fn the_provider_must_be_an_issuer() {
-        let mut org = super::super::basic::tests::ctx_org();
+        let mut org = super::super::basic_authentication::tests::ctx_org();
         let ctx = SaveContext {
             org: &org,
             platform_url: "http://127.0.0.1:8402",

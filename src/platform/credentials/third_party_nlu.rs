@@ -585,7 +585,7 @@ pub(crate) mod tests {
     }
 
     fn run(body: Value) -> Result<ThirdPartyNlu, Vec<(&'static str, &'static str)>> {
-        let org = super::super::basic::tests::ctx_org();
+        let org = super::super::basic_authentication::tests::ctx_org();
         let ctx = SaveContext {
             org: &org,
             platform_url: "http://127.0.0.1:8402",

@@ -557,7 +557,7 @@ mod tests {
     }
 
     fn check(input: Input) -> Result<OAuthCode, Vec<(&'static str, &'static str)>> {
-        let org = super::super::basic::tests::ctx_org();
+        let org = super::super::basic_authentication::tests::ctx_org();
         let ctx = SaveContext {
             org: &org,
             platform_url: PLATFORM,
