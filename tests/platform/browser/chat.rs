@@ -59,7 +59,7 @@ async fn the_answer_appears_without_a_reload_and_the_clock_brings_a_new_link() {
     // The IdP opened in a new tab: sign in there and allow.
     // The click opens it asynchronously: poll for it (not an expiry).
     let mut idp_tab = None;
-    for _ in 0..100 {
+    for _ in 0..super::POLLS {
         idp_tab = client
             .windows()
             .await

@@ -469,7 +469,7 @@ async fn an_oauth_code_credential_is_authorized_in_the_browser() {
     press(&client, Locator::Css("button[data-copy]")).await;
     // The clipboard answers asynchronously: poll the button's text.
     let mut copied = String::new();
-    for _ in 0..100 {
+    for _ in 0..super::POLLS {
         copied = text_of(&client, Locator::Css("button[data-copy]")).await;
         if copied != "Copy" {
             break;

@@ -18,6 +18,11 @@ use fantoccini::{Client, Locator};
 use serde_json::Value;
 use standin::conform::chromium::Driver;
 
+/// How many times (50 ms apart) an element is looked for before a test
+/// gives up: 15 s, for a loaded two-core machine running tests side by
+/// side. A bound on polling, not a timing assertion.
+pub const POLLS: usize = 300;
+
 /// A fresh headless Chromium that records its console.
 pub async fn browser(driver: &Driver) -> Client {
     driver
@@ -29,7 +34,7 @@ pub async fn browser(driver: &Driver) -> Client {
 /// Click the element, found afresh until the click lands: a page that
 /// replaces its live part at every event may make a found element stale.
 pub async fn press(client: &Client, at: Locator<'_>) {
-    for _ in 0..100 {
+    for _ in 0..POLLS {
         if let Ok(element) = client.find(at).await
             && element.click().await.is_ok()
         {
@@ -43,7 +48,7 @@ pub async fn press(client: &Client, at: Locator<'_>) {
 
 /// Type `text` into the element, found afresh until it takes it.
 pub async fn type_into(client: &Client, at: Locator<'_>, text: &str) {
-    for _ in 0..100 {
+    for _ in 0..POLLS {
         if let Ok(element) = client.find(at).await
             && element.send_keys(text).await.is_ok()
         {
@@ -56,7 +61,7 @@ pub async fn type_into(client: &Client, at: Locator<'_>, text: &str) {
 
 /// The text of the element, found afresh until it is read.
 pub async fn text_of(client: &Client, at: Locator<'_>) -> String {
-    for _ in 0..100 {
+    for _ in 0..POLLS {
         if let Ok(element) = client.find(at).await
             && let Ok(text) = element.text().await
         {
