@@ -3,7 +3,7 @@ Feature: The IdP holds steady under a long load test
   A load test asks the IdP for tokens as fast as it can, for as long as it
   runs. The IdP keeps a compact record of each code and token it issues,
   forgets the expired ones on its clock, and holds at most a set number of
-  them (`standin idp --max-records`, a million by default). At that ceiling
+  them (`standin idp --max-records`, 900,000 by default). At that ceiling
   it never runs out of memory: it forgets expired records first, then the
   records of live JWT access tokens of client credentials (still valid by
   their signature); when every record it holds is one it cannot forget (an

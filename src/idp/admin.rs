@@ -325,6 +325,13 @@ impl IdpState {
         }
     }
 
+    /// How full the store is (no records listed: cheap enough to poll
+    /// during a load test).
+    pub fn store_view(&self) -> StoreView {
+        let store = self.store();
+        store_view(&store, &store.records)
+    }
+
     /// Back to the fixtures: clients, users, keys, clock, no faults, nothing
     /// issued. The limits stay.
     pub fn reset(&self) {
@@ -557,6 +564,10 @@ async fn get_grants(State(state): State<IdpState>) -> Json<Grants> {
     Json(state.grants())
 }
 
+async fn get_store(State(state): State<IdpState>) -> Json<StoreView> {
+    Json(state.store_view())
+}
+
 /// `{"quirks": [...]}`: the quirk modes in force.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -678,6 +689,7 @@ pub fn routes(state: IdpState) -> Router<IdpState> {
         .route("/admin/faults", post(post_fault).delete(delete_faults))
         .route("/admin/id-token-defects", post(post_defect))
         .route("/admin/grants", get(get_grants))
+        .route("/admin/store", get(get_store))
         .route("/admin/reset", post(post_reset))
         .route("/admin/quirks", get(get_quirks).put(put_quirks))
         .route("/admin/inspector", get(super::inspector::page))

@@ -52,8 +52,12 @@ pub use crate::wire::TokenId;
 pub struct Limits {
     /// Codes, access tokens and refresh tokens held at most, live and
     /// recently expired together (see the module documentation for what
-    /// happens at the ceiling). Default 1,000,000: about 150 MB of
-    /// records.
+    /// happens at the ceiling). Default 900,000, about 200 MB held at the
+    /// ceiling: under a steady churn (as many records forgotten as
+    /// recorded) a hash map keeps its size only while it is at most half
+    /// full, so 900,000 keeps the largest map at 2^21 slots; past 917,504
+    /// it doubles to 2^22 (about 150 MB more). `benches/soak.sh` shows
+    /// both.
     pub max_records: usize,
     /// Signed-in browser sessions held at most. At the ceiling the one
     /// closest to its end is forgotten (that consumer signs in again).
@@ -69,7 +73,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_records: 1_000_000,
+            max_records: 900_000,
             max_sessions: 100_000,
             max_forms: 100_000,
             inspect_limit: 10_000,
@@ -934,7 +938,7 @@ impl Records {
                 max_records = full.max_records,
                 refused,
                 retry_after,
-                "token store full: the IdP holds its ceiling of {} codes and tokens (max_records), all live codes, refresh tokens, opaque or revoked tokens it cannot forget, so it answers temporarily_unavailable ({} refused since the last such line). Raise the ceiling with `standin idp --max-records N` (IdpOptions::limits.max_records), give the clients shorter token lifetimes, or issue JWT access tokens, whose records make room instead",
+                "token store full: the IdP holds its ceiling of {} codes and tokens (max_records) and can forget none of them yet (live codes, refresh tokens, opaque or revoked access tokens), so it answers temporarily_unavailable ({} refused since the last such line). Raise the ceiling with `standin idp --max-records N` (IdpOptions::limits.max_records), give the clients shorter token lifetimes, or issue JWT access tokens, whose records make room instead",
                 full.max_records,
                 refused,
             );
