@@ -158,6 +158,13 @@ pub struct Pending {
     pub verifier: PkceVerifier,
 }
 
+impl crate::platform::oauth::state_store::Claimable for Pending {
+    /// A replayed authorization response changes nothing and names no one.
+    type Trace = ();
+
+    fn trace(&self) {}
+}
+
 /// Why a callback's `state` was not accepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StateRejection {

@@ -93,11 +93,7 @@ pub async fn handler(
     };
     if let Some(reason) = rejection {
         tracing::info!(?reason, "callback refused");
-        if let Some(conv) = state
-            .challenges
-            .peek(state_value, &account)
-            .map(|c| c.conversation)
-        {
+        if let Some(conv) = state.challenges.peek(state_value, &account) {
             convs.event(&conv, now, EventKind::CallbackReceived);
             convs.event(&conv, now, EventKind::StateRejected { reason });
         }
@@ -107,7 +103,7 @@ pub async fn handler(
         Ok(ch) => ch,
         Err((reason, ch)) => {
             let reason = StateRejection::from(reason);
-            let conv = ch.map(|c| c.conversation);
+            let conv = ch;
             tracing::info!(?reason, "callback refused");
             if let Some(conv) = conv {
                 convs.event(&conv, now, EventKind::CallbackReceived);

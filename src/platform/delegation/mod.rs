@@ -16,7 +16,7 @@ use super::PlatformState;
 use super::conversations::{ConvInfo, Reply};
 use super::events::StateRejection;
 use super::integrations::{PreparedCall, SignIn, Turn};
-use super::oauth::state_store::{Refused, StateStore};
+use super::oauth::state_store::{Claimable, Refused, StateStore};
 use crate::secret::{Nonce, PkceVerifier};
 
 /// One outstanding authentication link, kept under its `state` in the
@@ -39,6 +39,15 @@ pub struct Challenge {
 
 /// Outstanding challenges by `state`.
 pub type Challenges = StateStore<Challenge>;
+
+impl Claimable for Challenge {
+    /// A replayed link is reported in its conversation.
+    type Trace = String;
+
+    fn trace(&self) -> String {
+        self.conversation.clone()
+    }
+}
 
 impl From<Refused> for StateRejection {
     fn from(r: Refused) -> Self {

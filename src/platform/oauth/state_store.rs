@@ -11,7 +11,12 @@
 //! one gets it. A claim on another account does not consume it (the real
 //! callback can still arrive); an expired one is consumed and refused.
 //! Consumed and expired entries are remembered for [`REMEMBER_SECS`], so a
-//! late replay is reported as reused or expired rather than unknown.
+//! late replay is reported as reused or expired rather than unknown; of a
+//! consumed entry only its [`Claimable::Trace`] is kept (whose it was: a
+//! conversation id), not the PKCE verifier, nonce or waiting call, so a
+//! steady stream of sign-ins does not pile up whole challenges for an
+//! hour. Forgotten entries are swept at most once per second of the
+//! shared clock.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -34,21 +39,66 @@ pub enum Refused {
     Expired,
 }
 
-#[derive(Debug)]
-struct Entry<T> {
-    value: T,
+/// A value kept under a `state`.
+pub trait Claimable: Clone {
+    /// What is kept once the value is consumed: enough to say whose a
+    /// replayed `state` was.
+    type Trace: Clone;
+
+    fn trace(&self) -> Self::Trace;
+}
+
+/// A live value, or the trace of a consumed one.
+enum Held<T: Claimable> {
+    Live(T),
+    Spent(T::Trace),
+}
+
+impl<T: Claimable> Held<T> {
+    fn trace(&self) -> T::Trace {
+        match self {
+            Held::Live(v) => v.trace(),
+            Held::Spent(t) => t.clone(),
+        }
+    }
+}
+
+struct Entry<T: Claimable> {
+    held: Held<T>,
     account: OrgId,
     expires_at: i64,
-    consumed: bool,
+}
+
+struct Inner<T: Claimable> {
+    entries: HashMap<String, Entry<T>>,
+    /// The clock second of the last sweep.
+    swept_at: i64,
+}
+
+impl<T: Claimable> Default for Inner<T> {
+    fn default() -> Self {
+        Self {
+            entries: HashMap::new(),
+            swept_at: i64::MIN,
+        }
+    }
 }
 
 /// Outstanding authorizations by `state`. Cloning shares the store.
-#[derive(Debug)]
-pub struct StateStore<T> {
-    inner: Arc<Mutex<HashMap<String, Entry<T>>>>,
+pub struct StateStore<T: Claimable> {
+    inner: Arc<Mutex<Inner<T>>>,
 }
 
-impl<T> Clone for StateStore<T> {
+/// How many `state` values are held; never the values.
+impl<T: Claimable> std::fmt::Debug for StateStore<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateStore")
+            .field("entries", &self.lock().entries.len())
+            .finish()
+    }
+}
+
+impl<T: Claimable> Clone for StateStore<T> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
@@ -56,7 +106,7 @@ impl<T> Clone for StateStore<T> {
     }
 }
 
-impl<T> Default for StateStore<T> {
+impl<T: Claimable> Default for StateStore<T> {
     fn default() -> Self {
         Self {
             inner: Arc::default(),
@@ -64,66 +114,78 @@ impl<T> Default for StateStore<T> {
     }
 }
 
-impl<T: Clone> StateStore<T> {
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry<T>>> {
+impl<T: Claimable> StateStore<T> {
+    fn lock(&self) -> MutexGuard<'_, Inner<T>> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Remember `value` under `state` for `account` until `expires_at`;
-    /// forget entries dead for longer than [`REMEMBER_SECS`].
+    /// Keep `value` under `state` for `account` until `expires_at`.
     pub fn insert(&self, state: String, account: OrgId, value: T, expires_at: i64, now: i64) {
-        let mut map = self.lock();
-        map.retain(|_, e| e.expires_at + REMEMBER_SECS > now);
-        map.insert(
+        let mut inner = self.lock();
+        if now > inner.swept_at {
+            inner.swept_at = now;
+            inner
+                .entries
+                .retain(|_, e| e.expires_at + REMEMBER_SECS > now);
+        }
+        inner.entries.insert(
             state,
             Entry {
-                value,
+                held: Held::Live(value),
                 account,
                 expires_at,
-                consumed: false,
             },
         );
     }
 
-    /// Check `state` and consume it. `account`: the account the callback
-    /// names, when its path names one. On refusal, the value the `state`
-    /// was issued with, if it is known (for the event log).
+    /// Check and consume `state` in one step. `account`, when given, must
+    /// be the one it was issued for (a mismatch does not consume it). On
+    /// refusal, the trace of the value, if the `state` is known.
     pub fn claim(
         &self,
         state: &str,
         account: Option<&str>,
         now: i64,
-    ) -> Result<T, (Refused, Option<T>)> {
-        let mut map = self.lock();
-        let Some(e) = map.get_mut(state) else {
+    ) -> Result<T, (Refused, Option<T::Trace>)> {
+        let mut inner = self.lock();
+        let Some(e) = inner.entries.get_mut(state) else {
             return Err((Refused::Unknown, None));
         };
         if account.is_some_and(|a| e.account.as_str() != a) {
-            return Err((Refused::WrongAccount, Some(e.value.clone())));
+            return Err((Refused::WrongAccount, Some(e.held.trace())));
         }
-        if e.consumed {
-            return Err((Refused::Reused, Some(e.value.clone())));
-        }
-        e.consumed = true;
+        let trace = e.held.trace();
+        let Held::Live(value) = std::mem::replace(&mut e.held, Held::Spent(trace.clone())) else {
+            return Err((Refused::Reused, Some(trace)));
+        };
         if now >= e.expires_at {
-            return Err((Refused::Expired, Some(e.value.clone())));
+            return Err((Refused::Expired, Some(trace)));
         }
-        Ok(e.value.clone())
+        Ok(value)
     }
 
-    /// The value of `state` on `account`, without consuming it: for the
-    /// event log of a response refused before its state is claimed.
-    pub fn peek(&self, state: &str, account: &str) -> Option<T> {
+    /// The trace of the value under `state` of `account`, without
+    /// consuming it.
+    pub fn peek(&self, state: &str, account: &str) -> Option<T::Trace> {
         self.lock()
+            .entries
             .get(state)
             .filter(|e| e.account.as_str() == account)
-            .map(|e| e.value.clone())
+            .map(|e| e.held.trace())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Claimable for &'static str {
+        type Trace = &'static str;
+
+        fn trace(&self) -> &'static str {
+            self
+        }
+    }
 
     fn store() -> StateStore<&'static str> {
         let s = StateStore::default();
@@ -175,5 +237,30 @@ mod tests {
         );
         assert_eq!(s.peek("s", "demo"), None);
         assert_eq!(s.claim("s", None, 0), Err((Refused::Unknown, None)));
+    }
+
+    /// A consumed value leaves only its trace behind (the whole value is
+    /// handed to the one claim that consumed it).
+    #[test]
+    fn a_consumed_state_keeps_only_its_trace() {
+        #[derive(Clone, Debug, PartialEq)]
+        struct Heavy(Vec<u8>, &'static str);
+        impl Claimable for Heavy {
+            type Trace = &'static str;
+            fn trace(&self) -> &'static str {
+                self.1
+            }
+        }
+        let s = StateStore::default();
+        let demo = OrgId::parse("demo").unwrap();
+        s.insert("s".into(), demo, Heavy(vec![0; 1 << 20], "conv-1"), 100, 0);
+        assert_eq!(s.claim("s", None, 1).unwrap().0.len(), 1 << 20);
+        let inner = s.lock();
+        assert!(matches!(inner.entries["s"].held, Held::Spent("conv-1")));
+        drop(inner);
+        assert_eq!(
+            s.claim("s", None, 2),
+            Err((Refused::Reused, Some("conv-1")))
+        );
     }
 }
