@@ -34,81 +34,21 @@
 //! it answers the browser, so the second is usually negative: the page has
 //! the answer before the sign-in tab has its "return to the chat" page.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::start;
 use serde_json::{Value, json};
 use standin::conformance::agent::{ConsumerAgent, FormHints, Landing};
-use standin::platform::{PlatformFixtures, PlatformOptions};
-use standin::stack::{Brand, BrandOptions, Stack};
+use standin::stack::Stack;
 use tokio::sync::{Barrier, oneshot};
 use url::Url;
 
-const CLIENT_ID: &str = "bench-bot";
-const CLIENT_SECRET: &str = "bench-bot-secret";
 /// What the answer's event carries.
 const ANSWER: &str = "Your orders: 1001";
-
-fn platform_fixtures(issuer: &str, api: &str) -> PlatformFixtures {
-    let toml = format!(
-        r#"
-[[orgs]]
-id = "demo"
-[orgs.provider]
-issuer = "{issuer}"
-client_id = "{CLIENT_ID}"
-client_secret = "{CLIENT_SECRET}"
-
-[[bots]]
-id = "demo-bot"
-fallback = "Say my orders."
-
-[[bots.dialogs]]
-name = "my-orders"
-triggers = ["my orders"]
-[bots.dialogs.integration]
-name = "list-orders"
-method = "GET"
-url = "{api}/api/orders"
-credential = "brand-login"
-headers = {{ Accept = "application/json" }}
-[bots.dialogs.answer]
-text = "Your orders: {{list}}"
-list = "/orders"
-item = "{{/id}} ({{/status}}, total {{/total}})"
-empty = "you have no orders"
-"#
-    );
-    PlatformFixtures::from_toml(&toml, "bench fixtures").expect("bench fixtures parse")
-}
-
-/// The three parties on free loopback ports, the platform's client
-/// registered at the IdP and its Consumer Authentication credential set.
-async fn start() -> Stack {
-    let brand = Brand::start(BrandOptions::default())
-        .await
-        .expect("brand side starts");
-    let stack = brand
-        .with_platform(PlatformOptions::default(), |urls| {
-            platform_fixtures(&urls.issuer, &urls.api)
-        })
-        .await
-        .expect("platform starts");
-    stack
-        .register_platform_client(CLIENT_ID, CLIENT_SECRET, &["demo"])
-        .expect("client added");
-    let link = stack.consumer_auth_link(
-        "demo",
-        CLIENT_ID,
-        "openid profile orders:read payments:write",
-    );
-    stack
-        .platform
-        .state()
-        .add_consumer_auth("demo", "brand-login", &link)
-        .expect("credential valid");
-    stack
-}
 
 async fn json(r: reqwest::RequestBuilder) -> Value {
     r.send()

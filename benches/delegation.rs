@@ -32,17 +32,16 @@
 //! a running platform. Criterion's median is the figure to report
 //! (`target/criterion/flow/*/new/estimates.json`).
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use standin::conformance::agent::{ConsumerAgent, FormHints, Landing};
-use standin::platform::{PlatformFixtures, PlatformOptions};
-use standin::stack::{Brand, BrandOptions, Stack};
+use standin::stack::Stack;
 use url::Url;
-
-const CLIENT_ID: &str = "bench-bot";
-const CLIENT_SECRET: &str = "bench-bot-secret";
 
 struct World {
     stack: Stack,
@@ -55,66 +54,10 @@ impl World {
     }
 }
 
-fn platform_fixtures(issuer: &str, api: &str) -> PlatformFixtures {
-    let toml = format!(
-        r#"
-[[orgs]]
-id = "demo"
-[orgs.provider]
-issuer = "{issuer}"
-client_id = "{CLIENT_ID}"
-client_secret = "{CLIENT_SECRET}"
-
-[[bots]]
-id = "demo-bot"
-fallback = "Say my orders."
-
-[[bots.dialogs]]
-name = "my-orders"
-triggers = ["my orders"]
-[bots.dialogs.integration]
-name = "list-orders"
-method = "GET"
-url = "{api}/api/orders"
-credential = "brand-login"
-headers = {{ Accept = "application/json" }}
-[bots.dialogs.answer]
-text = "Your orders: {{list}}"
-list = "/orders"
-item = "{{/id}} ({{/status}}, total {{/total}})"
-empty = "you have no orders"
-"#
-    );
-    PlatformFixtures::from_toml(&toml, "bench fixtures").expect("bench fixtures parse")
-}
-
 /// The three parties, as `standin up` wires them, on free ports.
 async fn start() -> World {
-    let brand = Brand::start(BrandOptions::default())
-        .await
-        .expect("brand side starts");
-    let stack = brand
-        .with_platform(PlatformOptions::default(), |urls| {
-            platform_fixtures(&urls.issuer, &urls.api)
-        })
-        .await
-        .expect("platform starts");
-    // The fixtures' demo-bot, with this platform's callback.
-    stack
-        .register_platform_client(CLIENT_ID, CLIENT_SECRET, &["demo"])
-        .expect("client added");
-    let link = stack.consumer_auth_link(
-        "demo",
-        CLIENT_ID,
-        "openid profile orders:read payments:write",
-    );
-    stack
-        .platform
-        .state()
-        .add_consumer_auth("demo", "brand-login", &link)
-        .expect("credential valid");
     World {
-        stack,
+        stack: common::start().await,
         http: reqwest::Client::new(),
     }
 }
