@@ -4,8 +4,6 @@
 //! tab, the timeline's steps open on their details (and stay open, the
 //! focus kept, across updates), and the clock control brings a new link.
 
-use std::time::Duration;
-
 use fantoccini::Locator;
 use standin::conform::chromium::Driver;
 
@@ -32,13 +30,7 @@ async fn the_answer_appears_without_a_reload_and_the_clock_brings_a_new_link() {
         .unwrap()
         .to_string();
     type_into(&client, Locator::Css("#text"), "my orders\n").await;
-    until_text(
-        &client,
-        Locator::Css("#transcript"),
-        "Sign in",
-        Duration::from_secs(5),
-    )
-    .await;
+    until_text(&client, Locator::Css("#transcript"), "Sign in").await;
     let link = url::Url::parse(
         &client
             .find(Locator::Css("a.signin"))
@@ -58,19 +50,15 @@ async fn the_answer_appears_without_a_reload_and_the_clock_brings_a_new_link() {
     press(&client, Locator::Css("a.signin")).await;
     // The IdP opened in a new tab: sign in there and allow.
     // The click opens it asynchronously: poll for it (not an expiry).
-    let mut idp_tab = None;
-    for _ in 0..super::POLLS {
-        idp_tab = client
+    let idp_tab = super::poll(|| async {
+        client
             .windows()
             .await
-            .unwrap()
+            .ok()?
             .into_iter()
-            .find(|w| *w != chat);
-        if idp_tab.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+            .find(|w| *w != chat)
+    })
+    .await;
     let idp_tab = idp_tab.expect("the IdP opened in a new tab");
     client.switch_to_window(idp_tab).await.unwrap();
     // The IdP's sign-in page is held to the same bar as the platform's.
@@ -96,13 +84,7 @@ async fn the_answer_appears_without_a_reload_and_the_clock_brings_a_new_link() {
         .unwrap();
     // Back in the chat tab, which nobody reloaded.
     client.switch_to_window(chat).await.unwrap();
-    let text = until_text(
-        &client,
-        Locator::Css("#transcript"),
-        "Your orders: 1001",
-        Duration::from_secs(5),
-    )
-    .await;
+    let text = until_text(&client, Locator::Css("#transcript"), "Your orders: 1001").await;
     assert!(text.contains("Your orders: 1001"), "the chat shows: {text}");
     // Beside it, the timeline drew the flow, and nobody reloaded.
     let timeline = text_of(&client, Locator::Css("#timeline")).await;
@@ -126,7 +108,7 @@ async fn the_answer_appears_without_a_reload_and_the_clock_brings_a_new_link() {
     )
     .await;
     let exchange = Locator::XPath("//details[summary[contains(., 'exchange done')]]");
-    let text = until_text(&client, exchange, "expires_in", Duration::from_secs(5)).await;
+    let text = until_text(&client, exchange, "expires_in").await;
     for shown in [
         format!("{}/token", world.idp.issuer()),
         "grant_type".into(),
@@ -147,7 +129,7 @@ async fn the_answer_appears_without_a_reload_and_the_clock_brings_a_new_link() {
     )
     .await;
     let id_token = Locator::XPath("//details[summary[contains(., 'id token validated')]]");
-    let text = until_text(&client, id_token, "iss", Duration::from_secs(5)).await;
+    let text = until_text(&client, id_token, "iss").await;
     for shown in [
         "sub",
         "c0ffee00-a11c-4e00-8000-000000000001",
@@ -187,19 +169,16 @@ async fn the_answer_appears_without_a_reload_and_the_clock_brings_a_new_link() {
         .as_u64()
         .unwrap();
     world.say(&conv, "my orders").await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
+    let answered = super::poll(|| async {
         let transcript = text_of(&client, Locator::Css("#transcript")).await;
-        if transcript.matches("Your orders: 1001").count() == 2 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no second answer: {transcript}"
-        );
-        // Polling the page for the update, not waiting out an expiry.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        (transcript.matches("Your orders: 1001").count() == 2).then_some(())
+    })
+    .await;
+    assert!(
+        answered.is_some(),
+        "no second answer: {}",
+        text_of(&client, Locator::Css("#transcript")).await
+    );
     let after = client
         .execute(rows, vec![])
         .await
@@ -250,13 +229,7 @@ async fn the_answer_appears_without_a_reload_and_the_clock_brings_a_new_link() {
     )
     .await;
     type_into(&client, Locator::Css("#text"), "my orders\n").await;
-    let text = until_text(
-        &client,
-        Locator::Css("#transcript"),
-        "expired",
-        Duration::from_secs(5),
-    )
-    .await;
+    let text = until_text(&client, Locator::Css("#transcript"), "expired").await;
     assert!(text.contains("expired"), "the chat shows: {text}");
     assert_eq!(
         client

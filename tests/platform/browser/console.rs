@@ -468,14 +468,12 @@ async fn an_oauth_code_credential_is_authorized_in_the_browser() {
     );
     press(&client, Locator::Css("button[data-copy]")).await;
     // The clipboard answers asynchronously: poll the button's text.
-    let mut copied = String::new();
-    for _ in 0..super::POLLS {
-        copied = text_of(&client, Locator::Css("button[data-copy]")).await;
-        if copied != "Copy" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let copied = super::poll(|| async {
+        let text = text_of(&client, Locator::Css("button[data-copy]")).await;
+        (text != "Copy").then_some(text)
+    })
+    .await
+    .unwrap_or_else(|| "Copy".into());
     assert!(
         copied == "Copied" || copied == "Press Ctrl+C to copy",
         "the Copy button says {copied:?}"

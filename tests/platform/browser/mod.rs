@@ -18,10 +18,25 @@ use fantoccini::{Client, Locator};
 use serde_json::Value;
 use standin::conform::chromium::Driver;
 
-/// How many times (50 ms apart) an element is looked for before a test
+/// How many times, [`PAUSE`] apart, the page is looked at before a test
 /// gives up: 15 s, for a loaded two-core machine running tests side by
-/// side. A bound on polling, not a timing assertion.
+/// side. A bound on polling a page that changes by itself (elements
+/// appear, go stale, are replaced), not a timing assertion, and never
+/// a wait for an expiry: expiry is a move of the shared clock.
 pub const POLLS: usize = 300;
+const PAUSE: Duration = Duration::from_millis(50);
+
+/// `attempt` until it gives a value, at most [`POLLS`] times; the one
+/// place the browser tests wait.
+pub async fn poll<T, F: Future<Output = Option<T>>>(mut attempt: impl FnMut() -> F) -> Option<T> {
+    for _ in 0..POLLS {
+        if let Some(value) = attempt().await {
+            return Some(value);
+        }
+        tokio::time::sleep(PAUSE).await;
+    }
+    None
+}
 
 /// A fresh headless Chromium that records its console.
 pub async fn browser(driver: &Driver) -> Client {
@@ -34,55 +49,35 @@ pub async fn browser(driver: &Driver) -> Client {
 /// Click the element, found afresh until the click lands: a page that
 /// replaces its live part at every event may make a found element stale.
 pub async fn press(client: &Client, at: Locator<'_>) {
-    for _ in 0..POLLS {
-        if let Ok(element) = client.find(at).await
-            && element.click().await.is_ok()
-        {
-            return;
-        }
-        // Polling the page, not waiting out an expiry.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{at:?} could not be clicked");
+    poll(|| async { client.find(at).await.ok()?.click().await.ok() })
+        .await
+        .unwrap_or_else(|| panic!("{at:?} could not be clicked"));
 }
 
 /// Type `text` into the element, found afresh until it takes it.
 pub async fn type_into(client: &Client, at: Locator<'_>, text: &str) {
-    for _ in 0..POLLS {
-        if let Ok(element) = client.find(at).await
-            && element.send_keys(text).await.is_ok()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{at:?} could not be typed into");
+    poll(|| async { client.find(at).await.ok()?.send_keys(text).await.ok() })
+        .await
+        .unwrap_or_else(|| panic!("{at:?} could not be typed into"));
 }
 
 /// The text of the element, found afresh until it is read.
 pub async fn text_of(client: &Client, at: Locator<'_>) -> String {
-    for _ in 0..POLLS {
-        if let Ok(element) = client.find(at).await
-            && let Ok(text) = element.text().await
-        {
-            return text;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{at:?} could not be read");
+    poll(|| async { client.find(at).await.ok()?.text().await.ok() })
+        .await
+        .unwrap_or_else(|| panic!("{at:?} could not be read"))
 }
 
-/// Wait (polling the page, up to `limit`) until the element's text
-/// contains `wanted`; returns the text last read.
-pub async fn until_text(client: &Client, at: Locator<'_>, wanted: &str, limit: Duration) -> String {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
+/// The element's text once it contains `wanted`, or as last read.
+pub async fn until_text(client: &Client, at: Locator<'_>, wanted: &str) -> String {
+    let reached = poll(|| async {
         let text = text_of(client, at).await;
-        if text.contains(wanted) || tokio::time::Instant::now() >= deadline {
-            return text;
-        }
-        // Polling the page for an update, not waiting out an expiry.
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        text.contains(wanted).then_some(text)
+    })
+    .await;
+    match reached {
+        Some(text) => text,
+        None => text_of(client, at).await,
     }
 }
 
