@@ -11,7 +11,7 @@ use standin::conform::chromium::Driver;
 use standin::idp::{ClientConfig, Fixtures, IdpOptions, MockIdp};
 use standin::platform::{Platform, PlatformFixtures, PlatformOptions};
 
-use super::{browser, check_page, press, screenshot, text_of, type_into};
+use super::{browser, check_page, press, screenshot, text_of, type_into, until_text};
 
 /// The organisation's admin token; never shown by any page.
 const ADMIN_TOKEN: &str = "acme-admin-token-canary";
@@ -335,7 +335,8 @@ async fn each_credential_type_through_its_form_and_a_credential_in_use_deleted_b
     )
     .await;
     press(&client, Locator::XPath("//button[.='Authorize']")).await;
-    let confirmed = text_of(&client, Locator::Css("h1")).await;
+    // The form's page is still shown until the answer comes: wait for it.
+    let confirmed = until_text(&client, Locator::Css("h1"), "authorised").await;
     assert_eq!(confirmed, "Credential brand-cc is authorised");
     check_page(&client, &CANARIES).await;
 
@@ -507,7 +508,7 @@ async fn an_oauth_code_credential_is_authorized_in_the_browser() {
     )
     .await;
     press(&client, Locator::Css("button[value=allow]")).await;
-    let confirmed = text_of(&client, Locator::Css("h1")).await;
+    let confirmed = until_text(&client, Locator::Css("h1"), "authorised").await;
     assert_eq!(confirmed, "Credential brand-oauth is authorised");
     press(
         &client,
