@@ -12,7 +12,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::form::{self, Context, Entered, Mode};
-use super::layout::{self, Crumb, attr, segment, text};
+use super::layout::{self, Place, attr, segment, text};
 use super::session::{admitted, cross_site, same_site};
 use super::types::{self, Shows, TYPES, Type};
 use super::{authorize, saving};
@@ -28,23 +28,6 @@ pub struct Chosen {
     type_name: Option<String>,
     #[serde(default)]
     name: Option<String>,
-}
-
-fn crumbs<'a>(id: &'a str, base: &str) -> [Crumb<'a>; 3] {
-    [
-        Crumb {
-            label: "Organisations",
-            href: Some("/console".into()),
-        },
-        Crumb {
-            label: id,
-            href: Some(base.to_string()),
-        },
-        Crumb {
-            label: "Add credential",
-            href: None,
-        },
-    ]
 }
 
 /// What the type's form shows above its fields.
@@ -107,7 +90,7 @@ fn choose_type(org: &Org, base: &str, name: &str, problem: Option<&str>) -> Resp
     layout::page(
         StatusCode::OK,
         "Add credential",
-        &crumbs(org.id.as_str(), base),
+        Place::InOrg(org.id.as_str(), "Add credential"),
         &format!(
             "<form method=\"get\" action=\"{b}/new\">\
              <div class=\"field\"><label for=\"f-name\">Name</label>\
@@ -149,7 +132,7 @@ pub fn fields_page(
     layout::page(
         status,
         &format!("Add credential: {}", t.label),
-        &crumbs(org.id.as_str(), &base),
+        Place::InOrg(org.id.as_str(), "Add credential"),
         &format!(
             "{html}<p><a href=\"{}/new\">Choose another type</a> · <a href=\"{}\">Cancel</a></p>",
             attr(&base),

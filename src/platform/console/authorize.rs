@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::layout::{self, Crumb, attr, segment, text};
+use super::layout::{self, Place, attr, segment, text};
 use super::session::{admitted, cross_site, same_site};
 use crate::platform::PlatformState;
 use crate::platform::credentials::{Kind, oauth2_authorization_code, oauth2_client_credentials};
@@ -44,7 +44,7 @@ fn on_to_the_brand(org: &Org, base: &str, name: &str) -> Response {
     let mut response = layout::page(
         StatusCode::OK,
         &format!("Credential {name} is saved"),
-        &crumbs(org, base),
+        Place::UnderOrg(org.id.as_str()),
         &format!(
             "<p class=\"notice\" role=\"status\">Now authorize it at the brand: sign in there and allow access; \
              you come back here when it is done.</p><p><a class=\"button\" href=\"{}\">Continue to the brand</a></p>",
@@ -62,7 +62,7 @@ fn not_authorizable(org: &Org, name: &str) -> Response {
     layout::page(
         StatusCode::NOT_FOUND,
         "Nothing to authorize",
-        &crumbs(org, &base),
+        Place::UnderOrg(org.id.as_str()),
         &format!(
             "<p>{} is not an OAuth 2.0 credential of this organisation: only those are authorized.</p>\
              <p><a href=\"{}\">Back to the credentials</a></p>",
@@ -70,19 +70,6 @@ fn not_authorizable(org: &Org, name: &str) -> Response {
             attr(&base)
         ),
     )
-}
-
-fn crumbs<'a>(org: &'a Org, base: &str) -> [Crumb<'a>; 2] {
-    [
-        Crumb {
-            label: "Organisations",
-            href: Some("/console".into()),
-        },
-        Crumb {
-            label: org.id.as_str(),
-            href: Some(base.to_string()),
-        },
-    ]
 }
 
 /// `GET .../credentials/{name}/authorize`: to the brand's authorization
@@ -146,7 +133,7 @@ async fn fetch_now(
             layout::page(
                 StatusCode::OK,
                 &format!("Credential {name} is authorised"),
-                &crumbs(org, &base),
+                Place::UnderOrg(org.id.as_str()),
                 &format!(
                     "<p class=\"notice\" role=\"status\">Authorization passed: the token endpoint issued a token, kept by the platform for the bots.{}</p>{back}",
                     text(&lifetime)
@@ -158,7 +145,7 @@ async fn fetch_now(
             layout::page(
                 StatusCode::BAD_GATEWAY,
                 &format!("Credential {name} is not authorised"),
-                &crumbs(org, &base),
+                Place::UnderOrg(org.id.as_str()),
                 &format!(
                     "<p class=\"problem\" role=\"alert\">The credential is saved, but the token endpoint gave no token: {}. \
                      Check the client and the token URL (Edit), then Authorize again.</p>{back}",

@@ -9,7 +9,7 @@ use axum::response::Response;
 
 use super::add::shown_uri;
 use super::form::{self, Context, Entered, Mode};
-use super::layout::{self, Crumb, attr, segment};
+use super::layout::{self, Place, attr, segment};
 use super::session::{admitted, cross_site, same_site};
 use super::types::{self, Type};
 use super::{authorize, saving};
@@ -45,20 +45,7 @@ fn page(
     layout::page(
         status,
         &format!("Edit {name}"),
-        &[
-            Crumb {
-                label: "Organisations",
-                href: Some("/console".into()),
-            },
-            Crumb {
-                label: org.id.as_str(),
-                href: Some(base.clone()),
-            },
-            Crumb {
-                label: name,
-                href: None,
-            },
-        ],
+        Place::InOrg(org.id.as_str(), name),
         &format!(
             "<p>{}</p>{html}<p><a href=\"{}\">Cancel</a></p>",
             layout::text(t.label),
@@ -71,10 +58,7 @@ fn missing(org: &Org, name: &str) -> Response {
     layout::page(
         StatusCode::NOT_FOUND,
         "No such credential",
-        &[Crumb {
-            label: "Organisations",
-            href: Some("/console".into()),
-        }],
+        Place::UnderOrg(org.id.as_str()),
         &format!(
             "<p>Organisation {} has no credential {}.</p>",
             layout::text(org.id.as_str()),

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::layout::{self, Crumb, attr, segment, text};
+use super::layout::{self, Place, attr, segment, text};
 use super::session::{admitted, cross_site, same_site};
 use crate::platform::PlatformState;
 use crate::platform::credentials::{SaveError, edit};
@@ -23,25 +23,12 @@ pub async fn confirm(
         Err(page) => return page,
     };
     let base = format!("/console/orgs/{}", segment(org.id.as_str()));
-    let crumbs = [
-        Crumb {
-            label: "Organisations",
-            href: Some("/console".into()),
-        },
-        Crumb {
-            label: org.id.as_str(),
-            href: Some(base.clone()),
-        },
-        Crumb {
-            label: &name,
-            href: None,
-        },
-    ];
+    let place = Place::InOrg(org.id.as_str(), &name);
     if state.vault.get(&org.id, &name).is_none() {
         return layout::page(
             StatusCode::NOT_FOUND,
             "No such credential",
-            &crumbs,
+            place,
             &format!(
                 "<p>There is no credential {} (it may have been deleted already).</p><p><a href=\"{}\">Back to the credentials</a></p>",
                 text(&name),
@@ -75,7 +62,7 @@ pub async fn confirm(
         attr(&segment(&name)),
         attr(&base)
     ));
-    layout::page(StatusCode::OK, &format!("Delete {name}?"), &crumbs, &body)
+    layout::page(StatusCode::OK, &format!("Delete {name}?"), place, &body)
 }
 
 /// `POST .../credentials/{name}/delete`.
@@ -102,7 +89,7 @@ pub async fn delete(
             layout::page(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Not deleted",
-                &[],
+                Place::Nowhere,
                 "<p>The vault could not be written. Nothing was deleted; try again in a moment.</p>",
             )
         }

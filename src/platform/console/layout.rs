@@ -24,23 +24,66 @@ pub fn segment(s: &str) -> String {
     crate::platform::integrations::template::encode_component(s)
 }
 
-/// A link of the breadcrumb.
-pub struct Crumb<'a> {
-    pub label: &'a str,
-    pub href: Option<String>,
+/// Where a page sits in the console. Its breadcrumb follows from it, so
+/// every page of one place shows the same trail.
+#[derive(Clone, Copy, Debug)]
+pub enum Place<'a> {
+    /// A page of its own, outside the organisations (a refusal): no trail.
+    Nowhere,
+    /// The list of organisations.
+    Organisations,
+    /// Under the list of organisations, about none of them (an unknown
+    /// organisation, a save that could not be read).
+    UnderOrganisations,
+    /// An organisation's credentials.
+    Org(&'a str),
+    /// Under an organisation, on no page of its own (a refusal, the
+    /// outcome of Authorize).
+    UnderOrg(&'a str),
+    /// A page of an organisation: a credential, or Add credential.
+    InOrg(&'a str, &'a str),
+}
+
+impl Place<'_> {
+    /// The breadcrumb's links, the last one without `href` when it is the
+    /// page itself.
+    fn trail(self) -> Vec<(String, Option<String>)> {
+        let top = |current: bool| {
+            (
+                "Organisations".to_string(),
+                (!current).then(|| "/console".to_string()),
+            )
+        };
+        let org = |id: &str, current: bool| {
+            (
+                id.to_string(),
+                (!current).then(|| format!("/console/orgs/{}", segment(id))),
+            )
+        };
+        match self {
+            Place::Nowhere => Vec::new(),
+            Place::Organisations => vec![top(true)],
+            Place::UnderOrganisations => vec![top(false)],
+            Place::Org(id) => vec![top(false), org(id, true)],
+            Place::UnderOrg(id) => vec![top(false), org(id, false)],
+            Place::InOrg(id, label) => {
+                vec![top(false), org(id, false), (label.to_string(), None)]
+            }
+        }
+    }
 }
 
 /// A console page. `body` is HTML already escaped.
-pub fn page(status: StatusCode, title: &str, crumbs: &[Crumb<'_>], body: &str) -> Response {
+pub fn page(status: StatusCode, title: &str, place: Place<'_>, body: &str) -> Response {
     let mut trail = String::from("<nav aria-label=\"You are here\"><ol class=\"crumbs\">");
-    for c in crumbs {
-        match &c.href {
+    for (label, href) in place.trail() {
+        match href {
             Some(href) => trail.push_str(&format!(
                 "<li><a href=\"{}\">{}</a></li>",
-                attr(href),
-                text(c.label)
+                attr(&href),
+                text(&label)
             )),
-            None => trail.push_str(&format!("<li aria-current=\"page\">{}</li>", text(c.label))),
+            None => trail.push_str(&format!("<li aria-current=\"page\">{}</li>", text(&label))),
         }
     }
     trail.push_str("</ol></nav>");
@@ -114,4 +157,81 @@ pub async fn script() -> Response {
         include_str!("console.js"),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trail_of(place: Place<'_>) -> Vec<(String, Option<String>)> {
+        place.trail()
+    }
+
+    fn linked(label: &str, href: &str) -> (String, Option<String>) {
+        (label.to_string(), Some(href.to_string()))
+    }
+
+    fn current(label: &str) -> (String, Option<String>) {
+        (label.to_string(), None)
+    }
+
+    #[test]
+    fn each_place_has_one_trail_and_ends_on_the_page_itself() {
+        assert_eq!(trail_of(Place::Nowhere), vec![]);
+        assert_eq!(
+            trail_of(Place::Organisations),
+            vec![current("Organisations")]
+        );
+        assert_eq!(
+            trail_of(Place::UnderOrganisations),
+            vec![linked("Organisations", "/console")]
+        );
+        assert_eq!(
+            trail_of(Place::Org("demo")),
+            vec![linked("Organisations", "/console"), current("demo")]
+        );
+        assert_eq!(
+            trail_of(Place::UnderOrg("demo")),
+            vec![
+                linked("Organisations", "/console"),
+                linked("demo", "/console/orgs/demo")
+            ]
+        );
+        assert_eq!(
+            trail_of(Place::InOrg("a b/c", "Add credential")),
+            vec![
+                linked("Organisations", "/console"),
+                linked("a b/c", "/console/orgs/a%20b%2Fc"),
+                current("Add credential"),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_trail_is_escaped_and_marks_the_current_page() {
+        let response = page(
+            StatusCode::OK,
+            "t",
+            Place::InOrg("<org>", "<credential>"),
+            "",
+        );
+        let body = body_text(response);
+        assert!(
+            body.contains("<li><a href=\"/console/orgs/%3Corg%3E\">&lt;org&gt;</a></li>"),
+            "{body}"
+        );
+        assert!(
+            body.contains("<li aria-current=\"page\">&lt;credential&gt;</li>"),
+            "{body}"
+        );
+    }
+
+    fn body_text(response: Response) -> String {
+        let bytes = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(axum::body::to_bytes(response.into_body(), usize::MAX))
+            .expect("body");
+        String::from_utf8(bytes.to_vec()).expect("utf-8")
+    }
 }

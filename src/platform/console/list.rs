@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::layout::{self, Crumb, attr, segment, text};
+use super::layout::{self, Place, attr, segment, text};
 use super::session::admitted_after;
 use super::types;
 use crate::platform::PlatformState;
@@ -30,10 +30,7 @@ pub async fn organisations(State(state): State<PlatformState>) -> Response {
     layout::page(
         StatusCode::OK,
         "Organisations",
-        &[Crumb {
-            label: "Organisations",
-            href: None,
-        }],
+        Place::Organisations,
         &format!("<p>Choose the organisation whose credentials to see.</p><ul>{items}</ul>"),
     )
 }
@@ -97,16 +94,7 @@ pub async fn credentials(
     layout::page(
         StatusCode::OK,
         &format!("Organisation {id}"),
-        &[
-            Crumb {
-                label: "Organisations",
-                href: Some("/console".into()),
-            },
-            Crumb {
-                label: id,
-                href: None,
-            },
-        ],
+        Place::Org(id),
         &body,
     )
 }

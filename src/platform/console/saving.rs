@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::layout::{self, Crumb, segment};
+use super::layout::{self, Place, segment};
 use crate::platform::credentials::{FieldError, SaveError, edit};
 use crate::platform::org::Org;
 
@@ -43,10 +43,7 @@ pub fn as_field_errors(e: SaveError, name: &str) -> Result<Vec<FieldError>, Resp
         layout::page(
             status,
             "Not saved",
-            &[Crumb {
-                label: "Organisations",
-                href: Some("/console".into()),
-            }],
+            Place::UnderOrganisations,
             &format!("<p>{}</p>", layout::text(sentence)),
         )
     })
@@ -58,16 +55,7 @@ pub fn unreadable(org: &Org, problem: &str) -> Response {
     layout::page(
         StatusCode::BAD_REQUEST,
         "Not saved",
-        &[
-            Crumb {
-                label: "Organisations",
-                href: Some("/console".into()),
-            },
-            Crumb {
-                label: org.id.as_str(),
-                href: Some(base.clone()),
-            },
-        ],
+        Place::UnderOrg(org.id.as_str()),
         &format!(
             "<p>{}. Nothing was saved.</p><p><a href=\"{}/new\">Add credential</a></p>",
             layout::text(problem),

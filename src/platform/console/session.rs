@@ -23,7 +23,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cookie::{Cookie, SameSite};
 
-use super::layout::{self, Crumb, attr, segment};
+use super::layout::{self, Place, attr, segment};
 use crate::platform::PlatformState;
 use crate::platform::org::Org;
 use crate::secret::random_token;
@@ -126,10 +126,7 @@ pub fn admitted_after(
         return Err(layout::page(
             StatusCode::NOT_FOUND,
             "No such organisation",
-            &[Crumb {
-                label: "Organisations",
-                href: Some("/console".into()),
-            }],
+            Place::UnderOrganisations,
             "<p>This platform has no such organisation. Choose one from the list.</p>",
         ));
     };
@@ -162,16 +159,7 @@ fn token_form(org: &Org, problem: Option<&str>) -> Response {
     layout::page(
         StatusCode::OK,
         &format!("Organisation {id}"),
-        &[
-            Crumb {
-                label: "Organisations",
-                href: Some("/console".into()),
-            },
-            Crumb {
-                label: id,
-                href: None,
-            },
-        ],
+        Place::Org(id),
         &format!(
             "<p>This organisation's credentials are behind its admin token. Enter it once: \
              this browser keeps access until it is closed.</p>\
@@ -213,7 +201,7 @@ pub fn cross_site() -> Response {
     layout::page(
         StatusCode::FORBIDDEN,
         "Refused",
-        &[],
+        Place::Nowhere,
         "<p>This form was sent from another site. Nothing was changed; use the console's own pages.</p>",
     )
 }
