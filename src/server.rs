@@ -10,6 +10,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub mod page_policy;
 pub mod preface;
 
 /// Pending connections the kernel queues per listener. tokio's

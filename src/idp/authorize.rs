@@ -535,9 +535,7 @@ pub fn respond(state: &IdpState, outcome: Outcome) -> Response {
             };
             let mut response = html(status, page);
             if state.quirk(Quirk::LoginNeedsJavascript) {
-                let policy = format!(
-                    "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
-                );
+                let policy = format!("{}; script-src 'nonce-{nonce}'", super::http::page_policy());
                 if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
                     response
                         .headers_mut()

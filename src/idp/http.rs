@@ -128,8 +128,17 @@ pub fn request_params(headers: &HeaderMap, body: &RawBody) -> Result<Params, Str
     }
 }
 
+/// The policy of the IdP's pages: nothing but their one stylesheet.
+pub(super) fn page_policy() -> String {
+    format!(
+        "default-src 'none'; style-src {}; frame-ancestors 'none'; base-uri 'none'",
+        crate::server::page_policy::style_hash(super::pages::STYLE)
+    )
+}
+
 /// Headers for every HTML page: no framing (clickjacking), no caching, a
-/// strict content security policy (no scripts anywhere).
+/// strict content security policy (no scripts anywhere, no style but the
+/// page's own).
 pub fn html(status: StatusCode, body: String) -> Response {
     let mut response = (status, body).into_response();
     let h = response.headers_mut();
@@ -138,12 +147,10 @@ pub fn html(status: StatusCode, body: String) -> Response {
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
+    static POLICY: std::sync::LazyLock<HeaderValue> = std::sync::LazyLock::new(|| {
+        HeaderValue::from_str(&page_policy()).expect("a hash source is a valid header value")
+    });
+    h.insert(header::CONTENT_SECURITY_POLICY, POLICY.clone());
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -18,7 +18,16 @@ use super::faults::{Endpoint, Fault, IdTokenDefect};
 use super::quirks::{Quirk, Quirks};
 use super::state::IdpState;
 
-const POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const STYLE: &str = "body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}\
+td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}fieldset{margin:1em 0}";
+
+/// Nothing but the page's own stylesheet, and its forms posting here.
+fn policy() -> String {
+    format!(
+        "default-src 'none'; style-src {}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        crate::server::page_policy::style_hash(STYLE)
+    )
+}
 
 fn e(text: &str) -> String {
     html_escape::encode_text(text).into_owned()
@@ -107,8 +116,7 @@ pub async fn page(State(state): State<IdpState>) -> Response {
     .collect();
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>IdP inspector</title>\
-         <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}table{{border-collapse:collapse}}\
-         td,th{{border:1px solid #ccc;padding:.2em .5em;text-align:left}}fieldset{{margin:1em 0}}</style></head><body>\
+         <style>{STYLE}</style></head><body>\
          <h1>IdP inspector</h1><p>{issuer}. The shared clock reads {now} ({offset:+} s from real time).</p>\
          <form method=\"post\" action=\"/admin/inspector/clock\"><button>+5 minutes</button></form>\
          <h2>Issued</h2><p id=\"store\">{store}</p><table><thead><tr><th>what</th><th>id</th><th>client</th><th>subject</th><th>state</th><th>presented</th><th>expires</th></tr></thead>\
@@ -128,12 +136,13 @@ pub async fn page(State(state): State<IdpState>) -> Response {
         offset = state.clock.offset(),
         store = e(&store_line(&grants.store)),
     );
+    let policy = policy();
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
             (header::X_FRAME_OPTIONS, "DENY"),
-            (header::CONTENT_SECURITY_POLICY, POLICY),
+            (header::CONTENT_SECURITY_POLICY, policy.as_str()),
         ],
         html,
     )

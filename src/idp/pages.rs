@@ -4,7 +4,9 @@
 use super::http::escape;
 use super::state::Scope;
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#222}\
+/// The stylesheet of every page here, allowed by its hash
+/// ([`crate::server::page_policy`]).
+pub(super) const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#222}\
 h1{font-size:1.4rem}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.4rem;box-sizing:border-box}\
 button{margin-top:1rem;padding:.5rem 1.2rem;margin-right:.5rem}.error{color:#a00}code{word-break:break-all}\
 .brand{color:#666;font-size:.9rem}";

@@ -18,6 +18,9 @@ pub fn error(status: StatusCode, error: &str, description: impl Into<String>) ->
         .into_response()
 }
 
+/// The small page's stylesheet, allowed by its hash (no `'unsafe-inline'`).
+const STYLE: &str = "body{font-family:sans-serif;max-width:36em;margin:3em auto}";
+
 /// A small page with a title and a sentence or two.
 pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
     page_with_link(status, title, body, None)
@@ -41,11 +44,14 @@ pub fn page_with_link(
         .unwrap_or_default();
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
-         <meta name=\"viewport\" content=\"width=device-width\"></head>\
-         <body style=\"font-family:sans-serif;max-width:36em;margin:3em auto\">\
+         <meta name=\"viewport\" content=\"width=device-width\"><style>{STYLE}</style></head><body>\
          <h1>{t}</h1><p>{b}</p>{link}</body></html>",
         t = html_escape::encode_text(title),
         b = html_escape::encode_text(body),
+    );
+    let policy = format!(
+        "default-src 'none'; style-src {}; frame-ancestors 'none'; base-uri 'none'",
+        crate::server::page_policy::style_hash(STYLE)
     );
     (
         status,
@@ -53,10 +59,7 @@ pub fn page_with_link(
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
             (header::X_FRAME_OPTIONS, "DENY"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-            ),
+            (header::CONTENT_SECURITY_POLICY, policy.as_str()),
             (header::REFERRER_POLICY, "no-referrer"),
         ],
         html,

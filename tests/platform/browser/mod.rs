@@ -172,7 +172,8 @@ const ACTIVE: &str =
 /// - no errors in the console (a script or style the policy refused is one);
 /// - the Content-Security-Policy allows scripts from the page's own
 ///   origin at most (no `'unsafe-inline'`, no other host), and the DOM
-///   has no inline script or event-handler attribute;
+///   has no inline script or event-handler attribute; styles come from
+///   the page's own origin or by hash, never `'unsafe-inline'`;
 /// - every input has a label;
 /// - pressing Tab from the top reaches every control;
 /// - none of `canaries` appears anywhere in the DOM.
@@ -219,6 +220,19 @@ pub async fn check_page(client: &Client, canaries: &[&str]) {
         ),
     }
     assert!(directive("frame-ancestors").is_some(), "{url}: {policy}");
+    assert!(
+        !policy.contains("'unsafe-inline'") && !policy.contains("'unsafe-hashes'"),
+        "{url} allows inline styles or scripts: {policy}"
+    );
+    if let Some(styles) = directive("style-src") {
+        assert!(
+            styles
+                .split_whitespace()
+                .skip(1)
+                .all(|s| s == "'self'" || s.starts_with("'sha256-")),
+            "{url}: {policy}"
+        );
+    }
 
     let source = client.source().await.unwrap();
     let inline = client
