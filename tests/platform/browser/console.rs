@@ -536,3 +536,88 @@ async fn an_oauth_code_credential_is_authorized_in_the_browser() {
     screenshot(&client, "console-authorized").await;
     client.close().await.unwrap();
 }
+
+/// The same Authorize, against oidc-provider (an OpenID-certified IdP
+/// nobody here wrote) in the `unusual` configuration (only
+/// `client_secret_post`, ES256 ID tokens, no refresh token): its own
+/// sign-in and consent pages in Chromium, PKCE required, and back to the
+/// console's confirmation.
+#[tokio::test]
+async fn an_oauth_code_credential_is_authorized_at_oidc_provider() {
+    use crate::platform_support::oidc_provider::Peer;
+
+    let console = Console::start().await;
+    let peer = Peer::start("unusual");
+    peer.register(json!({
+        "client_id": "console-code",
+        "client_secret": CANARIES[3],
+        "redirect_uris": [console.url("/oauth2/callback")],
+        "grant_types": ["authorization_code"],
+        "response_types": ["code"],
+        "scope": "openid orders:read",
+    }))
+    .await;
+    let driver = Driver::start().await.expect("chromedriver");
+    let client = browser(&driver).await;
+    enter_admin_token(&client, &console).await;
+    choose(
+        &client,
+        &console,
+        "brand-oauth",
+        "oauth2_authorization_code",
+    )
+    .await;
+    type_into(&client, Locator::Css("#f-client_id"), "console-code").await;
+    type_into(&client, Locator::Css("#f-client_secret"), CANARIES[3]).await;
+    type_into(&client, Locator::Css("#f-scope"), "openid orders:read").await;
+    let issuer = &peer.issuer;
+    type_into(
+        &client,
+        Locator::Css("#f-auth_url"),
+        &format!("{issuer}/auth"),
+    )
+    .await;
+    type_into(
+        &client,
+        Locator::Css("#f-token_url"),
+        &format!("{issuer}/token"),
+    )
+    .await;
+    press(&client, Locator::XPath("//button[.='Authorize']")).await;
+    // oidc-provider's pages: sign in, then allow.
+    type_into(&client, Locator::Css("input[name=username]"), "alice").await;
+    type_into(
+        &client,
+        Locator::Css("input[name=password]"),
+        "alice-password\n",
+    )
+    .await;
+    press(&client, Locator::Css("button[value=allow]")).await;
+    let confirmed = until_text(&client, Locator::Css("h1"), "authorised").await;
+    assert_eq!(
+        confirmed,
+        "Credential brand-oauth is authorised",
+        "{}",
+        client.source().await.unwrap_or_default()
+    );
+    // oidc-provider's pages have no icon (a 404 in the browser's console):
+    // its errors are not the console's, any other is.
+    let ours: Vec<String> = super::console_errors(&client)
+        .await
+        .into_iter()
+        .filter(|e| !e.starts_with(issuer.as_str()))
+        .collect();
+    assert!(ours.is_empty(), "console errors: {ours:#?}");
+    check_page(&client, &CANARIES).await;
+    press(
+        &client,
+        Locator::LinkText("Back to the organisation's credentials"),
+    )
+    .await;
+    let list = text_of(&client, Locator::Css("table.credentials")).await;
+    assert!(
+        list.contains("brand-oauth") && list.contains("Authorized; the token expires in 5 minutes"),
+        "{list}"
+    );
+    client.close().await.unwrap();
+}
