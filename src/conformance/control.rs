@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 pub use crate::idp::admin::{
-    AccessView, CodeState, CodeView, Grants, NewUser, RefreshView, TokenState,
+    AccessView, CodeState, CodeView, Grants, NewUser, RefreshView, StoreView, TokenState,
 };
 pub use crate::idp::fixtures::TokenFormat;
 pub use crate::idp::state::Grant;
@@ -68,6 +68,9 @@ pub trait IdpControl: Send + Sync + fmt::Debug {
     fn queue_id_token_defect(&self, defect: IdTokenDefect, count: u32) -> ControlFuture<'_, ()>;
     /// Every code, access token and refresh token the IdP has issued.
     fn grants(&self) -> ControlFuture<'_, Grants>;
+    /// The store's size, ceiling and counters alone, without listing what
+    /// it holds.
+    fn store(&self) -> ControlFuture<'_, StoreView>;
     /// Register a consumer account.
     fn add_user(&self, user: NewUser) -> ControlFuture<'_, ()>;
     /// Merge claims into a user's claims (`null` removes one); returns the
@@ -244,6 +247,10 @@ impl IdpControl for AdminApi {
 
     fn grants(&self) -> ControlFuture<'_, Grants> {
         Box::pin(self.call_json("read grants", Method::GET, "/grants", None))
+    }
+
+    fn store(&self) -> ControlFuture<'_, StoreView> {
+        Box::pin(self.call_json("read the store", Method::GET, "/store", None))
     }
 
     fn add_user(&self, user: NewUser) -> ControlFuture<'_, ()> {
