@@ -309,7 +309,7 @@ fn token_key() -> impl Strategy<Value = String> {
 }
 
 /// Bodies stay below the IdP's 64 KiB limit here; the limit itself has its
-/// own test (`an_oversized_token_request_gets_an_oauth_error_not_a_bare_status`).
+/// own scenarios (`features/idp/robustness.feature`, "oversized").
 const HUGE: usize = 60 * 1024;
 
 /// A request body: raw bytes, a proper form, a form joined without
@@ -579,48 +579,6 @@ fn token_endpoint_answers_any_request_with_an_rfc_6749_error_or_a_token() {
     let seen = seen.into_inner();
     for outcome in TOKEN_ERRORS.iter().copied().chain(["200 OK"]) {
         assert!(seen.contains(outcome), "never saw {outcome}: {seen:?}");
-    }
-}
-
-#[test]
-fn an_oversized_token_request_gets_an_oauth_error_not_a_bare_status() {
-    // Above the IdP's 64 KiB body limit: refusing is right, but the refusal
-    // is still a token endpoint error response (RFC 6749 5.2).
-    let env = Env::new();
-    let body = format!(
-        "grant_type=authorization_code&code={}",
-        "A".repeat(70 * 1024)
-    );
-    let reply = env.call(
-        Request::builder()
-            .method(Method::POST)
-            .uri("/token")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .expect("request"),
-    );
-    assert!(reply.status.is_client_error(), "{}", reply.status);
-    check_token_error(&reply, &TOKEN_ERRORS)
-        .unwrap_or_else(|e| panic!("{} {}: {e}", reply.status, reply.text()));
-}
-
-#[test]
-fn wrong_methods_at_the_token_endpoint_are_405_with_a_json_error_and_allow() {
-    let env = Env::new();
-    for method in [Method::GET, Method::PUT, Method::DELETE, Method::PATCH] {
-        let reply = env.call(
-            Request::builder()
-                .method(method.clone())
-                .uri("/token")
-                .body(Body::empty())
-                .unwrap(),
-        );
-        assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
-        let json = reply.json().unwrap();
-        assert_eq!(json["error"], "invalid_request", "{method}: {json}");
-        // RFC 9110 15.5.6: a 405 MUST list the allowed methods.
-        let allow = reply.header(header::ALLOW).unwrap_or_default();
-        assert!(allow.contains("POST"), "{method}: Allow header {allow:?}");
     }
 }
 

@@ -1046,6 +1046,13 @@ fn token_json_error(world: &mut IdpWorld, status: u16) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// This status and error code, an RFC 6749 5.2 error body (JSON, a clean
+/// description); for answers outside the token grants, such as a 405.
+#[then(expr = "the IdP answers {int} with the JSON error {string}")]
+fn json_error_code(world: &mut IdpWorld, status: u16, error: String) -> anyhow::Result<()> {
+    world.exchange()?.expect_error(status, &error)
+}
+
 #[then("the token endpoint refuses the request as too large, with a JSON error")]
 fn token_too_large(world: &mut IdpWorld) -> anyhow::Result<()> {
     let exchange = world.exchange()?;
