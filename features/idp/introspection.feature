@@ -35,6 +35,16 @@ Feature: Token introspection
       And the bot exchanges the code
       And the public client "demo-spa" introspects the access token
       Then the client is refused as unauthenticated
+      And the IdP answers 400 with the JSON error "invalid_client"
+      And the answer must not be cached
+
+    @fixtures
+    Scenario: Without client authentication the mock answers 400 invalid_client, not cached
+      When the consumer completes sign-in and consent as the test user
+      And the bot exchanges the code
+      And the bot introspects the access token without authenticating
+      Then the IdP answers 400 with the JSON error "invalid_client"
+      And the answer must not be cached
 
   Rule: Live tokens are described
 

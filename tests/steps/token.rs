@@ -563,6 +563,7 @@ fn refuses_client_basic(world: &mut IdpWorld) -> anyhow::Result<()> {
 }
 
 #[then("the token response must not be cached")]
+#[then("the answer must not be cached")]
 fn no_store(world: &mut IdpWorld) -> anyhow::Result<()> {
     let exchange = world.exchange()?;
     let cache_control = exchange.header("cache-control").unwrap_or_default();
@@ -570,7 +571,7 @@ fn no_store(world: &mut IdpWorld) -> anyhow::Result<()> {
         cache_control
             .split(',')
             .any(|d| d.trim().eq_ignore_ascii_case("no-store")),
-        "token responses need Cache-Control: no-store (RFC 6749 5.1, 5.2), got {cache_control:?}"
+        "the answer needs Cache-Control: no-store (RFC 6749 5.1, 5.2), got {cache_control:?}"
     );
     Ok(())
 }
