@@ -12,8 +12,11 @@
 //! - (c) `/userinfo` and `/introspect`: garbage tokens are `invalid_token`
 //!   (RFC 6750 3.1) and `{"active": false}` (RFC 7662 2.2).
 //! - (d) the parsers behind them never panic and only speak RFC codes.
-//! - (e) forged access tokens (alg none, HMAC keyed with the public key,
-//!   unknown kid, wrong key under a real kid, expired) are refused.
+//!
+//! Forged and expired access tokens, client authentication at
+//! introspection, wrong methods and oversized bodies at `/token` are
+//! scenarios of the IdP suite (`features/idp/`), which also run against a
+//! brand's own IdP.
 
 use std::collections::HashSet;
 
@@ -26,14 +29,11 @@ use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 use serde_json::{Value, json};
 use standin::idp::http::Params;
-use standin::idp::keys::{SigningAlg, SigningKey};
 use standin::idp::token::TokenRequest;
 use standin::idp::{ClientConfig, IdpState, router};
 use tower::ServiceExt as _;
 
-use crate::common::{
-    ALICE, ALICE_PASSWORD, ALICE_SUB, TOKEN_ERRORS, first_form, idp_state, set_cookie_value,
-};
+use crate::common::{ALICE, ALICE_PASSWORD, TOKEN_ERRORS, first_form, idp_state, set_cookie_value};
 
 const ISSUER: &str = "http://idp.test";
 const DEMO_CALLBACK: &str = "http://127.0.0.1:8400/demo/callback";
@@ -185,6 +185,12 @@ impl Env {
     }
 
     /// A real RS256 access token for alice via demo-bot (code flow with consent).
+    #[expect(
+        dead_code,
+        reason = "unused since the forged-token and introspection tests became scenarios; \
+                  its first_form calls are being rewritten on another branch: delete it \
+                  after that merge"
+    )]
     fn real_access_token(&self) -> String {
         let query = encode(&[
             ("client_id", "demo-bot"),
@@ -1058,207 +1064,4 @@ proptest! {
             prop_assert!(TOKEN_ERRORS.contains(&e.code()), "{}", e.code());
         }
     }
-}
-
-// ---------------------------------------------------------------------------
-// (e) forged tokens
-// ---------------------------------------------------------------------------
-
-/// JWS compact serialisation of `header` and the (already encoded) payload.
-fn jws(header: &Value, payload: &str, sign: impl Fn(&[u8]) -> Vec<u8>) -> String {
-    let input = format!("{}.{payload}", URL_SAFE_NO_PAD.encode(header.to_string()));
-    let signature = sign(input.as_bytes());
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
-}
-
-fn hs256(secret: &[u8], message: &[u8]) -> Vec<u8> {
-    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
-    aws_lc_rs::hmac::sign(&key, message).as_ref().to_vec()
-}
-
-/// The RS256 fixture key's public half as SubjectPublicKeyInfo DER and PEM.
-fn rs256_public_key() -> (Vec<u8>, String) {
-    use aws_lc_rs::encoding::AsDer as _;
-    use aws_lc_rs::signature::KeyPair as _;
-    use rustls_pki_types::PrivatePkcs8KeyDer;
-    use rustls_pki_types::pem::PemObject as _;
-    let pem = include_bytes!("../../fixtures/keys/rs256.pem");
-    let der = PrivatePkcs8KeyDer::from_pem_slice(pem).expect("PEM");
-    let pair = aws_lc_rs::rsa::KeyPair::from_pkcs8(der.secret_pkcs8_der()).expect("RSA key");
-    let spki = pair.public_key().as_der().expect("SPKI").as_ref().to_vec();
-    let b64 = STANDARD.encode(&spki);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).expect("ASCII"))
-        .collect();
-    let pem = format!(
-        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
-        lines.join("\n")
-    );
-    (spki, pem)
-}
-
-#[test]
-fn forged_access_tokens_are_refused_at_userinfo_and_introspection() {
-    let env = Env::new();
-    let real = env.real_access_token();
-    let bearer = |t: &str| {
-        env.call(
-            Request::builder()
-                .uri("/userinfo")
-                .header(header::AUTHORIZATION, format!("Bearer {t}"))
-                .body(Body::empty())
-                .expect("request"),
-        )
-    };
-    let introspect = |t: &str| {
-        let reply = env.post_form(
-            "/introspect",
-            &[("token", t)],
-            &[(header::AUTHORIZATION, &basic("demo-bot", BOT_SECRET))],
-        );
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-        reply.json().expect("JSON")["active"]
-            .as_bool()
-            .expect("active")
-    };
-    // Control: the real token works.
-    let ok = bearer(&real);
-    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
-    assert_eq!(ok.json().unwrap()["sub"], ALICE_SUB);
-    assert!(introspect(&real));
-
-    let mut parts = real.split('.');
-    let (header_b64, payload, signature) = (
-        parts.next().unwrap(),
-        parts.next().unwrap(),
-        parts.next().unwrap(),
-    );
-    let header: Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header_b64).unwrap()).unwrap();
-    assert_eq!(header["alg"], "RS256");
-    let kid = header["kid"].as_str().expect("kid").to_string();
-    let with = |changes: Value| {
-        let mut h = header.clone();
-        for (k, v) in changes.as_object().unwrap() {
-            if v.is_null() {
-                h.as_object_mut().unwrap().remove(k);
-            } else {
-                h[k] = v.clone();
-            }
-        }
-        h
-    };
-    let (spki_der, spki_pem) = rs256_public_key();
-    let jwks: Value = serde_json::from_slice(&env.get("/jwks", None).body).unwrap();
-    let jwk = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["kid"] == kid.as_str())
-        .expect("kid in JWKS")
-        .to_string();
-    let attacker = SigningKey::generate(SigningAlg::ES256).expect("ES256 key");
-    let es256_kid = env
-        .state
-        .keys()
-        .active(SigningAlg::ES256)
-        .expect("ES256 key")
-        .kid()
-        .to_string();
-
-    let mut forged: Vec<(&str, String)> = vec![
-        (
-            "alg none, no signature",
-            format!(
-                "{}.{payload}.",
-                URL_SAFE_NO_PAD.encode(with(json!({"alg": "none"})).to_string())
-            ),
-        ),
-        (
-            "alg none, real signature kept",
-            format!(
-                "{}.{payload}.{signature}",
-                URL_SAFE_NO_PAD.encode(with(json!({"alg": "none"})).to_string())
-            ),
-        ),
-        (
-            "alg None, no kid",
-            format!(
-                "{}.{payload}.",
-                URL_SAFE_NO_PAD.encode(with(json!({"alg": "None", "kid": null})).to_string())
-            ),
-        ),
-    ];
-    for (what, secret) in [
-        (
-            "HS256 keyed with the public key PEM",
-            spki_pem.as_bytes().to_vec(),
-        ),
-        ("HS256 keyed with the public key DER", spki_der),
-        ("HS256 keyed with the public JWK", jwk.into_bytes()),
-    ] {
-        forged.push((
-            what,
-            jws(&with(json!({"alg": "HS256"})), payload, |m| {
-                hs256(&secret, m)
-            }),
-        ));
-    }
-    forged.push((
-        "unknown kid, validly signed by an unpublished key",
-        jws(
-            &with(json!({"alg": "ES256", "kid": attacker.kid()})),
-            payload,
-            |m| attacker.sign(m),
-        ),
-    ));
-    forged.push((
-        "no kid, signed by an unpublished key",
-        jws(&with(json!({"alg": "ES256", "kid": null})), payload, |m| {
-            attacker.sign(m)
-        }),
-    ));
-    forged.push((
-        "the published ES256 kid, signed by another key",
-        jws(
-            &with(json!({"alg": "ES256", "kid": es256_kid})),
-            payload,
-            |m| attacker.sign(m),
-        ),
-    ));
-    forged.push((
-        "a made-up kid, real signature",
-        format!(
-            "{}.{payload}.{signature}",
-            URL_SAFE_NO_PAD.encode(with(json!({"kid": "not-a-kid"})).to_string())
-        ),
-    ));
-    forged.push((
-        "real header, payload of another token",
-        format!(
-            "{header_b64}.{}.{signature}",
-            URL_SAFE_NO_PAD.encode(r#"{"sub":"c0ffee00-b0b0-4e00-8000-000000000002"}"#)
-        ),
-    ));
-
-    for (what, token) in &forged {
-        let reply = bearer(token);
-        check_invalid_token(&reply).unwrap_or_else(|e| panic!("{what}: {e}"));
-        assert!(!introspect(token), "{what}: introspection says active");
-    }
-
-    // Still good before expiry; refused once the IdP clock passes exp.
-    assert_eq!(bearer(&real).status, StatusCode::OK);
-    let exp =
-        serde_json::from_slice::<Value>(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()["exp"]
-            .as_i64()
-            .unwrap();
-    let now = env.state.now();
-    env.state
-        .advance_clock(std::time::Duration::from_secs((exp - now + 1) as u64));
-    let reply = bearer(&real);
-    check_invalid_token(&reply).unwrap_or_else(|e| panic!("expired: {e}"));
-    assert!(!introspect(&real), "expired token introspects as active");
 }
