@@ -1120,8 +1120,9 @@ fn token_json_error(world: &mut IdpWorld, status: u16) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// This status and error code, an RFC 6749 5.2 error body (JSON, a clean
-/// description); for answers outside the token grants, such as a 405.
+/// This status and error code in an RFC 6749 5.2 error body (JSON, a clean
+/// description), whichever endpoint answered: a 405 at the token endpoint,
+/// an introspection request refused.
 #[then(expr = "the IdP answers {int} with the JSON error {string}")]
 fn json_error_code(world: &mut IdpWorld, status: u16, error: String) -> anyhow::Result<()> {
     world.exchange()?.expect_error(status, &error)
