@@ -142,3 +142,15 @@ Feature: The brand changes its IdP at run time
         | an HTTP status that does not exist | /faults           | {"endpoint": "token", "fault": {"kind": "status", "status": 42}} | 42           |
         | an unknown ID token defect         | /id-token-defects | {"defect": "slightly_off"}                                       | slightly_off |
         | a clock that would go backwards    | /clock            | {"advance_secs": -5}                                             | -5           |
+
+    Scenario: A huge fault or defect count is refused, and nothing is queued
+      When the brand posts '{"endpoint": "token", "count": 100000000, "fault": {"kind": "malformed_json"}}' to the admin API at "/faults"
+      Then the admin API refuses with 400 and the error "invalid_request"
+      And the admin API's error mentions "count"
+      When the brand posts '{"defect": "wrong_iss", "count": 100000000}' to the admin API at "/id-token-defects"
+      Then the admin API refuses with 400 and the error "invalid_request"
+      And the admin API's error mentions "count"
+      When the consumer completes sign-in and consent as the test user
+      And the bot exchanges the code
+      Then the token response has an access token and an ID token
+      And the ID token passes every check

@@ -28,15 +28,19 @@ Feature: The IdP describes itself
   Scenario: The mock advertises everything it implements
     When the bot reads the discovery document
     Then the document has these members:
-      | userinfo_endpoint                     |
-      | introspection_endpoint                |
-      | revocation_endpoint                   |
-      | token_endpoint_auth_methods_supported |
-      | scopes_supported                      |
-      | claims_supported                      |
-      | prompt_values_supported               |
+      | userinfo_endpoint                             |
+      | introspection_endpoint                        |
+      | revocation_endpoint                           |
+      | token_endpoint_auth_methods_supported         |
+      | scopes_supported                              |
+      | claims_supported                              |
+      | prompt_values_supported                       |
+      | introspection_endpoint_auth_methods_supported |
     And the document lists "refresh_token" in "grant_types_supported"
     And the document lists "client_credentials" in "grant_types_supported"
+    And the document lists "urn:ietf:params:oauth:grant-type:jwt-bearer" in "grant_types_supported"
+    And the document lists "urn:ibm:params:oauth:grant-type:apikey" in "grant_types_supported"
+    And the document does not list "none" in "introspection_endpoint_auth_methods_supported"
     And the document lists "client_secret_basic" in "token_endpoint_auth_methods_supported"
     And the document lists "RS256" in "id_token_signing_alg_values_supported"
     And the document lists "public" in "subject_types_supported"

@@ -35,6 +35,16 @@ Feature: Token introspection
       And the bot exchanges the code
       And the public client "demo-spa" introspects the access token
       Then the client is refused as unauthenticated
+      And the IdP answers 400 with the JSON error "invalid_client"
+      And the answer must not be cached
+
+    @fixtures
+    Scenario: Without client authentication the mock answers 400 invalid_client, not cached
+      When the consumer completes sign-in and consent as the test user
+      And the bot exchanges the code
+      And the bot introspects the access token without authenticating
+      Then the IdP answers 400 with the JSON error "invalid_client"
+      And the answer must not be cached
 
   Rule: Live tokens are described
 
@@ -97,8 +107,15 @@ Feature: Token introspection
       Then introspection says the token is inactive
 
       Examples:
-        | forgery                         |
-        | alg none                        |
-        | HMAC signed with the public key |
-        | unknown kid                     |
-        | tampered payload                |
+        | forgery                                |
+        | alg none                               |
+        | alg none with the signature kept       |
+        | alg None without a kid                 |
+        | HMAC signed with the public key        |
+        | HMAC signed with the public key in DER |
+        | HMAC signed with the public JWK        |
+        | unknown kid                            |
+        | unknown kid signed by another key      |
+        | no kid signed by another key           |
+        | published kid signed by another key    |
+        | tampered payload                       |

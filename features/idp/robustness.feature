@@ -13,7 +13,7 @@ Feature: The IdP stays calm under malformed requests
     @fixtures
     Scenario Outline: The token endpoint only accepts POST: <method>
       When the bot sends a <method> request to the token endpoint
-      Then the IdP answers 405 with a JSON error
+      Then the IdP answers 405 with the JSON error "invalid_request"
       And the answer lists POST as the allowed method
 
       Examples:
@@ -21,6 +21,7 @@ Feature: The IdP stays calm under malformed requests
         | GET    |
         | PUT    |
         | DELETE |
+        | PATCH  |
 
     Scenario: A token request sent as JSON instead of a form
       When the bot sends its token request as JSON instead of a form
@@ -33,6 +34,12 @@ Feature: The IdP stays calm under malformed requests
     Scenario: A token request of 100 KB is refused as too large
       When the bot sends a token request of 100 KB
       Then the token endpoint refuses the request as too large, with a JSON error
+
+    @fixtures
+    Scenario: The mock refuses an oversized token request as invalid_request, not cached
+      When the bot sends a token request of 100 KB
+      Then the token endpoint refuses with "invalid_request"
+      And the token response must not be cached
 
     @fixtures
     Scenario: An unknown path

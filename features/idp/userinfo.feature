@@ -102,8 +102,15 @@ Feature: The userinfo endpoint
       Then userinfo refuses the token with 401 invalid_token
 
       Examples:
-        | forgery                         |
-        | alg none                        |
-        | HMAC signed with the public key |
-        | unknown kid                     |
-        | tampered payload                |
+        | forgery                                |
+        | alg none                               |
+        | alg none with the signature kept       |
+        | alg None without a kid                 |
+        | HMAC signed with the public key        |
+        | HMAC signed with the public key in DER |
+        | HMAC signed with the public JWK        |
+        | unknown kid                            |
+        | unknown kid signed by another key      |
+        | no kid signed by another key           |
+        | published kid signed by another key    |
+        | tampered payload                       |

@@ -878,27 +878,6 @@ async fn other_tokens_and_no_token_are_refused() {
 }
 
 #[tokio::test]
-async fn discovery_advertises_both_grants() {
-    let w = world().await;
-    let meta: Value = w
-        .http
-        .get(format!(
-            "{}/.well-known/openid-configuration",
-            w.idp.issuer()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let grants = meta["grant_types_supported"].as_array().unwrap();
-    assert!(grants.contains(&json!(jwt_bearer::GRANT_TYPE)));
-    assert!(grants.contains(&json!(apikey::GRANT_TYPE)));
-    assert!(grants.contains(&json!("authorization_code")));
-}
-
-#[tokio::test]
 async fn admin_requests_are_validated() {
     let w = world().await;
     for (path, body) in [

@@ -12,8 +12,11 @@
 //! - (c) `/userinfo` and `/introspect`: garbage tokens are `invalid_token`
 //!   (RFC 6750 3.1) and `{"active": false}` (RFC 7662 2.2).
 //! - (d) the parsers behind them never panic and only speak RFC codes.
-//! - (e) forged access tokens (alg none, HMAC keyed with the public key,
-//!   unknown kid, wrong key under a real kid, expired) are refused.
+//!
+//! Forged and expired access tokens, client authentication at
+//! introspection, wrong methods and oversized bodies at `/token` are
+//! scenarios of the IdP suite (`features/idp/`), which also run against a
+//! brand's own IdP.
 
 use std::collections::HashSet;
 
@@ -26,14 +29,11 @@ use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 use serde_json::{Value, json};
 use standin::idp::http::Params;
-use standin::idp::keys::{SigningAlg, SigningKey};
 use standin::idp::token::TokenRequest;
 use standin::idp::{ClientConfig, IdpState, router};
 use tower::ServiceExt as _;
 
-use crate::common::{
-    ALICE, ALICE_PASSWORD, ALICE_SUB, TOKEN_ERRORS, first_form, idp_state, set_cookie_value,
-};
+use crate::common::{ALICE, ALICE_PASSWORD, TOKEN_ERRORS, first_form, idp_state, set_cookie_value};
 
 const ISSUER: &str = "http://idp.test";
 const DEMO_CALLBACK: &str = "http://127.0.0.1:8400/demo/callback";
@@ -185,6 +185,12 @@ impl Env {
     }
 
     /// A real RS256 access token for alice via demo-bot (code flow with consent).
+    #[expect(
+        dead_code,
+        reason = "unused since the forged-token and introspection tests became scenarios; \
+                  its first_form calls are being rewritten on another branch: delete it \
+                  after that merge"
+    )]
     fn real_access_token(&self) -> String {
         let query = encode(&[
             ("client_id", "demo-bot"),
@@ -309,7 +315,7 @@ fn token_key() -> impl Strategy<Value = String> {
 }
 
 /// Bodies stay below the IdP's 64 KiB limit here; the limit itself has its
-/// own test (`an_oversized_token_request_gets_an_oauth_error_not_a_bare_status`).
+/// own scenarios (`features/idp/robustness.feature`, "oversized").
 const HUGE: usize = 60 * 1024;
 
 /// A request body: raw bytes, a proper form, a form joined without
@@ -579,48 +585,6 @@ fn token_endpoint_answers_any_request_with_an_rfc_6749_error_or_a_token() {
     let seen = seen.into_inner();
     for outcome in TOKEN_ERRORS.iter().copied().chain(["200 OK"]) {
         assert!(seen.contains(outcome), "never saw {outcome}: {seen:?}");
-    }
-}
-
-#[test]
-fn an_oversized_token_request_gets_an_oauth_error_not_a_bare_status() {
-    // Above the IdP's 64 KiB body limit: refusing is right, but the refusal
-    // is still a token endpoint error response (RFC 6749 5.2).
-    let env = Env::new();
-    let body = format!(
-        "grant_type=authorization_code&code={}",
-        "A".repeat(70 * 1024)
-    );
-    let reply = env.call(
-        Request::builder()
-            .method(Method::POST)
-            .uri("/token")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .expect("request"),
-    );
-    assert!(reply.status.is_client_error(), "{}", reply.status);
-    check_token_error(&reply, &TOKEN_ERRORS)
-        .unwrap_or_else(|e| panic!("{} {}: {e}", reply.status, reply.text()));
-}
-
-#[test]
-fn wrong_methods_at_the_token_endpoint_are_405_with_a_json_error_and_allow() {
-    let env = Env::new();
-    for method in [Method::GET, Method::PUT, Method::DELETE, Method::PATCH] {
-        let reply = env.call(
-            Request::builder()
-                .method(method.clone())
-                .uri("/token")
-                .body(Body::empty())
-                .unwrap(),
-        );
-        assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
-        let json = reply.json().unwrap();
-        assert_eq!(json["error"], "invalid_request", "{method}: {json}");
-        // RFC 9110 15.5.6: a 405 MUST list the allowed methods.
-        let allow = reply.header(header::ALLOW).unwrap_or_default();
-        assert!(allow.contains("POST"), "{method}: Allow header {allow:?}");
     }
 }
 
@@ -1099,239 +1063,5 @@ proptest! {
         if let Err(e) = TokenRequest::from_params(&Params::parse(&bytes)) {
             prop_assert!(TOKEN_ERRORS.contains(&e.code()), "{}", e.code());
         }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// (e) forged tokens
-// ---------------------------------------------------------------------------
-
-/// JWS compact serialisation of `header` and the (already encoded) payload.
-fn jws(header: &Value, payload: &str, sign: impl Fn(&[u8]) -> Vec<u8>) -> String {
-    let input = format!("{}.{payload}", URL_SAFE_NO_PAD.encode(header.to_string()));
-    let signature = sign(input.as_bytes());
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
-}
-
-fn hs256(secret: &[u8], message: &[u8]) -> Vec<u8> {
-    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
-    aws_lc_rs::hmac::sign(&key, message).as_ref().to_vec()
-}
-
-/// The RS256 fixture key's public half as SubjectPublicKeyInfo DER and PEM.
-fn rs256_public_key() -> (Vec<u8>, String) {
-    use aws_lc_rs::encoding::AsDer as _;
-    use aws_lc_rs::signature::KeyPair as _;
-    use rustls_pki_types::PrivatePkcs8KeyDer;
-    use rustls_pki_types::pem::PemObject as _;
-    let pem = include_bytes!("../../fixtures/keys/rs256.pem");
-    let der = PrivatePkcs8KeyDer::from_pem_slice(pem).expect("PEM");
-    let pair = aws_lc_rs::rsa::KeyPair::from_pkcs8(der.secret_pkcs8_der()).expect("RSA key");
-    let spki = pair.public_key().as_der().expect("SPKI").as_ref().to_vec();
-    let b64 = STANDARD.encode(&spki);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).expect("ASCII"))
-        .collect();
-    let pem = format!(
-        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
-        lines.join("\n")
-    );
-    (spki, pem)
-}
-
-#[test]
-fn forged_access_tokens_are_refused_at_userinfo_and_introspection() {
-    let env = Env::new();
-    let real = env.real_access_token();
-    let bearer = |t: &str| {
-        env.call(
-            Request::builder()
-                .uri("/userinfo")
-                .header(header::AUTHORIZATION, format!("Bearer {t}"))
-                .body(Body::empty())
-                .expect("request"),
-        )
-    };
-    let introspect = |t: &str| {
-        let reply = env.post_form(
-            "/introspect",
-            &[("token", t)],
-            &[(header::AUTHORIZATION, &basic("demo-bot", BOT_SECRET))],
-        );
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-        reply.json().expect("JSON")["active"]
-            .as_bool()
-            .expect("active")
-    };
-    // Control: the real token works.
-    let ok = bearer(&real);
-    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
-    assert_eq!(ok.json().unwrap()["sub"], ALICE_SUB);
-    assert!(introspect(&real));
-
-    let mut parts = real.split('.');
-    let (header_b64, payload, signature) = (
-        parts.next().unwrap(),
-        parts.next().unwrap(),
-        parts.next().unwrap(),
-    );
-    let header: Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header_b64).unwrap()).unwrap();
-    assert_eq!(header["alg"], "RS256");
-    let kid = header["kid"].as_str().expect("kid").to_string();
-    let with = |changes: Value| {
-        let mut h = header.clone();
-        for (k, v) in changes.as_object().unwrap() {
-            if v.is_null() {
-                h.as_object_mut().unwrap().remove(k);
-            } else {
-                h[k] = v.clone();
-            }
-        }
-        h
-    };
-    let (spki_der, spki_pem) = rs256_public_key();
-    let jwks: Value = serde_json::from_slice(&env.get("/jwks", None).body).unwrap();
-    let jwk = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["kid"] == kid.as_str())
-        .expect("kid in JWKS")
-        .to_string();
-    let attacker = SigningKey::generate(SigningAlg::ES256).expect("ES256 key");
-    let es256_kid = env
-        .state
-        .keys()
-        .active(SigningAlg::ES256)
-        .expect("ES256 key")
-        .kid()
-        .to_string();
-
-    let mut forged: Vec<(&str, String)> = vec![
-        (
-            "alg none, no signature",
-            format!(
-                "{}.{payload}.",
-                URL_SAFE_NO_PAD.encode(with(json!({"alg": "none"})).to_string())
-            ),
-        ),
-        (
-            "alg none, real signature kept",
-            format!(
-                "{}.{payload}.{signature}",
-                URL_SAFE_NO_PAD.encode(with(json!({"alg": "none"})).to_string())
-            ),
-        ),
-        (
-            "alg None, no kid",
-            format!(
-                "{}.{payload}.",
-                URL_SAFE_NO_PAD.encode(with(json!({"alg": "None", "kid": null})).to_string())
-            ),
-        ),
-    ];
-    for (what, secret) in [
-        (
-            "HS256 keyed with the public key PEM",
-            spki_pem.as_bytes().to_vec(),
-        ),
-        ("HS256 keyed with the public key DER", spki_der),
-        ("HS256 keyed with the public JWK", jwk.into_bytes()),
-    ] {
-        forged.push((
-            what,
-            jws(&with(json!({"alg": "HS256"})), payload, |m| {
-                hs256(&secret, m)
-            }),
-        ));
-    }
-    forged.push((
-        "unknown kid, validly signed by an unpublished key",
-        jws(
-            &with(json!({"alg": "ES256", "kid": attacker.kid()})),
-            payload,
-            |m| attacker.sign(m),
-        ),
-    ));
-    forged.push((
-        "no kid, signed by an unpublished key",
-        jws(&with(json!({"alg": "ES256", "kid": null})), payload, |m| {
-            attacker.sign(m)
-        }),
-    ));
-    forged.push((
-        "the published ES256 kid, signed by another key",
-        jws(
-            &with(json!({"alg": "ES256", "kid": es256_kid})),
-            payload,
-            |m| attacker.sign(m),
-        ),
-    ));
-    forged.push((
-        "a made-up kid, real signature",
-        format!(
-            "{}.{payload}.{signature}",
-            URL_SAFE_NO_PAD.encode(with(json!({"kid": "not-a-kid"})).to_string())
-        ),
-    ));
-    forged.push((
-        "real header, payload of another token",
-        format!(
-            "{header_b64}.{}.{signature}",
-            URL_SAFE_NO_PAD.encode(r#"{"sub":"c0ffee00-b0b0-4e00-8000-000000000002"}"#)
-        ),
-    ));
-
-    for (what, token) in &forged {
-        let reply = bearer(token);
-        check_invalid_token(&reply).unwrap_or_else(|e| panic!("{what}: {e}"));
-        assert!(!introspect(token), "{what}: introspection says active");
-    }
-
-    // Still good before expiry; refused once the IdP clock passes exp.
-    assert_eq!(bearer(&real).status, StatusCode::OK);
-    let exp =
-        serde_json::from_slice::<Value>(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()["exp"]
-            .as_i64()
-            .unwrap();
-    let now = env.state.now();
-    env.state
-        .advance_clock(std::time::Duration::from_secs((exp - now + 1) as u64));
-    let reply = bearer(&real);
-    check_invalid_token(&reply).unwrap_or_else(|e| panic!("expired: {e}"));
-    assert!(!introspect(&real), "expired token introspects as active");
-}
-
-#[test]
-fn introspection_requires_client_authentication() {
-    // RFC 7662 2.1 and 4: the introspection endpoint MUST require client
-    // authentication; discovery advertises only client_secret_basic and
-    // client_secret_post for it. A public client's id alone is not one.
-    let env = Env::new();
-    let real = env.real_access_token();
-    let advertised: Value =
-        serde_json::from_slice(&env.get("/.well-known/openid-configuration", None).body).unwrap();
-    let methods = advertised["introspection_endpoint_auth_methods_supported"]
-        .as_array()
-        .unwrap();
-    assert!(!methods.contains(&json!("none")), "{methods:?}");
-    for body in [
-        vec![("token", real.as_str())],
-        vec![("token", real.as_str()), ("client_id", "demo-spa")],
-    ] {
-        let reply = env.post_form("/introspect", &body, &[]);
-        assert!(
-            matches!(
-                reply.status,
-                StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED
-            ),
-            "{body:?}: {} {}",
-            reply.status,
-            reply.text()
-        );
-        check_token_error(&reply, &["invalid_client"]).unwrap_or_else(|e| panic!("{body:?}: {e}"));
     }
 }

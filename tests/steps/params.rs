@@ -134,27 +134,55 @@ from_words!(AuthStyle, "client authentication", {
     "the request body" => Body,
 });
 
-/// A way of forging a JWT access token from a real one.
+/// A way of forging a JWT access token from a real one (RFC 8725 3.1, 3.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Parameter)]
 #[param(
     name = "forgery",
-    regex = "alg none|HMAC signed with the public key|unknown kid|tampered payload"
+    regex = "alg none|alg none with the signature kept|alg None without a kid|\
+             HMAC signed with the public key|HMAC signed with the public key in DER|\
+             HMAC signed with the public JWK|unknown kid|unknown kid signed by another key|\
+             no kid signed by another key|published kid signed by another key|tampered payload"
 )]
 pub enum Forgery {
-    /// `alg: none` and no signature (RFC 8725 3.1).
+    /// `alg: none` and no signature.
     AlgNone,
-    /// `alg: HS256`, the MAC keyed with the published public key (RFC 8725 3.1).
+    /// `alg: none`, the real signature left in place.
+    AlgNoneSignatureKept,
+    /// `alg: None` (another spelling a lax parser may take for `none`),
+    /// no `kid`, no signature.
+    AlgNoneCapitalNoKid,
+    /// `alg: HS256`, the MAC keyed with the published public key as PEM.
     HmacWithPublicKey,
-    /// The header names a key the JWKS does not publish.
+    /// `alg: HS256`, the MAC keyed with the public key's DER
+    /// (SubjectPublicKeyInfo).
+    HmacWithPublicKeyDer,
+    /// `alg: HS256`, the MAC keyed with the published JWK's JSON text.
+    HmacWithPublicJwk,
+    /// The header names a key the JWKS does not publish; real signature.
     UnknownKid,
+    /// Validly signed by a key the JWKS does not publish, named by a kid
+    /// the JWKS does not publish either.
+    UnknownKidOtherKey,
+    /// Validly signed by a key the JWKS does not publish, no kid.
+    NoKidOtherKey,
+    /// A kid the JWKS publishes (an ES256 key's where there is one), signed
+    /// by another key.
+    PublishedKidOtherKey,
     /// A claim changed after signing, the signature kept.
     TamperedPayload,
 }
 
 from_words!(Forgery, "forgery", {
     "alg none" => AlgNone,
+    "alg none with the signature kept" => AlgNoneSignatureKept,
+    "alg None without a kid" => AlgNoneCapitalNoKid,
     "HMAC signed with the public key" => HmacWithPublicKey,
+    "HMAC signed with the public key in DER" => HmacWithPublicKeyDer,
+    "HMAC signed with the public JWK" => HmacWithPublicJwk,
     "unknown kid" => UnknownKid,
+    "unknown kid signed by another key" => UnknownKidOtherKey,
+    "no kid signed by another key" => NoKidOtherKey,
+    "published kid signed by another key" => PublishedKidOtherKey,
     "tampered payload" => TamperedPayload,
 });
 

@@ -563,6 +563,7 @@ fn refuses_client_basic(world: &mut IdpWorld) -> anyhow::Result<()> {
 }
 
 #[then("the token response must not be cached")]
+#[then("the answer must not be cached")]
 fn no_store(world: &mut IdpWorld) -> anyhow::Result<()> {
     let exchange = world.exchange()?;
     let cache_control = exchange.header("cache-control").unwrap_or_default();
@@ -570,7 +571,7 @@ fn no_store(world: &mut IdpWorld) -> anyhow::Result<()> {
         cache_control
             .split(',')
             .any(|d| d.trim().eq_ignore_ascii_case("no-store")),
-        "token responses need Cache-Control: no-store (RFC 6749 5.1, 5.2), got {cache_control:?}"
+        "the answer needs Cache-Control: no-store (RFC 6749 5.1, 5.2), got {cache_control:?}"
     );
     Ok(())
 }
@@ -800,9 +801,20 @@ impl IdpWorld {
         let mut claims = jws_segment(token, 1).context("only a JWT can be forged")?;
         let signature = token.rsplit('.').next().unwrap_or_default().to_string();
         let encode = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+        let kid = header["kid"].as_str().unwrap_or_default().to_string();
         match forgery {
-            Forgery::AlgNone => {
+            Forgery::AlgNone | Forgery::AlgNoneSignatureKept => {
                 header["alg"] = "none".into();
+                let kept = if forgery == Forgery::AlgNoneSignatureKept {
+                    signature.as_str()
+                } else {
+                    ""
+                };
+                Ok(format!("{}.{}.{kept}", encode(&header), encode(&claims)))
+            }
+            Forgery::AlgNoneCapitalNoKid => {
+                header["alg"] = "None".into();
+                remove_member(&mut header, "kid");
                 Ok(format!("{}.{}.", encode(&header), encode(&claims)))
             }
             Forgery::UnknownKid => {
@@ -822,29 +834,101 @@ impl IdpWorld {
                     encode(&claims)
                 ))
             }
-            Forgery::HmacWithPublicKey => {
-                let kid = header["kid"].as_str().unwrap_or_default().to_string();
+            Forgery::HmacWithPublicKey
+            | Forgery::HmacWithPublicKeyDer
+            | Forgery::HmacWithPublicJwk => {
                 let jwks = self.jwks().await?.clone();
                 let jwk = jwks["keys"]
                     .as_array()
                     .and_then(|keys| keys.iter().find(|k| k["kid"] == kid.as_str()))
                     .ok_or_else(|| anyhow!("kid {kid:?} of the token is not in the JWKS"))?;
-                let secret = public_key_pem(jwk).unwrap_or_else(|| jwk.to_string());
+                // What an attacker feeds an HMAC verifier that takes "the
+                // key" as bytes; the JWK's text where no DER can be built.
+                let secret = match forgery {
+                    Forgery::HmacWithPublicKey => public_key_pem(jwk).map(String::into_bytes),
+                    Forgery::HmacWithPublicKeyDer => public_key_spki_der(jwk),
+                    _ => None,
+                }
+                .unwrap_or_else(|| jwk.to_string().into_bytes());
                 header["alg"] = "HS256".into();
                 let input = format!("{}.{}", encode(&header), encode(&claims));
-                let key =
-                    aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
+                let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &secret);
                 let mac = aws_lc_rs::hmac::sign(&key, input.as_bytes());
                 Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(mac.as_ref())))
+            }
+            Forgery::UnknownKidOtherKey
+            | Forgery::NoKidOtherKey
+            | Forgery::PublishedKidOtherKey => {
+                header["alg"] = "ES256".into();
+                match forgery {
+                    Forgery::UnknownKidOtherKey => {
+                        header["kid"] = "kid-of-a-key-the-idp-never-had".into();
+                    }
+                    Forgery::NoKidOtherKey => remove_member(&mut header, "kid"),
+                    _ => {
+                        // A published P-256 key, so alg and key agree and
+                        // only the signature is wrong; else the token's own.
+                        let jwks = self.jwks().await?.clone();
+                        let published = jwks["keys"]
+                            .as_array()
+                            .and_then(|keys| {
+                                keys.iter()
+                                    .find(|k| k["kty"] == "EC" && k["crv"] == "P-256")
+                            })
+                            .and_then(|k| k["kid"].as_str())
+                            .map(str::to_string)
+                            .unwrap_or(kid);
+                        header["kid"] = published.into();
+                    }
+                }
+                let input = format!("{}.{}", encode(&header), encode(&claims));
+                Ok(format!(
+                    "{input}.{}",
+                    URL_SAFE_NO_PAD.encode(sign_with_another_key(input.as_bytes())?)
+                ))
             }
         }
     }
 }
 
+/// Remove a member of a JSON object, if it is one.
+fn remove_member(value: &mut Value, name: &str) {
+    if let Some(object) = value.as_object_mut() {
+        object.remove(name);
+    }
+}
+
+/// An ES256 signature (JWS form, r || s) by a key made for the purpose,
+/// which no JWKS publishes.
+fn sign_with_another_key(message: &[u8]) -> anyhow::Result<Vec<u8>> {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+    let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+        .map_err(|_| anyhow!("cannot generate a P-256 key"))?;
+    let signature = key
+        .sign(&aws_lc_rs::rand::SystemRandom::new(), message)
+        .map_err(|_| anyhow!("cannot sign with the P-256 key"))?;
+    Ok(signature.as_ref().to_vec())
+}
+
 /// The PEM SubjectPublicKeyInfo of an RSA JWK: what an attacker feeds an
 /// HMAC verifier that takes "the key" as a byte string.
 fn public_key_pem(jwk: &Value) -> Option<String> {
-    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use base64::engine::general_purpose::STANDARD;
+    let b64 = STANDARD.encode(public_key_spki_der(jwk)?);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .filter_map(|c| std::str::from_utf8(c).ok())
+        .collect();
+    Some(format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        lines.join("\n")
+    ))
+}
+
+/// The DER SubjectPublicKeyInfo of an RSA JWK (RFC 5280 4.1, RFC 8017 A.1).
+fn public_key_spki_der(jwk: &Value) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     if jwk["kty"] != "RSA" {
         return None;
     }
@@ -888,17 +972,7 @@ fn public_key_pem(jwk: &Value) -> Option<String> {
         .concat(),
     );
     let bit_string = tlv(0x03, &[&[0u8][..], &rsa_public].concat());
-    let spki = tlv(0x30, &[algorithm, bit_string].concat());
-    let b64 = STANDARD.encode(spki);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .filter_map(|c| std::str::from_utf8(c).ok())
-        .collect();
-    Some(format!(
-        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
-        lines.join("\n")
-    ))
+    Some(tlv(0x30, &[algorithm, bit_string].concat()))
 }
 
 // --- the tokens themselves ----------------------------------------------------
@@ -1044,6 +1118,14 @@ fn token_json_error(world: &mut IdpWorld, status: u16) -> anyhow::Result<()> {
     let error = exchange.string("error")?;
     ensure!(!error.is_empty(), "the error code is empty");
     Ok(())
+}
+
+/// This status and error code in an RFC 6749 5.2 error body (JSON, a clean
+/// description), whichever endpoint answered: a 405 at the token endpoint,
+/// an introspection request refused.
+#[then(expr = "the IdP answers {int} with the JSON error {string}")]
+fn json_error_code(world: &mut IdpWorld, status: u16, error: String) -> anyhow::Result<()> {
+    world.exchange()?.expect_error(status, &error)
 }
 
 #[then("the token endpoint refuses the request as too large, with a JSON error")]
