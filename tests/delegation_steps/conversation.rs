@@ -522,6 +522,35 @@ async fn token_expires_in(world: &mut DelegationWorld, secs: i64) -> anyhow::Res
     Ok(())
 }
 
+/// Every run of token characters in the conversation's transcript, events
+/// and context is looked up among what the IdP issued (by value, as its
+/// inspection allows): none may be a code, an access or a refresh token.
+#[then("no read of the conversation holds a code or token the IdP issued")]
+async fn reads_hold_no_token(world: &mut DelegationWorld) -> anyhow::Result<()> {
+    let id = world.conversation(world.current)?.id.clone();
+    let reads = world.chat.reads(&id).await?;
+    let grants = world.idp.control()?.grants();
+    ensure!(
+        !grants.access_tokens.is_empty(),
+        "the IdP issued no access token: the check proves nothing"
+    );
+    let token_char = |c: char| c.is_ascii_alphanumeric() || "-._~+/=".contains(c);
+    for read in &reads {
+        for word in read
+            .split(|c: char| !token_char(c))
+            .filter(|w| w.len() >= 16)
+        {
+            ensure!(
+                grants.access_token(word).is_none()
+                    && grants.refresh_token(word).is_none()
+                    && grants.code(word).is_none(),
+                "a read of the conversation holds a code or token the IdP issued"
+            );
+        }
+    }
+    Ok(())
+}
+
 #[then("the conversation's context shows an access token and no refresh token")]
 async fn context_access_no_refresh(world: &mut DelegationWorld) -> anyhow::Result<()> {
     let context = world.context(world.current).await?;
@@ -570,13 +599,44 @@ async fn events_in_order(world: &mut DelegationWorld, step: &Step) -> anyhow::Re
     Ok(())
 }
 
+#[then(expr = "the conversation's last event is {string}")]
+async fn last_event_is(world: &mut DelegationWorld, expected: String) -> anyhow::Result<()> {
+    let actual = world.events(world.current).await?;
+    ensure!(
+        actual.last() == Some(&expected),
+        "the events are {actual:?}, expected the last one to be {expected:?}"
+    );
+    Ok(())
+}
+
 #[then(expr = "the conversation's events include {string} {int} time(s)")]
 async fn events_count(
     world: &mut DelegationWorld,
     event: String,
     expected: usize,
 ) -> anyhow::Result<()> {
-    let actual = world.events(world.current).await?;
+    let current = world.current;
+    expect_event_count(world, current, &event, expected).await
+}
+
+#[then(expr = "the events of conversation {string} include {string} {int} time(s)")]
+async fn named_events_count(
+    world: &mut DelegationWorld,
+    label: String,
+    event: String,
+    expected: usize,
+) -> anyhow::Result<()> {
+    let index = world.conversation_index(&label)?;
+    expect_event_count(world, index, &event, expected).await
+}
+
+async fn expect_event_count(
+    world: &DelegationWorld,
+    index: usize,
+    event: &str,
+    expected: usize,
+) -> anyhow::Result<()> {
+    let actual = world.events(index).await?;
     let count = actual.iter().filter(|e| **e == event).count();
     ensure!(
         count == expected,
