@@ -171,21 +171,11 @@ impl Consumer {
             .send()
             .await
             .context("the platform did not answer")?;
-        let status = response.status();
-        let url = response.url().clone();
-        let headers = response.headers().clone();
-        let html = response
-            .text()
+        let page = Page::from_response(response)
             .await
             .context("the page could not be read")?;
-        let page = Page {
-            status,
-            url,
-            headers,
-            html,
-        };
         Ok(PlatformPage {
-            status: status.as_u16(),
+            status: page.status.as_u16(),
             title: page.text_of("h1").unwrap_or_default(),
             text: page.text_of("p").unwrap_or_default(),
             html: page.html,

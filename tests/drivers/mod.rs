@@ -17,7 +17,7 @@
 //! (`anyhow::Result`); what a scenario remembers stays in its world or
 //! test. No `Debug` here prints a token, a code, a `state`, a verifier or
 //! a session handle.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod brand_site;
 pub mod chat;
