@@ -7,6 +7,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../drivers/mod.rs"]
+mod drivers;
 #[path = "../platform_support/mod.rs"]
 mod platform_support;
 
