@@ -31,11 +31,20 @@ use standin::idp::token::TokenRequest;
 use standin::idp::{ClientConfig, IdpState, router};
 use tower::ServiceExt as _;
 
-use crate::common::{
-    ALICE, ALICE_PASSWORD, ALICE_SUB, TOKEN_ERRORS, first_form, idp_state, set_cookie_value,
-};
+use crate::common::{ALICE, ALICE_PASSWORD, ALICE_SUB, TOKEN_ERRORS, idp_state, set_cookie_value};
 
 const ISSUER: &str = "http://idp.test";
+
+/// The first form of an IdP page served in process, as the agent reads it.
+fn idp_page(html: String) -> Option<standin::conformance::Form> {
+    let page = standin::conformance::Page {
+        status: StatusCode::OK,
+        url: url::Url::parse(ISSUER).expect("the issuer is a URL"),
+        headers: HeaderMap::new(),
+        html,
+    };
+    page.forms().ok()?.into_iter().next()
+}
 const DEMO_CALLBACK: &str = "http://127.0.0.1:8400/demo/callback";
 const BOT_SECRET: &str = "demo-bot-secret";
 /// A runtime client with two redirect URIs, one carrying its own query.
@@ -168,13 +177,13 @@ impl Env {
         let page = self.get(&format!("/authorize?{authorize_query}"), None);
         assert_eq!(page.status, StatusCode::OK, "{}", page.text());
         let csrf_cookie = set_cookie_value(&page.headers, "standin_csrf").expect("csrf cookie");
-        let form = first_form(&page.text()).expect("login form");
-        assert_eq!(form.action, "/login");
+        let form = idp_page(page.text()).expect("login form");
+        assert_eq!(form.action.path(), "/login");
         let reply = self.post_form(
             "/login",
             &[
-                ("txn", &form.inputs["txn"]),
-                ("csrf", &form.inputs["csrf"]),
+                ("txn", form.value("txn").expect("txn")),
+                ("csrf", form.value("csrf").expect("csrf")),
                 ("username", ALICE),
                 ("password", ALICE_PASSWORD),
             ],
@@ -203,14 +212,14 @@ impl Env {
             consent.text()
         );
         let csrf = set_cookie_value(&consent.headers, "standin_csrf").expect("csrf cookie");
-        let form = first_form(&consent.text()).expect("consent form");
-        assert_eq!(form.action, "/consent");
+        let form = idp_page(consent.text()).expect("consent form");
+        assert_eq!(form.action.path(), "/consent");
         let cookies = format!("{session}; standin_csrf={csrf}");
         let done = self.post_form(
             "/consent",
             &[
-                ("txn", &form.inputs["txn"]),
-                ("csrf", &form.inputs["csrf"]),
+                ("txn", form.value("txn").expect("txn")),
+                ("csrf", form.value("csrf").expect("csrf")),
                 ("decision", "allow"),
             ],
             &[(header::COOKIE, &cookies)],
@@ -801,10 +810,11 @@ fn check_authorize(env: &Env, case: &AuthorizeCase, reply: &Reply) -> Result<(),
             );
             prop_assert_eq!(reply.header(header::X_FRAME_OPTIONS), Some("DENY"));
             if reply.status == StatusCode::OK {
-                let form = first_form(&html);
+                let form = idp_page(html.clone());
                 prop_assert!(
-                    form.as_ref()
-                        .is_some_and(|f| f.action == "/login" || f.action == "/consent"),
+                    form.as_ref().is_some_and(
+                        |f| f.action.path() == "/login" || f.action.path() == "/consent"
+                    ),
                     "200 without a login or consent form: {html}"
                 );
             } else {
