@@ -97,7 +97,7 @@ impl Chat {
             .send()
             .await
             .context("the platform did not answer POST /api/conversations")?;
-        Answer::of(response).await
+        Answer::lenient(response).await
     }
 
     /// Post a message, whatever the answer.

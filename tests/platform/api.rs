@@ -141,22 +141,14 @@ async fn consumer_auth_credentials_are_validated_and_per_organisation() {
 #[tokio::test]
 async fn conversation_api_errors_are_4xx_json() {
     let w = World::start().await;
-    let r = w
-        .http
-        .post(w.url("/api/conversations"))
-        .json(&json!({"org": "demo", "bot": "nobody"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    let r = w
-        .http
-        .post(w.url("/api/conversations"))
-        .json(&json!({"org": "nowhere", "bot": "demo-bot"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    let chat = w.chat();
+    for body in [
+        json!({"org": "demo", "bot": "nobody"}),
+        json!({"org": "nowhere", "bot": "demo-bot"}),
+    ] {
+        let answer = chat.open_with(body).await.unwrap();
+        assert_eq!(answer.status, 400, "{answer:?}");
+    }
     for path in ["transcript", "events", "context"] {
         let r = w
             .http
@@ -166,7 +158,6 @@ async fn conversation_api_errors_are_4xx_json() {
             .unwrap();
         assert_eq!(r.status(), 404);
     }
-    let chat = w.chat();
     let conv = chat.open("demo", None).await.unwrap();
     for body in [
         json!({"text": ""}),
