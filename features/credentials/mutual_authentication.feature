@@ -61,7 +61,7 @@ Feature: Mutual Authentication credentials
     Then the credential is saved
     And the answer shows "trust_certificate_file_name" as "brand-ca.pem"
     And the answer shows "trust_certificates/0/subject" as "CN=standin brand CA"
-    And the answer shows "tls_versions/0" as "TLSv1.3"
+    And the answer shows "tls_versions" as '["TLSv1.3"]'
     When the admin of "demo" saves the credential:
       """
       {"type": "mutual_authentication", "name": "p12-der", "key_store": "{file:bot.p12}", "key_store_file_name": "bot.p12", "key_store_password": "changeit", "trust_certificate": "{file:brand-ca.der}", "trust_certificate_file_name": "brand-ca.der"}
@@ -139,6 +139,7 @@ Feature: Mutual Authentication credentials
       | field        | code       |
       | tls_versions | deprecated |
     And the error message says "RFC 8996"
+    And the error message says "TLSv1.2"
     When the admin of "demo" saves the credential:
       """
       {"type": "mutual_authentication", "name": "m"}
