@@ -237,35 +237,6 @@ fn jks_and_trust_certificates_in_every_encoding_are_saved() {
 }
 
 #[test]
-fn tls_versions_are_chosen_and_tls_1_1_is_refused() {
-    let m = validate(with(p12_body(), json!({"tls_versions": ["TLSv1.3"]}))).unwrap();
-    assert_eq!(
-        serde_json::to_value(&m.tls_versions).unwrap(),
-        json!(["TLSv1.3"])
-    );
-    let errors = validate(with(
-        p12_body(),
-        json!({"tls_versions": ["TLSv1.2", "TLSv1.1"]}),
-    ))
-    .unwrap_err();
-    assert_eq!(errors.len(), 1);
-    assert_eq!(
-        (errors[0].field, errors[0].code),
-        ("tls_versions", "deprecated")
-    );
-    assert!(
-        errors[0].message.contains("RFC 8996"),
-        "{}",
-        errors[0].message
-    );
-    assert!(
-        errors[0].message.contains("TLSv1.2"),
-        "{}",
-        errors[0].message
-    );
-}
-
-#[test]
 fn passwords_wrong_or_missing_are_told_apart() {
     assert_eq!(
         codes(with(
