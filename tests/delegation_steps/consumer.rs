@@ -1,8 +1,9 @@
 //! The consumer at the brand's IdP: opening the link, the login form, the
 //! consent page, and where the IdP sends the browser back. The browser is
-//! [`ConsumerAgent`](standin::conformance::ConsumerAgent): it fills the
-//! IdP's HTML forms as a person would, and stops at the platform's
-//! callback so the scenario decides how (and how often) it is delivered.
+//! the world's [`Consumer`](crate::drivers::Consumer) (the agent of
+//! `standin::conformance`): it fills the IdP's HTML forms as a person
+//! would, and stops at the platform's callback so the scenario decides how
+//! (and how often) it is delivered.
 
 use anyhow::{anyhow, ensure};
 use cucumber::{given, then, when};

@@ -5,15 +5,18 @@
 //! [`Clock`], frozen (it moves only when a step moves it, so "one second
 //! before expiry" stays one second before however slowly the machine
 //! runs). They talk to each other over HTTP only, as the real parties do;
-//! the steps drive them over HTTP too (the platform's API, the consumer's
-//! browser), and read the IdP's and the brand API's inspection surfaces to
-//! check what happened on the brand side.
+//! the steps drive them over HTTP too, through the drivers of
+//! `tests/drivers/` that the plain tests share ([`Chat`] for the
+//! conversation API, [`Consumer`] for the consumer's browser,
+//! [`BrandSite`] for the brand's website, [`GetTokens`] for the Get Tokens
+//! API), and read the IdP's and the brand API's inspection surfaces to
+//! check what happened on the brand side. The drivers keep nothing of the
+//! scenario; the world below does.
 //!
 //! Modules by domain:
 //! - [`conversation`]: opening conversations, what the consumer says, what
 //!   the bot answers, the link, the context and the event log
-//! - [`consumer`]: the consumer at the IdP (login form, consent), through
-//!   [`ConsumerAgent`]
+//! - [`consumer`]: the consumer at the IdP (login form, consent)
 //! - [`callback`]: the browser's return to the platform, real or tampered,
 //!   and the page it gets
 //! - [`brand_api`]: faults in the brand API and its request log

@@ -1,8 +1,9 @@
 //! Consumer Pre-Authentication and the Get Tokens API, end to end.
 //!
-//! The consumer signs in on the brand's website: the brand's page sends a
-//! fresh browser ([`ConsumerAgent`], one per consumer) to the IdP's
-//! authorization endpoint with the platform's client id, its own page as
+//! The consumer signs in on the brand's website
+//! ([`BrandSite`](crate::drivers::BrandSite)): the brand's page sends a
+//! fresh browser (one per consumer) to the IdP's authorization endpoint
+//! with the platform's client id, its own page as
 //! `redirect_uri`, PKCE and a nonce; the IdP sends the browser back to that
 //! page with a code, and the page hands the code to the platform
 //! (`POST /api/account/{account}/consumer/sessions`), which answers the
@@ -11,7 +12,7 @@
 //! (`"consumer_session"`) then use the kept tokens; a conversation that
 //! only names the consumer id gets none. Brand services read the tokens
 //! through the Get Tokens API with a token from the platform's
-//! `POST /oauth/token`.
+//! `POST /oauth/token` ([`GetTokens`](crate::drivers::GetTokens)).
 //!
 //! Nothing here prints a code, a verifier, a handle or a token: answers
 //! keep their bodies out of `Debug`, tokens and handles are [`Secret`]s.
