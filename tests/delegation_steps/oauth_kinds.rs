@@ -469,20 +469,10 @@ async fn authorize_post(
 #[when(expr = "the consumer says {string} in all of them at the same moment")]
 async fn say_in_all(world: &mut DelegationWorld, text: String) -> anyhow::Result<()> {
     let sends = world.oauth_kinds.crowd.iter().map(|&index| {
-        let http = world.http.clone();
+        let chat = world.chat.clone();
         let id = world.conversations[index].id.clone();
-        let url = world.url(&format!("/api/conversations/{id}/messages"));
         let text = text.clone();
-        async move {
-            let response = http.post(url).json(&json!({ "text": text })).send().await?;
-            let status = response.status().as_u16();
-            let body: Value = response.json().await.unwrap_or_default();
-            ensure!(status == 200, "a message was answered {status}: {body}");
-            body["replies"][0]["text"]
-                .as_str()
-                .map(str::to_string)
-                .ok_or_else(|| anyhow!("the bot did not reply: {body}"))
-        }
+        async move { chat.say(&id, &text).await.map(|reply| reply.text) }
     });
     world.oauth_kinds.crowd_replies = futures::future::try_join_all(sends).await?;
     Ok(())
