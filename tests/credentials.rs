@@ -11,6 +11,7 @@
 
 mod common;
 mod delegation_steps;
+mod drivers;
 
 #[tokio::main]
 async fn main() {

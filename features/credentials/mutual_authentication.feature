@@ -36,12 +36,15 @@ Feature: Mutual Authentication credentials
     And the answer shows "key_certificate/issuer" as "CN=standin brand CA"
     And the answer shows "key_certificate/key_type" as "EC P-256"
     And the answer shows the SHA-256 fingerprint of the certificate in "bot.p12"
-    And the answer shows the key certificate valid until about 30 days from now
+    And the answer shows "key_certificate/alias" as "standin-client"
+    And the answer shows "key_certificate/chain_length" as "2"
+    And the answer shows the key certificate valid from now until about 30 days from now
+    And the answer shows 1 trust certificate
     And the answer shows "trust_certificates/0/subject" as "CN=standin brand CA"
-    And the answer shows "tls_versions/0" as "TLSv1.2"
-    And the answer shows "tls_versions/1" as "TLSv1.3"
+    And the answer shows "tls_versions" as '["TLSv1.2","TLSv1.3"]'
     And no credential read of "demo" shows "changeit"
     And no credential read of "demo" shows "{file:bot.p12}"
+    And no credential read of "demo" shows the first 40 characters of "{file:bot.p12}"
 
   Scenario: A JKS key store, and key stores with a PEM or DER trust certificate, are saved
     Given a key store "bot.jks" issued by the brand's CA to "standin-client" with password "changeit"
@@ -61,7 +64,7 @@ Feature: Mutual Authentication credentials
     Then the credential is saved
     And the answer shows "trust_certificate_file_name" as "brand-ca.pem"
     And the answer shows "trust_certificates/0/subject" as "CN=standin brand CA"
-    And the answer shows "tls_versions/0" as "TLSv1.3"
+    And the answer shows "tls_versions" as '["TLSv1.3"]'
     When the admin of "demo" saves the credential:
       """
       {"type": "mutual_authentication", "name": "p12-der", "key_store": "{file:bot.p12}", "key_store_file_name": "bot.p12", "key_store_password": "changeit", "trust_certificate": "{file:brand-ca.der}", "trust_certificate_file_name": "brand-ca.der"}
@@ -139,6 +142,7 @@ Feature: Mutual Authentication credentials
       | field        | code       |
       | tls_versions | deprecated |
     And the error message says "RFC 8996"
+    And the error message says "TLSv1.2"
     When the admin of "demo" saves the credential:
       """
       {"type": "mutual_authentication", "name": "m"}

@@ -19,6 +19,23 @@ Feature: Saving a Consumer Authentication credential
     Then the platform saves the credential with status 201
     And organisation "demo" lists the credential "brand-login"
     And organisation "other" lists no credential
+    When the brand developer saves the credential "second" for "demo" with the URL "{idp}/authorize?client_id={client_id}&response_type=code&redirect_uri={callback}&scope=openid%20orders:read"
+    Then the platform saves the credential with status 201
+    And the organisation "demo" has the credentials "brand-login, second"
+    And no credential read of "demo" shows "platform-bot-secret"
+
+  Scenario: A conversation of another organisation cannot use the credential
+    Given the organisation "demo" has the Consumer Authentication credential "brand-login"
+    And a conversation with the demo bot in organisation "other"
+    When the consumer says "my orders"
+    Then the bot answers without a link
+    And the bot's last message says "no credential"
+
+  Scenario: A body that is not JSON, and an organisation that does not exist, are refused
+    When the brand developer sends the body "{" to save a credential for "demo"
+    Then the platform answers the save with status 400
+    When the brand developer saves the credential "brand-login" for "nowhere" with the URL "{idp}/authorize?client_id={client_id}&response_type=code&redirect_uri={callback}&scope=openid"
+    Then the platform answers the save with status 404
 
   Scenario Outline: <problem> is refused with its own error
     When the brand developer saves the credential "brand-login" for "demo" with the URL "<url>"

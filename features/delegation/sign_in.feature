@@ -36,6 +36,7 @@ Feature: The consumer signs in and the bot answers
     And the IdP issued 1 code and 1 access token
     And the IdP saw the code presented 1 time
     And the brand API received 1 request, for alice, with the conversation's token
+    And no read of the conversation holds a code or token the IdP issued
 
   Scenario: A wrong password keeps the consumer on the login form
     Given the consumer has said "my orders" and received a sign-in link

@@ -16,6 +16,7 @@ Feature: The state parameter protects the callback
   Scenario Outline: A callback <tampering> is refused and the real one still works
     When a callback <tampering> reaches the platform
     Then the platform shows a 400 page titled "This sign-in link cannot be used" saying "<reason>"
+    And the conversation's last event is "<last event>"
     And the IdP saw the code presented 0 times
     And the conversation holds no access token
     And the brand API has received no request
@@ -25,15 +26,15 @@ Feature: The state parameter protects the callback
     And the IdP saw the code presented 1 time
 
     Examples:
-      | tampering                           | reason                                 |
-      | without a state                     | carries no state parameter             |
-      | with an unknown state               | was not issued here                    |
-      | with an empty state                 | carries no state parameter             |
-      | with the state repeated             | appears more than once                 |
-      | on the callback path of "other"     | belongs to another account             |
-      | naming another issuer               | came from an unexpected identity provider |
-      | naming the issuer with a trailing slash | came from an unexpected identity provider |
-      | without its iss                     | does not name the identity provider    |
+      | tampering                               | reason                                                                                    | last event                       |
+      | without a state                         | carries no state parameter                                                                | challenge_sent                   |
+      | with an unknown state                   | was not issued here                                                                       | challenge_sent                   |
+      | with an empty state                     | carries no state parameter                                                                | challenge_sent                   |
+      | with the state repeated                 | appears more than once                                                                    | challenge_sent                   |
+      | on the callback path of "other"         | belongs to another account                                                                | state_rejected (wrong_account)   |
+      | naming another issuer                   | came from an unexpected identity provider                                                 | state_rejected (issuer_mismatch) |
+      | naming the issuer with a trailing slash | came from an unexpected identity provider                                                 | state_rejected (issuer_mismatch) |
+      | without its iss                         | does not name the identity provider it came from, although that provider always does (RFC 9207) | state_rejected (issuer_missing)  |
 
   Scenario: A state used once cannot be used again
     When the consumer's browser follows the redirect to the platform
@@ -66,6 +67,8 @@ Feature: The state parameter protects the callback
     When the callback reaches the platform with the state of conversation "B"'s link
     Then the platform shows a 502 page titled "Sign-in failed" saying "new link"
     And conversation "B" holds no access token
+    And the conversation holds no access token
+    And the events of conversation "B" include "exchange_failed" 1 time
     And the bot's last message in conversation "B" has a new sign-in link
     And the brand API has received no request
     When the consumer's browser follows the redirect to the platform

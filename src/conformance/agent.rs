@@ -186,6 +186,29 @@ impl fmt::Debug for Page {
 }
 
 impl Page {
+    /// The page a response carries, read as it is (a redirect is not
+    /// followed): for a page fetched by other means than the agent.
+    pub async fn from_response(response: reqwest::Response) -> Result<Self, AgentError> {
+        let status = response.status();
+        let url = response.url().clone();
+        let headers = response.headers().clone();
+        let html = response.text().await.map_err(|source| AgentError::Http {
+            url: url.path().to_string(),
+            source,
+        })?;
+        Ok(Self {
+            status,
+            url,
+            headers,
+            html,
+        })
+    }
+
+    /// The first form that has a field named `name`.
+    pub fn form_with_field(&self, name: &str) -> Result<Option<Form>, AgentError> {
+        Ok(self.forms()?.into_iter().find(|form| form.has_field(name)))
+    }
+
     /// One line for assertion messages.
     pub fn describe(&self) -> String {
         let mut line = format!("a {} page at {}", self.status, self.url.path());

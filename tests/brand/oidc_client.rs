@@ -25,7 +25,9 @@ use standin::idp::{ClientConfig, Fixtures, IdTokenDefect, MockIdp};
 use standin::platform::oauth::Http;
 use url::Url;
 
-use crate::common::{ALICE, ALICE_PASSWORD, ALICE_SUB, first_form, only, query_pairs};
+use standin::conformance::Page;
+
+use crate::common::{ALICE, ALICE_PASSWORD, ALICE_SUB, only, query_pairs};
 
 /// The token endpoint's error body as the crate reads it.
 type CoreErrorResponse = StandardErrorResponse<CoreErrorResponseType>;
@@ -83,29 +85,40 @@ impl Browser {
                 reqwest::StatusCode::OK,
                 "expected a form page, got {status}"
             );
-            let html = response.text().await.expect("page body");
-            let form = first_form(&html).unwrap_or_else(|| panic!("no form in page:\n{html}"));
-            assert_eq!(form.method, "post", "{html}");
-            let mut fields = vec![
-                ("txn".to_string(), form.inputs["txn"].clone()),
-                ("csrf".to_string(), form.inputs["csrf"].clone()),
-            ];
-            match form.action.as_str() {
+            let page = Page::from_response(response).await.expect("page body");
+            let html = &page.html;
+            let form = page
+                .forms()
+                .expect("forms")
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| panic!("no form in page:\n{html}"));
+            assert_eq!(form.method, reqwest::Method::POST, "{html}");
+            let hidden = |name: &str| {
+                (
+                    name.to_string(),
+                    form.value(name).unwrap_or_default().to_string(),
+                )
+            };
+            let mut fields = vec![hidden("txn"), hidden("csrf")];
+            match form.action.path() {
                 "/login" => {
-                    assert_eq!(form.input_types["password"], "password");
-                    assert!(form.inputs.contains_key("username"));
+                    let field = form.fields.iter().find(|f| f.name == "password");
+                    assert_eq!(field.map(|f| f.kind.as_str()), Some("password"));
+                    assert!(form.has_field("username"));
                     fields.push(("username".into(), username.into()));
                     fields.push(("password".into(), password.into()));
                 }
                 "/consent" => {
-                    assert!(form.buttons.contains(&("decision".into(), "allow".into())));
+                    let allow = form.button("allow").expect("an allow button");
+                    assert_eq!(allow.name.as_deref(), Some("decision"));
                     fields.push(("decision".into(), "allow".into()));
                 }
                 other => panic!("unexpected form action {other}:\n{html}"),
             }
             response = self
                 .http
-                .post(format!("{}{}", self.issuer, form.action))
+                .post(format!("{}{}", self.issuer, form.action.path()))
                 .form(&fields)
                 .send()
                 .await

@@ -33,9 +33,20 @@ use standin::idp::token::TokenRequest;
 use standin::idp::{ClientConfig, IdpState, router};
 use tower::ServiceExt as _;
 
-use crate::common::{ALICE, ALICE_PASSWORD, TOKEN_ERRORS, first_form, idp_state, set_cookie_value};
+use crate::common::{ALICE, ALICE_PASSWORD, TOKEN_ERRORS, idp_state, set_cookie_value};
 
 const ISSUER: &str = "http://idp.test";
+
+/// The first form of an IdP page served in process, as the agent reads it.
+fn idp_page(html: String) -> Option<standin::conformance::Form> {
+    let page = standin::conformance::Page {
+        status: StatusCode::OK,
+        url: url::Url::parse(ISSUER).expect("the issuer is a URL"),
+        headers: HeaderMap::new(),
+        html,
+    };
+    page.forms().ok()?.into_iter().next()
+}
 const DEMO_CALLBACK: &str = "http://127.0.0.1:8400/demo/callback";
 const BOT_SECRET: &str = "demo-bot-secret";
 /// A runtime client with two redirect URIs, one carrying its own query.
@@ -168,13 +179,13 @@ impl Env {
         let page = self.get(&format!("/authorize?{authorize_query}"), None);
         assert_eq!(page.status, StatusCode::OK, "{}", page.text());
         let csrf_cookie = set_cookie_value(&page.headers, "standin_csrf").expect("csrf cookie");
-        let form = first_form(&page.text()).expect("login form");
-        assert_eq!(form.action, "/login");
+        let form = idp_page(page.text()).expect("login form");
+        assert_eq!(form.action.path(), "/login");
         let reply = self.post_form(
             "/login",
             &[
-                ("txn", &form.inputs["txn"]),
-                ("csrf", &form.inputs["csrf"]),
+                ("txn", form.value("txn").expect("txn")),
+                ("csrf", form.value("csrf").expect("csrf")),
                 ("username", ALICE),
                 ("password", ALICE_PASSWORD),
             ],
@@ -182,69 +193,6 @@ impl Env {
         );
         let session = set_cookie_value(&reply.headers, "standin_session").expect("session cookie");
         (format!("standin_session={session}"), reply)
-    }
-
-    /// A real RS256 access token for alice via demo-bot (code flow with consent).
-    #[expect(
-        dead_code,
-        reason = "unused since the forged-token and introspection tests became scenarios; \
-                  its first_form calls are being rewritten on another branch: delete it \
-                  after that merge"
-    )]
-    fn real_access_token(&self) -> String {
-        let query = encode(&[
-            ("client_id", "demo-bot"),
-            ("redirect_uri", DEMO_CALLBACK),
-            ("response_type", "code"),
-            ("scope", "openid profile email"),
-            ("state", "s1"),
-            ("code_challenge", CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ]);
-        let (session, consent) = self.sign_in(&query);
-        assert_eq!(
-            consent.status,
-            StatusCode::OK,
-            "consent page expected: {}",
-            consent.text()
-        );
-        let csrf = set_cookie_value(&consent.headers, "standin_csrf").expect("csrf cookie");
-        let form = first_form(&consent.text()).expect("consent form");
-        assert_eq!(form.action, "/consent");
-        let cookies = format!("{session}; standin_csrf={csrf}");
-        let done = self.post_form(
-            "/consent",
-            &[
-                ("txn", &form.inputs["txn"]),
-                ("csrf", &form.inputs["csrf"]),
-                ("decision", "allow"),
-            ],
-            &[(header::COOKIE, &cookies)],
-        );
-        assert_eq!(done.status, StatusCode::SEE_OTHER);
-        let location =
-            url::Url::parse(done.header(header::LOCATION).expect("Location")).expect("URL");
-        let code = location
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .expect("code")
-            .1
-            .into_owned();
-        let reply = self.post_form(
-            "/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", DEMO_CALLBACK),
-                ("code_verifier", VERIFIER),
-            ],
-            &[(header::AUTHORIZATION, &basic("demo-bot", BOT_SECRET))],
-        );
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-        reply.json().expect("JSON")["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_string()
     }
 
     fn redirect_uris(&self, client_id: &str) -> Option<Vec<String>> {
@@ -765,10 +713,11 @@ fn check_authorize(env: &Env, case: &AuthorizeCase, reply: &Reply) -> Result<(),
             );
             prop_assert_eq!(reply.header(header::X_FRAME_OPTIONS), Some("DENY"));
             if reply.status == StatusCode::OK {
-                let form = first_form(&html);
+                let form = idp_page(html.clone());
                 prop_assert!(
-                    form.as_ref()
-                        .is_some_and(|f| f.action == "/login" || f.action == "/consent"),
+                    form.as_ref().is_some_and(
+                        |f| f.action.path() == "/login" || f.action.path() == "/consent"
+                    ),
                     "200 without a login or consent form: {html}"
                 );
             } else {

@@ -4,9 +4,6 @@
 //! Each test target compiles this module on its own and uses part of it.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
-
-use scraper::{Html, Selector};
 use standin::clock::Clock;
 use standin::idp::keys::KeySet;
 use standin::idp::{Fixtures, IdpState};
@@ -32,54 +29,6 @@ pub fn idp_state(issuer: &str) -> IdpState {
     let fixtures = Fixtures::default_brand();
     let keys = KeySet::new(fixtures.signing_keys().expect("fixture keys parse"));
     IdpState::new(issuer.to_string(), Clock::new(), fixtures, keys, true)
-}
-
-/// A form as a browser sees it: where it posts, and its named inputs.
-#[derive(Debug, Clone)]
-pub struct HtmlForm {
-    pub action: String,
-    pub method: String,
-    /// Every named `<input>` with its value (empty when it has none).
-    pub inputs: HashMap<String, String>,
-    /// `type` attribute of each named input.
-    pub input_types: HashMap<String, String>,
-    /// `name=value` of each submit button.
-    pub buttons: Vec<(String, String)>,
-}
-
-/// The first `<form>` of a page, if any.
-pub fn first_form(html: &str) -> Option<HtmlForm> {
-    let doc = Html::parse_document(html);
-    let form_sel = Selector::parse("form").expect("selector");
-    let input_sel = Selector::parse("input[name]").expect("selector");
-    let button_sel = Selector::parse("button[name]").expect("selector");
-    let form = doc.select(&form_sel).next()?;
-    let mut inputs = HashMap::new();
-    let mut input_types = HashMap::new();
-    for input in form.select(&input_sel) {
-        let name = input.attr("name").unwrap_or_default().to_string();
-        inputs.insert(
-            name.clone(),
-            input.attr("value").unwrap_or_default().to_string(),
-        );
-        input_types.insert(name, input.attr("type").unwrap_or("text").to_string());
-    }
-    let buttons = form
-        .select(&button_sel)
-        .map(|b| {
-            (
-                b.attr("name").unwrap_or_default().to_string(),
-                b.attr("value").unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
-    Some(HtmlForm {
-        action: form.attr("action").unwrap_or_default().to_string(),
-        method: form.attr("method").unwrap_or("get").to_ascii_lowercase(),
-        inputs,
-        input_types,
-        buttons,
-    })
 }
 
 /// The value of cookie `name` among a response's `Set-Cookie` headers.

@@ -1,8 +1,9 @@
 //! The consumer at the brand's IdP: opening the link, the login form, the
 //! consent page, and where the IdP sends the browser back. The browser is
-//! [`ConsumerAgent`](standin::conformance::ConsumerAgent): it fills the
-//! IdP's HTML forms as a person would, and stops at the platform's
-//! callback so the scenario decides how (and how often) it is delivered.
+//! the world's [`Consumer`](crate::drivers::Consumer) (the agent of
+//! `standin::conformance`): it fills the IdP's HTML forms as a person
+//! would, and stops at the platform's callback so the scenario decides how
+//! (and how often) it is delivered.
 
 use anyhow::{anyhow, ensure};
 use cucumber::{given, then, when};
@@ -16,6 +17,21 @@ pub const USERNAME: &str = "alice";
 const PASSWORD: &str = "alice-password";
 /// Her subject at the mock IdP and in the brand API's data.
 pub const ALICE_SUB: &str = "c0ffee00-a11c-4e00-8000-000000000001";
+
+/// The user name and password to type: in profile mode alice is the
+/// profile's test user, and her password the profile's; any other password
+/// stays wrong.
+fn credentials(username: &str, password: &str) -> (String, String) {
+    let profile = super::profile::current().filter(|_| username == USERNAME);
+    match &profile {
+        Some(p) if password == PASSWORD => (
+            p.user.username.clone(),
+            p.user.password.expose().to_string(),
+        ),
+        Some(p) => (p.user.username.clone(), password.to_string()),
+        None => (username.to_string(), password.to_string()),
+    }
+}
 
 impl DelegationWorld {
     /// Where the browser is now, as a page.
@@ -31,14 +47,11 @@ impl DelegationWorld {
     }
 
     fn on_login_form(&self) -> bool {
-        matches!(&self.landing,
-            Some(Landing::Page(p)) if matches!(p.login_form(self.agent.hints()), Ok(Some(_))))
+        matches!(&self.landing, Some(Landing::Page(p)) if self.consumer.is_login_form(p))
     }
 
     fn on_consent_page(&self) -> bool {
-        let allow = self.agent.hints().allow_button.clone();
-        matches!(&self.landing,
-            Some(Landing::Page(p)) if matches!(p.form_with_button(&allow), Ok(Some(_))))
+        matches!(&self.landing, Some(Landing::Page(p)) if self.consumer.is_consent_page(p))
     }
 
     /// Remember where the browser ended; a redirect to the platform is the
@@ -54,33 +67,22 @@ impl DelegationWorld {
     pub async fn open_link(&mut self, index: usize, link: &Link) -> anyhow::Result<()> {
         self.callback = None;
         self.link_of = index;
-        let landing = self.agent.open(&link.0).await?;
+        let landing = self.consumer.open(&link.0).await?;
         self.arrive(landing);
         Ok(())
     }
 
     async fn sign_in_form(&mut self, username: &str, password: &str) -> anyhow::Result<()> {
         let page = self.idp_page()?;
-        // In profile mode alice is the profile's test user, and her
-        // password the profile's; any other password stays wrong.
-        let profile = super::profile::current().filter(|_| username == USERNAME);
-        let (username, password) = match &profile {
-            Some(p) if password == PASSWORD => (p.user.username.as_str(), p.user.password.expose()),
-            Some(p) => (p.user.username.as_str(), password),
-            None => (username, password),
-        };
-        let landing = self.agent.sign_in(&page, username, password).await?;
+        let (username, password) = credentials(username, password);
+        let landing = self.consumer.sign_in(&page, &username, &password).await?;
         self.arrive(landing);
         Ok(())
     }
 
     async fn consent(&mut self, allow: bool) -> anyhow::Result<()> {
         let page = self.idp_page()?;
-        let landing = if allow {
-            self.agent.allow_consent(&page).await?
-        } else {
-            self.agent.deny_consent(&page).await?
-        };
+        let landing = self.consumer.consent(&page, allow).await?;
         self.arrive(landing);
         Ok(())
     }
@@ -89,11 +91,13 @@ impl DelegationWorld {
     /// must send the browser back to the platform.
     pub async fn sign_in_at_idp(&mut self, index: usize, link: &Link) -> anyhow::Result<()> {
         self.open_link(index, link).await?;
-        if self.on_login_form() {
-            self.sign_in_form(USERNAME, PASSWORD).await?;
-        }
-        if self.on_consent_page() {
-            self.consent(true).await?;
+        if let Some(landing) = self.landing.clone() {
+            let (username, password) = credentials(USERNAME, PASSWORD);
+            let landing = self
+                .consumer
+                .answer_idp(landing, &username, &password, true)
+                .await?;
+            self.arrive(landing);
         }
         ensure!(
             self.callback.is_some(),

@@ -2,13 +2,14 @@
 //! the consumer says, what the bot answers (and the link in it), the
 //! conversation's context and its event log.
 
-use anyhow::{Context as _, anyhow, ensure};
+use anyhow::{anyhow, ensure};
 use cucumber::gherkin::Step;
 use cucumber::{given, then, when};
-use serde_json::{Value, json};
+use serde_json::Value;
 use url::Url;
 
 use super::{BotReply, Conversation, DelegationWorld, Link};
+use crate::drivers::Reply;
 
 /// The label of a conversation opened without a name.
 const MAIN: &str = "main";
@@ -21,23 +22,7 @@ impl DelegationWorld {
         org: &str,
         consumer: Option<&str>,
     ) -> anyhow::Result<usize> {
-        let response = self
-            .http
-            .post(self.url("/api/conversations"))
-            .json(&json!({ "org": org, "bot": "demo-bot", "consumer_id": consumer }))
-            .send()
-            .await
-            .context("the platform did not answer POST /api/conversations")?;
-        let status = response.status().as_u16();
-        let body: Value = response.json().await.unwrap_or_default();
-        ensure!(
-            status == 201,
-            "opening a conversation answered {status}: {body}"
-        );
-        let id = body["id"]
-            .as_str()
-            .ok_or_else(|| anyhow!("no conversation id in {body}"))?
-            .to_string();
+        let id = self.chat.open(org, consumer).await?;
         self.conversations.push(Conversation {
             label: label.to_string(),
             id,
@@ -51,28 +36,9 @@ impl DelegationWorld {
     /// reply is kept, and its link (if any) added to the conversation's.
     pub async fn say_in(&mut self, index: usize, text: &str) -> anyhow::Result<BotReply> {
         let id = self.conversation(index)?.id.clone();
-        let response = self
-            .http
-            .post(self.url(&format!("/api/conversations/{id}/messages")))
-            .json(&json!({ "text": text }))
-            .send()
-            .await
-            .context("the platform did not answer the message")?;
-        let status = response.status().as_u16();
-        let body: Value = response.json().await.unwrap_or_default();
+        let reply = self.chat.say(&id, text).await;
         self.attribute_api_requests(index);
-        ensure!(status == 200, "the message was answered {status}: {body}");
-        let first = &body["replies"][0];
-        let text = first["text"]
-            .as_str()
-            .ok_or_else(|| anyhow!("the bot did not reply: {body}"))?
-            .to_string();
-        let link = match first["link"].as_str() {
-            Some(link) => Some(Link(
-                Url::parse(link).with_context(|| "the bot's link is not a URL")?,
-            )),
-            None => None,
-        };
+        let Reply { text, link } = reply?;
         if let Some(link) = &link {
             self.conversations[index].links.push(link.clone());
         }
@@ -110,79 +76,30 @@ impl DelegationWorld {
     }
 
     /// The transcript's bot messages of a conversation, oldest first.
-    pub async fn bot_messages(&self, index: usize) -> anyhow::Result<Vec<Value>> {
-        let id = &self.conversation(index)?.id;
-        let transcript = self
-            .get_json(&format!("/api/conversations/{id}/transcript"))
-            .await?;
-        Ok(transcript["messages"]
-            .as_array()
-            .ok_or_else(|| anyhow!("the transcript has no messages: {transcript}"))?
-            .iter()
-            .filter(|m| m["from"] == "bot")
-            .cloned()
-            .collect())
+    pub async fn bot_messages(&self, index: usize) -> anyhow::Result<Vec<Reply>> {
+        self.chat.bot_messages(&self.conversation(index)?.id).await
     }
 
     /// The last message the bot posted in a conversation (a reply, or an
     /// answer posted after the callback).
     pub async fn last_bot_message(&self, index: usize) -> anyhow::Result<(String, Option<Link>)> {
-        let last = self
-            .bot_messages(index)
-            .await?
-            .pop()
-            .ok_or_else(|| anyhow!("the bot has said nothing in this conversation"))?;
-        let text = last["text"].as_str().unwrap_or_default().to_string();
-        let link = match last["link"].as_str() {
-            Some(l) => Some(Link(Url::parse(l)?)),
-            None => None,
-        };
+        let Reply { text, link } = self.chat.last_bot(&self.conversation(index)?.id).await?;
         Ok((text, link))
     }
 
     /// The event log of a conversation, each as `kind` or `kind (reason)`.
     pub async fn events(&self, index: usize) -> anyhow::Result<Vec<String>> {
-        let id = &self.conversation(index)?.id;
-        let log = self
-            .get_json(&format!("/api/conversations/{id}/events"))
-            .await?;
-        Ok(log["events"]
-            .as_array()
-            .ok_or_else(|| anyhow!("no events in {log}"))?
-            .iter()
-            .map(|e| {
-                let kind = e["kind"].as_str().unwrap_or("?");
-                // An exchange failure's reason is a sentence; the others name a case.
-                let reason = e
-                    .get("reason")
-                    .or_else(|| e.get("error"))
-                    .and_then(Value::as_str)
-                    .filter(|_| kind != "exchange_failed");
-                match reason {
-                    Some(r) => format!("{kind} ({r})"),
-                    None => kind.to_string(),
-                }
-            })
-            .collect())
+        self.chat.event_names(&self.conversation(index)?.id).await
     }
 
     /// The context of a conversation: whether a token is held.
     pub async fn context(&self, index: usize) -> anyhow::Result<Value> {
-        let id = &self.conversation(index)?.id;
-        self.get_json(&format!("/api/conversations/{id}/context"))
-            .await
+        self.chat.context(&self.conversation(index)?.id).await
     }
 
     pub async fn close(&mut self, index: usize) -> anyhow::Result<()> {
         let id = self.conversation(index)?.id.clone();
-        let status = self
-            .http
-            .delete(self.url(&format!("/api/conversations/{id}")))
-            .send()
-            .await?
-            .status();
-        ensure!(status == 204, "closing the conversation answered {status}");
-        Ok(())
+        self.chat.close(&id).await
     }
 
     async fn expect_token(&self, index: usize, present: bool) -> anyhow::Result<()> {
@@ -269,17 +186,12 @@ async fn close_named(world: &mut DelegationWorld, label: String) -> anyhow::Resu
 #[then(expr = "a new message to the conversation is refused with status {int}")]
 async fn message_refused(world: &mut DelegationWorld, expected: u16) -> anyhow::Result<()> {
     let id = world.conversation(world.current)?.id.clone();
-    let response = world
-        .http
-        .post(world.url(&format!("/api/conversations/{id}/messages")))
-        .json(&json!({ "text": "my orders" }))
-        .send()
-        .await?;
-    let status = response.status().as_u16();
+    let answer = world.chat.post(&id, "my orders").await?;
     ensure!(
-        status == expected,
-        "the message was answered {status}, expected {expected}: {}",
-        response.text().await.unwrap_or_default()
+        answer.status == expected,
+        "the message was answered {}, expected {expected}: {}",
+        answer.status,
+        answer.body
     );
     Ok(())
 }
@@ -554,11 +466,7 @@ async fn answers_with_orders(world: &mut DelegationWorld, expected: usize) -> an
         .bot_messages(world.current)
         .await?
         .iter()
-        .filter(|m| {
-            m["text"]
-                .as_str()
-                .is_some_and(|t| t.starts_with("Your orders"))
-        })
+        .filter(|m| m.text.starts_with("Your orders"))
         .count();
     ensure!(
         answers == expected,
@@ -614,6 +522,35 @@ async fn token_expires_in(world: &mut DelegationWorld, secs: i64) -> anyhow::Res
     Ok(())
 }
 
+/// Every run of token characters in the conversation's transcript, events
+/// and context is looked up among what the IdP issued (by value, as its
+/// inspection allows): none may be a code, an access or a refresh token.
+#[then("no read of the conversation holds a code or token the IdP issued")]
+async fn reads_hold_no_token(world: &mut DelegationWorld) -> anyhow::Result<()> {
+    let id = world.conversation(world.current)?.id.clone();
+    let reads = world.chat.reads(&id).await?;
+    let grants = world.idp.control()?.grants();
+    ensure!(
+        !grants.access_tokens.is_empty(),
+        "the IdP issued no access token: the check proves nothing"
+    );
+    let token_char = |c: char| c.is_ascii_alphanumeric() || "-._~+/=".contains(c);
+    for read in &reads {
+        for word in read
+            .split(|c: char| !token_char(c))
+            .filter(|w| w.len() >= 16)
+        {
+            ensure!(
+                grants.access_token(word).is_none()
+                    && grants.refresh_token(word).is_none()
+                    && grants.code(word).is_none(),
+                "a read of the conversation holds a code or token the IdP issued"
+            );
+        }
+    }
+    Ok(())
+}
+
 #[then("the conversation's context shows an access token and no refresh token")]
 async fn context_access_no_refresh(world: &mut DelegationWorld) -> anyhow::Result<()> {
     let context = world.context(world.current).await?;
@@ -662,13 +599,44 @@ async fn events_in_order(world: &mut DelegationWorld, step: &Step) -> anyhow::Re
     Ok(())
 }
 
+#[then(expr = "the conversation's last event is {string}")]
+async fn last_event_is(world: &mut DelegationWorld, expected: String) -> anyhow::Result<()> {
+    let actual = world.events(world.current).await?;
+    ensure!(
+        actual.last() == Some(&expected),
+        "the events are {actual:?}, expected the last one to be {expected:?}"
+    );
+    Ok(())
+}
+
 #[then(expr = "the conversation's events include {string} {int} time(s)")]
 async fn events_count(
     world: &mut DelegationWorld,
     event: String,
     expected: usize,
 ) -> anyhow::Result<()> {
-    let actual = world.events(world.current).await?;
+    let current = world.current;
+    expect_event_count(world, current, &event, expected).await
+}
+
+#[then(expr = "the events of conversation {string} include {string} {int} time(s)")]
+async fn named_events_count(
+    world: &mut DelegationWorld,
+    label: String,
+    event: String,
+    expected: usize,
+) -> anyhow::Result<()> {
+    let index = world.conversation_index(&label)?;
+    expect_event_count(world, index, &event, expected).await
+}
+
+async fn expect_event_count(
+    world: &DelegationWorld,
+    index: usize,
+    event: &str,
+    expected: usize,
+) -> anyhow::Result<()> {
+    let actual = world.events(index).await?;
     let count = actual.iter().filter(|e| **e == event).count();
     ensure!(
         count == expected,
@@ -711,17 +679,13 @@ async fn clock_after_token_expiry(world: &mut DelegationWorld, secs: i64) -> any
 #[then(expr = "the conversation's last exchange failure says {string}")]
 async fn exchange_failure_says(world: &mut DelegationWorld, part: String) -> anyhow::Result<()> {
     let id = world.conversation(world.current)?.id.clone();
-    let log = world
-        .get_json(&format!("/api/conversations/{id}/events"))
-        .await?;
-    let reason = log["events"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let events = world.chat.events(&id).await?;
+    let reason = events
+        .iter()
         .rev()
         .find(|e| e["kind"] == "exchange_failed")
         .and_then(|e| e["reason"].as_str())
-        .ok_or_else(|| anyhow!("no exchange_failed event in {log}"))?
+        .ok_or_else(|| anyhow!("no exchange_failed event in {events:?}"))?
         .to_string();
     ensure!(
         reason.contains(&part),

@@ -22,19 +22,28 @@ impl DelegationWorld {
         name: &str,
         url: &str,
     ) -> anyhow::Result<(u16, Value)> {
+        let body = json!({ "name": name, "url": url }).to_string();
+        let (status, body) = self.send_credential(org, body).await?;
+        if status == 201 {
+            self.credential_urls
+                .insert((org.to_string(), name.to_string()), url.to_string());
+        }
+        Ok((status, body))
+    }
+
+    /// `POST` a body to the Consumer Authentication credential API of
+    /// `org`; the answer is kept.
+    async fn send_credential(&mut self, org: &str, body: String) -> anyhow::Result<(u16, Value)> {
         let response = self
             .http
             .post(self.url(&format!("/api/orgs/{org}/credentials/consumer-auth")))
-            .json(&json!({ "name": name, "url": url }))
+            .header("content-type", "application/json")
+            .body(body)
             .send()
             .await
             .context("the platform did not answer the credential save")?;
         let status = response.status().as_u16();
         let body: Value = response.json().await.unwrap_or_default();
-        if status == 201 {
-            self.credential_urls
-                .insert((org.to_string(), name.to_string()), url.to_string());
-        }
         self.credential_answer = Some((status, body.clone()));
         Ok((status, body))
     }
@@ -121,6 +130,21 @@ async fn save(
         .replace("{callback}", &world.callback_url("demo", "redirectCode"))
         .replace("{platform}", world.platform.url());
     world.save_credential(&org, &name, &url).await.map(drop)
+}
+
+#[when(expr = "the brand developer sends the body {string} to save a credential for {string}")]
+async fn send_body(world: &mut DelegationWorld, body: String, org: String) -> anyhow::Result<()> {
+    world.send_credential(&org, body).await.map(drop)
+}
+
+#[then(expr = "the platform answers the save with status {int}")]
+fn answered(world: &mut DelegationWorld, expected: u16) -> anyhow::Result<()> {
+    let (status, body) = world.credential_answer()?;
+    ensure!(
+        *status == expected,
+        "the save answered {status}, expected {expected}: {body}"
+    );
+    Ok(())
 }
 
 #[then(expr = "the platform saves the credential with status {int}")]

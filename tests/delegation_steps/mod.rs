@@ -5,15 +5,18 @@
 //! [`Clock`], frozen (it moves only when a step moves it, so "one second
 //! before expiry" stays one second before however slowly the machine
 //! runs). They talk to each other over HTTP only, as the real parties do;
-//! the steps drive them over HTTP too (the platform's API, the consumer's
-//! browser), and read the IdP's and the brand API's inspection surfaces to
-//! check what happened on the brand side.
+//! the steps drive them over HTTP too, through the drivers of
+//! `tests/drivers/` that the plain tests share ([`Chat`] for the
+//! conversation API, [`Consumer`] for the consumer's browser,
+//! [`BrandSite`] for the brand's website, [`GetTokens`] for the Get Tokens
+//! API), and read the IdP's and the brand API's inspection surfaces to
+//! check what happened on the brand side. The drivers keep nothing of the
+//! scenario; the world below does.
 //!
 //! Modules by domain:
 //! - [`conversation`]: opening conversations, what the consumer says, what
 //!   the bot answers, the link, the context and the event log
-//! - [`consumer`]: the consumer at the IdP (login form, consent), through
-//!   [`ConsumerAgent`]
+//! - [`consumer`]: the consumer at the IdP (login form, consent)
 //! - [`callback`]: the browser's return to the platform, real or tampered,
 //!   and the page it gets
 //! - [`brand_api`]: faults in the brand API and its request log
@@ -56,6 +59,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+pub use crate::drivers::{Link, PlatformPage};
+
 use anyhow::{Context as _, anyhow, bail, ensure};
 use cucumber::{World, given, when};
 use serde_json::Value;
@@ -64,10 +69,11 @@ use standin::brand_api::{BrandApiFixtures, BrandApiOptions, MockBrandApi, Reques
 use standin::clock::Clock;
 use standin::conformance::Profile;
 use standin::conformance::profile::TokenEndpointAuth;
-use standin::conformance::{Callback, ConsumerAgent, FormHints, Landing, Page};
+use standin::conformance::{Callback, FormHints, Landing};
 use standin::platform::{Platform, PlatformFixtures, PlatformOptions};
 use standin::stack::{Brand, BrandOptions, IdpChoice, Stack};
-use url::Url;
+
+use crate::drivers::{BrandSite, Chat, Consumer, GetTokens};
 
 /// The platform's client at the IdP (added at start, with the platform's
 /// real callback URLs as its redirect URIs).
@@ -81,34 +87,6 @@ pub const DEFAULT_SCOPE: &str = "openid profile offline_access orders:read";
 
 /// How long the platform waits for the token endpoint and the brand API.
 pub const HTTP_TIMEOUT: Duration = Duration::from_millis(1500);
-
-/// A link or URL whose query carries a `state`, a code or a nonce: `Debug`
-/// shows the parameter names only.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Link(pub Url);
-
-impl Link {
-    /// The first value of a query parameter.
-    pub fn param(&self, name: &str) -> Option<String> {
-        self.0
-            .query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    }
-}
-
-impl fmt::Debug for Link {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<String> = self.0.query_pairs().map(|(k, _)| k.into_owned()).collect();
-        write!(
-            f,
-            "{}{}?{}",
-            self.0.origin().ascii_serialization(),
-            self.0.path(),
-            names.join("&")
-        )
-    }
-}
 
 /// A conversation the scenario opened.
 #[derive(Debug)]
@@ -130,23 +108,6 @@ pub struct BotReply {
     pub link: Option<Link>,
 }
 
-/// A page the platform showed the consumer's browser.
-#[derive(Debug, Clone)]
-pub struct PlatformPage {
-    pub status: u16,
-    pub title: String,
-    pub text: String,
-}
-
-impl PlatformPage {
-    pub fn describe(&self) -> String {
-        format!(
-            "a {} page titled {:?}: {:?}",
-            self.status, self.title, self.text
-        )
-    }
-}
-
 /// Everything one scenario knows. No token, code, `state` or secret is
 /// printed by `Debug` (`-vv`): links and callbacks show parameter names
 /// only, the brand API's log carries token ids (hashes), not tokens.
@@ -158,12 +119,17 @@ pub struct DelegationWorld {
     pub idp: profile::Idp,
     pub api: MockBrandApi,
     pub platform: Platform,
-    /// The platform's API client and the browser's way back to the
-    /// platform: no redirects followed, no cookies.
+    /// The platform's API client: no redirects followed, no cookies.
     pub http: reqwest::Client,
-    /// The consumer's browser at the IdP; it stops at the platform's
+    /// The platform's conversation API.
+    pub chat: Chat,
+    /// The consumer's browser; at the IdP it stops at the platform's
     /// callback instead of fetching it.
-    pub agent: ConsumerAgent,
+    pub consumer: Consumer,
+    /// The brand's website of Consumer Pre-Authentication.
+    pub brand_site: BrandSite,
+    /// The platform's token endpoint and Get Tokens API.
+    pub get_tokens: GetTokens,
     pub conversations: Vec<Conversation>,
     /// The conversation unqualified steps talk about.
     pub current: usize,
@@ -210,7 +176,7 @@ impl fmt::Debug for DelegationWorld {
             .field("idp", &self.idp.issuer())
             .field("api", &self.api.url())
             .field("platform", &self.platform.url())
-            .field("agent", &self.agent)
+            .field("consumer", &self.consumer)
             .field("conversations", &self.conversations)
             .field("current", &self.current)
             .field("reply", &self.reply)
@@ -545,20 +511,26 @@ impl DelegationWorld {
         let nlu = nlu::NluWorld::start(idp.issuer(), &clock).await?;
         let base = platform.url().to_string();
 
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(10))
-            .build()
-            .context("cannot build the HTTP client")?;
-        let mut agent = ConsumerAgent::new(hints).context("cannot build the browser")?;
-        agent.stop_at(format!("{base}/callback/"));
+        let http = crate::drivers::http_client()?;
+        let consumer = Consumer::new(hints, &format!("{base}/callback/"))?;
+        let brand_site = BrandSite::new(
+            http.clone(),
+            &base,
+            idp.issuer(),
+            CLIENT_ID,
+            pre_auth::BRAND_PAGE,
+            pre_auth::SCOPE,
+        );
         Ok(Self {
             clock,
             idp,
             api,
             platform,
+            chat: Chat::new(http.clone(), &base),
+            get_tokens: GetTokens::new(http.clone(), &base),
             http,
-            agent,
+            consumer,
+            brand_site,
             conversations: Vec::new(),
             current: 0,
             reply: None,
@@ -619,47 +591,12 @@ impl DelegationWorld {
 
     /// `GET` a JSON document of the platform's API.
     pub async fn get_json(&self, path: &str) -> anyhow::Result<Value> {
-        let response = self
-            .http
-            .get(self.url(path))
-            .send()
-            .await
-            .with_context(|| format!("GET {path}"))?;
-        let status = response.status().as_u16();
-        let body: Value = response
-            .json()
-            .await
-            .with_context(|| format!("GET {path}: not JSON"))?;
-        ensure!(status == 200, "GET {path} answered {status}: {body}");
-        Ok(body)
+        self.chat.get_json(path).await
     }
 
     /// The platform's page for a browser that opened `url`.
     pub async fn open_on_platform(&self, url: &str) -> anyhow::Result<PlatformPage> {
-        let response = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .context("the platform did not answer the callback")?;
-        let status = response.status();
-        let url = response.url().clone();
-        let headers = response.headers().clone();
-        let html = response
-            .text()
-            .await
-            .context("the page could not be read")?;
-        let page = Page {
-            status,
-            url,
-            headers,
-            html,
-        };
-        Ok(PlatformPage {
-            status: status.as_u16(),
-            title: page.text_of("h1").unwrap_or_default(),
-            text: page.text_of("p").unwrap_or_default(),
-        })
+        self.consumer.return_to(url).await
     }
 
     /// The last page the platform showed.

@@ -266,9 +266,18 @@ fn shows_fingerprint(world: &mut DelegationWorld, name: String) -> anyhow::Resul
     Ok(())
 }
 
-#[then(expr = "the answer shows the key certificate valid until about {int} day(s) from now")]
-fn shows_not_after(world: &mut DelegationWorld, days: i64) -> anyhow::Result<()> {
+#[then(
+    expr = "the answer shows the key certificate valid from now until about {int} day(s) from now"
+)]
+fn shows_validity(world: &mut DelegationWorld, days: i64) -> anyhow::Result<()> {
     let (_, body) = world.last_credential_answer()?;
+    let not_before = body["key_certificate"]["not_before"]
+        .as_i64()
+        .ok_or_else(|| anyhow!("no key_certificate.not_before in {body}"))?;
+    ensure!(
+        not_before <= world.clock.now(),
+        "the certificate is valid only from {not_before}, after now"
+    );
     let not_after = body["key_certificate"]["not_after"]
         .as_i64()
         .ok_or_else(|| anyhow!("no key_certificate.not_after in {body}"))?;
@@ -276,6 +285,20 @@ fn shows_not_after(world: &mut DelegationWorld, days: i64) -> anyhow::Result<()>
     ensure!(
         (not_after - expected).abs() < 120,
         "the certificate is valid until {not_after}, expected about {expected}"
+    );
+    Ok(())
+}
+
+#[then(expr = "the answer shows {int} trust certificate(s)")]
+fn shows_trust_count(world: &mut DelegationWorld, expected: usize) -> anyhow::Result<()> {
+    let (_, body) = world.last_credential_answer()?;
+    let count = body["trust_certificates"]
+        .as_array()
+        .ok_or_else(|| anyhow!("no trust_certificates in {body}"))?
+        .len();
+    ensure!(
+        count == expected,
+        "the answer shows {count} trust certificates, expected {expected}"
     );
     Ok(())
 }

@@ -166,7 +166,7 @@ impl DelegationWorld {
     /// to where it points.
     async fn start_authorizing(&mut self, org: &str, name: &str) -> anyhow::Result<()> {
         let callback = self.oauth_callback();
-        self.agent.stop_at(callback);
+        self.consumer.stop_at(callback);
         self.oauth_kinds.callback = None;
         let path = format!("/api/orgs/{org}/credentials/{}/authorize", encode(name));
         let response = self
@@ -187,7 +187,7 @@ impl DelegationWorld {
         };
         let url = Url::parse(&location).context("Authorize's Location is not a URL")?;
         self.oauth_kinds.authorize_redirect = Some(Link(url.clone()));
-        let landing = self.agent.open(&url).await?;
+        let landing = self.consumer.open(&url).await?;
         self.land(landing)
     }
 
@@ -212,24 +212,19 @@ impl DelegationWorld {
             "the suite knows the password of {} only",
             super::consumer::USERNAME
         );
-        let hints = self.agent.hints().clone();
         if let Some(page) = self.oauth_kinds.page.clone()
-            && matches!(page.login_form(&hints), Ok(Some(_)))
+            && self.consumer.is_login_form(&page)
         {
             let landing = self
-                .agent
+                .consumer
                 .sign_in(&page, username, PASSWORD_OF_ALICE)
                 .await?;
             self.land(landing)?;
         }
         if let Some(page) = self.oauth_kinds.page.clone()
-            && matches!(page.form_with_button(&hints.allow_button), Ok(Some(_)))
+            && self.consumer.is_consent_page(&page)
         {
-            let landing = if allow {
-                self.agent.allow_consent(&page).await?
-            } else {
-                self.agent.deny_consent(&page).await?
-            };
+            let landing = self.consumer.consent(&page, allow).await?;
             self.land(landing)?;
         }
         ensure!(
@@ -246,31 +241,8 @@ impl DelegationWorld {
 
     /// Open `url` on the platform in the admin's browser; the page is kept.
     async fn platform_page(&mut self, url: &str) -> anyhow::Result<PlatformPage> {
-        let response = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .context("the platform did not answer")?;
-        let status = response.status();
-        let url = response.url().clone();
-        let headers = response.headers().clone();
-        let html = response
-            .text()
-            .await
-            .context("the page could not be read")?;
-        self.oauth_kinds.platform_html = html.clone();
-        let page = Page {
-            status,
-            url,
-            headers,
-            html,
-        };
-        let shown = PlatformPage {
-            status: status.as_u16(),
-            title: page.text_of("h1").unwrap_or_default(),
-            text: page.text_of("p").unwrap_or_default(),
-        };
+        let shown = self.consumer.return_to(url).await?;
+        self.oauth_kinds.platform_html = shown.html.clone();
         self.pages.push(shown.clone());
         Ok(shown)
     }
@@ -497,20 +469,10 @@ async fn authorize_post(
 #[when(expr = "the consumer says {string} in all of them at the same moment")]
 async fn say_in_all(world: &mut DelegationWorld, text: String) -> anyhow::Result<()> {
     let sends = world.oauth_kinds.crowd.iter().map(|&index| {
-        let http = world.http.clone();
+        let chat = world.chat.clone();
         let id = world.conversations[index].id.clone();
-        let url = world.url(&format!("/api/conversations/{id}/messages"));
         let text = text.clone();
-        async move {
-            let response = http.post(url).json(&json!({ "text": text })).send().await?;
-            let status = response.status().as_u16();
-            let body: Value = response.json().await.unwrap_or_default();
-            ensure!(status == 200, "a message was answered {status}: {body}");
-            body["replies"][0]["text"]
-                .as_str()
-                .map(str::to_string)
-                .ok_or_else(|| anyhow!("the bot did not reply: {body}"))
-        }
+        async move { chat.say(&id, &text).await.map(|reply| reply.text) }
     });
     world.oauth_kinds.crowd_replies = futures::future::try_join_all(sends).await?;
     Ok(())

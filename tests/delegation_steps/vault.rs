@@ -322,6 +322,30 @@ async fn has(world: &mut DelegationWorld, org: String, names: String) -> anyhow:
     Ok(())
 }
 
+/// A leak of part of a secret counts as well: the first `len` characters
+/// of the expanded value are looked for.
+#[then(expr = "no credential read of {string} shows the first {int} characters of {string}")]
+async fn no_read_shows_start(
+    world: &mut DelegationWorld,
+    org: String,
+    len: usize,
+    secret: String,
+) -> anyhow::Result<()> {
+    let secret = world.expand(&secret);
+    let start = secret.get(..len).unwrap_or(&secret).to_string();
+    ensure!(
+        start.len() == len,
+        "the value is shorter than {len} characters"
+    );
+    for read in world.credential_reads(&org).await? {
+        ensure!(
+            !read.contains(&start),
+            "a read shows the start of the secret"
+        );
+    }
+    Ok(())
+}
+
 #[then(expr = "no credential read of {string} shows {string}")]
 async fn no_read_shows(
     world: &mut DelegationWorld,

@@ -1,159 +1,23 @@
-//! The platform's HTTP surface apart from the delegation flow: the
-//! credential API (validation errors, one per problem), conversation API
-//! errors, the chat page, and bad input never giving a 500.
+//! The platform's HTTP surface apart from the delegation flow:
+//! conversation API errors, the chat page, bad input never giving a 500,
+//! the OAuth request log, and the vault console over plain HTTP.
 
 use crate::platform_support::World;
 use serde_json::{Value, json};
-
-#[tokio::test]
-async fn consumer_auth_credentials_are_validated_and_per_organisation() {
-    let w = World::start().await;
-    let base = w.platform.url().to_string();
-    let issuer = w.idp.issuer().to_string();
-    let post = |org: &str, body: Value| {
-        w.http
-            .post(w.url(&format!("/api/orgs/{org}/credentials/consumer-auth")))
-            .json(&body)
-            .send()
-    };
-
-    let good = crate::platform_support::credential_url(&issuer, &base);
-    let r = post("demo", json!({"name": "second", "url": good}))
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let saved: Value = r.json().await.unwrap();
-    assert_eq!(saved["type"], "consumer_authentication");
-    assert_eq!(saved["name"], "second");
-
-    let r = post("demo", json!({"name": "second", "url": good}))
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 409);
-
-    // Everything missing: one error per parameter.
-    let r = post(
-        "demo",
-        json!({"name": "bad", "url": format!("{issuer}/authorize")}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(r.status(), 400);
-    let body: Value = r.json().await.unwrap();
-    let codes: Vec<String> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            format!(
-                "{}:{}",
-                e["field"].as_str().unwrap(),
-                e["code"].as_str().unwrap()
-            )
-        })
-        .collect();
-    assert_eq!(
-        codes,
-        [
-            "client_id:missing",
-            "response_type:missing",
-            "redirect_uri:missing",
-            "scope:missing"
-        ]
-    );
-
-    // The documents' `redirectedCode` spelling gets its own hint.
-    let r = post(
-        "demo",
-        json!({"name": "bad", "url": good.replace("redirect_uri=", "redirectedCode=")}),
-    )
-    .await
-    .unwrap();
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(body["errors"][0]["code"], "redirected_code_parameter");
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("redirect_uri")
-    );
-
-    // Not absolute; malformed JSON; unknown organisation.
-    let r = post("demo", json!({"name": "bad", "url": "/authorize?x=1"}))
-        .await
-        .unwrap();
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(body["errors"][0]["code"], "not_absolute");
-    let r = w
-        .http
-        .post(w.url("/api/orgs/demo/credentials/consumer-auth"))
-        .header("content-type", "application/json")
-        .body("{")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    assert_eq!(post("nope", json!({})).await.unwrap().status(), 404);
-
-    // Each organisation sees its own credentials only; no secret is listed.
-    let demo: Value = w
-        .http
-        .get(w.url("/api/orgs/demo/credentials"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let names: Vec<&str> = demo["credentials"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["brand-login", "second"]);
-    assert!(
-        !demo
-            .to_string()
-            .contains(crate::platform_support::CLIENT_SECRET)
-    );
-    let other: Value = w
-        .http
-        .get(w.url("/api/orgs/other/credentials"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(other["credentials"], json!([]));
-
-    // A conversation of `other` cannot use demo's credential.
-    let conv = w.open_in("other", None).await;
-    let reply = w.say(&conv, "my orders").await;
-    assert!(reply.get("link").is_none(), "{reply}");
-    assert!(reply["text"].as_str().unwrap().contains("no credential"));
-}
+use standin::conformance::{ConsumerAgent, FormHints};
+use url::Url;
 
 #[tokio::test]
 async fn conversation_api_errors_are_4xx_json() {
     let w = World::start().await;
-    let r = w
-        .http
-        .post(w.url("/api/conversations"))
-        .json(&json!({"org": "demo", "bot": "nobody"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    let r = w
-        .http
-        .post(w.url("/api/conversations"))
-        .json(&json!({"org": "nowhere", "bot": "demo-bot"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    let chat = w.chat();
+    for body in [
+        json!({"org": "demo", "bot": "nobody"}),
+        json!({"org": "nowhere", "bot": "demo-bot"}),
+    ] {
+        let answer = chat.open_with(body).await.unwrap();
+        assert_eq!(answer.status, 400, "{answer:?}");
+    }
     for path in ["transcript", "events", "context"] {
         let r = w
             .http
@@ -163,7 +27,7 @@ async fn conversation_api_errors_are_4xx_json() {
             .unwrap();
         assert_eq!(r.status(), 404);
     }
-    let conv = w.open(None).await;
+    let conv = chat.open("demo", None).await.unwrap();
     for body in [
         json!({"text": ""}),
         json!({"text": "a\nb"}),
@@ -178,8 +42,8 @@ async fn conversation_api_errors_are_4xx_json() {
             .unwrap();
         assert!(r.status().is_client_error(), "{body}: {}", r.status());
     }
-    let reply = w.say(&conv, "hello").await;
-    assert_eq!(reply["text"], "Say my orders.");
+    let reply = chat.say(&conv, "hello").await.unwrap();
+    assert_eq!(reply.text, "Say my orders.");
     let r = w
         .http
         .put(w.url("/api/conversations"))
@@ -192,7 +56,7 @@ async fn conversation_api_errors_are_4xx_json() {
 #[tokio::test]
 async fn odd_callbacks_never_give_a_500() {
     let w = World::start().await;
-    let browser = crate::platform_support::Browser::new();
+    let browser = w.consumer();
     for query in [
         "",
         "state=",
@@ -201,42 +65,62 @@ async fn odd_callbacks_never_give_a_500() {
         "error=access_denied",
         &format!("state={}&code=x", "a".repeat(5000)),
     ] {
-        let (s, page) = browser
-            .open(&w.url(&format!("/callback/demo/redirectCode?{query}")))
-            .await;
-        assert!((400..500).contains(&s), "{query}: {s} {page}");
+        let page = browser
+            .return_to(&w.url(&format!("/callback/demo/redirectCode?{query}")))
+            .await
+            .unwrap();
+        assert!((400..500).contains(&page.status), "{query}: {page:?}");
     }
-    let (s, _) = browser.open(&w.url("/callback/demo/somethingElse")).await;
-    assert_eq!(s, 404);
+    let page = browser
+        .return_to(&w.url("/callback/demo/somethingElse"))
+        .await
+        .unwrap();
+    assert_eq!(page.status, 404);
 }
 
+/// The chat page without scripts, as the agent sees it: `/chat` opens a
+/// conversation and redirects to it; its form posts the message and
+/// redirects back, and the page then shows the sign-in link.
 #[tokio::test]
 async fn the_chat_page_shows_the_link() {
     let w = World::start().await;
-    let browser = crate::platform_support::Browser::new();
-    let r = browser.http.get(w.url("/chat")).send().await.unwrap();
-    assert_eq!(r.status(), 303);
-    let location = r.headers()["location"].to_str().unwrap().to_string();
-    let r = browser
-        .http
-        .post(w.url(&location))
-        .form(&[("text", "my orders")])
-        .send()
+    let mut agent = ConsumerAgent::new(FormHints::default()).unwrap();
+    let landing = agent
+        .open(&Url::parse(&w.url("/chat")).unwrap())
         .await
         .unwrap();
-    assert_eq!(r.status(), 303);
-    let (s, page) = browser.open(&w.url(&location)).await;
-    assert_eq!(s, 200);
-    assert!(page.contains("Sign in</a>"), "{page}");
-    assert!(page.contains("code_challenge_method=S256"), "{page}");
+    let page = landing.page().expect("the chat page").clone();
+    assert_eq!(page.status, 200, "{}", page.describe());
+    let chat_path = page.url.path().to_string();
+    assert!(chat_path.starts_with("/chat/"), "{chat_path}");
+    let mut form = page
+        .form_with_field("text")
+        .unwrap()
+        .expect("the message form");
+    assert_eq!(form.method, reqwest::Method::POST);
+    form.set("text", "my orders");
+    let pressed = form.buttons.first().cloned();
+    let landing = agent.submit(&form, pressed.as_ref()).await.unwrap();
+    let page = landing.page().expect("the chat page again");
+    assert_eq!(page.status, 200, "{}", page.describe());
+    assert_eq!(page.url.path(), chat_path, "redirected back to the chat");
+    assert_eq!(
+        agent.history(),
+        [
+            "GET /chat".to_string(),
+            format!("GET {chat_path}"),
+            format!("POST {chat_path}"),
+            format!("GET {chat_path}"),
+        ]
+    );
+    let html = &page.html;
+    assert!(html.contains("Sign in</a>"), "{html}");
+    assert!(html.contains("code_challenge_method=S256"), "{html}");
     // One script, external (the page's policy allows no inline one), and
     // the page works without it: a form posts, a reload shows the answer.
-    assert_eq!(page.matches("<script").count(), 1, "{page}");
-    assert!(page.contains("<script src=\"/chat.js\" defer>"), "{page}");
-    assert!(
-        page.contains("<noscript>") && page.contains("method=\"post\""),
-        "{page}"
-    );
+    assert_eq!(html.matches("<script").count(), 1, "{html}");
+    assert!(html.contains("<script src=\"/chat.js\" defer>"), "{html}");
+    assert!(html.contains("<noscript>"), "{html}");
 }
 
 /// A token endpoint that departs from RFC 6749 5.1 the way Entra ID v1 and
@@ -274,7 +158,7 @@ async fn tolerated_departures_of_a_token_response_are_logged() {
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["authorized"], true, "{body}");
-    let log = w.get_json("/api/oauth/requests").await;
+    let log = w.chat().get_json("/api/oauth/requests").await.unwrap();
     let entry = log["requests"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(entry["grant_type"], "client_credentials", "{log}");
     assert_eq!(entry["client_auth"], "client_secret_basic");
@@ -293,6 +177,7 @@ mod console {
     use std::time::Duration;
 
     use standin::clock::Clock;
+    use standin::conformance::Page;
     use standin::platform::org::OrgId;
     use standin::platform::{Platform, PlatformFixtures, PlatformOptions};
 
@@ -484,7 +369,7 @@ client_secret = "s"
         );
 
         // The edit form never shows the password; left blank, it stays.
-        let form = http()
+        let page = http()
             .get(format!(
                 "{}/console/orgs/acme/credentials/brand-basic/edit",
                 p.url()
@@ -492,11 +377,15 @@ client_secret = "s"
             .header("cookie", &cookie)
             .send()
             .await
-            .unwrap()
-            .text()
-            .await
             .unwrap();
-        assert!(form.contains("value=\"bot\"") && !form.contains("first-password-canary"));
+        let page = Page::from_response(page).await.unwrap();
+        let form = page
+            .form_with_field("username")
+            .unwrap()
+            .expect("the edit form");
+        assert_eq!(form.value("username"), Some("bot"));
+        assert_eq!(form.value("password"), Some(""));
+        assert!(!page.html.contains("first-password-canary"));
         let edited = post(
             "/console/orgs/acme/credentials/brand-basic/edit".into(),
             vec![

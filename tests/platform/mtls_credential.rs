@@ -143,49 +143,6 @@ fn p12_of(key_der: &[u8], chain: &[&[u8]], extra_certs: &[&[u8]]) -> Vec<u8> {
 }
 
 #[test]
-fn a_pkcs12_key_store_alone_is_saved_with_its_facts() {
-    let m = validate(p12_body()).expect("saved");
-    let c = &m.key_certificate;
-    assert_eq!(c.format, "PKCS#12");
-    assert_eq!(c.alias, SUBJECT);
-    assert_eq!(c.facts.subject, "CN=standin-client");
-    assert_eq!(c.facts.issuer, "CN=mtls test CA");
-    assert_eq!(c.facts.key_type, "EC P-256");
-    assert_eq!(c.chain_length, 2);
-    assert!(c.facts.not_before <= now() && now() < c.facts.not_after);
-    let expected: Vec<String> = {
-        use sha2::Digest as _;
-        sha2::Sha256::digest(PKI.client.to_der())
-            .iter()
-            .map(|b| format!("{b:02X}"))
-            .collect()
-    };
-    assert_eq!(c.facts.sha256_fingerprint, expected.join(":"));
-    // Without a trust certificate, the store's CA is trusted.
-    assert_eq!(m.trust_certificates.len(), 1);
-    assert_eq!(m.trust_certificates[0].subject, "CN=mtls test CA");
-    assert_eq!(
-        serde_json::to_value(&m.tls_versions).unwrap(),
-        json!(["TLSv1.2", "TLSv1.3"])
-    );
-}
-
-#[test]
-fn reads_show_facts_and_no_secret() {
-    let m = validate(p12_body()).unwrap();
-    let read = serde_json::to_string(&Kind::MutualAuthentication(m)).unwrap();
-    assert!(!read.contains(PASSWORD), "{read}");
-    assert!(!read.contains(&b64(&PKI.p12)[..40]), "{read}");
-    assert!(read.contains(r#""key_store":"[redacted]""#), "{read}");
-    assert!(
-        read.contains(r#""key_store_password":"[redacted]""#),
-        "{read}"
-    );
-    assert!(read.contains(r#""type":"mutual_authentication""#), "{read}");
-    assert!(read.contains("sha256_fingerprint"), "{read}");
-}
-
-#[test]
 fn jks_and_trust_certificates_in_every_encoding_are_saved() {
     let jks = json!({"key_store": b64(&PKI.jks), "key_store_file_name": "bot.jks", "key_store_password": PASSWORD});
     let m = validate(jks.clone()).expect("JKS");
@@ -233,35 +190,6 @@ fn jks_and_trust_certificates_in_every_encoding_are_saved() {
             json!({"trust_certificate": b64(&trust_store), "trust_certificate_file_name": "trust.p12", "trust_certificate_password": "nope"}),
         )),
         vec![("trust_certificate_password", "wrong_password")]
-    );
-}
-
-#[test]
-fn tls_versions_are_chosen_and_tls_1_1_is_refused() {
-    let m = validate(with(p12_body(), json!({"tls_versions": ["TLSv1.3"]}))).unwrap();
-    assert_eq!(
-        serde_json::to_value(&m.tls_versions).unwrap(),
-        json!(["TLSv1.3"])
-    );
-    let errors = validate(with(
-        p12_body(),
-        json!({"tls_versions": ["TLSv1.2", "TLSv1.1"]}),
-    ))
-    .unwrap_err();
-    assert_eq!(errors.len(), 1);
-    assert_eq!(
-        (errors[0].field, errors[0].code),
-        ("tls_versions", "deprecated")
-    );
-    assert!(
-        errors[0].message.contains("RFC 8996"),
-        "{}",
-        errors[0].message
-    );
-    assert!(
-        errors[0].message.contains("TLSv1.2"),
-        "{}",
-        errors[0].message
     );
 }
 

@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::drivers::Chat;
+
 const CANARY: &str = "canary-7f3a9c-password";
 
 struct Running {
@@ -178,29 +180,16 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 
 /// Open a conversation with the bot and say "orders": the bot's answer.
 async fn ask_orders(http: &reqwest::Client, platform: &str) -> String {
-    let conv: Value = http
-        .post(format!("{platform}/api/conversations"))
-        .json(&json!({ "org": "demo", "bot": "bot" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
+    let chat = Chat::new(http.clone(), platform);
+    let opened = chat
+        .open_with(json!({ "org": "demo", "bot": "bot" }))
         .await
         .unwrap();
-    let id = conv["id"].as_str().unwrap();
-    let reply: Value = http
-        .post(format!("{platform}/api/conversations/{id}/messages"))
-        .json(&json!({ "text": "orders" }))
-        .send()
+    let id = opened.body["id"].as_str().unwrap();
+    chat.say(id, "orders")
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    reply["replies"][0]["text"]
-        .as_str()
+        .map(|reply| reply.text)
         .unwrap_or_default()
-        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]

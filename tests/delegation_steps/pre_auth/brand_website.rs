@@ -90,12 +90,7 @@ async fn same_code_again(world: &mut DelegationWorld) -> anyhow::Result<()> {
         .last_sign_in
         .as_ref()
         .ok_or_else(|| anyhow!("nobody signed in on the brand's website yet"))?;
-    let body = json!({
-        "code": sign_in.code.expose(),
-        "redirect_uri": BRAND_PAGE,
-        "code_verifier": sign_in.verifier.expose(),
-        "nonce": sign_in.nonce.expose(),
-    });
+    let body = sign_in.code.hand_over_body(BRAND_PAGE);
     world.hand_over(ACCOUNT, body).await.map(drop)
 }
 
@@ -169,7 +164,7 @@ fn code_not_presented(world: &mut DelegationWorld) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow!("nobody signed in on the brand's website yet"))?;
     let grants = world.idp.control()?.grants();
     let code = grants
-        .code(sign_in.code.expose())
+        .code(sign_in.code.code.expose())
         .ok_or_else(|| anyhow!("the IdP does not list the code"))?;
     ensure!(
         code.presented == 0,
@@ -182,16 +177,7 @@ fn code_not_presented(world: &mut DelegationWorld) -> anyhow::Result<()> {
 #[when(expr = "the brand ends the consumer session of {string}")]
 async fn end_session(world: &mut DelegationWorld, username: String) -> anyhow::Result<()> {
     let id = world.consumer_id(&username)?;
-    let response = world
-        .http
-        .delete(world.url(&format!(
-            "/api/account/{ACCOUNT}/consumer/{}/session",
-            encode(&id)
-        )))
-        .send()
-        .await
-        .context("the platform did not answer the session end")?;
-    world.pre_auth.session_answer = Some(Answer::of(response).await?);
+    world.pre_auth.session_answer = Some(world.brand_site.end_session(ACCOUNT, &id).await?);
     Ok(())
 }
 

@@ -149,9 +149,7 @@ fn same_refusals(
 async fn authenticated_for(world: &mut DelegationWorld, username: String) -> anyhow::Result<()> {
     let sub = sub_of(&username)?;
     let id = world.conversation(world.current)?.id.clone();
-    let transcript = world
-        .get_json(&format!("/api/conversations/{id}/transcript"))
-        .await?;
+    let transcript = world.chat.transcript(&id).await?;
     ensure!(
         transcript["authenticated"] == true && transcript["consumer_id"] == sub.as_str(),
         "the conversation is for {} (authenticated: {})",
@@ -164,9 +162,7 @@ async fn authenticated_for(world: &mut DelegationWorld, username: String) -> any
 #[then("the conversation is not authenticated")]
 async fn not_authenticated(world: &mut DelegationWorld) -> anyhow::Result<()> {
     let id = world.conversation(world.current)?.id.clone();
-    let transcript = world
-        .get_json(&format!("/api/conversations/{id}/transcript"))
-        .await?;
+    let transcript = world.chat.transcript(&id).await?;
     ensure!(
         transcript["authenticated"] == false,
         "a conversation opened without a session token is authenticated"
@@ -256,20 +252,11 @@ async fn say_concurrently(
     );
     let sends = world.pre_auth.concurrent.iter().map(|index| {
         let id = world.conversations[*index].id.clone();
-        let request = world
-            .http
-            .post(world.url(&format!("/api/conversations/{id}/messages")))
-            .json(&json!({ "text": text }));
+        let chat = world.chat.clone();
+        let text = text.clone();
         async move {
-            let response = request.send().await.context("a message was not answered")?;
-            let status = response.status().as_u16();
-            let body: Value = response.json().await.unwrap_or_default();
-            ensure!(status == 200, "a message was answered {status}: {body}");
-            let reply = &body["replies"][0];
-            Ok::<_, anyhow::Error>((
-                reply["text"].as_str().unwrap_or_default().to_string(),
-                reply.get("link").is_some(),
-            ))
+            let reply = chat.say(&id, &text).await?;
+            Ok::<_, anyhow::Error>((reply.text, reply.link.is_some()))
         }
     });
     let replies = futures::future::join_all(sends).await;

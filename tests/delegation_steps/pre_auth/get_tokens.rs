@@ -8,14 +8,10 @@ use super::*;
 #[given(expr = "the brand service {string} has a token from the platform")]
 #[when(expr = "the brand service {string} gets a token from the platform")]
 async fn service_has_token(world: &mut DelegationWorld, client_id: String) -> anyhow::Result<()> {
-    let response = world
-        .token_request()
-        .basic_auth(&client_id, Some(service_secret(&client_id)))
-        .body("grant_type=client_credentials")
-        .send()
-        .await
-        .context("the platform's token endpoint did not answer")?;
-    let answer = Answer::of(response).await?;
+    let answer = world
+        .get_tokens
+        .client_credentials(&client_id, service_secret(&client_id))
+        .await?;
     answer.expect(200, "")?;
     let token = answer.body["access_token"]
         .as_str()
@@ -43,7 +39,7 @@ async fn token_request(
             encode(secret)
         )
     };
-    let request = world.token_request();
+    let request = world.get_tokens.token_request();
     let request = match how.as_str() {
         "authenticated by client_secret_basic" => {
             request.basic_auth(&client_id, Some(secret)).body(grant)
@@ -73,17 +69,13 @@ async fn token_request(
             format!("{grant}&scope=delegated.token.read.external+reports.read"),
         ),
         "with a JSON body" => world
-            .http
-            .post(world.url("/oauth/token"))
+            .get_tokens
+            .bare_token_request()
             .basic_auth(&client_id, Some(secret))
             .json(&json!({ "grant_type": "client_credentials" })),
         other => anyhow::bail!("no token request {other:?} is known to this step"),
     };
-    let response = request
-        .send()
-        .await
-        .context("the platform's token endpoint did not answer")?;
-    world.pre_auth.token_answer = Some(Answer::of(response).await?);
+    world.pre_auth.token_answer = Some(world.get_tokens.send(request).await?);
     Ok(())
 }
 
@@ -134,7 +126,7 @@ async fn service_reads(
 ) -> anyhow::Result<()> {
     let token = world.service_token(&client_id)?;
     let id = world.consumer_id(&username)?;
-    world.read_tokens(Some(&token), ACCOUNT, &id).await
+    world.read_tokens(Bearer::Token(&token), ACCOUNT, &id).await
 }
 
 #[when(expr = "the brand service {string} reads the tokens of {string} in account {string}")]
@@ -146,7 +138,9 @@ async fn service_reads_in(
 ) -> anyhow::Result<()> {
     let token = world.service_token(&client_id)?;
     let id = world.consumer_id(&username)?;
-    world.read_tokens(Some(&token), &account, &id).await
+    world
+        .read_tokens(Bearer::Token(&token), &account, &id)
+        .await
 }
 
 #[when(expr = "the brand service {string} reads the tokens of the consumer id {string}")]
@@ -156,7 +150,7 @@ async fn service_reads_id(
     id: String,
 ) -> anyhow::Result<()> {
     let token = world.service_token(&client_id)?;
-    world.read_tokens(Some(&token), ACCOUNT, &id).await
+    world.read_tokens(Bearer::Token(&token), ACCOUNT, &id).await
 }
 
 #[when(expr = "the brand service {string} reads the tokens of a consumer id of {int} characters")]
@@ -167,14 +161,14 @@ async fn service_reads_long_id(
 ) -> anyhow::Result<()> {
     let token = world.service_token(&client_id)?;
     world
-        .read_tokens(Some(&token), ACCOUNT, &"c".repeat(len))
+        .read_tokens(Bearer::Token(&token), ACCOUNT, &"c".repeat(len))
         .await
 }
 
 #[when(expr = "a caller reads the tokens of {string} without a token")]
 async fn reads_without_token(world: &mut DelegationWorld, username: String) -> anyhow::Result<()> {
     let id = world.consumer_id(&username)?;
-    world.read_tokens(None, ACCOUNT, &id).await
+    world.read_tokens(Bearer::None, ACCOUNT, &id).await
 }
 
 #[when(expr = "a caller reads the tokens of {string} with the bearer token {string}")]
@@ -184,7 +178,7 @@ async fn reads_with_token(
     token: String,
 ) -> anyhow::Result<()> {
     let id = world.consumer_id(&username)?;
-    world.read_tokens(Some(&token), ACCOUNT, &id).await
+    world.read_tokens(Bearer::Token(&token), ACCOUNT, &id).await
 }
 
 #[when(expr = "a caller reads the tokens of {string} with Basic credentials of {string}")]
@@ -194,22 +188,8 @@ async fn reads_with_basic(
     client_id: String,
 ) -> anyhow::Result<()> {
     let id = world.consumer_id(&username)?;
-    let path = format!(
-        "/api/account/{ACCOUNT}/consumer/{}/brand/tokens",
-        encode(&id)
-    );
-    let credentials = STANDARD.encode(format!("{client_id}:{}", service_secret(&client_id)));
-    let response = world
-        .http
-        .get(world.url(&path))
-        .header("authorization", format!("Basic {credentials}"))
-        .send()
-        .await
-        .context("the Get Tokens API did not answer")?;
-    let answer = Answer::of(response).await?;
-    world.pre_auth.tokens_answers.push(answer);
-    world.pre_auth.last_reads = 1;
-    Ok(())
+    let basic = Bearer::Basic(&client_id, service_secret(&client_id));
+    world.read_tokens(basic, ACCOUNT, &id).await
 }
 
 #[when(
@@ -223,24 +203,10 @@ async fn reads_concurrently(
 ) -> anyhow::Result<()> {
     let token = world.service_token(&client_id)?;
     let id = world.consumer_id(&username)?;
-    let url = world.url(&format!(
-        "/api/account/{ACCOUNT}/consumer/{}/brand/tokens",
-        encode(&id)
-    ));
-    let reads = (0..count).map(|_| {
-        let request = world
-            .http
-            .get(&url)
-            .header("authorization", format!("Bearer {token}"));
-        async move {
-            let response = request.send().await.context("a read was not answered")?;
-            Answer::of(response).await
-        }
-    });
-    let answers = futures::future::join_all(reads)
-        .await
-        .into_iter()
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let answers = world
+        .get_tokens
+        .read_concurrently(&token, ACCOUNT, &id, count)
+        .await?;
     world.pre_auth.tokens_answers.extend(answers);
     world.pre_auth.last_reads = count;
     Ok(())

@@ -1,8 +1,9 @@
 //! Consumer Pre-Authentication and the Get Tokens API, end to end.
 //!
-//! The consumer signs in on the brand's website: the brand's page sends a
-//! fresh browser ([`ConsumerAgent`], one per consumer) to the IdP's
-//! authorization endpoint with the platform's client id, its own page as
+//! The consumer signs in on the brand's website
+//! ([`BrandSite`](crate::drivers::BrandSite)): the brand's page sends a
+//! fresh browser (one per consumer) to the IdP's authorization endpoint
+//! with the platform's client id, its own page as
 //! `redirect_uri`, PKCE and a nonce; the IdP sends the browser back to that
 //! page with a code, and the page hands the code to the platform
 //! (`POST /api/account/{account}/consumer/sessions`), which answers the
@@ -11,7 +12,7 @@
 //! (`"consumer_session"`) then use the kept tokens; a conversation that
 //! only names the consumer id gets none. Brand services read the tokens
 //! through the Get Tokens API with a token from the platform's
-//! `POST /oauth/token`.
+//! `POST /oauth/token` ([`GetTokens`](crate::drivers::GetTokens)).
 //!
 //! Nothing here prints a code, a verifier, a handle or a token: answers
 //! keep their bodies out of `Debug`, tokens and handles are [`Secret`]s.
@@ -21,20 +22,19 @@ use std::fmt;
 
 use anyhow::{Context as _, anyhow, ensure};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cucumber::{given, then, when};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use standin::conformance::{ConsumerAgent, FormHints, Landing};
 use standin::idp::admin::TokenState;
 use standin::idp::state::Grant;
 use standin::idp::{Endpoint, Fault, Fixtures};
 use standin::platform::OrgId;
 use standin::secret::{Secret, random_token};
-use url::Url;
 
 use super::vault::encode;
+
 use super::{CLIENT_ID, Conversation, DelegationWorld};
+use crate::drivers::{self, Answer, Bearer};
 
 mod brand_website;
 mod conversations;
@@ -46,7 +46,7 @@ mod get_tokens;
 pub const BRAND_PAGE: &str = "https://www.brand.example/account/signed-in";
 
 /// What the brand's page asks for.
-const SCOPE: &str = "openid profile offline_access orders:read";
+pub const SCOPE: &str = "openid profile offline_access orders:read";
 
 /// The account the brand's page and services belong to by default.
 const ACCOUNT: &str = "demo";
@@ -61,90 +61,10 @@ fn service_secret(client_id: &str) -> &'static str {
     }
 }
 
-/// One answer of the platform. `Debug` shows the status, the headers that
-/// matter and the body's `error`, never the body's values.
-#[derive(Clone)]
-pub struct Answer {
-    pub status: u16,
-    pub www_authenticate: Option<String>,
-    pub cache_control: Option<String>,
-    pub body: Value,
-}
-
-impl fmt::Debug for Answer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let keys: Vec<&String> = self
-            .body
-            .as_object()
-            .map(|o| o.keys().collect())
-            .unwrap_or_default();
-        f.debug_struct("Answer")
-            .field("status", &self.status)
-            .field("www_authenticate", &self.www_authenticate)
-            .field("cache_control", &self.cache_control)
-            .field("error", &self.body.get("error"))
-            .field("fields", &keys)
-            .finish()
-    }
-}
-
-impl Answer {
-    async fn of(response: reqwest::Response) -> anyhow::Result<Self> {
-        let status = response.status().as_u16();
-        let header = |name: reqwest::header::HeaderName| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let www_authenticate = header(reqwest::header::WWW_AUTHENTICATE);
-        let cache_control = header(reqwest::header::CACHE_CONTROL);
-        let text = response.text().await.unwrap_or_default();
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text)
-                .with_context(|| format!("a {status} answer that is not JSON"))?
-        };
-        Ok(Self {
-            status,
-            www_authenticate,
-            cache_control,
-            body,
-        })
-    }
-
-    fn error(&self) -> &str {
-        self.body["error"].as_str().unwrap_or_default()
-    }
-
-    fn expect(&self, status: u16, error: &str) -> anyhow::Result<()> {
-        ensure!(
-            self.status == status && (error.is_empty() || self.error() == error),
-            "expected {status} {error:?}, the platform answered {} {:?}: {}",
-            self.status,
-            self.error(),
-            self.body["error_description"]
-        );
-        if status >= 400 {
-            ensure!(
-                self.body["error_description"]
-                    .as_str()
-                    .is_some_and(|d| d.len() > 10),
-                "the {status} answer does not say why: {self:?}"
-            );
-        }
-        Ok(())
-    }
-}
-
-/// A code the brand's page got, with what it needs to hand it over.
+/// Whose sign-in on the brand's website a code is.
 struct SignIn {
     username: String,
-    code: Secret,
-    verifier: Secret,
-    nonce: Secret,
+    code: drivers::SignIn,
 }
 
 /// What the scenarios of this module remember.
@@ -227,100 +147,16 @@ impl DelegationWorld {
     /// and gets a code back at [`BRAND_PAGE`].
     async fn brand_page_sign_in(&mut self, username: &str) -> anyhow::Result<SignIn> {
         let (_, password) = user(username)?;
-        let discovery = self
-            .get_absolute(&format!(
-                "{}/.well-known/openid-configuration",
-                self.idp.issuer().trim_end_matches('/')
-            ))
-            .await?;
-        let endpoint = discovery["authorization_endpoint"]
-            .as_str()
-            .ok_or_else(|| anyhow!("the IdP's discovery names no authorization endpoint"))?;
-        let verifier = random_token(32);
-        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-        let nonce = random_token(16);
-        let state = random_token(16);
-        let mut url = Url::parse(endpoint).context("the authorization endpoint is not a URL")?;
-        url.query_pairs_mut()
-            .append_pair("response_type", "code")
-            .append_pair("client_id", CLIENT_ID)
-            .append_pair("redirect_uri", BRAND_PAGE)
-            .append_pair("scope", SCOPE)
-            .append_pair("state", &state)
-            .append_pair("nonce", &nonce)
-            .append_pair("code_challenge", &challenge)
-            .append_pair("code_challenge_method", "S256");
-        let mut browser = ConsumerAgent::new(FormHints::default()).context("a browser")?;
-        browser.stop_at(BRAND_PAGE);
-        let mut landing = browser.open(&url).await?;
-        for _ in 0..3 {
-            let Landing::Page(page) = &landing else { break };
-            landing = if matches!(page.login_form(browser.hints()), Ok(Some(_))) {
-                browser.sign_in(page, username, &password).await?
-            } else if matches!(
-                page.form_with_button(&browser.hints().allow_button),
-                Ok(Some(_))
-            ) {
-                browser.allow_consent(page).await?
-            } else {
-                break;
-            };
-        }
-        let callback = landing.callback().ok_or_else(|| {
-            anyhow!(
-                "the IdP did not send {username} back to the brand's page: {}",
-                landing.describe()
-            )
-        })?;
-        ensure!(
-            callback.url_without_query() == BRAND_PAGE,
-            "the IdP sent the browser to {}, not the brand's page",
-            callback.url_without_query()
-        );
-        ensure!(
-            callback.get("state") == Some(state.as_str()),
-            "the brand's page got back another state"
-        );
-        let code = callback
-            .get("code")
-            .ok_or_else(|| anyhow!("the brand's page got no code: {}", landing.describe()))?;
+        let code = self.brand_site.sign_in(username, &password).await?;
         Ok(SignIn {
             username: username.to_string(),
-            code: Secret::new(code),
-            verifier: Secret::new(verifier),
-            nonce: Secret::new(nonce),
+            code,
         })
-    }
-
-    /// `GET` a JSON document at an absolute URL.
-    async fn get_absolute(&self, url: &str) -> anyhow::Result<Value> {
-        let response = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .with_context(|| format!("GET {url}"))?;
-        ensure!(
-            response.status() == 200,
-            "GET {url} answered {}",
-            response.status()
-        );
-        response
-            .json()
-            .await
-            .with_context(|| format!("GET {url}: not JSON"))
     }
 
     /// The brand's page hands a code to the platform.
     async fn hand_over(&mut self, account: &str, body: Value) -> anyhow::Result<Answer> {
-        let response = self
-            .http
-            .post(self.url(&format!("/api/account/{account}/consumer/sessions")))
-            .json(&body)
-            .send()
-            .await
-            .context("the platform did not answer the consumer session start")?;
-        let answer = Answer::of(response).await?;
+        let answer = self.brand_site.hand_over(account, &body).await?;
         self.pre_auth.session_answer = Some(answer.clone());
         if answer.status == 201
             && let (Some(sign_in), Some(id)) = (
@@ -351,12 +187,7 @@ impl DelegationWorld {
         tamper: impl FnOnce(&mut Value),
     ) -> anyhow::Result<Answer> {
         let sign_in = self.brand_page_sign_in(username).await?;
-        let mut body = json!({
-            "code": sign_in.code.expose(),
-            "redirect_uri": BRAND_PAGE,
-            "code_verifier": sign_in.verifier.expose(),
-            "nonce": sign_in.nonce.expose(),
-        });
+        let mut body = sign_in.code.hand_over_body(BRAND_PAGE);
         tamper(&mut body);
         self.pre_auth.last_sign_in = Some(sign_in);
         self.hand_over(account, body).await
@@ -398,14 +229,7 @@ impl DelegationWorld {
         if let Some(id) = consumer_id {
             body["consumer_id"] = Value::String(id.to_string());
         }
-        let response = self
-            .http
-            .post(self.url("/api/conversations"))
-            .json(&body)
-            .send()
-            .await
-            .context("the platform did not answer POST /api/conversations")?;
-        let answer = Answer::of(response).await?;
+        let answer = self.chat.open_with(body).await?;
         self.pre_auth.open_answers.push(answer.clone());
         if answer.status != 201 {
             return Ok(None);
@@ -451,10 +275,7 @@ impl DelegationWorld {
     async fn conversation_reads(&self) -> anyhow::Result<Vec<String>> {
         let mut reads = Vec::new();
         for c in &self.conversations {
-            for what in ["transcript", "events", "context"] {
-                let path = format!("/api/conversations/{}/{what}", c.id);
-                reads.push(self.get_json(&path).await?.to_string());
-            }
+            reads.extend(self.chat.reads(&c.id).await?);
         }
         Ok(reads)
     }
@@ -483,32 +304,14 @@ impl DelegationWorld {
         Ok((issued, presented))
     }
 
-    /// A request to the platform's token endpoint.
-    fn token_request(&self) -> reqwest::RequestBuilder {
-        self.http
-            .post(self.url("/oauth/token"))
-            .header("content-type", "application/x-www-form-urlencoded")
-    }
-
+    /// Read the tokens of `consumer_id` in `account`; the answer is kept.
     async fn read_tokens(
         &mut self,
-        bearer: Option<&str>,
+        auth: Bearer<'_>,
         account: &str,
         consumer_id: &str,
     ) -> anyhow::Result<()> {
-        let path = format!(
-            "/api/account/{account}/consumer/{}/brand/tokens",
-            encode(consumer_id)
-        );
-        let mut request = self.http.get(self.url(&path));
-        if let Some(token) = bearer {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        let response = request
-            .send()
-            .await
-            .context("the Get Tokens API did not answer")?;
-        let answer = Answer::of(response).await?;
+        let answer = self.get_tokens.read(auth, account, consumer_id).await?;
         self.pre_auth.tokens_answers.push(answer);
         self.pre_auth.last_reads = 1;
         Ok(())

@@ -45,7 +45,7 @@ async fn the_answer_appears_without_a_reload_and_the_clock_brings_a_new_link() {
     // What binds the link to this conversation, never in the timeline.
     let bound: Vec<String> = ["state", "nonce", "code_challenge"]
         .iter()
-        .map(|n| crate::platform_support::param(&link, n).expect(n))
+        .map(|n| crate::drivers::Link(link.clone()).param(n).expect(n))
         .collect();
     press(&client, Locator::Css("a.signin")).await;
     // The IdP opened in a new tab: sign in there and allow.
@@ -168,7 +168,7 @@ async fn the_answer_appears_without_a_reload_and_the_clock_brings_a_new_link() {
         .unwrap()
         .as_u64()
         .unwrap();
-    world.say(&conv, "my orders").await;
+    world.chat().say(&conv, "my orders").await.unwrap();
     let answered = super::poll(|| async {
         let transcript = text_of(&client, Locator::Css("#transcript")).await;
         (transcript.matches("Your orders: 1001").count() == 2).then_some(())
