@@ -128,6 +128,29 @@ async fn enter_admin_token(client: &Client, console: &Console) {
     }
 }
 
+/// The fields of the OAuth 2.0 code credential `brand-oauth` at the brand
+/// whose endpoints these are (client `console-code`).
+async fn fill_code_credential(client: &Client, auth_url: &str, token_url: &str) {
+    type_into(client, Locator::Css("#f-client_id"), "console-code").await;
+    type_into(client, Locator::Css("#f-client_secret"), CANARIES[3]).await;
+    type_into(client, Locator::Css("#f-scope"), "openid orders:read").await;
+    type_into(client, Locator::Css("#f-auth_url"), auth_url).await;
+    type_into(client, Locator::Css("#f-token_url"), token_url).await;
+}
+
+/// Authorize, then at the brand's pages: sign in as alice and allow.
+async fn authorize_as_alice(client: &Client) {
+    press(client, Locator::XPath("//button[.='Authorize']")).await;
+    type_into(client, Locator::Css("input[name=username]"), "alice").await;
+    type_into(
+        client,
+        Locator::Css("input[name=password]"),
+        "alice-password\n",
+    )
+    .await;
+    press(client, Locator::Css("button[value=allow]")).await;
+}
+
 /// Step one of Add credential: the name and the type, then Next.
 async fn choose(client: &Client, console: &Console, name: &str, type_name: &str) {
     client
@@ -480,34 +503,17 @@ async fn an_oauth_code_credential_is_authorized_in_the_browser() {
         "the Copy button says {copied:?}"
     );
     check_page(&client, &CANARIES).await;
-    type_into(&client, Locator::Css("#f-client_id"), "console-code").await;
-    type_into(&client, Locator::Css("#f-client_secret"), CANARIES[3]).await;
-    type_into(&client, Locator::Css("#f-scope"), "openid orders:read").await;
     let issuer = console.idp.issuer().to_string();
-    type_into(
+    fill_code_credential(
         &client,
-        Locator::Css("#f-auth_url"),
         &format!("{issuer}/authorize"),
-    )
-    .await;
-    type_into(
-        &client,
-        Locator::Css("#f-token_url"),
         &format!("{issuer}/token"),
     )
     .await;
     screenshot(&client, "console-add-oauth").await;
 
     // Authorize: to the brand, sign in, allow, back to a confirmation.
-    press(&client, Locator::XPath("//button[.='Authorize']")).await;
-    type_into(&client, Locator::Css("input[name=username]"), "alice").await;
-    type_into(
-        &client,
-        Locator::Css("input[name=password]"),
-        "alice-password\n",
-    )
-    .await;
-    press(&client, Locator::Css("button[value=allow]")).await;
+    authorize_as_alice(&client).await;
     let confirmed = until_text(&client, Locator::Css("h1"), "authorised").await;
     assert_eq!(confirmed, "Credential brand-oauth is authorised");
     press(
@@ -567,32 +573,15 @@ async fn an_oauth_code_credential_is_authorized_at_oidc_provider() {
         "oauth2_authorization_code",
     )
     .await;
-    type_into(&client, Locator::Css("#f-client_id"), "console-code").await;
-    type_into(&client, Locator::Css("#f-client_secret"), CANARIES[3]).await;
-    type_into(&client, Locator::Css("#f-scope"), "openid orders:read").await;
     let issuer = &peer.issuer;
-    type_into(
+    fill_code_credential(
         &client,
-        Locator::Css("#f-auth_url"),
         &format!("{issuer}/auth"),
-    )
-    .await;
-    type_into(
-        &client,
-        Locator::Css("#f-token_url"),
         &format!("{issuer}/token"),
     )
     .await;
-    press(&client, Locator::XPath("//button[.='Authorize']")).await;
-    // oidc-provider's pages: sign in, then allow.
-    type_into(&client, Locator::Css("input[name=username]"), "alice").await;
-    type_into(
-        &client,
-        Locator::Css("input[name=password]"),
-        "alice-password\n",
-    )
-    .await;
-    press(&client, Locator::Css("button[value=allow]")).await;
+    // oidc-provider's pages, as the mock's: sign in, then allow.
+    authorize_as_alice(&client).await;
     let confirmed = until_text(&client, Locator::Css("h1"), "authorised").await;
     assert_eq!(
         confirmed,
