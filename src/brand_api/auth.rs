@@ -44,6 +44,7 @@ use serde_json::json;
 use super::error::ErrorCode;
 use super::jwks::{JwksCache, JwksError};
 use super::state::BrandApiState;
+use crate::clock::Instant;
 use crate::tls::PeerCertificates;
 use crate::wire::sanitize_description;
 
@@ -257,7 +258,7 @@ impl Audience {
 /// The claim checks (step 5), apart from HTTP and keys.
 pub fn check_claims(
     claims: &AccessClaims,
-    now: i64,
+    now: Instant,
     issuer: &str,
     audience: &str,
 ) -> Result<Consumer, AuthError> {
@@ -271,7 +272,7 @@ pub fn check_claims(
             "the token is not meant for this API (aud does not contain {audience})"
         )));
     }
-    let now_f = now as f64;
+    let now_f = now.unix_secs() as f64;
     match claims.exp {
         None => return Err(AuthError::invalid("the token has no exp")),
         Some(exp) if now_f >= exp => {
@@ -497,6 +498,10 @@ pub async fn require(
 mod tests {
     use super::*;
 
+    fn at(secs: i64) -> crate::clock::Instant {
+        crate::clock::Instant::from_unix_secs(secs)
+    }
+
     fn claims() -> AccessClaims {
         AccessClaims {
             iss: Some("http://idp".into()),
@@ -550,7 +555,7 @@ mod tests {
 
     #[test]
     fn good_claims_make_a_consumer() {
-        let c = check_claims(&claims(), 150, "http://idp", "brand-api").unwrap();
+        let c = check_claims(&claims(), at(150), "http://idp", "brand-api").unwrap();
         assert_eq!(c.sub, "alice");
         assert!(c.has_scope("orders:read"));
         assert!(!c.has_scope("orders"));
@@ -558,21 +563,21 @@ mod tests {
 
     #[test]
     fn time_is_checked_without_leeway() {
-        assert!(check_claims(&claims(), 200, "http://idp", "brand-api").is_err());
-        assert!(check_claims(&claims(), 99, "http://idp", "brand-api").is_err());
-        assert!(check_claims(&claims(), 100, "http://idp", "brand-api").is_ok());
+        assert!(check_claims(&claims(), at(200), "http://idp", "brand-api").is_err());
+        assert!(check_claims(&claims(), at(99), "http://idp", "brand-api").is_err());
+        assert!(check_claims(&claims(), at(100), "http://idp", "brand-api").is_ok());
         let mut no_exp = claims();
         no_exp.exp = None;
-        assert!(check_claims(&no_exp, 150, "http://idp", "brand-api").is_err());
+        assert!(check_claims(&no_exp, at(150), "http://idp", "brand-api").is_err());
     }
 
     #[test]
     fn issuer_and_audience_must_match() {
-        assert!(check_claims(&claims(), 150, "http://idp/", "brand-api").is_err());
-        assert!(check_claims(&claims(), 150, "http://idp", "orders-api").is_err());
+        assert!(check_claims(&claims(), at(150), "http://idp/", "brand-api").is_err());
+        assert!(check_claims(&claims(), at(150), "http://idp", "orders-api").is_err());
         let mut one = claims();
         one.aud = Some(Audience::One("brand-api".into()));
-        assert!(check_claims(&one, 150, "http://idp", "brand-api").is_ok());
+        assert!(check_claims(&one, at(150), "http://idp", "brand-api").is_ok());
     }
 
     #[test]

@@ -34,6 +34,7 @@ use serde::Deserialize;
 use tokio::sync::OnceCell;
 
 use super::auth::{Audience, AuthError, Consumer};
+use crate::clock::Instant;
 use crate::secret::Secret;
 use crate::wire::basic_credentials;
 
@@ -173,7 +174,7 @@ impl Introspector {
     pub async fn check(
         &self,
         token: &str,
-        now: i64,
+        now: Instant,
         audience: &str,
     ) -> Result<Consumer, AuthError> {
         let endpoint = self.endpoint().await?;
@@ -212,7 +213,12 @@ impl Introspector {
 }
 
 /// The rules of the module's table.
-fn judge(answer: Answer, now: i64, issuer: &str, audience: &str) -> Result<Consumer, AuthError> {
+fn judge(
+    answer: Answer,
+    now: Instant,
+    issuer: &str,
+    audience: &str,
+) -> Result<Consumer, AuthError> {
     let invalid = |d: &str| AuthError::InvalidToken(d.to_string());
     if !answer.active {
         return Err(invalid(
@@ -234,7 +240,7 @@ fn judge(answer: Answer, now: i64, issuer: &str, audience: &str) -> Result<Consu
             "the token is not meant for this API (aud does not contain {audience})"
         )));
     }
-    let now = now as f64;
+    let now = now.unix_secs() as f64;
     if answer.exp.is_some_and(|exp| now >= exp) {
         return Err(invalid("the access token has expired"));
     }
@@ -256,6 +262,10 @@ fn judge(answer: Answer, now: i64, issuer: &str, audience: &str) -> Result<Consu
 mod tests {
     use super::*;
 
+    fn at(secs: i64) -> crate::clock::Instant {
+        crate::clock::Instant::from_unix_secs(secs)
+    }
+
     fn answer(json: serde_json::Value) -> Answer {
         serde_json::from_value(json).unwrap()
     }
@@ -266,7 +276,7 @@ mod tests {
     fn an_active_token_with_only_a_sub_is_its_subject() {
         let consumer = judge(
             answer(serde_json::json!({"active": true, "sub": "alice"})),
-            100,
+            at(100),
             ISS,
             "brand-api",
         )
@@ -303,7 +313,7 @@ mod tests {
                 "not valid yet",
             ),
         ] {
-            let error = judge(answer(json.clone()), 100, ISS, "brand-api").unwrap_err();
+            let error = judge(answer(json.clone()), at(100), ISS, "brand-api").unwrap_err();
             assert!(error.description().contains(why), "{json}: {error}");
             assert_eq!(error.code(), "invalid_token");
         }
@@ -316,7 +326,7 @@ mod tests {
                 "active": true, "sub": "a", "token_type": "bearer", "iss": ISS,
                 "aud": "brand-api", "exp": 101, "nbf": 100, "client_id": "bot", "scope": "orders:read"
             })),
-            100,
+            at(100),
             ISS,
             "brand-api",
         )

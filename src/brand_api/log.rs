@@ -18,6 +18,7 @@ use axum::http::HeaderMap;
 use super::auth::{Caller, authorization};
 use super::error::ErrorCode;
 use super::state::BrandApiState;
+use crate::clock::Instant;
 use crate::tls::PeerCertificates;
 use crate::wire::token_id;
 
@@ -27,8 +28,8 @@ pub const LOG_CAPACITY: usize = 100_000;
 /// One logged request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestLogEntry {
-    /// When it arrived, Unix seconds on the shared clock.
-    pub at: i64,
+    /// When it arrived, on the shared clock (Unix seconds in JSON).
+    pub at: Instant,
     pub method: String,
     /// The path, without the query string.
     pub path: String,

@@ -23,6 +23,7 @@ use super::keys::{KeySet, RetireError, SigningAlg, SigningKey};
 use super::quirks::Quirk;
 use super::records::Records;
 use super::state::{Grant, IdpState, Store, token_id};
+use crate::clock::Instant;
 use crate::secret::Secret;
 
 /// Why a control operation was refused.
@@ -90,8 +91,8 @@ pub struct CodeView {
     pub sub: String,
     pub state: CodeState,
     pub presented: u32,
-    pub issued_at: i64,
-    pub expires_at: i64,
+    pub issued_at: Instant,
+    pub expires_at: Instant,
 }
 
 /// One access token, as inspection shows it.
@@ -107,8 +108,8 @@ pub struct AccessView {
     pub grant: Grant,
     pub state: TokenState,
     pub presented: u32,
-    pub issued_at: i64,
-    pub expires_at: i64,
+    pub issued_at: Instant,
+    pub expires_at: Instant,
 }
 
 /// One refresh token, as inspection shows it.
@@ -122,8 +123,8 @@ pub struct RefreshView {
     pub family: String,
     pub state: TokenState,
     pub presented: u32,
-    pub issued_at: i64,
-    pub expires_at: i64,
+    pub issued_at: Instant,
+    pub expires_at: Instant,
 }
 
 /// What the IdP holds, in issue order: of each kind the most recent
@@ -210,7 +211,7 @@ fn user_view(user: &UserConfig) -> Value {
 
 impl IdpState {
     /// Move the shared clock forward; returns the new time.
-    pub fn advance_clock(&self, by: Duration) -> i64 {
+    pub fn advance_clock(&self, by: Duration) -> Instant {
         self.clock.advance(by)
     }
 

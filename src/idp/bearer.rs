@@ -22,6 +22,7 @@ use super::fixtures::TokenFormat;
 use super::http::Params;
 use super::records::TokenId;
 use super::state::{IdpState, Scope};
+use crate::clock::Instant;
 use crate::tls::PeerCertificates;
 
 /// The bearer token of a request: the Authorization header (RFC 6750 2.1)
@@ -106,8 +107,8 @@ pub struct SignedClaims {
     pub iss: String,
     pub sub: String,
     pub aud: String,
-    pub exp: i64,
-    pub iat: i64,
+    pub exp: Instant,
+    pub iat: Instant,
     pub client_id: String,
     pub scope: String,
     /// Service-credential tokens name their grant ([`super::service_token`]).
@@ -141,7 +142,7 @@ impl SignedClaims {
 pub fn forgotten_jwt(
     state: &IdpState,
     token: &str,
-    evicted_until: Option<i64>,
+    evicted_until: Option<Instant>,
 ) -> Option<SignedClaims> {
     let horizon = evicted_until?;
     if token.split('.').count() != 3 {
@@ -168,11 +169,11 @@ enum Found {
     Record {
         format: TokenFormat,
         revoked: bool,
-        expires_at: i64,
+        expires_at: Instant,
         token: Validated,
     },
     Unknown {
-        evicted_until: Option<i64>,
+        evicted_until: Option<Instant>,
     },
 }
 

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use super::faults::{Endpoint, Fault, IdTokenDefect};
 use super::quirks::{Quirk, Quirks};
 use super::state::IdpState;
+use crate::clock::Instant;
 
 const POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -25,8 +26,8 @@ fn e(text: &str) -> String {
 }
 
 /// A time on the shared clock, relative to now.
-fn when(at: i64, now: i64) -> String {
-    match at - now {
+fn when(at: Instant, now: Instant) -> String {
+    match at.secs_since(now) {
         d if d > 0 => format!("in {d} s"),
         0 => "now".into(),
         d => format!("{} s ago", -d),

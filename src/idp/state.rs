@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -23,7 +24,7 @@ use super::keys::KeySet;
 use super::quirks::{Quirk, Quirks};
 use super::records::{Expires, Expiring, Limits, Records};
 use super::service_accounts::ServiceAccountConfig;
-use crate::clock::Clock;
+use crate::clock::{Clock, Instant};
 use crate::secret::Secret;
 
 pub use crate::wire::{TokenId, token_id};
@@ -136,12 +137,12 @@ pub enum Grant {
 #[derive(Clone, Debug)]
 pub struct Session {
     pub sub: String,
-    pub auth_time: i64,
-    pub expires_at: i64,
+    pub auth_time: Instant,
+    pub expires_at: Instant,
 }
 
 impl Expires for Session {
-    fn expires_at(&self) -> i64 {
+    fn expires_at(&self) -> Instant {
         self.expires_at
     }
 }
@@ -173,11 +174,11 @@ pub struct Transaction {
     pub request: AuthRequest,
     /// Set once the consumer has signed in and consent remains.
     pub signed_in: Option<Session>,
-    pub expires_at: i64,
+    pub expires_at: Instant,
 }
 
 impl Expires for Transaction {
-    fn expires_at(&self) -> i64 {
+    fn expires_at(&self) -> Instant {
         self.expires_at
     }
 }
@@ -246,12 +247,12 @@ impl Store {
         self.users.values().find(|u| u.sub() == sub)
     }
 
-    /// Forget what expired more than `retain` seconds before `now` (codes
+    /// Forget what expired more than `retain` before `now` (codes
     /// and tokens: inspection still shows recent expiries), and sessions
     /// and forms that have expired. Costs what is forgotten, not what is
     /// held.
-    pub fn prune(&mut self, now: i64, retain: i64) {
-        self.records.prune(now.saturating_sub(retain));
+    pub fn prune(&mut self, now: Instant, retain: Duration) {
+        self.records.prune(now - retain);
         self.sessions.prune(now);
         self.transactions.prune(now);
     }
@@ -336,7 +337,7 @@ impl IdpState {
         self.keys.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn now(&self) -> i64 {
+    pub fn now(&self) -> Instant {
         self.clock.now()
     }
 
@@ -347,7 +348,7 @@ impl IdpState {
 
     /// Apply the retention rule of [`Store::prune`] now.
     pub fn prune(&self) {
-        let retain = i64::try_from(self.fixtures.idp.retain_expired_secs).unwrap_or(i64::MAX);
+        let retain = Duration::from_secs(self.fixtures.idp.retain_expired_secs);
         let now = self.now();
         self.store().prune(now, retain);
     }
@@ -370,14 +371,15 @@ mod tests {
 
     #[test]
     fn prune_forgets_sessions_that_ended_and_records_past_the_retention_window() {
+        let at = Instant::from_unix_secs;
         use crate::idp::fixtures::TokenFormat;
         use crate::idp::records::AccessDraft;
         let fixtures = Fixtures::default_brand();
         let mut store = Store::from_fixtures(&fixtures);
         let session = |expires_at| Session {
             sub: "s".into(),
-            auth_time: 0,
-            expires_at,
+            auth_time: at(0),
+            expires_at: at(expires_at),
         };
         store.sessions.insert(TokenId::of("live"), session(200));
         store.sessions.insert(TokenId::of("dead"), session(50));
@@ -394,16 +396,16 @@ mod tests {
                 audience: "a",
                 format: TokenFormat::Opaque,
                 grant: Grant::AuthorizationCode,
-                issued_at: 0,
-                expires_at,
-                auth_time: Some(0),
+                issued_at: at(0),
+                expires_at: at(expires_at),
+                auth_time: Some(at(0)),
                 family: None,
                 revoked: false,
                 binding: None,
             };
-            store.records.insert_tokens(draft, None, 0).unwrap();
+            store.records.insert_tokens(draft, None, at(0)).unwrap();
         }
-        store.prune(100, 50);
+        store.prune(at(100), Duration::from_secs(50));
         let mut kept: Vec<String> = store
             .records
             .access_tokens()

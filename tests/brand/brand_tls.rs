@@ -46,7 +46,7 @@ fn pki() -> &'static TestPki {
     })
 }
 
-fn now() -> i64 {
+fn now() -> standin::clock::Instant {
     Clock::new().now()
 }
 

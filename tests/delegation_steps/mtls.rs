@@ -272,7 +272,7 @@ fn shows_not_after(world: &mut DelegationWorld, days: i64) -> anyhow::Result<()>
     let not_after = body["key_certificate"]["not_after"]
         .as_i64()
         .ok_or_else(|| anyhow!("no key_certificate.not_after in {body}"))?;
-    let expected = world.clock.now() + days * 86_400;
+    let expected = world.clock.now().unix_secs() + days * 86_400;
     ensure!(
         (not_after - expected).abs() < 120,
         "the certificate is valid until {not_after}, expected about {expected}"
@@ -471,7 +471,7 @@ fn clock_before_expiry(world: &mut DelegationWorld, days: i64) -> anyhow::Result
     let not_after = body["key_certificate"]["not_after"]
         .as_i64()
         .ok_or_else(|| anyhow!("no key_certificate.not_after in {body}"))?;
-    let by = not_after - days * 86_400 - world.clock.now();
+    let by = not_after - days * 86_400 - world.clock.now().unix_secs();
     ensure!(by >= 0, "the clock cannot go back");
     world
         .clock

@@ -10,7 +10,7 @@ use rustls_pki_types::pem::PemObject as _;
 use base64::Engine as _;
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use standin::clock::Clock;
+use standin::clock::{Clock, Instant};
 use standin::pki::{Ca, Issued, Validity};
 use standin::platform::credentials::mutual_authentication::MutualAuth;
 use standin::platform::credentials::{self, FieldError, Kind, SaveContext};
@@ -68,7 +68,7 @@ fn org() -> Org {
 }
 
 fn now() -> i64 {
-    Clock::new().now()
+    Clock::new().now().unix_secs()
 }
 
 fn validate_at(fields: Value, at: i64) -> Result<MutualAuth, Vec<FieldError>> {
@@ -76,7 +76,7 @@ fn validate_at(fields: Value, at: i64) -> Result<MutualAuth, Vec<FieldError>> {
     let ctx = SaveContext {
         org: &org,
         platform_url: "http://127.0.0.1:1",
-        now: at,
+        now: Instant::from_unix_secs(at),
     };
     match credentials::validate("mutual_authentication", "api-mtls", fields, &ctx)? {
         Kind::MutualAuthentication(m) => Ok(m),
@@ -152,7 +152,8 @@ fn a_pkcs12_key_store_alone_is_saved_with_its_facts() {
     assert_eq!(c.facts.issuer, "CN=mtls test CA");
     assert_eq!(c.facts.key_type, "EC P-256");
     assert_eq!(c.chain_length, 2);
-    assert!(c.facts.not_before <= now() && now() < c.facts.not_after);
+    let now = Instant::from_unix_secs(now());
+    assert!(c.facts.not_before <= now && now < c.facts.not_after);
     let expected: Vec<String> = {
         use sha2::Digest as _;
         sha2::Sha256::digest(PKI.client.to_der())
@@ -389,7 +390,7 @@ fn certificates_out_of_validity_are_refused_and_another_ca_is_not_a_fault() {
     let at = now();
     let expired = PKI
         .ca
-        .issue_client(SUBJECT, Validity::expired_at(at))
+        .issue_client(SUBJECT, Validity::expired_at(Instant::from_unix_secs(at)))
         .unwrap();
     let body = |issued: &Issued| json!({"key_store": b64(&issued.to_pkcs12(PASSWORD).unwrap()), "key_store_file_name": "k.p12", "key_store_password": PASSWORD});
     assert_eq!(codes(body(&expired)), vec![("key_store", "expired")]);
@@ -399,8 +400,8 @@ fn certificates_out_of_validity_are_refused_and_another_ca_is_not_a_fault() {
         .issue_client(
             SUBJECT,
             Validity {
-                not_before: at + 3600,
-                not_after: at + 7200,
+                not_before: Instant::from_unix_secs(at + 3600),
+                not_after: Instant::from_unix_secs(at + 7200),
             },
         )
         .unwrap();
@@ -426,8 +427,8 @@ fn certificates_out_of_validity_are_refused_and_another_ca_is_not_a_fault() {
         .issue_client(
             SUBJECT,
             Validity {
-                not_before: at + 3600,
-                not_after: at + 7200,
+                not_before: Instant::from_unix_secs(at + 3600),
+                not_after: Instant::from_unix_secs(at + 7200),
             },
         )
         .unwrap();
@@ -749,7 +750,7 @@ fn external_trust() -> Value {
 /// The fixtures' notAfter is 3650 days after they were made; a few
 /// tests move the clock relative to it.
 fn not_after_of(saved: &MutualAuth) -> i64 {
-    saved.key_certificate.facts.not_after
+    saved.key_certificate.facts.not_after.unix_secs()
 }
 
 /// The vault seals a Mutual Authentication credential's key store and
@@ -765,8 +766,8 @@ fn the_vault_seals_the_key_store_and_its_passwords() {
     let credential = credentials::Credential {
         name: "api-mtls".into(),
         kind: Kind::MutualAuthentication(saved),
-        created_at: 1,
-        updated_at: 1,
+        created_at: Instant::from_unix_secs(1),
+        updated_at: Instant::from_unix_secs(1),
     };
     let sealed = credential.sealed().to_string();
     assert!(!sealed.contains("[redacted]"), "{sealed}");

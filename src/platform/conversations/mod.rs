@@ -41,6 +41,7 @@ use super::consumer_sessions::Authenticated;
 use super::events::{EventKind, EventLog};
 use super::oauth::held_token::{HeldToken, Margin};
 use super::org::OrgId;
+use crate::clock::Instant;
 use crate::secret::Secret;
 
 /// Who said a line of the transcript.
@@ -73,7 +74,7 @@ impl Reply {
 #[derive(Clone, Debug, Serialize)]
 pub struct Message {
     pub from: Party,
-    pub at: i64,
+    pub at: Instant,
     pub text: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
@@ -101,14 +102,14 @@ pub struct Conversation {
     pub events: EventLog,
     token: Option<AccessToken>,
     /// When something last happened in it (shared clock).
-    last_active: i64,
+    last_active: Instant,
     /// When it was closed.
-    closed_at: Option<i64>,
+    closed_at: Option<Instant>,
 }
 
 impl Conversation {
     /// Close: the token goes, the transcript and events stay.
-    fn close(&mut self, now: i64) {
+    fn close(&mut self, now: Instant) {
         if !self.closed {
             self.closed = true;
             self.closed_at = Some(now);
@@ -169,7 +170,7 @@ pub enum TokenCheck {
 #[derive(Clone, Debug, Serialize)]
 pub struct ContextView {
     pub access_token_present: bool,
-    pub access_token_expires_at: Option<i64>,
+    pub access_token_expires_at: Option<Instant>,
     /// Always false: there is nowhere to keep one.
     pub refresh_token_present: bool,
 }
@@ -218,20 +219,20 @@ impl Conversations {
 
     /// Close the conversations idle for `idle_secs`, forget those closed
     /// for `closed_retain_secs`. Returns how many were forgotten.
-    pub fn sweep(&self, now: i64) -> usize {
-        self.swept_at.store(now, Ordering::Relaxed);
+    pub fn sweep(&self, now: Instant) -> usize {
+        self.swept_at.store(now.unix_secs(), Ordering::Relaxed);
         let mut closed = Vec::new();
         let forgotten = {
             let mut map = self.lock();
             for c in map.values_mut() {
-                if !c.closed && now - c.last_active >= self.limits.idle_secs {
+                if !c.closed && now.secs_since(c.last_active) >= self.limits.idle_secs {
                     c.close(now);
                     closed.push(c.id.clone());
                 }
             }
             let before = map.len();
             let keep = self.limits.closed_retain_secs;
-            map.retain(|_, c| c.closed_at.is_none_or(|at| now - at < keep));
+            map.retain(|_, c| c.closed_at.is_none_or(|at| now.secs_since(at) < keep));
             before - map.len()
         };
         for id in closed {
@@ -277,13 +278,13 @@ impl Conversations {
         bot: String,
         consumer_id: Option<String>,
         authenticated: Option<Authenticated>,
-        now: i64,
+        now: Instant,
     ) -> String {
         let consumer_id = match &authenticated {
             Some(a) => Some(a.consumer.as_str().to_string()),
             None => consumer_id,
         };
-        if self.swept_at.load(Ordering::Relaxed) != now {
+        if self.swept_at.load(Ordering::Relaxed) != now.unix_secs() {
             self.sweep(now);
         }
         let id = crate::secret::random_token(16);
@@ -326,7 +327,7 @@ impl Conversations {
         self.lock().get(id).map(f)
     }
 
-    pub fn event(&self, id: &str, now: i64, kind: EventKind) {
+    pub fn event(&self, id: &str, now: Instant, kind: EventKind) {
         if let Some(c) = self.lock().get_mut(id) {
             c.events.push(now, kind);
             c.last_active = c.last_active.max(now);
@@ -335,7 +336,7 @@ impl Conversations {
     }
 
     /// Append a consumer message.
-    pub fn heard(&self, id: &str, now: i64, text: &str) {
+    pub fn heard(&self, id: &str, now: Instant, text: &str) {
         if let Some(c) = self.lock().get_mut(id) {
             c.transcript.push(Message {
                 from: Party::Consumer,
@@ -350,7 +351,7 @@ impl Conversations {
     }
 
     /// Append a bot message (not to a closed conversation).
-    pub fn say(&self, id: &str, now: i64, reply: &Reply) {
+    pub fn say(&self, id: &str, now: Instant, reply: &Reply) {
         if let Some(c) = self.lock().get_mut(id).filter(|c| !c.closed) {
             c.transcript.push(Message {
                 from: Party::Bot,
@@ -364,7 +365,7 @@ impl Conversations {
     }
 
     /// The token to use now, purging it if its expiry has passed.
-    pub fn token(&self, id: &str, now: i64) -> TokenCheck {
+    pub fn token(&self, id: &str, now: Instant) -> TokenCheck {
         let mut map = self.lock();
         let Some(c) = map.get_mut(id).filter(|c| !c.closed) else {
             return TokenCheck::Absent;
@@ -408,7 +409,7 @@ impl Conversations {
     /// Close: the context is purged; transcript and events stay readable
     /// for [`ConversationLimits::closed_retain_secs`]. False for an
     /// unknown id.
-    pub fn close(&self, id: &str, now: i64) -> bool {
+    pub fn close(&self, id: &str, now: Instant) -> bool {
         match self.lock().get_mut(id) {
             Some(c) => {
                 c.close(now);
@@ -423,26 +424,30 @@ impl Conversations {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(secs: i64) -> crate::clock::Instant {
+        crate::clock::Instant::from_unix_secs(secs)
+    }
     use crate::platform::consumer_sessions::{ConsumerId, SessionId};
 
     #[test]
     fn tokens_expire_on_the_given_clock_and_closing_purges() {
         let convs = Conversations::default();
         let org = OrgId::parse("demo").unwrap();
-        let a = convs.open(org.clone(), "bot".into(), Some("alice".into()), None, 0);
-        let b = convs.open(org, "bot".into(), Some("alice".into()), None, 0);
-        assert!(convs.store_token(&a, AccessToken::new(Secret::new("at-1"), Some(100), 0)));
-        assert!(matches!(convs.token(&b, 50), TokenCheck::Absent));
-        assert!(matches!(convs.token(&a, 99), TokenCheck::Valid(t) if t.expose() == "at-1"));
-        assert!(matches!(convs.token(&a, 100), TokenCheck::Expired));
-        assert!(matches!(convs.token(&a, 100), TokenCheck::Absent));
-        convs.store_token(&a, AccessToken::new(Secret::new("at-2"), None, 0));
+        let a = convs.open(org.clone(), "bot".into(), Some("alice".into()), None, at(0));
+        let b = convs.open(org, "bot".into(), Some("alice".into()), None, at(0));
+        assert!(convs.store_token(&a, AccessToken::new(Secret::new("at-1"), Some(100), at(0))));
+        assert!(matches!(convs.token(&b, at(50)), TokenCheck::Absent));
+        assert!(matches!(convs.token(&a, at(99)), TokenCheck::Valid(t) if t.expose() == "at-1"));
+        assert!(matches!(convs.token(&a, at(100)), TokenCheck::Expired));
+        assert!(matches!(convs.token(&a, at(100)), TokenCheck::Absent));
+        convs.store_token(&a, AccessToken::new(Secret::new("at-2"), None, at(0)));
         let debug = convs.read(&a, |c| format!("{c:?}")).unwrap();
         assert!(!debug.contains("at-2"), "{debug}");
-        assert!(convs.close(&a, 1));
-        assert!(matches!(convs.token(&a, 1), TokenCheck::Absent));
+        assert!(convs.close(&a, at(1)));
+        assert!(matches!(convs.token(&a, at(1)), TokenCheck::Absent));
         assert!(!convs.context(&a).unwrap().access_token_present);
-        assert!(!convs.store_token(&a, AccessToken::new(Secret::new("late"), None, 0)));
+        assert!(!convs.store_token(&a, AccessToken::new(Secret::new("late"), None, at(0))));
     }
 
     fn limits(idle_secs: i64, closed_retain_secs: i64, max: usize) -> ConversationLimits {
@@ -453,27 +458,27 @@ mod tests {
         }
     }
 
-    fn open(convs: &Conversations, now: i64) -> String {
+    fn open(convs: &Conversations, now: Instant) -> String {
         convs.open(OrgId::parse("demo").unwrap(), "bot".into(), None, None, now)
     }
 
     #[test]
     fn idle_conversations_close_and_closed_ones_are_forgotten_on_the_clock() {
         let convs = Conversations::new(limits(100, 50, 10));
-        let quiet = open(&convs, 0);
-        let busy = open(&convs, 0);
-        assert!(convs.store_token(&quiet, AccessToken::new(Secret::new("t"), None, 0)));
-        convs.heard(&busy, 90, "still here");
-        convs.sweep(99);
+        let quiet = open(&convs, at(0));
+        let busy = open(&convs, at(0));
+        assert!(convs.store_token(&quiet, AccessToken::new(Secret::new("t"), None, at(0))));
+        convs.heard(&busy, at(90), "still here");
+        convs.sweep(at(99));
         assert!(!convs.info(&quiet).unwrap().closed);
-        convs.sweep(100);
+        convs.sweep(at(100));
         assert!(convs.info(&quiet).unwrap().closed, "idle for 100 s");
         assert!(!convs.context(&quiet).unwrap().access_token_present);
         assert!(!convs.info(&busy).unwrap().closed);
         // Closed at 100: readable until 150.
-        convs.sweep(149);
+        convs.sweep(at(149));
         assert!(convs.read(&quiet, |c| c.transcript.len()).is_some());
-        convs.sweep(150);
+        convs.sweep(at(150));
         assert!(convs.info(&quiet).is_none());
         assert!(convs.info(&busy).is_some());
         assert_eq!(convs.len(), 1);
@@ -482,25 +487,25 @@ mod tests {
     #[test]
     fn opening_sweeps_once_per_second() {
         let convs = Conversations::new(limits(100, 0, 10));
-        let a = open(&convs, 0);
-        convs.close(&a, 5);
+        let a = open(&convs, at(0));
+        convs.close(&a, at(5));
         assert_eq!(convs.len(), 1, "closing forgets nothing by itself");
-        open(&convs, 6);
+        open(&convs, at(6));
         assert!(convs.info(&a).is_none(), "the next open swept it");
     }
 
     #[test]
     fn at_the_cap_closed_conversations_go_first_then_the_idle_longest() {
         let convs = Conversations::new(limits(1000, 1000, 3));
-        let old_open = open(&convs, 0);
-        let closed = open(&convs, 1);
-        let recent = open(&convs, 2);
-        convs.close(&closed, 3);
-        convs.heard(&old_open, 4, "hello");
-        let fourth = open(&convs, 5);
+        let old_open = open(&convs, at(0));
+        let closed = open(&convs, at(1));
+        let recent = open(&convs, at(2));
+        convs.close(&closed, at(3));
+        convs.heard(&old_open, at(4), "hello");
+        let fourth = open(&convs, at(5));
         assert!(convs.info(&closed).is_none());
         assert_eq!(convs.len(), 3);
-        let fifth = open(&convs, 6);
+        let fifth = open(&convs, at(6));
         assert!(convs.info(&recent).is_none(), "idle since 2");
         for id in [&old_open, &fourth, &fifth] {
             assert!(convs.info(id).is_some());
@@ -515,8 +520,8 @@ mod tests {
             consumer: ConsumerId::parse("alice").unwrap(),
             session: SessionId::numbered(7),
         };
-        let labelled = convs.open(org.clone(), "bot".into(), Some("alice".into()), None, 0);
-        let signed_in = convs.open(org, "bot".into(), None, Some(alice.clone()), 0);
+        let labelled = convs.open(org.clone(), "bot".into(), Some("alice".into()), None, at(0));
+        let signed_in = convs.open(org, "bot".into(), None, Some(alice.clone()), at(0));
         let info = convs.info(&labelled).unwrap();
         assert_eq!(info.consumer_id.as_deref(), Some("alice"));
         assert_eq!(info.authenticated, None);

@@ -34,6 +34,7 @@ use url::Url;
 
 use super::oauth_tokens::{self, ClientAuth, TokenError};
 use super::{FieldError, Kind, SaveContext, StoredToken, err};
+use crate::clock::Instant;
 use crate::platform::PlatformState;
 use crate::platform::credentials::auth::Auth;
 use crate::platform::oauth::state_store::Refused;
@@ -191,7 +192,7 @@ impl StateRejection {
 
 /// Claim `state` in one step under the lock: of two concurrent callbacks
 /// with the same `state`, exactly one gets it.
-fn claim(state: &PlatformState, value: &str, now: i64) -> Result<Pending, StateRejection> {
+fn claim(state: &PlatformState, value: &str, now: Instant) -> Result<Pending, StateRejection> {
     // The callback path names no organisation: any account's state.
     state
         .oauth_tokens
@@ -255,7 +256,7 @@ pub fn start(state: &PlatformState, org: &OrgId, name: &str, c: OAuthCode) -> Re
             saved: c,
             verifier: PkceVerifier::new(verifier.secret().clone()),
         },
-        now + state.options.state_ttl_secs,
+        now + crate::clock::secs(state.options.state_ttl_secs),
         now,
     );
     tracing::info!("authorization started");
@@ -568,7 +569,7 @@ mod tests {
         let ctx = SaveContext {
             org: &org,
             platform_url: PLATFORM,
-            now: 0,
+            now: crate::clock::Instant::UNIX_EPOCH,
         };
         from_input(input, &ctx).map_err(|e| e.into_iter().map(|e| (e.field, e.code)).collect())
     }

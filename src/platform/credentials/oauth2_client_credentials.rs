@@ -220,7 +220,7 @@ mod tests {
         let ctx = SaveContext {
             org: &org,
             platform_url: "http://127.0.0.1:8402",
-            now: 0,
+            now: crate::clock::Instant::UNIX_EPOCH,
         };
         from_input(input, &ctx).map_err(|e| e.into_iter().map(|e| (e.field, e.code)).collect())
     }

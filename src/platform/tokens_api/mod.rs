@@ -24,6 +24,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::org::OrgId;
+use crate::clock::Instant;
 use crate::secret::Secret;
 
 /// The scope the Get Tokens API wants.
@@ -114,7 +115,7 @@ pub struct Grant {
     pub client_id: String,
     pub account: OrgId,
     pub scope: Vec<String>,
-    pub expires_at: i64,
+    pub expires_at: Instant,
 }
 
 impl Grant {
@@ -193,7 +194,7 @@ impl BrandTokens {
         &self,
         service: &BrandServiceConfig,
         scope: Vec<String>,
-        now: i64,
+        now: Instant,
     ) -> (Secret, i64) {
         let token = crate::secret::random_token(32);
         let ttl = service.token_ttl_secs;
@@ -201,7 +202,7 @@ impl BrandTokens {
             client_id: service.client_id.clone(),
             account: service.account.clone(),
             scope,
-            expires_at: now.saturating_add(ttl),
+            expires_at: now + crate::clock::secs(ttl),
         };
         let mut issued = self.lock();
         issued.retain(|_, g| now < g.expires_at);
@@ -210,7 +211,7 @@ impl BrandTokens {
     }
 
     /// What a presented token grants now.
-    pub fn check(&self, token: &str, now: i64) -> Result<Grant, Refusal> {
+    pub fn check(&self, token: &str, now: Instant) -> Result<Grant, Refusal> {
         let key = digest(token);
         // An expired grant is remembered until the next issue sweeps it,
         // so a late use is told "expired" rather than "unknown".
@@ -219,7 +220,7 @@ impl BrandTokens {
             Some(g)
                 if !crate::platform::oauth::held_token::usable(
                     Some(g.expires_at),
-                    0,
+                    Instant::MIN,
                     now,
                     crate::platform::oauth::held_token::Margin::None,
                 ) =>
@@ -234,6 +235,10 @@ impl BrandTokens {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(secs: i64) -> crate::clock::Instant {
+        crate::clock::Instant::from_unix_secs(secs)
+    }
 
     fn service(scopes: &[&str]) -> BrandServiceConfig {
         BrandServiceConfig {
@@ -308,15 +313,15 @@ mod tests {
     fn tokens_are_kept_as_hashes_and_expire_on_the_clock() {
         let tokens = BrandTokens::new(vec![service(&[GET_TOKENS_SCOPE])]);
         let s = tokens.service("orders-service").unwrap().clone();
-        let (token, ttl) = tokens.issue(&s, vec![GET_TOKENS_SCOPE.into()], 100);
+        let (token, ttl) = tokens.issue(&s, vec![GET_TOKENS_SCOPE.into()], at(100));
         assert_eq!(ttl, 60);
-        let grant = tokens.check(token.expose(), 159).unwrap();
+        let grant = tokens.check(token.expose(), at(159)).unwrap();
         assert!(grant.has_scope(GET_TOKENS_SCOPE));
-        assert_eq!(tokens.check(token.expose(), 160), Err(Refusal::Expired));
-        assert_eq!(tokens.check("not-issued", 100), Err(Refusal::Unknown));
+        assert_eq!(tokens.check(token.expose(), at(160)), Err(Refusal::Expired));
+        assert_eq!(tokens.check("not-issued", at(100)), Err(Refusal::Unknown));
         assert!(!format!("{tokens:?}").contains(token.expose()));
         // A later issue sweeps the expired grant.
-        tokens.issue(&s, vec![], 200);
-        assert_eq!(tokens.check(token.expose(), 200), Err(Refusal::Unknown));
+        tokens.issue(&s, vec![], at(200));
+        assert_eq!(tokens.check(token.expose(), at(200)), Err(Refusal::Unknown));
     }
 }
