@@ -544,7 +544,7 @@ client_secret = "s"
         json!({"key_store": b64(&PKI.jks), "key_store_file_name": "b.jks", "key_store_password": PASSWORD}),
     );
     let conv = ConvInfo {
-        id: "c1".into(),
+        id: serde_json::from_value(json!("c1")).unwrap(),
         org: standin::platform::OrgId::parse("demo").unwrap(),
         bot: "bot".into(),
         consumer_id: None,

@@ -31,11 +31,13 @@
 
 pub mod http;
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::consumer_sessions::Authenticated;
 use super::events::{EventKind, EventLog};
@@ -43,6 +45,41 @@ use super::oauth::held_token::{HeldToken, Margin};
 use super::org::OrgId;
 use crate::clock::Instant;
 use crate::secret::Secret;
+
+/// A conversation's id: 128 random bits, base64url, issued by
+/// [`Conversations::open`] and unguessable. Read from a path or a body as
+/// any string: an id that was never issued simply names no conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ConversationId(String);
+
+impl ConversationId {
+    fn generate() -> Self {
+        Self(crate::secret::random_token(16))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ConversationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for ConversationId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for ConversationId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
 
 /// Who said a line of the transcript.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -89,7 +126,7 @@ pub type AccessToken = HeldToken;
 /// One conversation.
 #[derive(Debug)]
 pub struct Conversation {
-    pub id: String,
+    pub id: ConversationId,
     pub org: OrgId,
     pub bot: String,
     /// The consumer the conversation is with: the authenticated one, or a
@@ -146,7 +183,7 @@ impl Default for ConversationLimits {
 /// What a flow needs to know about a conversation (no token).
 #[derive(Clone, Debug)]
 pub struct ConvInfo {
-    pub id: String,
+    pub id: ConversationId,
     pub org: OrgId,
     pub bot: String,
     pub consumer_id: Option<String>,
@@ -178,11 +215,11 @@ pub struct ContextView {
 /// Every conversation of the platform.
 #[derive(Clone)]
 pub struct Conversations {
-    inner: Arc<Mutex<HashMap<String, Conversation>>>,
+    inner: Arc<Mutex<HashMap<ConversationId, Conversation>>>,
     /// The id of each conversation whose transcript changed, for pages
     /// that follow it (`GET /chat/{id}/updates`). A follower that lags
     /// misses ids, and reads the transcript afresh on the next one.
-    changes: tokio::sync::broadcast::Sender<String>,
+    changes: tokio::sync::broadcast::Sender<ConversationId>,
     limits: Arc<ConversationLimits>,
     /// The clock second of the last sweep.
     swept_at: Arc<AtomicI64>,
@@ -244,7 +281,7 @@ impl Conversations {
     /// Make room for one more: forget the conversation closed longest
     /// ago, or else the open one idle longest (its token goes with it).
     /// A scan of the conversations, only at the cap.
-    fn make_room(&self, map: &mut HashMap<String, Conversation>) {
+    fn make_room(&self, map: &mut HashMap<ConversationId, Conversation>) {
         while map.len() >= self.limits.max.max(1) {
             let victim = map
                 .values()
@@ -257,16 +294,16 @@ impl Conversations {
     }
 
     /// Follow the transcript changes of every conversation (by id).
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<String> {
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ConversationId> {
         self.changes.subscribe()
     }
 
-    fn changed(&self, id: &str) {
+    fn changed(&self, id: &ConversationId) {
         // Nobody following is not an error.
-        let _ = self.changes.send(id.to_string());
+        let _ = self.changes.send(id.clone());
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Conversation>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<ConversationId, Conversation>> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -279,7 +316,7 @@ impl Conversations {
         consumer_id: Option<String>,
         authenticated: Option<Authenticated>,
         now: Instant,
-    ) -> String {
+    ) -> ConversationId {
         let consumer_id = match &authenticated {
             Some(a) => Some(a.consumer.as_str().to_string()),
             None => consumer_id,
@@ -287,7 +324,7 @@ impl Conversations {
         if self.swept_at.load(Ordering::Relaxed) != now.unix_secs() {
             self.sweep(now);
         }
-        let id = crate::secret::random_token(16);
+        let id = ConversationId::generate();
         let mut events = EventLog::default();
         events.push(now, EventKind::ConversationOpened);
         let mut map = self.lock();
@@ -311,7 +348,7 @@ impl Conversations {
         id
     }
 
-    pub fn info(&self, id: &str) -> Option<ConvInfo> {
+    pub fn info(&self, id: &ConversationId) -> Option<ConvInfo> {
         self.lock().get(id).map(|c| ConvInfo {
             id: c.id.clone(),
             org: c.org.clone(),
@@ -323,11 +360,11 @@ impl Conversations {
     }
 
     /// Read a conversation under the lock.
-    pub fn read<R>(&self, id: &str, f: impl FnOnce(&Conversation) -> R) -> Option<R> {
+    pub fn read<R>(&self, id: &ConversationId, f: impl FnOnce(&Conversation) -> R) -> Option<R> {
         self.lock().get(id).map(f)
     }
 
-    pub fn event(&self, id: &str, now: Instant, kind: EventKind) {
+    pub fn event(&self, id: &ConversationId, now: Instant, kind: EventKind) {
         if let Some(c) = self.lock().get_mut(id) {
             c.events.push(now, kind);
             c.last_active = c.last_active.max(now);
@@ -336,7 +373,7 @@ impl Conversations {
     }
 
     /// Append a consumer message.
-    pub fn heard(&self, id: &str, now: Instant, text: &str) {
+    pub fn heard(&self, id: &ConversationId, now: Instant, text: &str) {
         if let Some(c) = self.lock().get_mut(id) {
             c.transcript.push(Message {
                 from: Party::Consumer,
@@ -351,7 +388,7 @@ impl Conversations {
     }
 
     /// Append a bot message (not to a closed conversation).
-    pub fn say(&self, id: &str, now: Instant, reply: &Reply) {
+    pub fn say(&self, id: &ConversationId, now: Instant, reply: &Reply) {
         if let Some(c) = self.lock().get_mut(id).filter(|c| !c.closed) {
             c.transcript.push(Message {
                 from: Party::Bot,
@@ -365,7 +402,7 @@ impl Conversations {
     }
 
     /// The token to use now, purging it if its expiry has passed.
-    pub fn token(&self, id: &str, now: Instant) -> TokenCheck {
+    pub fn token(&self, id: &ConversationId, now: Instant) -> TokenCheck {
         let mut map = self.lock();
         let Some(c) = map.get_mut(id).filter(|c| !c.closed) else {
             return TokenCheck::Absent;
@@ -382,7 +419,7 @@ impl Conversations {
 
     /// Keep `token` in this conversation's context; false (and the token
     /// dropped) if the conversation is gone or closed.
-    pub fn store_token(&self, id: &str, token: AccessToken) -> bool {
+    pub fn store_token(&self, id: &ConversationId, token: AccessToken) -> bool {
         match self.lock().get_mut(id).filter(|c| !c.closed) {
             Some(c) => {
                 c.token = Some(token);
@@ -392,13 +429,13 @@ impl Conversations {
         }
     }
 
-    pub fn drop_token(&self, id: &str) {
+    pub fn drop_token(&self, id: &ConversationId) {
         if let Some(c) = self.lock().get_mut(id) {
             c.token = None;
         }
     }
 
-    pub fn context(&self, id: &str) -> Option<ContextView> {
+    pub fn context(&self, id: &ConversationId) -> Option<ContextView> {
         self.read(id, |c| ContextView {
             access_token_present: c.token.is_some(),
             access_token_expires_at: c.token.as_ref().and_then(|t| t.expires_at),
@@ -409,7 +446,7 @@ impl Conversations {
     /// Close: the context is purged; transcript and events stay readable
     /// for [`ConversationLimits::closed_retain_secs`]. False for an
     /// unknown id.
-    pub fn close(&self, id: &str, now: Instant) -> bool {
+    pub fn close(&self, id: &ConversationId, now: Instant) -> bool {
         match self.lock().get_mut(id) {
             Some(c) => {
                 c.close(now);
@@ -458,7 +495,7 @@ mod tests {
         }
     }
 
-    fn open(convs: &Conversations, now: Instant) -> String {
+    fn open(convs: &Conversations, now: Instant) -> ConversationId {
         convs.open(OrgId::parse("demo").unwrap(), "bot".into(), None, None, now)
     }
 
