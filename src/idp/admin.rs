@@ -25,6 +25,7 @@ use super::records::Records;
 use super::state::{Grant, IdpState, Store, token_id};
 use crate::clock::Instant;
 use crate::secret::Secret;
+use crate::wire::ClientId;
 
 /// Why a control operation was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,7 +88,7 @@ impl std::fmt::Display for TokenState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeView {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub sub: String,
     pub state: CodeState,
     pub presented: u32,
@@ -99,7 +100,7 @@ pub struct CodeView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessView {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Absent for a client credentials token.
     #[serde(default)]
     pub sub: Option<String>,
@@ -116,7 +117,7 @@ pub struct AccessView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshView {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub sub: String,
     pub scope: String,
     /// Every refresh token rotated from the same code shares a family.
@@ -265,7 +266,7 @@ impl IdpState {
                 .into_iter()
                 .map(|(id, c)| CodeView {
                     id: id.to_string(),
-                    client_id: text(c.client),
+                    client_id: ClientId::new(text(c.client)),
                     sub: text(c.sub),
                     state: if c.used {
                         CodeState::Used
@@ -283,7 +284,7 @@ impl IdpState {
                 .into_iter()
                 .map(|(id, a)| AccessView {
                     id: id.to_string(),
-                    client_id: text(a.client),
+                    client_id: ClientId::new(text(a.client)),
                     sub: a.sub.map(text),
                     scope: text(a.scope),
                     format: a.format,
@@ -304,7 +305,7 @@ impl IdpState {
                 .into_iter()
                 .map(|(id, r)| RefreshView {
                     id: id.to_string(),
-                    client_id: text(r.client),
+                    client_id: ClientId::new(text(r.client)),
                     sub: text(r.sub),
                     scope: text(r.scope),
                     family: r.family.to_string(),

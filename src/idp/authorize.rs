@@ -134,7 +134,7 @@ pub fn error_redirect(state: &IdpState, request: &AuthRequest, error: AuthorizeE
 }
 
 fn client_name(client: &ClientConfig) -> String {
-    client.name.clone().unwrap_or_else(|| client.id.clone())
+    client.name.clone().unwrap_or_else(|| client.id.to_string())
 }
 
 /// Steps 1 and 2: the client and its redirect URI, checked without redirecting.
@@ -371,7 +371,7 @@ pub fn issue_code(
     let code = random_token(32);
     let draft = CodeDraft {
         id: TokenId::of(&code),
-        client_id: &request.client_id,
+        client_id: request.client_id.as_str(),
         sub: &session.sub,
         scope: &request.scope,
         redirect_uri_param: request

@@ -24,6 +24,7 @@ use super::records::TokenId;
 use super::state::{IdpState, Scope};
 use crate::clock::Instant;
 use crate::tls::PeerCertificates;
+use crate::wire::ClientId;
 
 /// The bearer token of a request: the Authorization header (RFC 6750 2.1)
 /// or, for a form POST, the `access_token` body parameter (2.2); never both.
@@ -109,7 +110,7 @@ pub struct SignedClaims {
     pub aud: String,
     pub exp: Instant,
     pub iat: Instant,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub scope: String,
     /// Service-credential tokens name their grant ([`super::service_token`]).
     #[serde(default)]
@@ -129,7 +130,7 @@ impl SignedClaims {
     /// The user or service account it stands for: `None` for client
     /// credentials (RFC 9068 2.2 makes `sub` the client then).
     pub fn subject(&self) -> Option<&str> {
-        (self.grant_type.is_some() || self.sub != self.client_id).then_some(self.sub.as_str())
+        (self.grant_type.is_some() || self.client_id != *self.sub).then_some(self.sub.as_str())
     }
 }
 
@@ -155,7 +156,7 @@ pub fn forgotten_jwt(
 /// A valid access token, as userinfo needs it.
 #[derive(Debug)]
 pub struct Validated {
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The user (or service account) it stands for; `None` for a client
     /// credentials token.
     pub sub: Option<String>,
@@ -193,7 +194,7 @@ pub fn validate(state: &IdpState, token: &str) -> Result<Validated, BearerError>
                 revoked: records.access_revoked(r),
                 expires_at: r.expires_at(),
                 token: Validated {
-                    client_id: records.text(r.client).to_string(),
+                    client_id: ClientId::new(records.text(r.client)),
                     sub: r.sub.map(|s| records.text(s).to_string()),
                     scope: Scope::parse(records.text(r.scope)),
                     binding: records.binding(&id).map(str::to_string),

@@ -50,7 +50,7 @@ pub async fn page(State(state): State<IdpState>) -> Response {
         rows.push_str(&format!(
             "<tr><td>code</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             e(&c.id[..c.id.len().min(10)]),
-            e(&c.client_id),
+            e(c.client_id.as_str()),
             e(&c.sub),
             e(&json_name(c.state)),
             c.presented,
@@ -62,7 +62,7 @@ pub async fn page(State(state): State<IdpState>) -> Response {
             "<tr><td>access token ({})</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             e(&json_name(a.grant)),
             e(&a.id[..a.id.len().min(10)]),
-            e(&a.client_id),
+            e(a.client_id.as_str()),
             e(a.sub.as_deref().unwrap_or("(the client)")),
             e(&json_name(a.state)),
             a.presented,
@@ -73,7 +73,7 @@ pub async fn page(State(state): State<IdpState>) -> Response {
         rows.push_str(&format!(
             "<tr><td>refresh token</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             e(&r.id[..r.id.len().min(10)]),
-            e(&r.client_id),
+            e(r.client_id.as_str()),
             e(&r.sub),
             e(&json_name(r.state)),
             r.presented,

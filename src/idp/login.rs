@@ -69,7 +69,7 @@ pub async fn login(State(state): State<IdpState>, headers: HeaderMap, body: RawB
         let client_name = store
             .clients
             .get(&txn.request.client_id)
-            .map(|c| c.name.clone().unwrap_or_else(|| c.id.clone()))
+            .map(|c| c.name.clone().unwrap_or_else(|| c.id.to_string()))
             .unwrap_or_default();
         drop(store);
         let outcome = Outcome::Login {

@@ -27,6 +27,7 @@ use super::service_accounts::ServiceAccountConfig;
 use crate::clock::{Clock, Instant};
 use crate::secret::Secret;
 
+use crate::wire::ClientId;
 pub use crate::wire::{TokenId, token_id};
 
 /// A space-separated scope (RFC 6749 3.3), kept in canonical form: its
@@ -150,7 +151,7 @@ impl Expires for Session {
 /// A validated authorization request waiting for login or consent.
 #[derive(Clone, Debug)]
 pub struct AuthRequest {
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The redirect URI the response goes to (registered, exact).
     pub redirect_uri: String,
     /// Whether `redirect_uri` was in the request (see [`CodeRecord`]).
@@ -186,14 +187,14 @@ impl Expires for Transaction {
 /// Everything mutable, behind one lock.
 #[derive(Debug)]
 pub struct Store {
-    pub clients: HashMap<String, ClientConfig>,
+    pub clients: HashMap<ClientId, ClientConfig>,
     pub users: HashMap<String, UserConfig>,
     /// Codes, access and refresh tokens ([`super::records`]).
     pub records: Records,
     pub sessions: Expiring<Session>,
     pub transactions: Expiring<Transaction>,
     /// Scopes each user granted each client: (sub, client_id) -> scopes.
-    pub consents: HashMap<(String, String), Scope>,
+    pub consents: HashMap<(String, ClientId), Scope>,
     /// Service accounts by `client_email` ([`super::service_accounts`]).
     pub service_accounts: HashMap<String, ServiceAccountConfig>,
     /// API keys by the [`TokenId`] of the key ([`super::apikey`]).

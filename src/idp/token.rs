@@ -200,7 +200,7 @@ fn authorization_code(
     let (grant, user, family) = {
         let mut store = state.store();
         let records = &mut store.records;
-        let client_sym = records.find(&client.id);
+        let client_sym = records.find(client.id.as_str());
         let Some(record) = records.code_mut(&id) else {
             return Err(TokenError::invalid_grant("unknown authorization code"));
         };
@@ -412,7 +412,7 @@ fn refresh(
     let (grant, user) = {
         let mut store = state.store();
         let records = &mut store.records;
-        let client_sym = records.find(&client.id);
+        let client_sym = records.find(client.id.as_str());
         let id = TokenId::of(token);
         let family_revoked = records
             .refresh(&id)

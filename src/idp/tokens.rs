@@ -113,13 +113,13 @@ pub fn mint_access<'a>(state: &IdpState, g: AccessGrant<'a>) -> (String, AccessD
             let claims = AccessClaims {
                 iss: &state.issuer,
                 // RFC 9068 2.2: for client credentials, sub is the client.
-                sub: g.sub.unwrap_or(&g.client.id),
+                sub: g.sub.unwrap_or(g.client.id.as_str()),
                 aud: &g.client.audience,
                 exp: now + ttl,
                 iat: now,
                 nbf: now,
                 jti: &jti,
-                client_id: &g.client.id,
+                client_id: g.client.id.as_str(),
                 scope: g.scope.to_string(),
                 auth_time: g.auth_time,
                 cnf: g
@@ -133,7 +133,7 @@ pub fn mint_access<'a>(state: &IdpState, g: AccessGrant<'a>) -> (String, AccessD
     };
     let draft = AccessDraft {
         id: TokenId::of(&value),
-        client_id: &g.client.id,
+        client_id: g.client.id.as_str(),
         sub: g.sub,
         scope: g.scope.as_str(),
         audience: &g.client.audience,
@@ -163,7 +163,7 @@ pub fn mint_refresh<'a>(
     let ttl = Duration::from_secs(client.refresh_token_ttl_secs);
     let draft = RefreshDraft {
         id: TokenId::of(&value),
-        client_id: &client.id,
+        client_id: client.id.as_str(),
         sub,
         scope: scope.as_str(),
         family,
@@ -205,7 +205,7 @@ pub fn mint_id_token(state: &IdpState, t: IdTokenFor<'_>) -> String {
     let key = key_for(state, t.client);
     let mut claims = claims_for(t.user, t.scope);
     let mut iss = state.issuer.to_string();
-    let mut aud = t.client.id.clone();
+    let mut aud = t.client.id.to_string();
     let mut nonce = t.nonce.map(String::from);
     let (mut iat, mut exp) = (now, now + ttl);
     match defect {
@@ -232,7 +232,7 @@ pub fn mint_id_token(state: &IdpState, t: IdTokenFor<'_>) -> String {
     } else {
         claims.insert("aud".into(), aud.into());
     }
-    claims.insert("azp".into(), t.client.id.clone().into());
+    claims.insert("azp".into(), t.client.id.as_str().into());
     claims.insert("exp".into(), exp.unix_secs().into());
     claims.insert("iat".into(), iat.unix_secs().into());
     claims.insert("auth_time".into(), t.auth_time.unix_secs().into());
