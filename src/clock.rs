@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 /// Arithmetic saturates at [`Instant::MIN`] and [`Instant::MAX`]: a
 /// lifetime too long to represent means "never", not a wrap into the past.
 /// Only the whole seconds of a [`Duration`] count.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Instant(i64);
 
@@ -102,6 +102,14 @@ impl Sub<Duration> for Instant {
 
     fn sub(self, by: Duration) -> Instant {
         self.saturating_sub(by)
+    }
+}
+
+/// Seconds since the Unix epoch, like the integer it stands for (a
+/// message or a `Debug` dump reads as it did with a bare `i64`).
+impl fmt::Debug for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
     }
 }
 
@@ -268,6 +276,7 @@ mod tests {
         );
         assert_eq!(serde_json::from_str::<Instant>("-5").unwrap(), at(-5));
         assert_eq!(at(42).to_string(), "42");
+        assert_eq!(format!("{:?}", Some(at(42))), "Some(42)");
         assert_eq!(at(42).unix_secs(), 42);
     }
 

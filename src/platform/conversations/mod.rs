@@ -49,7 +49,7 @@ use crate::secret::Secret;
 /// A conversation's id: 128 random bits, base64url, issued by
 /// [`Conversations::open`] and unguessable. Read from a path or a body as
 /// any string: an id that was never issued simply names no conversation.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ConversationId(String);
 
@@ -60,6 +60,13 @@ impl ConversationId {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// As the text, like the string it replaced.
+impl fmt::Debug for ConversationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
     }
 }
 
