@@ -17,7 +17,7 @@ use url::form_urlencoded::byte_serialize;
 /// platform's provider and credential settings. Any string is taken as
 /// given (whether it names a client is the registry's question), and it
 /// serialises as that string.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ClientId(String);
 
@@ -28,6 +28,25 @@ impl ClientId {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl From<String> for ClientId {
+    fn from(id: String) -> Self {
+        Self(id)
+    }
+}
+
+impl From<&str> for ClientId {
+    fn from(id: &str) -> Self {
+        Self(id.to_string())
+    }
+}
+
+/// As the text: messages that quote an id read as they did with a string.
+impl fmt::Debug for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
     }
 }
 

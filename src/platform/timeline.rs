@@ -371,7 +371,7 @@ mod tests {
             crate::secret::PkceVerifier::new("VERIFIERvalue0123"),
         );
         let client = token_request::Client {
-            id: "bot",
+            id: &crate::wire::ClientId::new("bot"),
             secret: &secret,
             method: Default::default(),
         };

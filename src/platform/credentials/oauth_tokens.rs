@@ -41,6 +41,7 @@ pub use crate::platform::oauth::token_response::TokenError;
 use crate::platform::oauth::token_response::TokenResponse;
 use crate::platform::org::OrgId;
 use crate::secret::{PkceVerifier, Secret};
+use crate::wire::ClientId;
 
 /// A token is used until this many seconds before its expiry (or a
 /// quarter of its lifetime, when that is shorter), then obtained afresh
@@ -189,7 +190,7 @@ pub fn scope(value: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String
 
 /// The client side of one credential: who it is and where it asks.
 pub struct ClientAuth<'a> {
-    pub client_id: &'a str,
+    pub client_id: &'a ClientId,
     pub client_secret: &'a Secret,
     pub token_url: &'a Url,
 }

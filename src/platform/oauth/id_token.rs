@@ -23,7 +23,7 @@ use crate::secret::Secret;
 
 /// What the check needs beside the token.
 pub struct Expect<'a> {
-    pub client_id: &'a str,
+    pub client_id: &'a crate::wire::ClientId,
     pub client_secret: &'a Secret,
     /// The nonce sent in the authorization request, if one was.
     pub nonce: Option<&'a crate::secret::Nonce>,

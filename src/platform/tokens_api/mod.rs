@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 use super::org::OrgId;
 use crate::clock::Instant;
 use crate::secret::Secret;
+use crate::wire::ClientId;
 
 /// The scope the Get Tokens API wants.
 pub const GET_TOKENS_SCOPE: &str = "delegated.token.read.external";
@@ -44,7 +45,7 @@ pub const MAX_TOKEN_TTL_SECS: i64 = 86_400;
 #[serde(deny_unknown_fields)]
 pub struct BrandServiceConfig {
     /// 1 to 100 characters of `A-Z a-z 0-9 - . _ ~`.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// At least 16 visible ASCII characters.
     pub client_secret: Secret,
     /// The account (organisation) whose consumers it may read.
@@ -71,10 +72,11 @@ pub fn is_scope_token(s: &str) -> bool {
 impl BrandServiceConfig {
     /// Check the registration itself; the error names the field.
     pub fn validate(&self) -> Result<(), String> {
-        let id_ok = !self.client_id.is_empty()
-            && self.client_id.len() <= 100
+        let id_ok = !self.client_id.as_str().is_empty()
+            && self.client_id.as_str().len() <= 100
             && self
                 .client_id
+                .as_str()
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c));
         if !id_ok {
@@ -112,7 +114,7 @@ impl BrandServiceConfig {
 /// What an issued token grants.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Grant {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub account: OrgId,
     pub scope: Vec<String>,
     pub expires_at: Instant,
@@ -134,7 +136,7 @@ pub enum Refusal {
 /// The registered brand services and the tokens issued to them.
 #[derive(Clone, Default)]
 pub struct BrandTokens {
-    services: Arc<BTreeMap<String, BrandServiceConfig>>,
+    services: Arc<BTreeMap<ClientId, BrandServiceConfig>>,
     issued: Arc<Mutex<HashMap<[u8; 32], Grant>>>,
 }
 
@@ -184,7 +186,7 @@ impl BrandTokens {
         self.issued.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn service(&self, client_id: &str) -> Option<&BrandServiceConfig> {
+    pub fn service(&self, client_id: &ClientId) -> Option<&BrandServiceConfig> {
         self.services.get(client_id)
     }
 
@@ -312,7 +314,7 @@ mod tests {
     #[test]
     fn tokens_are_kept_as_hashes_and_expire_on_the_clock() {
         let tokens = BrandTokens::new(vec![service(&[GET_TOKENS_SCOPE])]);
-        let s = tokens.service("orders-service").unwrap().clone();
+        let s = tokens.service(&"orders-service".into()).unwrap().clone();
         let (token, ttl) = tokens.issue(&s, vec![GET_TOKENS_SCOPE.into()], at(100));
         assert_eq!(ttl, 60);
         let grant = tokens.check(token.expose(), at(159)).unwrap();
