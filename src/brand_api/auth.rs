@@ -46,6 +46,7 @@ use super::jwks::{JwksCache, JwksError};
 use super::state::BrandApiState;
 use crate::clock::Instant;
 use crate::tls::PeerCertificates;
+use crate::wire::ClientId;
 use crate::wire::sanitize_description;
 
 /// The realm of every challenge.
@@ -57,7 +58,7 @@ pub struct Consumer {
     /// The consumer (for a client credentials token, the client itself).
     pub sub: String,
     /// The client the token was issued to.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Space-separated scope (RFC 6749 3.3).
     pub scope: String,
 }
@@ -74,7 +75,7 @@ impl Consumer {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Caller {
     pub sub: Option<String>,
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
 }
 
 /// A refused token or scope (RFC 6750 3.1).
@@ -230,7 +231,7 @@ pub struct AccessClaims {
     #[serde(default)]
     pub nbf: Option<f64>,
     #[serde(default)]
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     #[serde(default)]
     pub scope: Option<String>,
     /// Confirmation (RFC 7800, RFC 8705 3.1).
@@ -293,7 +294,7 @@ pub fn check_claims(
     let client_id = claims
         .client_id
         .clone()
-        .filter(|s| !s.is_empty())
+        .filter(|c| !c.as_str().is_empty())
         .ok_or_else(|| AuthError::invalid("the token has no client_id (RFC 9068 2.2)"))?;
     Ok(Consumer {
         sub,

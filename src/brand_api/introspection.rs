@@ -36,12 +36,13 @@ use tokio::sync::OnceCell;
 use super::auth::{Audience, AuthError, Consumer};
 use crate::clock::Instant;
 use crate::secret::Secret;
+use crate::wire::ClientId;
 use crate::wire::basic_credentials;
 
 /// The brand API's own client at the IdP, for introspection.
 #[derive(Clone, Debug)]
 pub struct IntrospectionClient {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub client_secret: Secret,
 }
 
@@ -80,7 +81,7 @@ struct Answer {
     #[serde(default)]
     sub: Option<String>,
     #[serde(default)]
-    client_id: Option<String>,
+    client_id: Option<ClientId>,
     #[serde(default)]
     scope: Option<String>,
 }
@@ -181,12 +182,15 @@ impl Introspector {
         let mut form = vec![("token", token), ("token_type_hint", "access_token")];
         let mut request = self.http.post(&endpoint.url);
         if endpoint.post {
-            form.push(("client_id", &self.client.client_id));
+            form.push(("client_id", self.client.client_id.as_str()));
             form.push(("client_secret", self.client.client_secret.expose()));
         } else {
             request = request.header(
                 reqwest::header::AUTHORIZATION,
-                basic_credentials(&self.client.client_id, self.client.client_secret.expose()),
+                basic_credentials(
+                    self.client.client_id.as_str(),
+                    self.client.client_secret.expose(),
+                ),
             );
         }
         let response = request
@@ -253,7 +257,7 @@ fn judge(
         .ok_or_else(|| invalid("the IdP's introspection names no sub for the token"))?;
     Ok(Consumer {
         sub,
-        client_id: answer.client_id.unwrap_or_default(),
+        client_id: answer.client_id.unwrap_or_else(|| ClientId::new("")),
         scope: answer.scope.unwrap_or_default(),
     })
 }

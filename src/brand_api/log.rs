@@ -20,6 +20,7 @@ use super::error::ErrorCode;
 use super::state::BrandApiState;
 use crate::clock::Instant;
 use crate::tls::PeerCertificates;
+use crate::wire::ClientId;
 use crate::wire::token_id;
 
 /// Entries kept; the oldest go first.
@@ -47,7 +48,7 @@ pub struct RequestLogEntry {
     pub client_cert: Option<String>,
     /// From a token whose signature verified (even if refused later).
     pub sub: Option<String>,
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     pub status: u16,
     /// The `error` code of the answer (`invalid_token`,
     /// `insufficient_scope`, `not_found`, `injected_fault`, ...).

@@ -34,6 +34,7 @@ use super::fixtures::Amount;
 use super::state::BrandApiState;
 use crate::clock::Instant;
 use crate::secret::random_token;
+use crate::wire::ClientId;
 
 /// The scope this route needs.
 pub const SCOPE: &str = "payments:write";
@@ -58,7 +59,7 @@ pub struct Payment {
     pub amount: Amount,
     pub status: String,
     pub sub: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     /// [`crate::idp::token_id`] of the idempotency key.
     pub idempotency_key_id: String,
     /// Shared clock (Unix seconds in JSON).

@@ -678,7 +678,7 @@ fn brand_api_for(profile: &Profile, api: &mut BrandApiOptions) {
         api.audience = audience.clone();
     }
     api.introspection = Some(IntrospectionClient {
-        client_id: profile.client_id.clone(),
+        client_id: profile.client_id.clone().into(),
         client_secret: profile.client_secret.clone(),
     });
     if let Some(sub) = &profile.user.sub {
