@@ -384,11 +384,7 @@ impl<E: Copy> ExpiryIndex<E> {
 
     /// Every entry filed at or before `horizon`, taken out.
     pub fn take_until(&mut self, horizon: Instant) -> BTreeMap<Instant, VecDeque<E>> {
-        match horizon
-            .unix_secs()
-            .checked_add(1)
-            .map(Instant::from_unix_secs)
-        {
+        match (horizon < Instant::MAX).then(|| horizon + Duration::from_secs(1)) {
             Some(after) => {
                 let later = self.buckets.split_off(&after);
                 std::mem::replace(&mut self.buckets, later)
