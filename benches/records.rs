@@ -22,8 +22,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicIsize, Ordering};
-use std::time::Instant;
+use std::time::Duration;
 
+use standin::clock::Instant;
 use standin::idp::Limits;
 use standin::idp::fixtures::TokenFormat;
 use standin::idp::records::{AccessDraft, Records, TokenId};
@@ -99,7 +100,7 @@ struct OldAccessRecord {
     auth_time: Option<i64>,
 }
 
-const NOW: i64 = 1_700_000_000;
+const NOW: Instant = Instant::from_unix_secs(1_700_000_000);
 
 fn draft(id: TokenId, i: usize) -> AccessDraft<'static> {
     AccessDraft {
@@ -115,8 +116,8 @@ fn draft(id: TokenId, i: usize) -> AccessDraft<'static> {
         },
         grant: Grant::ClientCredentials,
         // A load test's rate: 50,000 a second, 600 s tokens.
-        issued_at: NOW + (i / 50_000) as i64,
-        expires_at: NOW + (i / 50_000) as i64 + 600,
+        issued_at: NOW + Duration::from_secs((i / 50_000) as u64),
+        expires_at: NOW + Duration::from_secs((i / 50_000) as u64 + 600),
         auth_time: None,
         family: None,
         revoked: false,
@@ -134,7 +135,7 @@ fn current(n: usize) -> (f64, f64, f64, i64) {
         max_records: usize::MAX,
         ..Limits::default()
     });
-    let t = Instant::now();
+    let t = std::time::Instant::now();
     for (i, id) in ids.iter().enumerate() {
         records
             .insert_tokens(draft(*id, i), None, NOW)
@@ -143,8 +144,8 @@ fn current(n: usize) -> (f64, f64, f64, i64) {
     let insert_ns = t.elapsed().as_nanos() as f64 / n as f64;
     let bytes = (live() - before) as f64 / n as f64;
     let rss = rss_kb().unwrap_or(0) - rss0;
-    let t = Instant::now();
-    records.prune(i64::MAX - 1);
+    let t = std::time::Instant::now();
+    records.prune(Instant::MAX - Duration::from_secs(1));
     let prune_ns = t.elapsed().as_nanos() as f64 / n as f64;
     assert!(records.is_empty());
     black_box(&records);
@@ -168,8 +169,8 @@ fn old(n: usize) -> f64 {
                 scope: d.scope.to_string(),
                 format: d.format,
                 grant: d.grant,
-                issued_at: d.issued_at,
-                expires_at: d.expires_at,
+                issued_at: d.issued_at.unix_secs(),
+                expires_at: d.expires_at.unix_secs(),
                 revoked: false,
                 presented: 0,
                 family: None,

@@ -24,8 +24,8 @@ fn credential(i: u64) -> Credential {
             username: "brand-partner".into(),
             password: Secret::new("brand-partner-password"),
         }),
-        created_at: 0,
-        updated_at: 0,
+        created_at: standin::clock::Instant::UNIX_EPOCH,
+        updated_at: standin::clock::Instant::UNIX_EPOCH,
     }
 }
 
@@ -71,8 +71,8 @@ fn bench(c: &mut Criterion) {
                 token: Secret::new("brand-static-token"),
                 token_type: "Token".into(),
             }),
-            created_at: 0,
-            updated_at: 0,
+            created_at: standin::clock::Instant::UNIX_EPOCH,
+            updated_at: standin::clock::Instant::UNIX_EPOCH,
         },
     )
     .unwrap();

@@ -3,7 +3,8 @@
 //!
 //! # Layout
 //!
-//! - [`clock`]: the one controllable clock every expiry decision reads.
+//! - [`clock`]: the one controllable clock every expiry decision reads,
+//!   and [`clock::Instant`], a time on it.
 //! - [`secret`]: values that redact themselves.
 //! - [`server`]: serving a party's router on a bound listener.
 //! - [`wire`]: the OAuth 2.0 wire pieces both sides need (RFC 6749 5.2

@@ -647,7 +647,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         )
                     })?;
                     Some(IntrospectionClient {
-                        client_id,
+                        client_id: client_id.into(),
                         client_secret: standin::secret::Secret::new(secret),
                     })
                 }

@@ -594,7 +594,7 @@ mod tests {
     use super::*;
     use crate::pki::Validity;
 
-    fn now() -> i64 {
+    fn now() -> crate::clock::Instant {
         Clock::new().now()
     }
 

@@ -1,11 +1,91 @@
 //! The OAuth 2.0 wire pieces both sides need, kept once and neutral (the
 //! brand side and the platform import this, never each other): the
 //! RFC 6749 5.2 `error_description` character set, `client_secret_basic`
-//! credentials (RFC 6749 2.3.1), and the public id of a code or token.
+//! credentials (RFC 6749 2.3.1), a client's id ([`ClientId`]), and the
+//! public id of a code or token.
+
+use std::borrow::Borrow;
+use std::fmt;
 
 use base64::Engine as _;
+use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 use url::form_urlencoded::byte_serialize;
+
+/// An OAuth 2.0 client's id (RFC 6749 2.2): the string an authorization
+/// server registered the client under, at the mock IdP and in the
+/// platform's provider and credential settings. Any string is taken as
+/// given (whether it names a client is the registry's question), and it
+/// serialises as that string.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for ClientId {
+    fn from(id: String) -> Self {
+        Self(id)
+    }
+}
+
+impl From<&str> for ClientId {
+    fn from(id: &str) -> Self {
+        Self(id.to_string())
+    }
+}
+
+/// As the text: messages that quote an id read as they did with a string.
+impl fmt::Debug for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for ClientId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Registries are keyed by it and looked up by the presented text.
+impl Borrow<str> for ClientId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for ClientId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for ClientId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for ClientId {
+    fn eq(&self, other: &String) -> bool {
+        self.0 == *other
+    }
+}
 
 /// `error_description` may only hold %x20-21 / %x23-5B / %x5D-7E
 /// (RFC 6749 5.2): no CR/LF, no quote, no backslash, nothing outside ASCII.

@@ -44,7 +44,9 @@ use serde_json::json;
 use super::error::ErrorCode;
 use super::jwks::{JwksCache, JwksError};
 use super::state::BrandApiState;
+use crate::clock::Instant;
 use crate::tls::PeerCertificates;
+use crate::wire::ClientId;
 use crate::wire::sanitize_description;
 
 /// The realm of every challenge.
@@ -56,7 +58,7 @@ pub struct Consumer {
     /// The consumer (for a client credentials token, the client itself).
     pub sub: String,
     /// The client the token was issued to.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Space-separated scope (RFC 6749 3.3).
     pub scope: String,
 }
@@ -73,7 +75,7 @@ impl Consumer {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Caller {
     pub sub: Option<String>,
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
 }
 
 /// A refused token or scope (RFC 6750 3.1).
@@ -229,7 +231,7 @@ pub struct AccessClaims {
     #[serde(default)]
     pub nbf: Option<f64>,
     #[serde(default)]
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     #[serde(default)]
     pub scope: Option<String>,
     /// Confirmation (RFC 7800, RFC 8705 3.1).
@@ -257,7 +259,7 @@ impl Audience {
 /// The claim checks (step 5), apart from HTTP and keys.
 pub fn check_claims(
     claims: &AccessClaims,
-    now: i64,
+    now: Instant,
     issuer: &str,
     audience: &str,
 ) -> Result<Consumer, AuthError> {
@@ -271,7 +273,7 @@ pub fn check_claims(
             "the token is not meant for this API (aud does not contain {audience})"
         )));
     }
-    let now_f = now as f64;
+    let now_f = now.unix_secs() as f64;
     match claims.exp {
         None => return Err(AuthError::invalid("the token has no exp")),
         Some(exp) if now_f >= exp => {
@@ -292,7 +294,7 @@ pub fn check_claims(
     let client_id = claims
         .client_id
         .clone()
-        .filter(|s| !s.is_empty())
+        .filter(|c| !c.as_str().is_empty())
         .ok_or_else(|| AuthError::invalid("the token has no client_id (RFC 9068 2.2)"))?;
     Ok(Consumer {
         sub,
@@ -497,6 +499,10 @@ pub async fn require(
 mod tests {
     use super::*;
 
+    fn at(secs: i64) -> crate::clock::Instant {
+        crate::clock::Instant::from_unix_secs(secs)
+    }
+
     fn claims() -> AccessClaims {
         AccessClaims {
             iss: Some("http://idp".into()),
@@ -550,7 +556,7 @@ mod tests {
 
     #[test]
     fn good_claims_make_a_consumer() {
-        let c = check_claims(&claims(), 150, "http://idp", "brand-api").unwrap();
+        let c = check_claims(&claims(), at(150), "http://idp", "brand-api").unwrap();
         assert_eq!(c.sub, "alice");
         assert!(c.has_scope("orders:read"));
         assert!(!c.has_scope("orders"));
@@ -558,21 +564,21 @@ mod tests {
 
     #[test]
     fn time_is_checked_without_leeway() {
-        assert!(check_claims(&claims(), 200, "http://idp", "brand-api").is_err());
-        assert!(check_claims(&claims(), 99, "http://idp", "brand-api").is_err());
-        assert!(check_claims(&claims(), 100, "http://idp", "brand-api").is_ok());
+        assert!(check_claims(&claims(), at(200), "http://idp", "brand-api").is_err());
+        assert!(check_claims(&claims(), at(99), "http://idp", "brand-api").is_err());
+        assert!(check_claims(&claims(), at(100), "http://idp", "brand-api").is_ok());
         let mut no_exp = claims();
         no_exp.exp = None;
-        assert!(check_claims(&no_exp, 150, "http://idp", "brand-api").is_err());
+        assert!(check_claims(&no_exp, at(150), "http://idp", "brand-api").is_err());
     }
 
     #[test]
     fn issuer_and_audience_must_match() {
-        assert!(check_claims(&claims(), 150, "http://idp/", "brand-api").is_err());
-        assert!(check_claims(&claims(), 150, "http://idp", "orders-api").is_err());
+        assert!(check_claims(&claims(), at(150), "http://idp/", "brand-api").is_err());
+        assert!(check_claims(&claims(), at(150), "http://idp", "orders-api").is_err());
         let mut one = claims();
         one.aud = Some(Audience::One("brand-api".into()));
-        assert!(check_claims(&one, 150, "http://idp", "brand-api").is_ok());
+        assert!(check_claims(&one, at(150), "http://idp", "brand-api").is_ok());
     }
 
     #[test]

@@ -34,13 +34,15 @@ use serde::Deserialize;
 use tokio::sync::OnceCell;
 
 use super::auth::{Audience, AuthError, Consumer};
+use crate::clock::Instant;
 use crate::secret::Secret;
+use crate::wire::ClientId;
 use crate::wire::basic_credentials;
 
 /// The brand API's own client at the IdP, for introspection.
 #[derive(Clone, Debug)]
 pub struct IntrospectionClient {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub client_secret: Secret,
 }
 
@@ -79,7 +81,7 @@ struct Answer {
     #[serde(default)]
     sub: Option<String>,
     #[serde(default)]
-    client_id: Option<String>,
+    client_id: Option<ClientId>,
     #[serde(default)]
     scope: Option<String>,
 }
@@ -173,19 +175,22 @@ impl Introspector {
     pub async fn check(
         &self,
         token: &str,
-        now: i64,
+        now: Instant,
         audience: &str,
     ) -> Result<Consumer, AuthError> {
         let endpoint = self.endpoint().await?;
         let mut form = vec![("token", token), ("token_type_hint", "access_token")];
         let mut request = self.http.post(&endpoint.url);
         if endpoint.post {
-            form.push(("client_id", &self.client.client_id));
+            form.push(("client_id", self.client.client_id.as_str()));
             form.push(("client_secret", self.client.client_secret.expose()));
         } else {
             request = request.header(
                 reqwest::header::AUTHORIZATION,
-                basic_credentials(&self.client.client_id, self.client.client_secret.expose()),
+                basic_credentials(
+                    self.client.client_id.as_str(),
+                    self.client.client_secret.expose(),
+                ),
             );
         }
         let response = request
@@ -212,7 +217,12 @@ impl Introspector {
 }
 
 /// The rules of the module's table.
-fn judge(answer: Answer, now: i64, issuer: &str, audience: &str) -> Result<Consumer, AuthError> {
+fn judge(
+    answer: Answer,
+    now: Instant,
+    issuer: &str,
+    audience: &str,
+) -> Result<Consumer, AuthError> {
     let invalid = |d: &str| AuthError::InvalidToken(d.to_string());
     if !answer.active {
         return Err(invalid(
@@ -234,7 +244,7 @@ fn judge(answer: Answer, now: i64, issuer: &str, audience: &str) -> Result<Consu
             "the token is not meant for this API (aud does not contain {audience})"
         )));
     }
-    let now = now as f64;
+    let now = now.unix_secs() as f64;
     if answer.exp.is_some_and(|exp| now >= exp) {
         return Err(invalid("the access token has expired"));
     }
@@ -247,7 +257,7 @@ fn judge(answer: Answer, now: i64, issuer: &str, audience: &str) -> Result<Consu
         .ok_or_else(|| invalid("the IdP's introspection names no sub for the token"))?;
     Ok(Consumer {
         sub,
-        client_id: answer.client_id.unwrap_or_default(),
+        client_id: answer.client_id.unwrap_or_else(|| ClientId::new("")),
         scope: answer.scope.unwrap_or_default(),
     })
 }
@@ -255,6 +265,10 @@ fn judge(answer: Answer, now: i64, issuer: &str, audience: &str) -> Result<Consu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(secs: i64) -> crate::clock::Instant {
+        crate::clock::Instant::from_unix_secs(secs)
+    }
 
     fn answer(json: serde_json::Value) -> Answer {
         serde_json::from_value(json).unwrap()
@@ -266,7 +280,7 @@ mod tests {
     fn an_active_token_with_only_a_sub_is_its_subject() {
         let consumer = judge(
             answer(serde_json::json!({"active": true, "sub": "alice"})),
-            100,
+            at(100),
             ISS,
             "brand-api",
         )
@@ -303,7 +317,7 @@ mod tests {
                 "not valid yet",
             ),
         ] {
-            let error = judge(answer(json.clone()), 100, ISS, "brand-api").unwrap_err();
+            let error = judge(answer(json.clone()), at(100), ISS, "brand-api").unwrap_err();
             assert!(error.description().contains(why), "{json}: {error}");
             assert_eq!(error.code(), "invalid_token");
         }
@@ -316,7 +330,7 @@ mod tests {
                 "active": true, "sub": "a", "token_type": "bearer", "iss": ISS,
                 "aud": "brand-api", "exp": 101, "nbf": 100, "client_id": "bot", "scope": "orders:read"
             })),
-            100,
+            at(100),
             ISS,
             "brand-api",
         )

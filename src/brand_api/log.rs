@@ -18,7 +18,9 @@ use axum::http::HeaderMap;
 use super::auth::{Caller, authorization};
 use super::error::ErrorCode;
 use super::state::BrandApiState;
+use crate::clock::Instant;
 use crate::tls::PeerCertificates;
+use crate::wire::ClientId;
 use crate::wire::token_id;
 
 /// Entries kept; the oldest go first.
@@ -27,8 +29,8 @@ pub const LOG_CAPACITY: usize = 100_000;
 /// One logged request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestLogEntry {
-    /// When it arrived, Unix seconds on the shared clock.
-    pub at: i64,
+    /// When it arrived, on the shared clock (Unix seconds in JSON).
+    pub at: Instant,
     pub method: String,
     /// The path, without the query string.
     pub path: String,
@@ -46,7 +48,7 @@ pub struct RequestLogEntry {
     pub client_cert: Option<String>,
     /// From a token whose signature verified (even if refused later).
     pub sub: Option<String>,
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     pub status: u16,
     /// The `error` code of the answer (`invalid_token`,
     /// `insufficient_scope`, `not_found`, `injected_fault`, ...).

@@ -32,7 +32,9 @@ use super::auth::Consumer;
 use super::error::ApiError;
 use super::fixtures::Amount;
 use super::state::BrandApiState;
+use crate::clock::Instant;
 use crate::secret::random_token;
+use crate::wire::ClientId;
 
 /// The scope this route needs.
 pub const SCOPE: &str = "payments:write";
@@ -57,11 +59,11 @@ pub struct Payment {
     pub amount: Amount,
     pub status: String,
     pub sub: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     /// [`crate::idp::token_id`] of the idempotency key.
     pub idempotency_key_id: String,
-    /// Shared clock, Unix seconds.
-    pub created_at: i64,
+    /// Shared clock (Unix seconds in JSON).
+    pub created_at: Instant,
 }
 
 impl Payment {
@@ -304,7 +306,7 @@ mod tests {
             sub: "s".into(),
             client_id: "c".into(),
             idempotency_key_id: String::new(),
-            created_at: 0,
+            created_at: crate::clock::Instant::UNIX_EPOCH,
         }
     }
 

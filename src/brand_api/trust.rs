@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use super::auth::{AccessClaims, AuthError, Consumer, check_claims};
 use super::introspection::{IntrospectionClient, Introspector};
 use super::jwks::JwksCache;
-use crate::clock::Clock;
+use crate::clock::{Clock, Instant};
 
 /// The issuer, audience, keys and clock a server checks tokens against.
 #[derive(Debug)]
@@ -76,7 +76,7 @@ impl Trust {
         &self.clock
     }
 
-    pub fn now(&self) -> i64 {
+    pub fn now(&self) -> Instant {
         self.clock.now()
     }
 

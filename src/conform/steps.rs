@@ -909,9 +909,10 @@ async fn past_expiry(w: &mut ConformWorld, _: Args) -> anyhow::Result<()> {
     let Some(expires_at) = context["access_token_expires_at"].as_i64() else {
         bail!("the conversation's token has no expiry: the token response gave no expires_in")
     };
+    let expires_at = crate::clock::Instant::from_unix_secs(expires_at);
     let clock = &w.platform().await?.clock;
-    let by = (expires_at + 1 - clock.now()).max(0);
-    clock.advance(std::time::Duration::from_secs(by as u64));
+    let past = expires_at + std::time::Duration::from_secs(1);
+    clock.advance(past.duration_since(clock.now()));
     Ok(())
 }
 

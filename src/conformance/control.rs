@@ -94,7 +94,7 @@ pub trait IdpControl: Send + Sync + fmt::Debug {
 /// `GET /admin/clock`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 pub struct ClockState {
-    pub now: i64,
+    pub now: crate::clock::Instant,
     pub offset_secs: i64,
 }
 

@@ -23,7 +23,9 @@ use super::keys::{KeySet, RetireError, SigningAlg, SigningKey};
 use super::quirks::Quirk;
 use super::records::Records;
 use super::state::{Grant, IdpState, Store, token_id};
+use crate::clock::Instant;
 use crate::secret::Secret;
+use crate::wire::ClientId;
 
 /// Why a control operation was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,19 +88,19 @@ impl std::fmt::Display for TokenState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeView {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub sub: String,
     pub state: CodeState,
     pub presented: u32,
-    pub issued_at: i64,
-    pub expires_at: i64,
+    pub issued_at: Instant,
+    pub expires_at: Instant,
 }
 
 /// One access token, as inspection shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessView {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Absent for a client credentials token.
     #[serde(default)]
     pub sub: Option<String>,
@@ -107,23 +109,23 @@ pub struct AccessView {
     pub grant: Grant,
     pub state: TokenState,
     pub presented: u32,
-    pub issued_at: i64,
-    pub expires_at: i64,
+    pub issued_at: Instant,
+    pub expires_at: Instant,
 }
 
 /// One refresh token, as inspection shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshView {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub sub: String,
     pub scope: String,
     /// Every refresh token rotated from the same code shares a family.
     pub family: String,
     pub state: TokenState,
     pub presented: u32,
-    pub issued_at: i64,
-    pub expires_at: i64,
+    pub issued_at: Instant,
+    pub expires_at: Instant,
 }
 
 /// What the IdP holds, in issue order: of each kind the most recent
@@ -210,7 +212,7 @@ fn user_view(user: &UserConfig) -> Value {
 
 impl IdpState {
     /// Move the shared clock forward; returns the new time.
-    pub fn advance_clock(&self, by: Duration) -> i64 {
+    pub fn advance_clock(&self, by: Duration) -> Instant {
         self.clock.advance(by)
     }
 
@@ -264,7 +266,7 @@ impl IdpState {
                 .into_iter()
                 .map(|(id, c)| CodeView {
                     id: id.to_string(),
-                    client_id: text(c.client),
+                    client_id: ClientId::new(text(c.client)),
                     sub: text(c.sub),
                     state: if c.used {
                         CodeState::Used
@@ -282,7 +284,7 @@ impl IdpState {
                 .into_iter()
                 .map(|(id, a)| AccessView {
                     id: id.to_string(),
-                    client_id: text(a.client),
+                    client_id: ClientId::new(text(a.client)),
                     sub: a.sub.map(text),
                     scope: text(a.scope),
                     format: a.format,
@@ -303,7 +305,7 @@ impl IdpState {
                 .into_iter()
                 .map(|(id, r)| RefreshView {
                     id: id.to_string(),
-                    client_id: text(r.client),
+                    client_id: ClientId::new(text(r.client)),
                     sub: text(r.sub),
                     scope: text(r.scope),
                     family: r.family.to_string(),

@@ -29,6 +29,7 @@ use super::error::TokenError;
 use super::service_accounts::{hex, random_bytes};
 use super::service_token::{DEFAULT_TTL_SECS, NLU_AUDIENCE, ServiceGrant, check_settings, issue};
 use super::state::{Grant, IdpState, Scope, TokenId};
+use crate::clock::Instant;
 use crate::secret::{Secret, random_token};
 
 /// The grant type URN of IBM Cloud IAM.
@@ -209,7 +210,7 @@ pub struct ApiKeyTokenResponse {
     pub token_type: &'static str,
     pub expires_in: i64,
     /// When the token expires, Unix seconds (IAM's field).
-    pub expiration: i64,
+    pub expiration: Instant,
     pub scope: String,
 }
 

@@ -5,6 +5,8 @@
 //! Only then do errors go back to the client as `error=...&state=...&iss=...`
 //! (RFC 9207).
 
+use std::time::Duration;
+
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +20,7 @@ use super::records::CodeDraft;
 use super::state::{
     AuthRequest, IdpState, Pkce, PkceMethod, Scope, Session, Store, TokenId, Transaction,
 };
+use crate::clock::Instant;
 use crate::secret::{Secret, random_token};
 
 pub const SESSION_COOKIE: &str = "standin_session";
@@ -131,7 +134,7 @@ pub fn error_redirect(state: &IdpState, request: &AuthRequest, error: AuthorizeE
 }
 
 fn client_name(client: &ClientConfig) -> String {
-    client.name.clone().unwrap_or_else(|| client.id.clone())
+    client.name.clone().unwrap_or_else(|| client.id.to_string())
 }
 
 /// Steps 1 and 2: the client and its redirect URI, checked without redirecting.
@@ -334,7 +337,7 @@ fn parse_request(
 }
 
 /// A valid, unexpired login session for the cookie value, if any.
-fn session(store: &Store, cookie: Option<&str>, now: i64) -> Option<Session> {
+fn session(store: &Store, cookie: Option<&str>, now: Instant) -> Option<Session> {
     store
         .sessions
         .get(&TokenId::of(cookie?))
@@ -368,7 +371,7 @@ pub fn issue_code(
     let code = random_token(32);
     let draft = CodeDraft {
         id: TokenId::of(&code),
-        client_id: &request.client_id,
+        client_id: request.client_id.as_str(),
         sub: &session.sub,
         scope: &request.scope,
         redirect_uri_param: request
@@ -378,7 +381,7 @@ pub fn issue_code(
         pkce: request.pkce.clone(),
         auth_time: session.auth_time,
         issued_at: now,
-        expires_at: now + state.fixtures.idp.code_ttl_secs as i64,
+        expires_at: now + Duration::from_secs(state.fixtures.idp.code_ttl_secs),
     };
     if let Err(full) = store.records.insert_code(draft, now) {
         return error_location(
@@ -408,7 +411,7 @@ fn open_transaction(
 ) -> (String, String) {
     let txn = random_token(24);
     let csrf = random_token(24);
-    let expires_at = state.now() + state.fixtures.idp.form_ttl_secs as i64;
+    let expires_at = state.now() + Duration::from_secs(state.fixtures.idp.form_ttl_secs);
     store.transactions.insert(
         TokenId::of(&txn),
         Transaction {
@@ -469,7 +472,7 @@ pub fn begin(state: &IdpState, params: &Params, session_cookie: Option<&str>) ->
         !request.force_login
             && request
                 .max_age
-                .is_none_or(|max| max > 0 && now - s.auth_time <= max)
+                .is_none_or(|max| max > 0 && now.secs_since(s.auth_time) <= max)
     });
     match live {
         Some(session) => {

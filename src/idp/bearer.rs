@@ -22,7 +22,9 @@ use super::fixtures::TokenFormat;
 use super::http::Params;
 use super::records::TokenId;
 use super::state::{IdpState, Scope};
+use crate::clock::Instant;
 use crate::tls::PeerCertificates;
+use crate::wire::ClientId;
 
 /// The bearer token of a request: the Authorization header (RFC 6750 2.1)
 /// or, for a form POST, the `access_token` body parameter (2.2); never both.
@@ -106,9 +108,9 @@ pub struct SignedClaims {
     pub iss: String,
     pub sub: String,
     pub aud: String,
-    pub exp: i64,
-    pub iat: i64,
-    pub client_id: String,
+    pub exp: Instant,
+    pub iat: Instant,
+    pub client_id: ClientId,
     pub scope: String,
     /// Service-credential tokens name their grant ([`super::service_token`]).
     #[serde(default)]
@@ -128,7 +130,7 @@ impl SignedClaims {
     /// The user or service account it stands for: `None` for client
     /// credentials (RFC 9068 2.2 makes `sub` the client then).
     pub fn subject(&self) -> Option<&str> {
-        (self.grant_type.is_some() || self.sub != self.client_id).then_some(self.sub.as_str())
+        (self.grant_type.is_some() || self.client_id != *self.sub).then_some(self.sub.as_str())
     }
 }
 
@@ -141,7 +143,7 @@ impl SignedClaims {
 pub fn forgotten_jwt(
     state: &IdpState,
     token: &str,
-    evicted_until: Option<i64>,
+    evicted_until: Option<Instant>,
 ) -> Option<SignedClaims> {
     let horizon = evicted_until?;
     if token.split('.').count() != 3 {
@@ -154,7 +156,7 @@ pub fn forgotten_jwt(
 /// A valid access token, as userinfo needs it.
 #[derive(Debug)]
 pub struct Validated {
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The user (or service account) it stands for; `None` for a client
     /// credentials token.
     pub sub: Option<String>,
@@ -168,11 +170,11 @@ enum Found {
     Record {
         format: TokenFormat,
         revoked: bool,
-        expires_at: i64,
+        expires_at: Instant,
         token: Validated,
     },
     Unknown {
-        evicted_until: Option<i64>,
+        evicted_until: Option<Instant>,
     },
 }
 
@@ -192,7 +194,7 @@ pub fn validate(state: &IdpState, token: &str) -> Result<Validated, BearerError>
                 revoked: records.access_revoked(r),
                 expires_at: r.expires_at(),
                 token: Validated {
-                    client_id: records.text(r.client).to_string(),
+                    client_id: ClientId::new(records.text(r.client)),
                     sub: r.sub.map(|s| records.text(s).to_string()),
                     scope: Scope::parse(records.text(r.scope)),
                     binding: records.binding(&id).map(str::to_string),

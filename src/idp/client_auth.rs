@@ -18,13 +18,14 @@ use super::fixtures::{AuthMethod, ClientConfig};
 use super::http::Params;
 use super::state::Store;
 use crate::tls::{PeerCertificates, SubjectDn, x5t_s256};
+use crate::wire::ClientId;
 
 /// Credentials as presented, before any lookup.
 #[derive(Debug, PartialEq, Eq)]
 enum Presented {
-    Basic { id: String, secret: String },
-    Post { id: String, secret: String },
-    None { id: String },
+    Basic { id: ClientId, secret: String },
+    Post { id: ClientId, secret: String },
+    None { id: ClientId },
 }
 
 fn invalid_client(description: &str, basic: bool) -> TokenError {
@@ -80,14 +81,19 @@ fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, TokenErr
                     "client_id in the body differs from the HTTP Basic client",
                 ));
             }
-            Ok(Presented::Basic { id, secret })
+            Ok(Presented::Basic {
+                id: ClientId::new(id),
+                secret,
+            })
         }
         None => match (body_id, body_secret) {
             (Some(id), Some(secret)) => Ok(Presented::Post {
-                id: id.to_string(),
+                id: ClientId::new(id),
                 secret: secret.to_string(),
             }),
-            (Some(id), None) => Ok(Presented::None { id: id.to_string() }),
+            (Some(id), None) => Ok(Presented::None {
+                id: ClientId::new(id),
+            }),
             (None, Some(_)) => Err(TokenError::invalid_request(
                 "client_secret without client_id",
             )),

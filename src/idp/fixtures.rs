@@ -12,6 +12,7 @@ use super::apikey::ApiKeyConfig;
 use super::keys::{SigningAlg, SigningKey};
 use super::service_accounts::ServiceAccountConfig;
 use crate::secret::Secret;
+use crate::wire::ClientId;
 
 /// The default brand, compiled in so `MockIdp::start` works from any directory.
 const DEFAULT_BRAND: &str = include_str!("../../fixtures/brand.toml");
@@ -180,7 +181,7 @@ pub enum TokenFormat {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientConfig {
-    pub id: String,
+    pub id: ClientId,
     #[serde(default)]
     pub name: Option<String>,
     /// Absent for a public client.
@@ -293,7 +294,7 @@ impl ClientConfig {
 
     /// Check the registration itself; the error names the field.
     pub fn validate(&self) -> Result<(), String> {
-        if self.id.trim().is_empty() {
+        if self.id.as_str().trim().is_empty() {
             return Err("id: must not be empty".into());
         }
         for (i, uri) in self.redirect_uris.iter().enumerate() {

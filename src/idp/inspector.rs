@@ -17,6 +17,7 @@ use serde::Deserialize;
 use super::faults::{Endpoint, Fault, IdTokenDefect};
 use super::quirks::{Quirk, Quirks};
 use super::state::IdpState;
+use crate::clock::Instant;
 
 const STYLE: &str = "body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}\
 td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}fieldset{margin:1em 0}";
@@ -34,8 +35,8 @@ fn e(text: &str) -> String {
 }
 
 /// A time on the shared clock, relative to now.
-fn when(at: i64, now: i64) -> String {
-    match at - now {
+fn when(at: Instant, now: Instant) -> String {
+    match at.secs_since(now) {
         d if d > 0 => format!("in {d} s"),
         0 => "now".into(),
         d => format!("{} s ago", -d),
@@ -58,7 +59,7 @@ pub async fn page(State(state): State<IdpState>) -> Response {
         rows.push_str(&format!(
             "<tr><td>code</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             e(&c.id[..c.id.len().min(10)]),
-            e(&c.client_id),
+            e(c.client_id.as_str()),
             e(&c.sub),
             e(&json_name(c.state)),
             c.presented,
@@ -70,7 +71,7 @@ pub async fn page(State(state): State<IdpState>) -> Response {
             "<tr><td>access token ({})</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             e(&json_name(a.grant)),
             e(&a.id[..a.id.len().min(10)]),
-            e(&a.client_id),
+            e(a.client_id.as_str()),
             e(a.sub.as_deref().unwrap_or("(the client)")),
             e(&json_name(a.state)),
             a.presented,
@@ -81,7 +82,7 @@ pub async fn page(State(state): State<IdpState>) -> Response {
         rows.push_str(&format!(
             "<tr><td>refresh token</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             e(&r.id[..r.id.len().min(10)]),
-            e(&r.client_id),
+            e(r.client_id.as_str()),
             e(&r.sub),
             e(&json_name(r.state)),
             r.presented,

@@ -88,7 +88,7 @@ fn respond(
             "sub": sub.unwrap_or(client_id),
         });
         if let Some(t) = a.auth_time() {
-            v["auth_time"] = t.into();
+            v["auth_time"] = t.unix_secs().into();
         }
         if let Some(u) = sub.and_then(|s| store.user_by_sub(s)) {
             v["username"] = u.username.clone().into();

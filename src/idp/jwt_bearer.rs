@@ -207,7 +207,7 @@ pub fn verify_assertion(
     }
 
     // 7. Time.
-    let now = state.now() as f64;
+    let now = state.now().unix_secs() as f64;
     let leeway = LEEWAY_SECS as f64;
     let exp = claims
         .exp

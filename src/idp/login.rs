@@ -4,6 +4,8 @@
 //! match the `standin_csrf` cookie set when the form was shown (double
 //! submit), so another site cannot post the form in the consumer's name.
 
+use std::time::Duration;
+
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -67,7 +69,7 @@ pub async fn login(State(state): State<IdpState>, headers: HeaderMap, body: RawB
         let client_name = store
             .clients
             .get(&txn.request.client_id)
-            .map(|c| c.name.clone().unwrap_or_else(|| c.id.clone()))
+            .map(|c| c.name.clone().unwrap_or_else(|| c.id.to_string()))
             .unwrap_or_default();
         drop(store);
         let outcome = Outcome::Login {
@@ -99,7 +101,7 @@ pub async fn login(State(state): State<IdpState>, headers: HeaderMap, body: RawB
     let session = Session {
         sub: user.sub().to_string(),
         auth_time: now,
-        expires_at: now + ttl as i64,
+        expires_at: now + Duration::from_secs(ttl),
     };
     let session_id = random_token(32);
     store

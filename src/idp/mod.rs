@@ -241,7 +241,7 @@ impl MockIdp {
         for client in &fixtures.clients {
             if keys.active(client.signing_alg).is_none() {
                 return Err(StartError::MissingKey {
-                    client: client.id.clone(),
+                    client: client.id.to_string(),
                     alg: client.signing_alg,
                 });
             }

@@ -42,9 +42,11 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::num::{NonZeroU32, NonZeroU64};
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::fixtures::TokenFormat;
 use super::state::{Grant, Pkce, Scope};
+use crate::clock::Instant;
 pub use crate::wire::TokenId;
 
 /// How much the IdP holds at most, and how much inspection lists.
@@ -189,9 +191,9 @@ pub struct CodeRecord {
     pub nonce: Option<String>,
     /// Its `Debug` hides the challenge (with `plain` it is the verifier).
     pub pkce: Option<Pkce>,
-    pub auth_time: i64,
-    pub issued_at: i64,
-    pub expires_at: i64,
+    pub auth_time: Instant,
+    pub issued_at: Instant,
+    pub expires_at: Instant,
     pub presented: u32,
     pub used: bool,
     /// Presented again after use: tokens minted for it are born revoked.
@@ -220,7 +222,7 @@ impl std::fmt::Debug for CodeRecord {
 #[derive(Debug)]
 pub struct AccessRecord {
     pub seq: u64,
-    pub issued_at: i64,
+    pub issued_at: Instant,
     pub family: Option<FamilyId>,
     lifetime: u32,
     /// `issued_at - auth_time`; `u32::MAX` for none.
@@ -239,12 +241,13 @@ pub struct AccessRecord {
 }
 
 impl AccessRecord {
-    pub fn expires_at(&self) -> i64 {
-        self.issued_at.saturating_add(i64::from(self.lifetime))
+    pub fn expires_at(&self) -> Instant {
+        self.issued_at + Duration::from_secs(self.lifetime.into())
     }
 
-    pub fn auth_time(&self) -> Option<i64> {
-        (self.auth_age != u32::MAX).then(|| self.issued_at - i64::from(self.auth_age))
+    pub fn auth_time(&self) -> Option<Instant> {
+        (self.auth_age != u32::MAX)
+            .then(|| self.issued_at - Duration::from_secs(self.auth_age.into()))
     }
 
     /// Whether the record may go at the ceiling while the token lives:
@@ -265,9 +268,9 @@ impl AccessRecord {
 #[derive(Debug)]
 pub struct RefreshRecord {
     pub seq: u64,
-    pub issued_at: i64,
-    pub expires_at: i64,
-    pub auth_time: i64,
+    pub issued_at: Instant,
+    pub expires_at: Instant,
+    pub auth_time: Instant,
     pub family: FamilyId,
     pub client: Sym,
     pub sub: Sym,
@@ -288,9 +291,9 @@ pub struct CodeDraft<'a> {
     pub redirect_uri_param: Option<String>,
     pub nonce: Option<String>,
     pub pkce: Option<Pkce>,
-    pub auth_time: i64,
-    pub issued_at: i64,
-    pub expires_at: i64,
+    pub auth_time: Instant,
+    pub issued_at: Instant,
+    pub expires_at: Instant,
 }
 
 /// An access token to record, as minted.
@@ -303,9 +306,9 @@ pub struct AccessDraft<'a> {
     pub audience: &'a str,
     pub format: TokenFormat,
     pub grant: Grant,
-    pub issued_at: i64,
-    pub expires_at: i64,
-    pub auth_time: Option<i64>,
+    pub issued_at: Instant,
+    pub expires_at: Instant,
+    pub auth_time: Option<Instant>,
     pub family: Option<FamilyId>,
     pub revoked: bool,
     /// `x5t#S256` of the client certificate the token is bound to
@@ -321,9 +324,9 @@ pub struct RefreshDraft<'a> {
     pub sub: &'a str,
     pub scope: &'a str,
     pub family: FamilyId,
-    pub auth_time: i64,
-    pub issued_at: i64,
-    pub expires_at: i64,
+    pub auth_time: Instant,
+    pub issued_at: Instant,
+    pub expires_at: Instant,
 }
 
 /// Which table an index entry points into.
@@ -347,7 +350,7 @@ struct Entry {
 /// index.
 #[derive(Debug)]
 pub struct ExpiryIndex<E> {
-    buckets: BTreeMap<i64, VecDeque<E>>,
+    buckets: BTreeMap<Instant, VecDeque<E>>,
 }
 
 impl<E> Default for ExpiryIndex<E> {
@@ -359,17 +362,17 @@ impl<E> Default for ExpiryIndex<E> {
 }
 
 impl<E: Copy> ExpiryIndex<E> {
-    pub fn push(&mut self, at: i64, entry: E) {
+    pub fn push(&mut self, at: Instant, entry: E) {
         self.buckets.entry(at).or_default().push_back(entry);
     }
 
     /// The earliest second filed.
-    pub fn first(&self) -> Option<i64> {
+    pub fn first(&self) -> Option<Instant> {
         self.buckets.first_key_value().map(|(at, _)| *at)
     }
 
     /// The first entry filed for the earliest second.
-    pub fn pop_first(&mut self) -> Option<(i64, E)> {
+    pub fn pop_first(&mut self) -> Option<(Instant, E)> {
         let mut bucket = self.buckets.first_entry()?;
         let at = *bucket.key();
         let entry = bucket.get_mut().pop_front();
@@ -380,8 +383,8 @@ impl<E: Copy> ExpiryIndex<E> {
     }
 
     /// Every entry filed at or before `horizon`, taken out.
-    pub fn take_until(&mut self, horizon: i64) -> BTreeMap<i64, VecDeque<E>> {
-        match horizon.checked_add(1) {
+    pub fn take_until(&mut self, horizon: Instant) -> BTreeMap<Instant, VecDeque<E>> {
+        match (horizon < Instant::MAX).then(|| horizon + Duration::from_secs(1)) {
             Some(after) => {
                 let later = self.buckets.split_off(&after);
                 std::mem::replace(&mut self.buckets, later)
@@ -444,7 +447,7 @@ pub struct Records {
     last_family: u64,
     counters: Counters,
     /// The latest expiry of a live access token forgotten at the ceiling.
-    evicted_until: Option<i64>,
+    evicted_until: Option<Instant>,
     /// When the ceiling was last logged (real time), and refusals since.
     warned: Option<(std::time::Instant, u64)>,
 }
@@ -580,7 +583,7 @@ impl Records {
 
     /// Up to which expiry live JWT access tokens may have been forgotten
     /// at the ceiling (`None`: none was).
-    pub fn evicted_until(&self) -> Option<i64> {
+    pub fn evicted_until(&self) -> Option<Instant> {
         self.evicted_until
     }
 
@@ -625,7 +628,7 @@ impl Records {
     // --- recording ----------------------------------------------------------
 
     /// Record a code.
-    pub fn insert_code(&mut self, d: CodeDraft<'_>, now: i64) -> Result<(), Full> {
+    pub fn insert_code(&mut self, d: CodeDraft<'_>, now: Instant) -> Result<(), Full> {
         self.make_room(1, now)?;
         let seq = self.next_seq();
         let record = CodeRecord {
@@ -679,7 +682,7 @@ impl Records {
         &mut self,
         access: AccessDraft<'_>,
         refresh: Option<RefreshDraft<'_>>,
-        now: i64,
+        now: Instant,
     ) -> Result<(), Full> {
         self.make_room(1 + usize::from(refresh.is_some()), now)?;
         self.put_access(access);
@@ -690,7 +693,7 @@ impl Records {
     }
 
     /// Record a refresh token alone.
-    pub fn insert_refresh(&mut self, refresh: RefreshDraft<'_>, now: i64) -> Result<(), Full> {
+    pub fn insert_refresh(&mut self, refresh: RefreshDraft<'_>, now: Instant) -> Result<(), Full> {
         self.make_room(1, now)?;
         self.put_refresh(refresh);
         Ok(())
@@ -703,9 +706,10 @@ impl Records {
         };
         self.forget(entry);
         let seq = self.next_seq();
-        let lifetime = u32::try_from((d.expires_at - d.issued_at).max(0)).unwrap_or(u32::MAX);
+        let lifetime =
+            u32::try_from(d.expires_at.secs_since(d.issued_at).max(0)).unwrap_or(u32::MAX);
         let auth_age = d.auth_time.map_or(u32::MAX, |t| {
-            u32::try_from((d.issued_at - t).max(0)).unwrap_or(u32::MAX - 1)
+            u32::try_from(d.issued_at.secs_since(t).max(0)).unwrap_or(u32::MAX - 1)
         });
         let record = AccessRecord {
             seq,
@@ -812,7 +816,7 @@ impl Records {
     }
 
     /// When the record an index entry names expires, if it is held.
-    fn expiry_of(&self, entry: Entry) -> Option<i64> {
+    fn expiry_of(&self, entry: Entry) -> Option<Instant> {
         match entry.kind {
             Kind::Code => self.codes.get(&entry.id).map(|c| c.expires_at),
             Kind::Access => self.access.get(&entry.id).map(AccessRecord::expires_at),
@@ -822,13 +826,13 @@ impl Records {
 
     /// Forget the record of an entry filed at `at` if it is the one filed
     /// there (not a stale entry).
-    fn forget_filed(&mut self, at: i64, entry: Entry) -> bool {
+    fn forget_filed(&mut self, at: Instant, entry: Entry) -> bool {
         self.expiry_of(entry) == Some(at) && self.forget(entry)
     }
 
     /// Forget every record that expired at or before `horizon`. Cost: the
     /// records forgotten, not those held.
-    pub fn prune(&mut self, horizon: i64) {
+    pub fn prune(&mut self, horizon: Instant) {
         let kept = self.kept.take_until(horizon);
         for (at, entries) in kept {
             for entry in entries {
@@ -855,7 +859,7 @@ impl Records {
     }
 
     /// Make room for `n` more records, or say why not.
-    fn make_room(&mut self, n: usize, now: i64) -> Result<(), Full> {
+    fn make_room(&mut self, n: usize, now: Instant) -> Result<(), Full> {
         while self.len() + n > self.limits.max_records {
             if self.forget_one_expired(now) || self.evict_one_live() {
                 continue;
@@ -867,7 +871,7 @@ impl Records {
 
     /// Take one entry off whichever index has the earliest expiry, if that
     /// is past at `now`; true if one was taken (stale or not).
-    fn forget_one_expired(&mut self, now: i64) -> bool {
+    fn forget_one_expired(&mut self, now: Instant) -> bool {
         let kept = self.kept.first().filter(|at| *at <= now);
         let evictable = self.evictable.first().filter(|at| *at <= now);
         let taken = match (kept, evictable) {
@@ -884,7 +888,7 @@ impl Records {
         true
     }
 
-    fn pop_evictable(&mut self) -> Option<(i64, Entry)> {
+    fn pop_evictable(&mut self) -> Option<(Instant, Entry)> {
         self.evictable.pop_first().map(|(at, id)| {
             (
                 at,
@@ -917,12 +921,12 @@ impl Records {
         true
     }
 
-    fn refuse(&mut self, now: i64) -> Full {
+    fn refuse(&mut self, now: Instant) -> Full {
         self.counters.refused += 1;
         let retry_after = self
             .kept
             .first()
-            .map_or(1, |at| u64::try_from(at - now).unwrap_or(0))
+            .map_or(1, |at| at.duration_since(now).as_secs())
             .clamp(1, 3600);
         let full = Full {
             max_records: self.limits.max_records,
@@ -960,7 +964,7 @@ fn shrink<V>(map: &mut HashMap<TokenId, V>) {
 
 /// Something with an expiry on the shared clock.
 pub trait Expires {
-    fn expires_at(&self) -> i64;
+    fn expires_at(&self) -> Instant;
 }
 
 /// A map by [`TokenId`] of things that expire (login sessions, forms in
@@ -1028,7 +1032,7 @@ impl<V: Expires> Expiring<V> {
     }
 
     /// Forget what has expired at `now`.
-    pub fn prune(&mut self, now: i64) {
+    pub fn prune(&mut self, now: Instant) {
         for (at, ids) in self.index.take_until(now) {
             for id in ids {
                 if self.map.get(&id).is_some_and(|v| v.expires_at() == at) {
@@ -1043,6 +1047,10 @@ impl<V: Expires> Expiring<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(secs: i64) -> crate::clock::Instant {
+        crate::clock::Instant::from_unix_secs(secs)
+    }
 
     fn limits(max_records: usize) -> Limits {
         Limits {
@@ -1065,8 +1073,8 @@ mod tests {
             audience: "brand-api",
             format,
             grant,
-            issued_at: 0,
-            expires_at,
+            issued_at: at(0),
+            expires_at: at(expires_at),
             auth_time: None,
             family: None,
             revoked: false,
@@ -1107,26 +1115,26 @@ mod tests {
     fn times_survive_the_compact_form() {
         let mut r = Records::default();
         let mut d = jwt("t", 1_700_000_600);
-        d.issued_at = 1_700_000_000;
-        d.auth_time = Some(1_699_990_000);
-        r.insert_tokens(d, None, 1_700_000_000).unwrap();
+        d.issued_at = at(1_700_000_000);
+        d.auth_time = Some(at(1_699_990_000));
+        r.insert_tokens(d, None, at(1_700_000_000)).unwrap();
         let a = r.access(&TokenId::of("t")).unwrap();
-        assert_eq!(a.expires_at(), 1_700_000_600);
-        assert_eq!(a.auth_time(), Some(1_699_990_000));
+        assert_eq!(a.expires_at(), at(1_700_000_600));
+        assert_eq!(a.auth_time(), Some(at(1_699_990_000)));
         assert_eq!(r.text(a.client), "c");
     }
 
     #[test]
     fn at_the_ceiling_opaque_tokens_are_refused_until_one_expires() {
         let mut r = Records::new(limits(2));
-        r.insert_tokens(opaque("a", 100), None, 0).unwrap();
-        r.insert_tokens(opaque("b", 200), None, 0).unwrap();
-        let full = r.insert_tokens(opaque("c", 300), None, 10).unwrap_err();
+        r.insert_tokens(opaque("a", 100), None, at(0)).unwrap();
+        r.insert_tokens(opaque("b", 200), None, at(0)).unwrap();
+        let full = r.insert_tokens(opaque("c", 300), None, at(10)).unwrap_err();
         assert_eq!(full.retry_after, 90);
         assert_eq!(r.counters().refused, 1);
         assert!(!held(&r, "c"));
         // At 100 the first has expired: it makes room.
-        r.insert_tokens(opaque("c", 300), None, 100).unwrap();
+        r.insert_tokens(opaque("c", 300), None, at(100)).unwrap();
         assert!(!held(&r, "a") && held(&r, "b") && held(&r, "c"));
         assert_eq!(r.counters().expired_forgotten, 1);
     }
@@ -1134,26 +1142,29 @@ mod tests {
     #[test]
     fn at_the_ceiling_live_jwts_make_room_soonest_expiring_first_unless_revoked() {
         let mut r = Records::new(limits(3));
-        r.insert_tokens(jwt("late", 500), None, 0).unwrap();
-        r.insert_tokens(jwt("soon", 100), None, 0).unwrap();
-        r.insert_tokens(jwt("revoked", 50), None, 0).unwrap();
+        r.insert_tokens(jwt("late", 500), None, at(0)).unwrap();
+        r.insert_tokens(jwt("soon", 100), None, at(0)).unwrap();
+        r.insert_tokens(jwt("revoked", 50), None, at(0)).unwrap();
         r.access_mut(&TokenId::of("revoked")).unwrap().revoked = true;
-        r.insert_tokens(opaque("new", 900), None, 10).unwrap();
+        r.insert_tokens(opaque("new", 900), None, at(10)).unwrap();
         assert!(held(&r, "revoked"), "a revoked token's record stays");
         assert!(!held(&r, "soon"));
         assert!(held(&r, "late") && held(&r, "new"));
         assert_eq!(r.counters().live_evicted, 1);
-        assert_eq!(r.evicted_until(), Some(100));
+        assert_eq!(r.evicted_until(), Some(at(100)));
         // Expired records go before live ones: at 60 the revoked one has expired.
-        r.insert_tokens(jwt("newer", 900), None, 60).unwrap();
+        r.insert_tokens(jwt("newer", 900), None, at(60)).unwrap();
         assert!(!held(&r, "revoked") && held(&r, "late"));
         // Then the live JWTs go, soonest expiring first; then only opaque
         // tokens are left, and nothing can make room.
-        r.insert_tokens(opaque("last", 900), None, 60).unwrap();
+        r.insert_tokens(opaque("last", 900), None, at(60)).unwrap();
         assert!(!held(&r, "late") && held(&r, "newer"));
-        r.insert_tokens(opaque("more", 900), None, 60).unwrap();
+        r.insert_tokens(opaque("more", 900), None, at(60)).unwrap();
         assert!(!held(&r, "newer"));
-        assert!(r.insert_tokens(opaque("too many", 900), None, 60).is_err());
+        assert!(
+            r.insert_tokens(opaque("too many", 900), None, at(60))
+                .is_err()
+        );
         assert_eq!(r.counters().live_evicted, 3);
     }
 
@@ -1163,25 +1174,25 @@ mod tests {
         let family = r.new_family();
         let mut a = jwt("a", 100);
         a.family = Some(family);
-        r.insert_tokens(a, None, 0).unwrap();
+        r.insert_tokens(a, None, at(0)).unwrap();
         r.insert_tokens(
             access("b", TokenFormat::Jwt, Grant::AuthorizationCode, 100),
             None,
-            0,
+            at(0),
         )
         .unwrap();
-        assert!(r.insert_tokens(jwt("c", 100), None, 0).is_err());
+        assert!(r.insert_tokens(jwt("c", 100), None, at(0)).is_err());
     }
 
     #[test]
     fn prune_forgets_what_expired_before_the_horizon_only() {
         let mut r = Records::default();
-        r.insert_tokens(opaque("old", 10), None, 0).unwrap();
-        r.insert_tokens(jwt("recent", 80), None, 0).unwrap();
-        r.insert_tokens(opaque("live", 500), None, 0).unwrap();
-        r.prune(50);
+        r.insert_tokens(opaque("old", 10), None, at(0)).unwrap();
+        r.insert_tokens(jwt("recent", 80), None, at(0)).unwrap();
+        r.insert_tokens(opaque("live", 500), None, at(0)).unwrap();
+        r.prune(at(50));
         assert!(!held(&r, "old") && held(&r, "recent") && held(&r, "live"));
-        r.prune(100);
+        r.prune(at(100));
         assert!(!held(&r, "recent") && held(&r, "live"));
         assert_eq!(r.counters().expired_forgotten, 2);
         assert_eq!(r.len(), 1);
@@ -1197,18 +1208,18 @@ mod tests {
             sub: "s",
             scope: "openid",
             family,
-            auth_time: 0,
-            issued_at: 0,
-            expires_at: 100,
+            auth_time: at(0),
+            issued_at: at(0),
+            expires_at: at(100),
         };
         let mut a = access("a", TokenFormat::Jwt, Grant::AuthorizationCode, 50);
         a.family = Some(family);
-        r.insert_tokens(a, Some(refresh), 0).unwrap();
+        r.insert_tokens(a, Some(refresh), at(0)).unwrap();
         r.revoke_family(family);
         let a = r.access(&TokenId::of("a")).unwrap();
         assert!(r.access_revoked(a));
         assert!(r.refresh_revoked(r.refresh(&TokenId::of("r")).unwrap()));
-        r.prune(200);
+        r.prune(at(200));
         assert!(r.families.is_empty());
         assert!(r.symbols.is_empty(), "strings go with their last record");
     }
@@ -1216,14 +1227,14 @@ mod tests {
     #[test]
     fn strings_are_kept_once_and_go_with_their_last_user() {
         let mut r = Records::default();
-        r.insert_tokens(opaque("a", 10), None, 0).unwrap();
-        r.insert_tokens(opaque("b", 20), None, 0).unwrap();
+        r.insert_tokens(opaque("a", 10), None, at(0)).unwrap();
+        r.insert_tokens(opaque("b", 20), None, at(0)).unwrap();
         assert_eq!(r.symbols().len(), 3, "client, scope, audience");
-        r.prune(10);
+        r.prune(at(10));
         assert_eq!(r.symbols().len(), 3);
-        r.prune(20);
+        r.prune(at(20));
         assert_eq!(r.symbols().len(), 0);
-        r.insert_tokens(opaque("c", 30), None, 0).unwrap();
+        r.insert_tokens(opaque("c", 30), None, at(0)).unwrap();
         assert_eq!(
             r.text(r.access(&TokenId::of("c")).unwrap().scope),
             "orders:read"
@@ -1233,21 +1244,21 @@ mod tests {
     #[test]
     fn a_record_filed_again_leaves_a_stale_entry_that_is_skipped() {
         let mut r = Records::default();
-        r.insert_tokens(jwt("t", 10), None, 0).unwrap();
+        r.insert_tokens(jwt("t", 10), None, at(0)).unwrap();
         let mut again = jwt("t", 10);
         again.revoked = true;
-        r.insert_tokens(again, None, 0).unwrap();
+        r.insert_tokens(again, None, at(0)).unwrap();
         assert_eq!(r.len(), 1);
         assert!(r.access(&TokenId::of("t")).unwrap().revoked);
-        r.prune(10);
+        r.prune(at(10));
         assert_eq!(r.len(), 0);
         assert_eq!(r.symbols().len(), 0);
     }
 
     #[derive(Debug)]
-    struct Thing(i64);
+    struct Thing(Instant);
     impl Expires for Thing {
-        fn expires_at(&self) -> i64 {
+        fn expires_at(&self) -> Instant {
             self.0
         }
     }
@@ -1255,19 +1266,19 @@ mod tests {
     #[test]
     fn expiring_maps_forget_the_expired_and_cap_the_rest() {
         let mut m = Expiring::new(2);
-        m.insert(TokenId::of("a"), Thing(100));
-        m.insert(TokenId::of("b"), Thing(50));
-        m.insert(TokenId::of("c"), Thing(200));
+        m.insert(TokenId::of("a"), Thing(at(100)));
+        m.insert(TokenId::of("b"), Thing(at(50)));
+        m.insert(TokenId::of("c"), Thing(at(200)));
         assert!(
             m.get(&TokenId::of("b")).is_none(),
             "closest to its end went"
         );
         assert_eq!(m.len(), 2);
-        m.prune(100);
+        m.prune(at(100));
         assert!(m.get(&TokenId::of("a")).is_none());
         assert!(m.get(&TokenId::of("c")).is_some());
         m.remove(&TokenId::of("c"));
-        m.prune(1000);
+        m.prune(at(1000));
         assert!(m.index.is_empty());
     }
 }

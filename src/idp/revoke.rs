@@ -53,7 +53,7 @@ fn respond(
     let token = token_param(&params)?;
     let id = TokenId::of(&token);
     let records = &mut store.records;
-    let client_sym = records.find(&client.id);
+    let client_sym = records.find(client.id.as_str());
     if let Some(a) = records.access_mut(&id) {
         a.presented += 1;
         if Some(a.client) == client_sym {
@@ -86,7 +86,7 @@ fn respond(
     let binding = claims.cnf.as_ref().and_then(|c| c.x5t_s256.as_deref());
     let draft = AccessDraft {
         id,
-        client_id: &claims.client_id,
+        client_id: claims.client_id.as_str(),
         sub: claims.subject(),
         scope: &claims.scope,
         audience: &claims.aud,

@@ -11,6 +11,8 @@
 //! tells a service-account token from an API-key token, plus the claims the
 //! credential adds (`project_id`, `iam_id`).
 
+use std::time::Duration;
+
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -22,6 +24,7 @@ use super::http::no_store_json;
 use super::keys::SigningAlg;
 use super::records::{AccessDraft, TokenId};
 use super::state::{Grant, IdpState, Scope};
+use crate::clock::Instant;
 use crate::secret::random_token;
 
 /// The `aud` of service-credential tokens unless the credential names
@@ -71,9 +74,9 @@ struct Claims<'a> {
     iss: &'a str,
     sub: &'a str,
     aud: &'a str,
-    exp: i64,
-    iat: i64,
-    nbf: i64,
+    exp: Instant,
+    iat: Instant,
+    nbf: Instant,
     jti: String,
     client_id: &'a str,
     scope: String,
@@ -87,7 +90,7 @@ struct Claims<'a> {
 pub struct Issued {
     pub access_token: String,
     pub expires_in: i64,
-    pub expires_at: i64,
+    pub expires_at: Instant,
 }
 
 /// Sign a token for `g` and record it (inspection, introspection,
@@ -95,7 +98,8 @@ pub struct Issued {
 /// store is full of records it cannot forget ([`super::records`]).
 pub fn issue(state: &IdpState, g: ServiceGrant<'_>) -> Result<Issued, TokenError> {
     let now = state.now();
-    let ttl = i64::try_from(g.ttl_secs).unwrap_or(i64::MAX).min(24 * 3600);
+    let expires_in = i64::try_from(g.ttl_secs).unwrap_or(i64::MAX).min(24 * 3600);
+    let ttl = Duration::from_secs(expires_in.unsigned_abs());
     let claims = Claims {
         iss: &state.issuer,
         sub: g.sub,
@@ -134,7 +138,7 @@ pub fn issue(state: &IdpState, g: ServiceGrant<'_>) -> Result<Issued, TokenError
     state.store().records.insert_tokens(draft, None, now)?;
     Ok(Issued {
         access_token,
-        expires_in: ttl,
+        expires_in,
         expires_at: now + ttl,
     })
 }

@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -23,9 +24,10 @@ use super::keys::KeySet;
 use super::quirks::{Quirk, Quirks};
 use super::records::{Expires, Expiring, Limits, Records};
 use super::service_accounts::ServiceAccountConfig;
-use crate::clock::Clock;
+use crate::clock::{Clock, Instant};
 use crate::secret::Secret;
 
+use crate::wire::ClientId;
 pub use crate::wire::{TokenId, token_id};
 
 /// A space-separated scope (RFC 6749 3.3), kept in canonical form: its
@@ -136,12 +138,12 @@ pub enum Grant {
 #[derive(Clone, Debug)]
 pub struct Session {
     pub sub: String,
-    pub auth_time: i64,
-    pub expires_at: i64,
+    pub auth_time: Instant,
+    pub expires_at: Instant,
 }
 
 impl Expires for Session {
-    fn expires_at(&self) -> i64 {
+    fn expires_at(&self) -> Instant {
         self.expires_at
     }
 }
@@ -149,7 +151,7 @@ impl Expires for Session {
 /// A validated authorization request waiting for login or consent.
 #[derive(Clone, Debug)]
 pub struct AuthRequest {
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The redirect URI the response goes to (registered, exact).
     pub redirect_uri: String,
     /// Whether `redirect_uri` was in the request (see [`CodeRecord`]).
@@ -173,11 +175,11 @@ pub struct Transaction {
     pub request: AuthRequest,
     /// Set once the consumer has signed in and consent remains.
     pub signed_in: Option<Session>,
-    pub expires_at: i64,
+    pub expires_at: Instant,
 }
 
 impl Expires for Transaction {
-    fn expires_at(&self) -> i64 {
+    fn expires_at(&self) -> Instant {
         self.expires_at
     }
 }
@@ -185,14 +187,14 @@ impl Expires for Transaction {
 /// Everything mutable, behind one lock.
 #[derive(Debug)]
 pub struct Store {
-    pub clients: HashMap<String, ClientConfig>,
+    pub clients: HashMap<ClientId, ClientConfig>,
     pub users: HashMap<String, UserConfig>,
     /// Codes, access and refresh tokens ([`super::records`]).
     pub records: Records,
     pub sessions: Expiring<Session>,
     pub transactions: Expiring<Transaction>,
     /// Scopes each user granted each client: (sub, client_id) -> scopes.
-    pub consents: HashMap<(String, String), Scope>,
+    pub consents: HashMap<(String, ClientId), Scope>,
     /// Service accounts by `client_email` ([`super::service_accounts`]).
     pub service_accounts: HashMap<String, ServiceAccountConfig>,
     /// API keys by the [`TokenId`] of the key ([`super::apikey`]).
@@ -246,12 +248,12 @@ impl Store {
         self.users.values().find(|u| u.sub() == sub)
     }
 
-    /// Forget what expired more than `retain` seconds before `now` (codes
+    /// Forget what expired more than `retain` before `now` (codes
     /// and tokens: inspection still shows recent expiries), and sessions
     /// and forms that have expired. Costs what is forgotten, not what is
     /// held.
-    pub fn prune(&mut self, now: i64, retain: i64) {
-        self.records.prune(now.saturating_sub(retain));
+    pub fn prune(&mut self, now: Instant, retain: Duration) {
+        self.records.prune(now - retain);
         self.sessions.prune(now);
         self.transactions.prune(now);
     }
@@ -336,7 +338,7 @@ impl IdpState {
         self.keys.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn now(&self) -> i64 {
+    pub fn now(&self) -> Instant {
         self.clock.now()
     }
 
@@ -347,7 +349,7 @@ impl IdpState {
 
     /// Apply the retention rule of [`Store::prune`] now.
     pub fn prune(&self) {
-        let retain = i64::try_from(self.fixtures.idp.retain_expired_secs).unwrap_or(i64::MAX);
+        let retain = Duration::from_secs(self.fixtures.idp.retain_expired_secs);
         let now = self.now();
         self.store().prune(now, retain);
     }
@@ -370,14 +372,15 @@ mod tests {
 
     #[test]
     fn prune_forgets_sessions_that_ended_and_records_past_the_retention_window() {
+        let at = Instant::from_unix_secs;
         use crate::idp::fixtures::TokenFormat;
         use crate::idp::records::AccessDraft;
         let fixtures = Fixtures::default_brand();
         let mut store = Store::from_fixtures(&fixtures);
         let session = |expires_at| Session {
             sub: "s".into(),
-            auth_time: 0,
-            expires_at,
+            auth_time: at(0),
+            expires_at: at(expires_at),
         };
         store.sessions.insert(TokenId::of("live"), session(200));
         store.sessions.insert(TokenId::of("dead"), session(50));
@@ -394,16 +397,16 @@ mod tests {
                 audience: "a",
                 format: TokenFormat::Opaque,
                 grant: Grant::AuthorizationCode,
-                issued_at: 0,
-                expires_at,
-                auth_time: Some(0),
+                issued_at: at(0),
+                expires_at: at(expires_at),
+                auth_time: Some(at(0)),
                 family: None,
                 revoked: false,
                 binding: None,
             };
-            store.records.insert_tokens(draft, None, 0).unwrap();
+            store.records.insert_tokens(draft, None, at(0)).unwrap();
         }
-        store.prune(100, 50);
+        store.prune(at(100), Duration::from_secs(50));
         let mut kept: Vec<String> = store
             .records
             .access_tokens()

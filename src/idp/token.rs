@@ -25,6 +25,7 @@ use super::quirks::Quirk;
 use super::records::{FamilyId, TokenId};
 use super::state::{Grant, IdpState, PkceMethod, Scope};
 use super::tokens::{AccessGrant, IdTokenFor, mint_access, mint_id_token, mint_refresh};
+use crate::clock::Instant;
 use crate::secret::{ApiKey, Assertion, AuthorizationCode, PkceVerifier, RefreshToken};
 use crate::tls::PeerCertificates;
 
@@ -184,7 +185,7 @@ struct CodeGrant {
     sub: String,
     scope: Scope,
     nonce: Option<String>,
-    auth_time: i64,
+    auth_time: Instant,
 }
 
 fn authorization_code(
@@ -199,7 +200,7 @@ fn authorization_code(
     let (grant, user, family) = {
         let mut store = state.store();
         let records = &mut store.records;
-        let client_sym = records.find(&client.id);
+        let client_sym = records.find(client.id.as_str());
         let Some(record) = records.code_mut(&id) else {
             return Err(TokenError::invalid_grant("unknown authorization code"));
         };
@@ -319,7 +320,7 @@ fn authorization_code(
     let mut access = access;
     access.revoked = replayed;
     let access_id = access.id;
-    let expires_in = access.expires_at - access.issued_at;
+    let expires_in = access.expires_at.secs_since(access.issued_at);
     let (refresh_token, refresh) = match refresh {
         Some((value, draft)) => (Some(value), Some(draft)),
         None => (None, None),
@@ -378,7 +379,7 @@ fn client_credentials(
             auth_time: None,
         },
     );
-    let expires_in = record.expires_at - record.issued_at;
+    let expires_in = record.expires_at.secs_since(record.issued_at);
     state
         .store()
         .records
@@ -398,7 +399,7 @@ struct RefreshGrant {
     sub: String,
     scope: Scope,
     family: FamilyId,
-    auth_time: i64,
+    auth_time: Instant,
 }
 
 fn refresh(
@@ -411,7 +412,7 @@ fn refresh(
     let (grant, user) = {
         let mut store = state.store();
         let records = &mut store.records;
-        let client_sym = records.find(&client.id);
+        let client_sym = records.find(client.id.as_str());
         let id = TokenId::of(token);
         let family_revoked = records
             .refresh(&id)
@@ -511,7 +512,7 @@ fn refresh(
     });
     // Tokens of a family revoked while these were signed are born revoked:
     // the family's revocation covers every member, whenever recorded.
-    let expires_in = access.expires_at - access.issued_at;
+    let expires_in = access.expires_at.secs_since(access.issued_at);
     let (refresh_token, successor) = match successor {
         Some((value, draft)) => (Some(value), Some(draft)),
         None => (None, None),

@@ -2,6 +2,8 @@
 //! and refresh tokens. Signing happens here, outside the store's lock; the
 //! caller records what was minted.
 
+use std::time::Duration;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
@@ -13,6 +15,7 @@ use super::keys::SigningKey;
 use super::quirks::Quirk;
 use super::records::{AccessDraft, FamilyId, RefreshDraft, TokenId};
 use super::state::{Grant, IdpState, Scope};
+use crate::clock::Instant;
 use crate::secret::random_token;
 
 /// OIDC Core 5.4: which claims each scope releases.
@@ -74,14 +77,14 @@ struct AccessClaims<'a> {
     iss: &'a str,
     sub: &'a str,
     aud: &'a str,
-    exp: i64,
-    iat: i64,
-    nbf: i64,
+    exp: Instant,
+    iat: Instant,
+    nbf: Instant,
     jti: &'a str,
     client_id: &'a str,
     scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    auth_time: Option<i64>,
+    auth_time: Option<Instant>,
     /// RFC 8705 3.1: the certificate the token is bound to.
     #[serde(skip_serializing_if = "Option::is_none")]
     cnf: Option<Value>,
@@ -94,7 +97,7 @@ pub struct AccessGrant<'a> {
     pub scope: &'a Scope,
     pub grant: Grant,
     pub family: Option<FamilyId>,
-    pub auth_time: Option<i64>,
+    pub auth_time: Option<Instant>,
 }
 
 /// Mint an access token; returns the value and what to record of it. A
@@ -102,7 +105,7 @@ pub struct AccessGrant<'a> {
 /// (`cnf`, RFC 8705 3.1), and its record says so.
 pub fn mint_access<'a>(state: &IdpState, g: AccessGrant<'a>) -> (String, AccessDraft<'a>) {
     let now = state.now();
-    let ttl = i64::try_from(g.client.access_token_ttl_secs).unwrap_or(i64::MAX);
+    let ttl = Duration::from_secs(g.client.access_token_ttl_secs);
     let value = match g.client.access_token_format {
         TokenFormat::Opaque => random_token(32),
         TokenFormat::Jwt => {
@@ -110,13 +113,13 @@ pub fn mint_access<'a>(state: &IdpState, g: AccessGrant<'a>) -> (String, AccessD
             let claims = AccessClaims {
                 iss: &state.issuer,
                 // RFC 9068 2.2: for client credentials, sub is the client.
-                sub: g.sub.unwrap_or(&g.client.id),
+                sub: g.sub.unwrap_or(g.client.id.as_str()),
                 aud: &g.client.audience,
-                exp: now.saturating_add(ttl),
+                exp: now + ttl,
                 iat: now,
                 nbf: now,
                 jti: &jti,
-                client_id: &g.client.id,
+                client_id: g.client.id.as_str(),
                 scope: g.scope.to_string(),
                 auth_time: g.auth_time,
                 cnf: g
@@ -130,14 +133,14 @@ pub fn mint_access<'a>(state: &IdpState, g: AccessGrant<'a>) -> (String, AccessD
     };
     let draft = AccessDraft {
         id: TokenId::of(&value),
-        client_id: &g.client.id,
+        client_id: g.client.id.as_str(),
         sub: g.sub,
         scope: g.scope.as_str(),
         audience: &g.client.audience,
         format: g.client.access_token_format,
         grant: g.grant,
         issued_at: now,
-        expires_at: now.saturating_add(ttl),
+        expires_at: now + ttl,
         auth_time: g.auth_time,
         family: g.family,
         revoked: false,
@@ -153,20 +156,20 @@ pub fn mint_refresh<'a>(
     sub: &'a str,
     scope: &'a Scope,
     family: FamilyId,
-    auth_time: i64,
+    auth_time: Instant,
 ) -> (String, RefreshDraft<'a>) {
     let now = state.now();
     let value = random_token(32);
-    let ttl = i64::try_from(client.refresh_token_ttl_secs).unwrap_or(i64::MAX);
+    let ttl = Duration::from_secs(client.refresh_token_ttl_secs);
     let draft = RefreshDraft {
         id: TokenId::of(&value),
-        client_id: &client.id,
+        client_id: client.id.as_str(),
         sub,
         scope: scope.as_str(),
         family,
         auth_time,
         issued_at: now,
-        expires_at: now.saturating_add(ttl),
+        expires_at: now + ttl,
     };
     (value, draft)
 }
@@ -177,7 +180,7 @@ pub struct IdTokenFor<'a> {
     pub user: &'a UserConfig,
     pub scope: &'a Scope,
     pub nonce: Option<&'a str>,
-    pub auth_time: i64,
+    pub auth_time: Instant,
     pub access_token: &'a str,
 }
 
@@ -196,11 +199,13 @@ pub fn mint_id_token(state: &IdpState, t: IdTokenFor<'_>) -> String {
         .map(|(_, d)| d)
     });
     let now = state.now();
-    let ttl = t.client.id_token_ttl_secs as i64;
+    let ttl = Duration::from_secs(t.client.id_token_ttl_secs);
+    let skew = Duration::from_secs(120);
+    let ahead = Duration::from_secs(600);
     let key = key_for(state, t.client);
     let mut claims = claims_for(t.user, t.scope);
     let mut iss = state.issuer.to_string();
-    let mut aud = t.client.id.clone();
+    let mut aud = t.client.id.to_string();
     let mut nonce = t.nonce.map(String::from);
     let (mut iat, mut exp) = (now, now + ttl);
     match defect {
@@ -208,12 +213,12 @@ pub fn mint_id_token(state: &IdpState, t: IdTokenFor<'_>) -> String {
         Some(IdTokenDefect::WrongAud) => aud = "someone-else".into(),
         Some(IdTokenDefect::WrongNonce) => nonce = Some("not-the-nonce-that-was-sent".into()),
         Some(IdTokenDefect::Expired) => {
-            iat = now - ttl - 120;
-            exp = now - 120;
+            iat = now - ttl - skew;
+            exp = now - skew;
         }
         Some(IdTokenDefect::FutureIat) => {
-            iat = now + 600;
-            exp = now + 600 + ttl;
+            iat = now + ahead;
+            exp = now + ahead + ttl;
         }
         Some(IdTokenDefect::BadSignature) | None => {}
     }
@@ -227,10 +232,10 @@ pub fn mint_id_token(state: &IdpState, t: IdTokenFor<'_>) -> String {
     } else {
         claims.insert("aud".into(), aud.into());
     }
-    claims.insert("azp".into(), t.client.id.clone().into());
-    claims.insert("exp".into(), exp.into());
-    claims.insert("iat".into(), iat.into());
-    claims.insert("auth_time".into(), t.auth_time.into());
+    claims.insert("azp".into(), t.client.id.as_str().into());
+    claims.insert("exp".into(), exp.unix_secs().into());
+    claims.insert("iat".into(), iat.unix_secs().into());
+    claims.insert("auth_time".into(), t.auth_time.unix_secs().into());
     let hashed = if state.quirk(Quirk::IdTokenWrongAtHash) {
         "not-the-access-token"
     } else {

@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 use super::log::Outcome;
 use super::state::NluState;
 use crate::brand_api::auth::{AccessClaims, AuthError, bearer_token, verify_signature};
+use crate::wire::ClientId;
 use crate::wire::sanitize_description;
 
 /// The realm of every challenge.
@@ -33,7 +34,7 @@ pub const REALM: &str = "nlu";
 pub struct NluCaller {
     /// The service account's `client_email`, or the API key's `iam_id`.
     pub sub: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Space-separated scope (RFC 6749 3.3).
     pub scope: String,
     /// The URN of the grant that issued the token (absent from tokens of

@@ -14,6 +14,7 @@ use crate::brand_api::auth::bearer_token;
 use crate::wire::token_id;
 
 pub use crate::brand_api::log::LOG_CAPACITY;
+use crate::clock::Instant;
 
 /// Which engine an endpoint imitates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,8 +49,8 @@ impl Outcome {
 /// One logged request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NluRequest {
-    /// When it arrived, Unix seconds on the shared clock.
-    pub at: i64,
+    /// When it arrived, on the shared clock (Unix seconds in JSON).
+    pub at: Instant,
     pub method: String,
     /// The path, without the query string.
     pub path: String,

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{Ca, PkiError, Validity};
+use crate::clock::Instant;
 
 /// The README written with the files; the same text as `certs/README.md`.
 const README: &str = include_str!("../../certs/README.md");
@@ -27,7 +28,7 @@ pub struct WrittenFile {
 /// (created if missing, files in it replaced), the key stores protected by
 /// `password`. Returns what was written, in order.
 pub fn write_bundle(dir: &Path, password: &str) -> Result<Vec<WrittenFile>, PkiError> {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = Instant::from_unix_secs(time::OffsetDateTime::now_utc().unix_timestamp());
     let ca = Ca::generate(CA_NAME)?;
     let server = ca.issue_server(SERVER_SANS)?;
     let client = ca.issue_client(CLIENT_SUBJECT, Validity::days_from(now, 365))?;

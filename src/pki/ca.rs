@@ -1,5 +1,7 @@
 //! A certificate authority and the certificates it issues.
 
+use std::time::Duration;
+
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -8,37 +10,42 @@ use rustls_pki_types::CertificateDer;
 use time::OffsetDateTime;
 
 use super::PkiError;
+use crate::clock::Instant;
 
-/// When a certificate is valid, in unix seconds (as [`crate::clock::Clock`]
-/// counts them, so a test can issue relative to its own clock).
+/// When a certificate is valid, as instants on a [`crate::clock::Clock`]
+/// (so a test can issue relative to its own clock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Validity {
-    pub not_before: i64,
-    pub not_after: i64,
+    pub not_before: Instant,
+    pub not_after: Instant,
 }
 
 impl Validity {
-    const DAY: i64 = 24 * 60 * 60;
+    const HOUR: Duration = Duration::from_secs(60 * 60);
+    const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
     /// Valid from an hour before `now` (some slack for skewed clocks) for
     /// `days` days.
-    pub fn days_from(now: i64, days: u32) -> Self {
+    pub fn days_from(now: Instant, days: u32) -> Self {
         Self {
-            not_before: now - 60 * 60,
-            not_after: now + i64::from(days) * Self::DAY,
+            not_before: now - Self::HOUR,
+            not_after: now + Self::DAY * days,
         }
     }
 
     /// Already expired at `now`: valid for one day, ending a day ago.
-    pub fn expired_at(now: i64) -> Self {
+    pub fn expired_at(now: Instant) -> Self {
         Self {
-            not_before: now - 2 * Self::DAY,
+            not_before: now - Self::DAY * 2,
             not_after: now - Self::DAY,
         }
     }
 
     fn apply(self, params: &mut CertificateParams) -> Result<(), PkiError> {
-        let at = |t| OffsetDateTime::from_unix_timestamp(t).map_err(|_| PkiError::Validity(t));
+        let at = |t: Instant| {
+            OffsetDateTime::from_unix_timestamp(t.unix_secs())
+                .map_err(|_| PkiError::Validity(t.unix_secs()))
+        };
         params.not_before = at(self.not_before)?;
         params.not_after = at(self.not_after)?;
         Ok(())
@@ -56,7 +63,7 @@ impl Ca {
     /// A new CA named `name` (its common name), valid ten years from now.
     /// Generate a second one for certificates from a foreign CA.
     pub fn generate(name: &str) -> Result<Self, PkiError> {
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let now = Instant::from_unix_secs(OffsetDateTime::now_utc().unix_timestamp());
         let mut params = CertificateParams::default();
         params.distinguished_name = rcgen::DistinguishedName::new();
         params.distinguished_name.push(DnType::CommonName, name);
@@ -93,7 +100,7 @@ impl Ca {
         let subject = names.first().cloned().unwrap_or_default();
         let mut params = CertificateParams::new(names)?;
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let now = Instant::from_unix_secs(OffsetDateTime::now_utc().unix_timestamp());
         self.issue(params, &subject, Validity::days_from(now, 365))
     }
 

@@ -20,8 +20,8 @@ use serde::Deserialize;
 use tokio::sync::broadcast::error::TryRecvError;
 
 use super::PlatformState;
-use super::conversations::Party;
 use super::conversations::http::{OpenBody, open};
+use super::conversations::{ConversationId, Party};
 use super::dialog::handle_message;
 use super::web::page;
 
@@ -120,7 +120,7 @@ const STYLE: &str = "body{font-family:sans-serif;max-width:60em;margin:2em auto}
 .signin:focus{outline:3px solid #f90}label{margin-right:.5em}";
 
 /// `GET /chat/{id}`: the transcript and a message form.
-pub async fn show(State(state): State<PlatformState>, Path(id): Path<String>) -> Response {
+pub async fn show(State(state): State<PlatformState>, Path(id): Path<ConversationId>) -> Response {
     let Some(html) = state.conversations.read(&id, |c| {
         let id = html_escape::encode_double_quoted_attribute(&c.id).into_owned();
         let clock = if state.options.addr.ip().is_loopback() {
@@ -183,7 +183,10 @@ pub async fn script() -> Response {
 
 /// `GET /chat/{id}/updates`: Server-Sent Events, one `transcript` event
 /// (the transcript's HTML) now and at every change.
-pub async fn updates(State(state): State<PlatformState>, Path(id): Path<String>) -> Response {
+pub async fn updates(
+    State(state): State<PlatformState>,
+    Path(id): Path<ConversationId>,
+) -> Response {
     // Subscribed before the first rendering, so no change falls between.
     let changes = state.conversations.subscribe();
     let Some(first) = state.conversations.read(&id, live) else {
@@ -221,7 +224,7 @@ pub async fn updates(State(state): State<PlatformState>, Path(id): Path<String>)
 /// `POST /chat/{id}/clock`: the shared clock five minutes on (the page's
 /// control, to watch a token expire), then back to the page. Only on a
 /// platform bound to loopback: it moves every party's clock.
-pub async fn clock(State(state): State<PlatformState>, Path(id): Path<String>) -> Response {
+pub async fn clock(State(state): State<PlatformState>, Path(id): Path<ConversationId>) -> Response {
     if !state.options.addr.ip().is_loopback() {
         return page(
             StatusCode::FORBIDDEN,
@@ -230,7 +233,7 @@ pub async fn clock(State(state): State<PlatformState>, Path(id): Path<String>) -
         );
     }
     state.clock.advance(Duration::from_secs(300));
-    let id = super::integrations::template::encode_component(&id);
+    let id = super::integrations::template::encode_component(id.as_str());
     Redirect::to(&format!("/chat/{id}")).into_response()
 }
 
@@ -242,7 +245,7 @@ pub struct SayForm {
 /// `POST /chat/{id}`: a consumer message from the form.
 pub async fn say(
     State(state): State<PlatformState>,
-    Path(id): Path<String>,
+    Path(id): Path<ConversationId>,
     Form(form): Form<SayForm>,
 ) -> Response {
     if let Some(conv) = state.conversations.info(&id).filter(|c| !c.closed) {
@@ -251,6 +254,6 @@ pub async fn say(
             handle_message(&state, &conv, text).await;
         }
     }
-    let id = super::integrations::template::encode_component(&id);
+    let id = super::integrations::template::encode_component(id.as_str());
     Redirect::to(&format!("/chat/{id}")).into_response()
 }

@@ -18,7 +18,7 @@ use serde_json::json;
 
 use super::PlatformState;
 use super::conversations::http::{bad_json, unknown};
-use super::conversations::{ConvInfo, Reply};
+use super::conversations::{ConvInfo, ConversationId, Reply};
 use super::events::EventKind;
 use super::web::error;
 use super::{delegation, integrations};
@@ -63,7 +63,7 @@ pub async fn handle_message(state: &PlatformState, conv: &ConvInfo, text: &str) 
 
 pub async fn post_message(
     State(state): State<PlatformState>,
-    Path(id): Path<String>,
+    Path(id): Path<ConversationId>,
     body: Result<Json<MessageBody>, JsonRejection>,
 ) -> Response {
     let Json(body) = match body {

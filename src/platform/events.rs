@@ -13,6 +13,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::clock::Instant;
 use crate::platform::oauth::outbound::{self, OutboundRequest};
 
 /// Why a callback's `state` was refused.
@@ -116,7 +117,7 @@ pub enum EventKind {
     /// The token endpoint also returned a refresh token; it was dropped.
     RefreshTokenDropped,
     TokenStored {
-        expires_at: Option<i64>,
+        expires_at: Option<Instant>,
         /// Its lifetime from `expires_in`, seconds.
         #[serde(skip_serializing_if = "Option::is_none")]
         lifetime_secs: Option<u64>,
@@ -209,8 +210,8 @@ pub enum RechallengeReason {
 /// One entry of the log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Event {
-    /// Seconds since the epoch on the shared clock.
-    pub at: i64,
+    /// On the shared clock (seconds since the epoch in JSON).
+    pub at: Instant,
     #[serde(flatten)]
     pub kind: EventKind,
 }
@@ -220,7 +221,7 @@ pub struct Event {
 pub struct EventLog(Vec<Event>);
 
 impl EventLog {
-    pub fn push(&mut self, at: i64, kind: EventKind) {
+    pub fn push(&mut self, at: Instant, kind: EventKind) {
         tracing::debug!(event = ?kind, "conversation event");
         self.0.push(Event { at, kind });
     }
@@ -238,7 +239,7 @@ mod tests {
     fn events_serialise_with_their_kind_flat() {
         let mut log = EventLog::default();
         log.push(
-            7,
+            Instant::from_unix_secs(7),
             EventKind::StateRejected {
                 reason: StateRejection::Reused,
             },

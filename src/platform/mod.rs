@@ -384,7 +384,7 @@ fn declare(
     orgs: &BTreeMap<String, Org>,
     c: CredentialConfig,
     url: &str,
-    now: i64,
+    now: crate::clock::Instant,
 ) -> Result<(), StartError> {
     let name = c.name().to_string();
     let invalid = |errors: String| StartError::Credential {

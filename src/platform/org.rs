@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::secret::Secret;
+use crate::wire::ClientId;
 
 /// An organisation (account) id: 1 to 64 of `A-Z a-z 0-9 - _`, so it can
 /// sit in a URL path unencoded.
@@ -143,7 +144,7 @@ pub struct DelegatedAccessProvider {
     pub issuer: Option<Issuer>,
     #[serde(default)]
     pub token_endpoint: Option<Url>,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub client_secret: Secret,
     /// How the platform authenticates at the token endpoint; when absent,
     /// Basic if the provider's discovery document offers it (or names no
@@ -162,7 +163,7 @@ impl DelegatedAccessProvider {
             }
             _ => {}
         }
-        if self.client_id.is_empty() {
+        if self.client_id.as_str().is_empty() {
             return Err("client_id is empty".into());
         }
         Ok(())

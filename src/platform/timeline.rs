@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use super::events::{Event, EventKind};
 use super::oauth::outbound::OutboundRequest;
+use crate::clock::Instant;
 
 /// The lanes, left to right.
 const PARTIES: [&str; 4] = ["Consumer", "Platform", "IdP", "Brand API"];
@@ -112,19 +113,19 @@ fn token_request(r: &OutboundRequest) -> Vec<(String, String)> {
 }
 
 /// A time on the shared clock, as a date (UTC) and as seconds after `start`.
-fn when(at: i64, start: i64) -> String {
-    let date = time::OffsetDateTime::from_unix_timestamp(at)
+fn when(at: Instant, start: Instant) -> String {
+    let date = time::OffsetDateTime::from_unix_timestamp(at.unix_secs())
         .ok()
         .and_then(|t| {
             t.format(&time::format_description::well_known::Rfc3339)
                 .ok()
         })
         .unwrap_or_else(|| at.to_string());
-    format!("{date} (+{} s)", at - start)
+    format!("{date} (+{} s)", at.secs_since(start))
 }
 
 /// What opening a step shows besides the recorded event.
-fn details(ev: &Event, start: i64) -> Option<Facts> {
+fn details(ev: &Event, start: Instant) -> Option<Facts> {
     Some(match &ev.kind {
         EventKind::ChallengeSent {
             credential,
@@ -205,7 +206,7 @@ fn facts_html((title, rows): &Facts) -> String {
 /// first event.
 pub fn render(events: &[Event]) -> String {
     let e = |t: &str| html_escape::encode_text(t).into_owned();
-    let start = events.first().map_or(0, |ev| ev.at);
+    let start = events.first().map_or(Instant::UNIX_EPOCH, |ev| ev.at);
     let mut out = String::from("<table class=\"timeline\"><thead><tr><th>time</th>");
     for p in PARTIES {
         out.push_str(&format!("<th>{p}</th>"));
@@ -214,7 +215,10 @@ pub fn render(events: &[Event]) -> String {
     for (i, ev) in events.iter().enumerate() {
         let (from, to) = lanes(&ev.kind);
         let (lo, hi) = (from.min(to), from.max(to));
-        out.push_str(&format!("<tr id=\"row-{i}\"><td>+{} s</td>", ev.at - start));
+        out.push_str(&format!(
+            "<tr id=\"row-{i}\"><td>+{} s</td>",
+            ev.at.secs_since(start)
+        ));
         for lane in 0..PARTIES.len() {
             let cell = if lane == to {
                 let arrow = match to.cmp(&from) {
@@ -256,7 +260,10 @@ mod tests {
     use crate::secret::Secret;
 
     fn at(at: i64, kind: EventKind) -> Event {
-        Event { at, kind }
+        Event {
+            at: Instant::from_unix_secs(at),
+            kind,
+        }
     }
 
     #[test]
@@ -364,7 +371,7 @@ mod tests {
             crate::secret::PkceVerifier::new("VERIFIERvalue0123"),
         );
         let client = token_request::Client {
-            id: "bot",
+            id: &crate::wire::ClientId::new("bot"),
             secret: &secret,
             method: Default::default(),
         };
@@ -398,7 +405,7 @@ mod tests {
             at(
                 1000,
                 EventKind::TokenStored {
-                    expires_at: Some(1300),
+                    expires_at: Some(Instant::from_unix_secs(1300)),
                     lifetime_secs: tokens.expires_in,
                 },
             ),

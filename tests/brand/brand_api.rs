@@ -208,7 +208,7 @@ impl World {
     }
 
     fn claims(&self, scope: &str) -> Value {
-        let now = self.api.clock().now();
+        let now = self.api.clock().now().unix_secs();
         json!({
             "iss": self.idp.issuer(), "sub": ALICE_SUB, "aud": "brand-api",
             "exp": now + 300, "iat": now, "nbf": now, "jti": "t1",
@@ -430,7 +430,7 @@ async fn tokens_expire_on_the_shared_clock() {
     assert_eq!(last.error.as_deref(), Some("invalid_token"));
 
     let mut claims = w.claims("orders:read");
-    let now = w.api.clock().now();
+    let now = w.api.clock().now().unix_secs();
     claims["nbf"] = json!(now + 60);
     let early = w.fixture_key().sign_jwt("at+jwt", &claims);
     assert_invalid_token(w.get("/api/orders", Some(&early)).await, "not valid yet").await;
@@ -782,7 +782,7 @@ async fn the_request_log_names_tokens_by_id_and_callers_by_sub() {
     let service = w
         .client_token(SERVICE, SERVICE_SECRET, "payments:write")
         .await;
-    let at = w.api.clock().now();
+    let at = w.api.clock().now().unix_secs();
     w.get("/api/me", Some(&alice)).await;
     w.get("/api/orders/2001", Some(&alice)).await;
     w.get("/api/orders", Some(&service)).await;
@@ -1224,7 +1224,7 @@ mod introspection {
         let clock = Clock::new();
         let idp = idp(
             json!(["client_secret_basic", "client_secret_post"]),
-            alice(clock.now() + 60),
+            alice(clock.now().unix_secs() + 60),
         )
         .await;
         let api = api(&idp, clock.clone()).await;

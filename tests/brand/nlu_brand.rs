@@ -99,7 +99,7 @@ fn b64(value: &Value) -> String {
 
 impl World {
     fn now(&self) -> i64 {
-        self.idp.clock().now()
+        self.idp.clock().now().unix_secs()
     }
 
     async fn admin_post(&self, path: &str, body: Value) -> reqwest::Response {

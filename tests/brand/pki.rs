@@ -23,7 +23,7 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(aws_lc_rs::default_provider())
 }
 
-fn now() -> i64 {
+fn now() -> standin::clock::Instant {
     standin::clock::Clock::new().now()
 }
 

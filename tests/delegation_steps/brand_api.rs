@@ -98,7 +98,7 @@ fn requests_for(
             "a request was not served for {username}: {entry:?}"
         );
         ensure!(
-            entry.client_id.as_deref() == Some(client_id.as_str()),
+            entry.client_id.as_ref().is_some_and(|c| *c == client_id),
             "a request carried a token of another client: {entry:?}"
         );
         let id = entry

@@ -513,7 +513,7 @@ async fn token_expires_in(world: &mut DelegationWorld, secs: i64) -> anyhow::Res
     let expires_at = context["access_token_expires_at"]
         .as_i64()
         .ok_or_else(|| anyhow!("the context holds no expiring token: {context}"))?;
-    let left = expires_at - world.clock.now();
+    let left = expires_at - world.clock.now().unix_secs();
     // The exchange and this check may fall on either side of a second.
     ensure!(
         (secs - 1..=secs).contains(&left),
@@ -653,7 +653,7 @@ async fn clock_before_token_expiry(world: &mut DelegationWorld, secs: i64) -> an
     let expires_at = context["access_token_expires_at"]
         .as_i64()
         .ok_or_else(|| anyhow::anyhow!("the conversation holds no token: {context}"))?;
-    let by = expires_at - secs - world.clock.now();
+    let by = expires_at - secs - world.clock.now().unix_secs();
     ensure!(by >= 0, "the token expires in less than {secs} s already");
     world
         .clock
@@ -669,7 +669,7 @@ async fn clock_after_token_expiry(world: &mut DelegationWorld, secs: i64) -> any
     let expires_at = context["access_token_expires_at"]
         .as_i64()
         .ok_or_else(|| anyhow::anyhow!("the conversation holds no expiring token: {context}"))?;
-    let by = (expires_at + secs - world.clock.now()).max(0);
+    let by = (expires_at + secs - world.clock.now().unix_secs()).max(0);
     world
         .clock
         .advance(std::time::Duration::from_secs(by as u64));

@@ -615,7 +615,7 @@ fn brand_api_for(profile: &Profile, api: &mut BrandApiOptions) {
         api.audience = audience.clone();
     }
     api.introspection = Some(IntrospectionClient {
-        client_id: profile.client_id.clone(),
+        client_id: profile.client_id.clone().into(),
         client_secret: profile.client_secret.clone(),
     });
     if let Some(sub) = &profile.user.sub {
@@ -648,7 +648,7 @@ async fn three_parties(world: &mut DelegationWorld) -> anyhow::Result<()> {
         .chain([("platform", world.platform.clock())])
     {
         ensure!(
-            (clock.now() - now).abs() <= 1,
+            clock.now().secs_since(now).abs() <= 1,
             "the {party}'s clock reads {}, the shared clock {now}",
             clock.now()
         );

@@ -275,13 +275,13 @@ fn shows_validity(world: &mut DelegationWorld, days: i64) -> anyhow::Result<()> 
         .as_i64()
         .ok_or_else(|| anyhow!("no key_certificate.not_before in {body}"))?;
     ensure!(
-        not_before <= world.clock.now(),
+        not_before <= world.clock.now().unix_secs(),
         "the certificate is valid only from {not_before}, after now"
     );
     let not_after = body["key_certificate"]["not_after"]
         .as_i64()
         .ok_or_else(|| anyhow!("no key_certificate.not_after in {body}"))?;
-    let expected = world.clock.now() + days * 86_400;
+    let expected = world.clock.now().unix_secs() + days * 86_400;
     ensure!(
         (not_after - expected).abs() < 120,
         "the certificate is valid until {not_after}, expected about {expected}"
@@ -494,7 +494,7 @@ fn clock_before_expiry(world: &mut DelegationWorld, days: i64) -> anyhow::Result
     let not_after = body["key_certificate"]["not_after"]
         .as_i64()
         .ok_or_else(|| anyhow!("no key_certificate.not_after in {body}"))?;
-    let by = not_after - days * 86_400 - world.clock.now();
+    let by = not_after - days * 86_400 - world.clock.now().unix_secs();
     ensure!(by >= 0, "the clock cannot go back");
     world
         .clock

@@ -644,7 +644,7 @@ async fn expect_status(
             .as_i64()
             .ok_or_else(|| anyhow!("no expires_at in {status}"))?;
         ensure!(
-            expires_at > world.clock.now(),
+            expires_at > world.clock.now().unix_secs(),
             "the token expired at {expires_at}: {status}"
         );
     } else {

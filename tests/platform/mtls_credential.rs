@@ -10,7 +10,7 @@ use rustls_pki_types::pem::PemObject as _;
 use base64::Engine as _;
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use standin::clock::Clock;
+use standin::clock::{Clock, Instant};
 use standin::pki::{Ca, Issued, Validity};
 use standin::platform::credentials::mutual_authentication::MutualAuth;
 use standin::platform::credentials::{self, FieldError, Kind, SaveContext};
@@ -68,7 +68,7 @@ fn org() -> Org {
 }
 
 fn now() -> i64 {
-    Clock::new().now()
+    Clock::new().now().unix_secs()
 }
 
 fn validate_at(fields: Value, at: i64) -> Result<MutualAuth, Vec<FieldError>> {
@@ -76,7 +76,7 @@ fn validate_at(fields: Value, at: i64) -> Result<MutualAuth, Vec<FieldError>> {
     let ctx = SaveContext {
         org: &org,
         platform_url: "http://127.0.0.1:1",
-        now: at,
+        now: Instant::from_unix_secs(at),
     };
     match credentials::validate("mutual_authentication", "api-mtls", fields, &ctx)? {
         Kind::MutualAuthentication(m) => Ok(m),
@@ -317,7 +317,7 @@ fn certificates_out_of_validity_are_refused_and_another_ca_is_not_a_fault() {
     let at = now();
     let expired = PKI
         .ca
-        .issue_client(SUBJECT, Validity::expired_at(at))
+        .issue_client(SUBJECT, Validity::expired_at(Instant::from_unix_secs(at)))
         .unwrap();
     let body = |issued: &Issued| json!({"key_store": b64(&issued.to_pkcs12(PASSWORD).unwrap()), "key_store_file_name": "k.p12", "key_store_password": PASSWORD});
     assert_eq!(codes(body(&expired)), vec![("key_store", "expired")]);
@@ -327,8 +327,8 @@ fn certificates_out_of_validity_are_refused_and_another_ca_is_not_a_fault() {
         .issue_client(
             SUBJECT,
             Validity {
-                not_before: at + 3600,
-                not_after: at + 7200,
+                not_before: Instant::from_unix_secs(at + 3600),
+                not_after: Instant::from_unix_secs(at + 7200),
             },
         )
         .unwrap();
@@ -354,8 +354,8 @@ fn certificates_out_of_validity_are_refused_and_another_ca_is_not_a_fault() {
         .issue_client(
             SUBJECT,
             Validity {
-                not_before: at + 3600,
-                not_after: at + 7200,
+                not_before: Instant::from_unix_secs(at + 3600),
+                not_after: Instant::from_unix_secs(at + 7200),
             },
         )
         .unwrap();
@@ -471,7 +471,7 @@ client_secret = "s"
         json!({"key_store": b64(&PKI.jks), "key_store_file_name": "b.jks", "key_store_password": PASSWORD}),
     );
     let conv = ConvInfo {
-        id: "c1".into(),
+        id: serde_json::from_value(json!("c1")).unwrap(),
         org: standin::platform::OrgId::parse("demo").unwrap(),
         bot: "bot".into(),
         consumer_id: None,
@@ -677,7 +677,7 @@ fn external_trust() -> Value {
 /// The fixtures' notAfter is 3650 days after they were made; a few
 /// tests move the clock relative to it.
 fn not_after_of(saved: &MutualAuth) -> i64 {
-    saved.key_certificate.facts.not_after
+    saved.key_certificate.facts.not_after.unix_secs()
 }
 
 /// The vault seals a Mutual Authentication credential's key store and
@@ -693,8 +693,8 @@ fn the_vault_seals_the_key_store_and_its_passwords() {
     let credential = credentials::Credential {
         name: "api-mtls".into(),
         kind: Kind::MutualAuthentication(saved),
-        created_at: 1,
-        updated_at: 1,
+        created_at: Instant::from_unix_secs(1),
+        updated_at: Instant::from_unix_secs(1),
     };
     let sealed = credential.sealed().to_string();
     assert!(!sealed.contains("[redacted]"), "{sealed}");

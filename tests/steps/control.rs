@@ -180,7 +180,7 @@ async fn clock_past_refresh(world: &mut IdpWorld) -> anyhow::Result<()> {
     let record = world.refresh_token_record(Which::Latest).await?;
     let clock = world.control()?.clock().await?;
     world
-        .advance_clock(u64::try_from(record.expires_at - clock.now + 1)?)
+        .advance_clock(u64::try_from(record.expires_at.secs_since(clock.now) + 1)?)
         .await
 }
 

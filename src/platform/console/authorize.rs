@@ -126,7 +126,7 @@ async fn fetch_now(
             let lifetime = match token.expires_at {
                 Some(at) => format!(
                     " It expires in {} s on the platform's clock and is fetched again then.",
-                    at - state.clock.now()
+                    at.secs_since(state.clock.now())
                 ),
                 None => " The brand gave no lifetime.".into(),
             };

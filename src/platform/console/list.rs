@@ -115,7 +115,10 @@ fn row(
             let status = match &token {
                 None => "Not authorized yet".to_string(),
                 Some(t) if oauth_tokens::fresh(t, now) => match t.expires_at {
-                    Some(at) => format!("Authorized; the token expires in {}", minutes(at - now)),
+                    Some(at) => format!(
+                        "Authorized; the token expires in {}",
+                        minutes(at.secs_since(now))
+                    ),
                     None => "Authorized".to_string(),
                 },
                 Some(t) if t.refresh_token.is_some() => {

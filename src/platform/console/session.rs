@@ -24,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use cookie::{Cookie, SameSite};
 
 use super::layout::{self, Place, attr, segment};
+use crate::clock::Instant;
 use crate::platform::PlatformState;
 use crate::platform::org::Org;
 use crate::secret::random_token;
@@ -36,7 +37,7 @@ const COOKIE: &str = "standin_console";
 
 struct Session {
     orgs: BTreeSet<String>,
-    expires_at: i64,
+    expires_at: Instant,
 }
 
 /// The console's sessions. Cloning shares them.
@@ -53,7 +54,7 @@ struct Inner {
 
 impl Sessions {
     /// Whether session `id` opened `org` and is still live at `now`.
-    fn opened(&self, id: &str, org: &str, now: i64) -> bool {
+    fn opened(&self, id: &str, org: &str, now: Instant) -> bool {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner
             .by_id
@@ -63,7 +64,7 @@ impl Sessions {
 
     /// Record that session `id` (a new one when `None` or unknown) opened
     /// `org`; returns the session's id.
-    fn open(&self, id: Option<&str>, org: &str, now: i64) -> String {
+    fn open(&self, id: Option<&str>, org: &str, now: Instant) -> String {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(s) = id.and_then(|id| inner.by_id.get_mut(id))
             && s.expires_at > now
@@ -81,7 +82,7 @@ impl Sessions {
             id.clone(),
             Session {
                 orgs: BTreeSet::from([org.to_string()]),
-                expires_at: now + LIFETIME_SECS,
+                expires_at: now + crate::clock::secs(LIFETIME_SECS),
             },
         );
         inner.order.push_back(id.clone());
@@ -259,26 +260,30 @@ pub struct TokenForm {
 mod tests {
     use super::*;
 
+    fn at(secs: i64) -> crate::clock::Instant {
+        crate::clock::Instant::from_unix_secs(secs)
+    }
+
     #[test]
     fn a_session_opens_its_organisations_for_its_lifetime() {
         let sessions = Sessions::default();
-        let id = sessions.open(None, "acme", 100);
-        assert!(sessions.opened(&id, "acme", 100));
-        assert!(!sessions.opened(&id, "other", 100));
-        assert!(!sessions.opened("forged", "acme", 100));
-        assert_eq!(sessions.open(Some(&id), "other", 101), id);
-        assert!(sessions.opened(&id, "other", 101));
-        assert!(!sessions.opened(&id, "acme", 100 + LIFETIME_SECS));
+        let id = sessions.open(None, "acme", at(100));
+        assert!(sessions.opened(&id, "acme", at(100)));
+        assert!(!sessions.opened(&id, "other", at(100)));
+        assert!(!sessions.opened("forged", "acme", at(100)));
+        assert_eq!(sessions.open(Some(&id), "other", at(101)), id);
+        assert!(sessions.opened(&id, "other", at(101)));
+        assert!(!sessions.opened(&id, "acme", at(100 + LIFETIME_SECS)));
     }
 
     #[test]
     fn the_oldest_sessions_go_first() {
         let sessions = Sessions::default();
-        let first = sessions.open(None, "acme", 0);
+        let first = sessions.open(None, "acme", at(0));
         for _ in 0..CAPACITY {
-            sessions.open(None, "acme", 0);
+            sessions.open(None, "acme", at(0));
         }
-        assert!(!sessions.opened(&first, "acme", 0));
+        assert!(!sessions.opened(&first, "acme", at(0)));
         assert_eq!(
             sessions.inner.lock().unwrap().by_id.len(),
             CAPACITY,

@@ -252,11 +252,11 @@ pub async fn start(
         }
     };
     let now = state.clock.now();
-    let ends_at = now.saturating_add(state.options.consumer_session_ttl_secs);
+    let ends_at = now + crate::clock::secs(state.options.consumer_session_ttl_secs);
     let handle = state
         .consumer_sessions
         .start(&org.id, &consumer, signed_in, now, ends_at);
-    tracing::info!(consumer = %consumer, ends_at, "consumer session started");
+    tracing::info!(consumer = %consumer, ends_at = ends_at.unix_secs(), "consumer session started");
     no_store(
         (
             StatusCode::CREATED,

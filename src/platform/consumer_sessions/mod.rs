@@ -73,6 +73,7 @@ use super::oauth::held_token::{HeldToken, Margin};
 use super::oauth::pre_auth::SignedIn;
 use super::oauth::single_flight::SingleFlight;
 use super::org::OrgId;
+use crate::clock::Instant;
 use crate::secret::Secret;
 use handle::{HandleDigest, SessionHandle};
 use revocation::{Ended, Revoker};
@@ -150,7 +151,7 @@ pub struct CurrentTokens {
     pub access_token: Secret,
     /// On the shared clock; `None` when the token endpoint gave no
     /// `expires_in` (then only a 401 from the brand API ends it).
-    pub expires_at: Option<i64>,
+    pub expires_at: Option<Instant>,
     pub id_token: Secret,
 }
 
@@ -177,7 +178,7 @@ struct Session {
     serial: u64,
     /// The SHA-256 of the session's handle.
     handle: HandleDigest,
-    ends_at: i64,
+    ends_at: Instant,
     /// The access and refresh tokens, in the platform's one held-token type.
     token: HeldToken,
     id_token: Secret,
@@ -192,7 +193,7 @@ impl Session {
         }
     }
 
-    fn access_valid(&self, now: i64) -> bool {
+    fn access_valid(&self, now: Instant) -> bool {
         self.token.usable(now, Margin::None)
     }
 
@@ -236,7 +237,7 @@ struct Table {
     handles: HashMap<HandleDigest, Key>,
     ended: Vec<Ended>,
     /// The clock second of the last sweep by a sign-in.
-    swept_at: Option<i64>,
+    swept_at: Option<Instant>,
 }
 
 impl Table {
@@ -266,7 +267,7 @@ impl Table {
     }
 
     /// Remove the session of `key`; says when it was to end.
-    fn remove(&mut self, key: &Key) -> Option<i64> {
+    fn remove(&mut self, key: &Key) -> Option<Instant> {
         let old = self.sessions.remove(key)?;
         self.handles.remove(&old.handle);
         let ends_at = old.ends_at;
@@ -287,7 +288,7 @@ impl Table {
     }
 
     /// Forget every session past its end at `now`.
-    fn sweep(&mut self, now: i64) {
+    fn sweep(&mut self, now: Instant) {
         self.retain(|_, s| now < s.ends_at);
         self.swept_at = Some(now);
     }
@@ -295,7 +296,7 @@ impl Table {
     /// Make room for the session of `key` under `max` sessions: sweep
     /// (once per clock second unless at the cap), then end the session
     /// closest to its end while still at the cap.
-    fn make_room(&mut self, key: &Key, max: usize, now: i64) {
+    fn make_room(&mut self, key: &Key, max: usize, now: Instant) {
         if self.swept_at != Some(now) {
             self.sweep(now);
         }
@@ -432,8 +433,8 @@ impl ConsumerSessions {
         org: &OrgId,
         consumer: &ConsumerId,
         signed_in: SignedIn,
-        now: i64,
-        ends_at: i64,
+        now: Instant,
+        ends_at: Instant,
     ) -> SessionHandle {
         let (handle, digest) = SessionHandle::generate();
         let mut token = HeldToken::new(
@@ -479,7 +480,7 @@ impl ConsumerSessions {
     }
 
     /// [`Self::authenticate`] without the credential check.
-    fn resolve(&self, org: &OrgId, presented: &str, now: i64) -> Option<Authenticated> {
+    fn resolve(&self, org: &OrgId, presented: &str, now: Instant) -> Option<Authenticated> {
         let digest = HandleDigest::of_presented(presented)?;
         let mut map = self.lock();
         let key = map.by_handle(&digest)?.clone();
@@ -499,7 +500,7 @@ impl ConsumerSessions {
 
     /// End the session of `consumer`: its tokens are purged and revoked.
     /// False if it had none (or it had already ended).
-    pub fn end(&self, org: &OrgId, consumer: &ConsumerId, now: i64) -> bool {
+    pub fn end(&self, org: &OrgId, consumer: &ConsumerId, now: Instant) -> bool {
         self.lock()
             .remove(&(org.clone(), consumer.clone()))
             .is_some_and(|ends_at| now < ends_at)
@@ -513,7 +514,7 @@ impl ConsumerSessions {
 
     /// The consumers of `org` with a live session, sorted. Sessions past
     /// their end are forgotten on the way.
-    pub fn consumers(&self, org: &OrgId, now: i64) -> Vec<ConsumerId> {
+    pub fn consumers(&self, org: &OrgId, now: Instant) -> Vec<ConsumerId> {
         let mut map = self.lock();
         map.sweep(now);
         let mut out: Vec<ConsumerId> = map
@@ -526,7 +527,7 @@ impl ConsumerSessions {
     }
 
     /// When the session of `consumer` ends, if it is live.
-    pub fn ends_at(&self, org: &OrgId, consumer: &ConsumerId, now: i64) -> Option<i64> {
+    pub fn ends_at(&self, org: &OrgId, consumer: &ConsumerId, now: Instant) -> Option<Instant> {
         self.lock()
             .get(&(org.clone(), consumer.clone()))
             .map(|s| s.ends_at)
@@ -543,12 +544,12 @@ impl ConsumerSessions {
             .get_mut(&key)
             .filter(|s| s.serial == signed_in.session.0)
         {
-            s.token.expires_at = Some(i64::MIN);
+            s.token.expires_at = Some(Instant::MIN);
         }
     }
 
     /// The live session of `key` (the session `only`, if given).
-    fn find(&self, key: &Key, only: Option<u64>, now: i64) -> Found {
+    fn find(&self, key: &Key, only: Option<u64>, now: Instant) -> Found {
         let mut map = self.lock();
         let Some(s) = map.get(key) else {
             return Found::None;
@@ -718,6 +719,10 @@ impl ConsumerSessions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(secs: i64) -> crate::clock::Instant {
+        crate::clock::Instant::from_unix_secs(secs)
+    }
     use std::time::Duration;
 
     fn signed_in(at: &str, ttl: Option<u64>) -> SignedIn {
@@ -766,30 +771,33 @@ mod tests {
         let demo = OrgId::parse("demo").unwrap();
         let other = OrgId::parse("other").unwrap();
         let alice = ConsumerId::parse("alice").unwrap();
-        sessions.start(&demo, &alice, signed_in("at-1", Some(300)), 0, 100);
+        sessions.start(&demo, &alice, signed_in("at-1", Some(300)), at(0), at(100));
         assert!(
-            matches!(sessions.find(&(demo.clone(), alice.clone()), None, 10), Found::Fresh(t) if t.access_token.expose() == "at-1")
+            matches!(sessions.find(&(demo.clone(), alice.clone()), None, at(10)), Found::Fresh(t) if t.access_token.expose() == "at-1")
         );
         assert!(matches!(
-            sessions.find(&(other.clone(), alice.clone()), None, 10),
+            sessions.find(&(other.clone(), alice.clone()), None, at(10)),
             Found::None
         ));
-        assert_eq!(sessions.consumers(&demo, 99), vec![alice.clone()]);
+        assert_eq!(sessions.consumers(&demo, at(99)), vec![alice.clone()]);
         assert!(matches!(
-            sessions.find(&(demo.clone(), alice.clone()), None, 100),
+            sessions.find(&(demo.clone(), alice.clone()), None, at(100)),
             Found::None
         ));
-        assert!(sessions.consumers(&demo, 0).is_empty(), "purged at its end");
-        assert!(!sessions.end(&demo, &alice, 0));
+        assert!(
+            sessions.consumers(&demo, at(0)).is_empty(),
+            "purged at its end"
+        );
+        assert!(!sessions.end(&demo, &alice, at(0)));
 
-        sessions.start(&demo, &alice, signed_in("at-2", Some(50)), 0, 100);
+        sessions.start(&demo, &alice, signed_in("at-2", Some(50)), at(0), at(100));
         assert!(matches!(
-            sessions.find(&(demo.clone(), alice.clone()), None, 50),
+            sessions.find(&(demo.clone(), alice.clone()), None, at(50)),
             Found::Stale { .. }
         ));
-        assert!(sessions.end(&demo, &alice, 60));
+        assert!(sessions.end(&demo, &alice, at(60)));
         assert!(matches!(
-            sessions.find(&(demo.clone(), alice.clone()), None, 60),
+            sessions.find(&(demo.clone(), alice.clone()), None, at(60)),
             Found::None
         ));
         let debug = format!("{sessions:?}");
@@ -802,16 +810,16 @@ mod tests {
         let sessions = ConsumerSessions::new(revoker).with_max(2);
         let demo = OrgId::parse("demo").unwrap();
         let [a, b, c] = ["a", "b", "c"].map(|c| ConsumerId::parse(c).unwrap());
-        sessions.start(&demo, &a, signed_in("at-a", None), 0, 300);
-        sessions.start(&demo, &b, signed_in("at-b", None), 0, 200);
+        sessions.start(&demo, &a, signed_in("at-a", None), at(0), at(300));
+        sessions.start(&demo, &b, signed_in("at-b", None), at(0), at(200));
         // A new sign-in of a consumer with a session replaces it: no room needed.
-        sessions.start(&demo, &a, signed_in("at-a2", None), 1, 400);
+        sessions.start(&demo, &a, signed_in("at-a2", None), at(1), at(400));
         assert_eq!(sessions.len(), 2);
-        sessions.start(&demo, &c, signed_in("at-c", None), 2, 500);
+        sessions.start(&demo, &c, signed_in("at-c", None), at(2), at(500));
         assert_eq!(sessions.len(), 2);
-        assert_eq!(sessions.ends_at(&demo, &b, 2), None, "b ended first");
-        assert_eq!(sessions.ends_at(&demo, &a, 2), Some(400));
-        assert_eq!(sessions.ends_at(&demo, &c, 2), Some(500));
+        assert_eq!(sessions.ends_at(&demo, &b, at(2)), None, "b ended first");
+        assert_eq!(sessions.ends_at(&demo, &a, at(2)), Some(at(400)));
+        assert_eq!(sessions.ends_at(&demo, &c, at(2)), Some(at(500)));
         let revoked: Vec<String> = revoked
             .lock()
             .unwrap()
@@ -828,33 +836,39 @@ mod tests {
         let other = OrgId::parse("other").unwrap();
         let alice = ConsumerId::parse("alice").unwrap();
         let bob = ConsumerId::parse("bob").unwrap();
-        let a = sessions.start(&demo, &alice, signed_in("at-a", Some(300)), 0, 100);
-        let b = sessions.start(&demo, &bob, signed_in("at-b", Some(300)), 0, 100);
+        let a = sessions.start(&demo, &alice, signed_in("at-a", Some(300)), at(0), at(100));
+        let b = sessions.start(&demo, &bob, signed_in("at-b", Some(300)), at(0), at(100));
         assert_eq!(
-            consumer(sessions.resolve(&demo, a.expose(), 10)),
+            consumer(sessions.resolve(&demo, a.expose(), at(10))),
             Some(alice.clone())
         );
         assert_eq!(
-            consumer(sessions.resolve(&demo, b.expose(), 10)),
+            consumer(sessions.resolve(&demo, b.expose(), at(10))),
             Some(bob.clone())
         );
-        assert_eq!(sessions.resolve(&other, a.expose(), 10), None);
-        assert_eq!(sessions.resolve(&demo, "not-a-handle", 10), None);
+        assert_eq!(sessions.resolve(&other, a.expose(), at(10)), None);
+        assert_eq!(sessions.resolve(&demo, "not-a-handle", at(10)), None);
         let (never, _) = SessionHandle::generate();
-        assert_eq!(sessions.resolve(&demo, never.expose(), 10), None);
+        assert_eq!(sessions.resolve(&demo, never.expose(), at(10)), None);
 
         // A new sign-in replaces the session and its handle.
-        let a2 = sessions.start(&demo, &alice, signed_in("at-a2", Some(300)), 20, 120);
-        assert_eq!(sessions.resolve(&demo, a.expose(), 20), None);
+        let a2 = sessions.start(
+            &demo,
+            &alice,
+            signed_in("at-a2", Some(300)),
+            at(20),
+            at(120),
+        );
+        assert_eq!(sessions.resolve(&demo, a.expose(), at(20)), None);
         assert_eq!(
-            consumer(sessions.resolve(&demo, a2.expose(), 20)),
+            consumer(sessions.resolve(&demo, a2.expose(), at(20))),
             Some(alice.clone())
         );
 
         // Ended on request, or past its end.
-        assert!(sessions.end(&demo, &alice, 30));
-        assert_eq!(sessions.resolve(&demo, a2.expose(), 30), None);
-        assert_eq!(sessions.resolve(&demo, b.expose(), 100), None);
+        assert!(sessions.end(&demo, &alice, at(30)));
+        assert_eq!(sessions.resolve(&demo, a2.expose(), at(30)), None);
+        assert_eq!(sessions.resolve(&demo, b.expose(), at(100)), None);
         assert!(
             sessions.lock().handles.is_empty(),
             "no handle outlives its session"
@@ -868,12 +882,12 @@ mod tests {
         let demo = OrgId::parse("demo").unwrap();
         let other = OrgId::parse("other").unwrap();
         let alice = ConsumerId::parse("alice").unwrap();
-        let a = sessions.start(&demo, &alice, signed_in("at", None), 0, 100);
-        let o = sessions.start(&other, &alice, signed_in("at", None), 0, 100);
+        let a = sessions.start(&demo, &alice, signed_in("at", None), at(0), at(100));
+        let o = sessions.start(&other, &alice, signed_in("at", None), at(0), at(100));
         sessions.end_all(&demo);
-        assert_eq!(sessions.resolve(&demo, a.expose(), 1), None);
+        assert_eq!(sessions.resolve(&demo, a.expose(), at(1)), None);
         assert_eq!(
-            consumer(sessions.resolve(&other, o.expose(), 1)),
+            consumer(sessions.resolve(&other, o.expose(), at(1))),
             Some(alice)
         );
         assert_eq!(sessions.lock().handles.len(), 1);
@@ -884,15 +898,15 @@ mod tests {
         let sessions = ConsumerSessions::default();
         let demo = OrgId::parse("demo").unwrap();
         let alice = ConsumerId::parse("alice").unwrap();
-        let handle = sessions.start(&demo, &alice, signed_in("at", None), 0, 100);
+        let handle = sessions.start(&demo, &alice, signed_in("at", None), at(0), at(100));
         assert!(matches!(
-            sessions.find(&(demo.clone(), alice.clone()), None, 99),
+            sessions.find(&(demo.clone(), alice.clone()), None, at(99)),
             Found::Fresh(_)
         ));
-        let signed_in_as = sessions.resolve(&demo, handle.expose(), 1).unwrap();
+        let signed_in_as = sessions.resolve(&demo, handle.expose(), at(1)).unwrap();
         sessions.access_refused(&demo, &signed_in_as);
         assert!(matches!(
-            sessions.find(&(demo.clone(), alice.clone()), None, 1),
+            sessions.find(&(demo.clone(), alice.clone()), None, at(1)),
             Found::Stale { .. }
         ));
     }
@@ -903,35 +917,35 @@ mod tests {
         let demo = OrgId::parse("demo").unwrap();
         let alice = ConsumerId::parse("alice").unwrap();
         let key = (demo.clone(), alice.clone());
-        let first = sessions.start(&demo, &alice, signed_in("at-1", None), 0, 100);
-        let opened = sessions.resolve(&demo, first.expose(), 1).unwrap();
+        let first = sessions.start(&demo, &alice, signed_in("at-1", None), at(0), at(100));
+        let opened = sessions.resolve(&demo, first.expose(), at(1)).unwrap();
         let only = Some(opened.session.0);
         assert!(
-            matches!(sessions.find(&key, only, 2), Found::Fresh(t) if t.access_token.expose() == "at-1")
+            matches!(sessions.find(&key, only, at(2)), Found::Fresh(t) if t.access_token.expose() == "at-1")
         );
 
         // The same consumer signs in again: the old conversation gets
         // nothing from the new session, which stays for the new one.
-        let second = sessions.start(&demo, &alice, signed_in("at-2", None), 3, 100);
-        let reopened = sessions.resolve(&demo, second.expose(), 4).unwrap();
+        let second = sessions.start(&demo, &alice, signed_in("at-2", None), at(3), at(100));
+        let reopened = sessions.resolve(&demo, second.expose(), at(4)).unwrap();
         assert_ne!(opened.session, reopened.session);
-        assert!(matches!(sessions.find(&key, only, 5), Found::None));
+        assert!(matches!(sessions.find(&key, only, at(5)), Found::None));
         assert!(matches!(
-            sessions.find(&key, Some(reopened.session.0), 5),
+            sessions.find(&key, Some(reopened.session.0), at(5)),
             Found::Fresh(t) if t.access_token.expose() == "at-2"
         ));
-        assert!(matches!(sessions.find(&key, None, 5), Found::Fresh(_)));
+        assert!(matches!(sessions.find(&key, None, at(5)), Found::Fresh(_)));
 
         // A 401 seen by the old conversation does not touch the new session.
         sessions.access_refused(&demo, &opened);
-        assert!(matches!(sessions.find(&key, None, 6), Found::Fresh(_)));
+        assert!(matches!(sessions.find(&key, None, at(6)), Found::Fresh(_)));
 
         // Ended, then signed in anew: still nothing for the old ones.
-        assert!(sessions.end(&demo, &alice, 7));
-        sessions.start(&demo, &alice, signed_in("at-3", None), 8, 100);
-        assert!(matches!(sessions.find(&key, only, 9), Found::None));
+        assert!(sessions.end(&demo, &alice, at(7)));
+        sessions.start(&demo, &alice, signed_in("at-3", None), at(8), at(100));
+        assert!(matches!(sessions.find(&key, only, at(9)), Found::None));
         assert!(matches!(
-            sessions.find(&key, Some(reopened.session.0), 9),
+            sessions.find(&key, Some(reopened.session.0), at(9)),
             Found::None
         ));
     }
@@ -962,39 +976,39 @@ mod tests {
         let rt = || Some("rt".to_string());
 
         // Ended on request.
-        sessions.start(&demo, &alice, signed_in("at-a1", None), 0, 100);
+        sessions.start(&demo, &alice, signed_in("at-a1", None), at(0), at(100));
         assert!(taken().is_empty(), "a live session is not revoked");
-        assert!(sessions.end(&demo, &alice, 1));
+        assert!(sessions.end(&demo, &alice, at(1)));
         assert_eq!(taken(), [("demo/alice".into(), "at-a1".into(), rt())]);
 
         // Replaced by a new sign-in.
-        sessions.start(&demo, &alice, signed_in("at-a2", None), 2, 100);
-        sessions.start(&demo, &alice, signed_in("at-a3", None), 3, 100);
+        sessions.start(&demo, &alice, signed_in("at-a2", None), at(2), at(100));
+        sessions.start(&demo, &alice, signed_in("at-a3", None), at(3), at(100));
         assert_eq!(taken(), [("demo/alice".into(), "at-a2".into(), rt())]);
 
         // Past its lifetime, noticed by a look-up of the session...
-        sessions.start(&demo, &bob, signed_in("at-b", None), 3, 10);
+        sessions.start(&demo, &bob, signed_in("at-b", None), at(3), at(10));
         assert!(matches!(
-            sessions.find(&(demo.clone(), bob.clone()), None, 10),
+            sessions.find(&(demo.clone(), bob.clone()), None, at(10)),
             Found::None
         ));
         assert_eq!(taken(), [("demo/bob".into(), "at-b".into(), rt())]);
         // ... of its handle ...
-        let h = sessions.start(&demo, &bob, signed_in("at-b2", None), 11, 20);
-        assert_eq!(sessions.resolve(&demo, h.expose(), 20), None);
+        let h = sessions.start(&demo, &bob, signed_in("at-b2", None), at(11), at(20));
+        assert_eq!(sessions.resolve(&demo, h.expose(), at(20)), None);
         assert_eq!(taken(), [("demo/bob".into(), "at-b2".into(), rt())]);
         // ... by the sweep of a sign-in, or of a listing.
-        sessions.start(&demo, &bob, signed_in("at-b3", None), 21, 30);
-        sessions.start(&other, &carol, signed_in("at-c", None), 31, 100);
+        sessions.start(&demo, &bob, signed_in("at-b3", None), at(21), at(30));
+        sessions.start(&other, &carol, signed_in("at-c", None), at(31), at(100));
         assert_eq!(taken(), [("demo/bob".into(), "at-b3".into(), rt())]);
-        sessions.start(&demo, &bob, signed_in("at-b4", None), 32, 40);
-        assert_eq!(sessions.consumers(&demo, 40), vec![alice.clone()]);
+        sessions.start(&demo, &bob, signed_in("at-b4", None), at(32), at(40));
+        assert_eq!(sessions.consumers(&demo, at(40)), vec![alice.clone()]);
         assert_eq!(taken(), [("demo/bob".into(), "at-b4".into(), rt())]);
 
         // Every session of an organisation at once.
         sessions.end_all(&demo);
         assert_eq!(taken(), [("demo/alice".into(), "at-a3".into(), rt())]);
-        assert_eq!(sessions.consumers(&other, 41), vec![carol]);
+        assert_eq!(sessions.consumers(&other, at(41)), vec![carol]);
         assert!(taken().is_empty());
     }
 }

@@ -37,13 +37,14 @@ use serde_json::json;
 use crate::platform::PlatformState;
 use crate::secret::Secret;
 
+use super::ConversationId;
 pub use crate::platform::web::error;
 
 pub(crate) fn bad_json(e: JsonRejection) -> Response {
     error(StatusCode::BAD_REQUEST, "invalid_request", e.body_text())
 }
 
-pub(crate) fn unknown(id: &str) -> Response {
+pub(crate) fn unknown(id: &ConversationId) -> Response {
     error(
         StatusCode::NOT_FOUND,
         "not_found",
@@ -75,7 +76,7 @@ fn session_refused() -> Box<Response> {
 }
 
 /// Open a conversation; the checks shared with the chat page.
-pub fn open(state: &PlatformState, body: OpenBody) -> Result<String, Box<Response>> {
+pub fn open(state: &PlatformState, body: OpenBody) -> Result<ConversationId, Box<Response>> {
     let Some(org) = state.org(&body.org) else {
         return Err(Box::new(error(
             StatusCode::BAD_REQUEST,
@@ -151,7 +152,10 @@ pub async fn create(
     }
 }
 
-pub async fn transcript(State(state): State<PlatformState>, Path(id): Path<String>) -> Response {
+pub async fn transcript(
+    State(state): State<PlatformState>,
+    Path(id): Path<ConversationId>,
+) -> Response {
     state
         .conversations
         .read(&id, |c| {
@@ -169,7 +173,10 @@ pub async fn transcript(State(state): State<PlatformState>, Path(id): Path<Strin
         .unwrap_or_else(|| unknown(&id))
 }
 
-pub async fn events(State(state): State<PlatformState>, Path(id): Path<String>) -> Response {
+pub async fn events(
+    State(state): State<PlatformState>,
+    Path(id): Path<ConversationId>,
+) -> Response {
     state
         .conversations
         .read(&id, |c| {
@@ -178,14 +185,17 @@ pub async fn events(State(state): State<PlatformState>, Path(id): Path<String>) 
         .unwrap_or_else(|| unknown(&id))
 }
 
-pub async fn context(State(state): State<PlatformState>, Path(id): Path<String>) -> Response {
+pub async fn context(
+    State(state): State<PlatformState>,
+    Path(id): Path<ConversationId>,
+) -> Response {
     match state.conversations.context(&id) {
         Some(view) => Json(view).into_response(),
         None => unknown(&id),
     }
 }
 
-pub async fn close(State(state): State<PlatformState>, Path(id): Path<String>) -> Response {
+pub async fn close(State(state): State<PlatformState>, Path(id): Path<ConversationId>) -> Response {
     if state.conversations.close(&id, state.clock.now()) {
         StatusCode::NO_CONTENT.into_response()
     } else {

@@ -31,17 +31,62 @@
 
 pub mod http;
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::consumer_sessions::Authenticated;
 use super::events::{EventKind, EventLog};
 use super::oauth::held_token::{HeldToken, Margin};
 use super::org::OrgId;
+use crate::clock::Instant;
 use crate::secret::Secret;
+
+/// A conversation's id: 128 random bits, base64url, issued by
+/// [`Conversations::open`] and unguessable. Read from a path or a body as
+/// any string: an id that was never issued simply names no conversation.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ConversationId(String);
+
+impl ConversationId {
+    fn generate() -> Self {
+        Self(crate::secret::random_token(16))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// As the text, like the string it replaced.
+impl fmt::Debug for ConversationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for ConversationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for ConversationId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for ConversationId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
 
 /// Who said a line of the transcript.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -73,7 +118,7 @@ impl Reply {
 #[derive(Clone, Debug, Serialize)]
 pub struct Message {
     pub from: Party,
-    pub at: i64,
+    pub at: Instant,
     pub text: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
@@ -88,7 +133,7 @@ pub type AccessToken = HeldToken;
 /// One conversation.
 #[derive(Debug)]
 pub struct Conversation {
-    pub id: String,
+    pub id: ConversationId,
     pub org: OrgId,
     pub bot: String,
     /// The consumer the conversation is with: the authenticated one, or a
@@ -101,14 +146,14 @@ pub struct Conversation {
     pub events: EventLog,
     token: Option<AccessToken>,
     /// When something last happened in it (shared clock).
-    last_active: i64,
+    last_active: Instant,
     /// When it was closed.
-    closed_at: Option<i64>,
+    closed_at: Option<Instant>,
 }
 
 impl Conversation {
     /// Close: the token goes, the transcript and events stay.
-    fn close(&mut self, now: i64) {
+    fn close(&mut self, now: Instant) {
         if !self.closed {
             self.closed = true;
             self.closed_at = Some(now);
@@ -145,7 +190,7 @@ impl Default for ConversationLimits {
 /// What a flow needs to know about a conversation (no token).
 #[derive(Clone, Debug)]
 pub struct ConvInfo {
-    pub id: String,
+    pub id: ConversationId,
     pub org: OrgId,
     pub bot: String,
     pub consumer_id: Option<String>,
@@ -169,7 +214,7 @@ pub enum TokenCheck {
 #[derive(Clone, Debug, Serialize)]
 pub struct ContextView {
     pub access_token_present: bool,
-    pub access_token_expires_at: Option<i64>,
+    pub access_token_expires_at: Option<Instant>,
     /// Always false: there is nowhere to keep one.
     pub refresh_token_present: bool,
 }
@@ -177,11 +222,11 @@ pub struct ContextView {
 /// Every conversation of the platform.
 #[derive(Clone)]
 pub struct Conversations {
-    inner: Arc<Mutex<HashMap<String, Conversation>>>,
+    inner: Arc<Mutex<HashMap<ConversationId, Conversation>>>,
     /// The id of each conversation whose transcript changed, for pages
     /// that follow it (`GET /chat/{id}/updates`). A follower that lags
     /// misses ids, and reads the transcript afresh on the next one.
-    changes: tokio::sync::broadcast::Sender<String>,
+    changes: tokio::sync::broadcast::Sender<ConversationId>,
     limits: Arc<ConversationLimits>,
     /// The clock second of the last sweep.
     swept_at: Arc<AtomicI64>,
@@ -218,20 +263,20 @@ impl Conversations {
 
     /// Close the conversations idle for `idle_secs`, forget those closed
     /// for `closed_retain_secs`. Returns how many were forgotten.
-    pub fn sweep(&self, now: i64) -> usize {
-        self.swept_at.store(now, Ordering::Relaxed);
+    pub fn sweep(&self, now: Instant) -> usize {
+        self.swept_at.store(now.unix_secs(), Ordering::Relaxed);
         let mut closed = Vec::new();
         let forgotten = {
             let mut map = self.lock();
             for c in map.values_mut() {
-                if !c.closed && now - c.last_active >= self.limits.idle_secs {
+                if !c.closed && now.secs_since(c.last_active) >= self.limits.idle_secs {
                     c.close(now);
                     closed.push(c.id.clone());
                 }
             }
             let before = map.len();
             let keep = self.limits.closed_retain_secs;
-            map.retain(|_, c| c.closed_at.is_none_or(|at| now - at < keep));
+            map.retain(|_, c| c.closed_at.is_none_or(|at| now.secs_since(at) < keep));
             before - map.len()
         };
         for id in closed {
@@ -243,7 +288,7 @@ impl Conversations {
     /// Make room for one more: forget the conversation closed longest
     /// ago, or else the open one idle longest (its token goes with it).
     /// A scan of the conversations, only at the cap.
-    fn make_room(&self, map: &mut HashMap<String, Conversation>) {
+    fn make_room(&self, map: &mut HashMap<ConversationId, Conversation>) {
         while map.len() >= self.limits.max.max(1) {
             let victim = map
                 .values()
@@ -256,16 +301,16 @@ impl Conversations {
     }
 
     /// Follow the transcript changes of every conversation (by id).
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<String> {
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ConversationId> {
         self.changes.subscribe()
     }
 
-    fn changed(&self, id: &str) {
+    fn changed(&self, id: &ConversationId) {
         // Nobody following is not an error.
-        let _ = self.changes.send(id.to_string());
+        let _ = self.changes.send(id.clone());
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Conversation>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<ConversationId, Conversation>> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -277,16 +322,16 @@ impl Conversations {
         bot: String,
         consumer_id: Option<String>,
         authenticated: Option<Authenticated>,
-        now: i64,
-    ) -> String {
+        now: Instant,
+    ) -> ConversationId {
         let consumer_id = match &authenticated {
             Some(a) => Some(a.consumer.as_str().to_string()),
             None => consumer_id,
         };
-        if self.swept_at.load(Ordering::Relaxed) != now {
+        if self.swept_at.load(Ordering::Relaxed) != now.unix_secs() {
             self.sweep(now);
         }
-        let id = crate::secret::random_token(16);
+        let id = ConversationId::generate();
         let mut events = EventLog::default();
         events.push(now, EventKind::ConversationOpened);
         let mut map = self.lock();
@@ -310,7 +355,7 @@ impl Conversations {
         id
     }
 
-    pub fn info(&self, id: &str) -> Option<ConvInfo> {
+    pub fn info(&self, id: &ConversationId) -> Option<ConvInfo> {
         self.lock().get(id).map(|c| ConvInfo {
             id: c.id.clone(),
             org: c.org.clone(),
@@ -322,11 +367,11 @@ impl Conversations {
     }
 
     /// Read a conversation under the lock.
-    pub fn read<R>(&self, id: &str, f: impl FnOnce(&Conversation) -> R) -> Option<R> {
+    pub fn read<R>(&self, id: &ConversationId, f: impl FnOnce(&Conversation) -> R) -> Option<R> {
         self.lock().get(id).map(f)
     }
 
-    pub fn event(&self, id: &str, now: i64, kind: EventKind) {
+    pub fn event(&self, id: &ConversationId, now: Instant, kind: EventKind) {
         if let Some(c) = self.lock().get_mut(id) {
             c.events.push(now, kind);
             c.last_active = c.last_active.max(now);
@@ -335,7 +380,7 @@ impl Conversations {
     }
 
     /// Append a consumer message.
-    pub fn heard(&self, id: &str, now: i64, text: &str) {
+    pub fn heard(&self, id: &ConversationId, now: Instant, text: &str) {
         if let Some(c) = self.lock().get_mut(id) {
             c.transcript.push(Message {
                 from: Party::Consumer,
@@ -350,7 +395,7 @@ impl Conversations {
     }
 
     /// Append a bot message (not to a closed conversation).
-    pub fn say(&self, id: &str, now: i64, reply: &Reply) {
+    pub fn say(&self, id: &ConversationId, now: Instant, reply: &Reply) {
         if let Some(c) = self.lock().get_mut(id).filter(|c| !c.closed) {
             c.transcript.push(Message {
                 from: Party::Bot,
@@ -364,7 +409,7 @@ impl Conversations {
     }
 
     /// The token to use now, purging it if its expiry has passed.
-    pub fn token(&self, id: &str, now: i64) -> TokenCheck {
+    pub fn token(&self, id: &ConversationId, now: Instant) -> TokenCheck {
         let mut map = self.lock();
         let Some(c) = map.get_mut(id).filter(|c| !c.closed) else {
             return TokenCheck::Absent;
@@ -381,7 +426,7 @@ impl Conversations {
 
     /// Keep `token` in this conversation's context; false (and the token
     /// dropped) if the conversation is gone or closed.
-    pub fn store_token(&self, id: &str, token: AccessToken) -> bool {
+    pub fn store_token(&self, id: &ConversationId, token: AccessToken) -> bool {
         match self.lock().get_mut(id).filter(|c| !c.closed) {
             Some(c) => {
                 c.token = Some(token);
@@ -391,13 +436,13 @@ impl Conversations {
         }
     }
 
-    pub fn drop_token(&self, id: &str) {
+    pub fn drop_token(&self, id: &ConversationId) {
         if let Some(c) = self.lock().get_mut(id) {
             c.token = None;
         }
     }
 
-    pub fn context(&self, id: &str) -> Option<ContextView> {
+    pub fn context(&self, id: &ConversationId) -> Option<ContextView> {
         self.read(id, |c| ContextView {
             access_token_present: c.token.is_some(),
             access_token_expires_at: c.token.as_ref().and_then(|t| t.expires_at),
@@ -408,7 +453,7 @@ impl Conversations {
     /// Close: the context is purged; transcript and events stay readable
     /// for [`ConversationLimits::closed_retain_secs`]. False for an
     /// unknown id.
-    pub fn close(&self, id: &str, now: i64) -> bool {
+    pub fn close(&self, id: &ConversationId, now: Instant) -> bool {
         match self.lock().get_mut(id) {
             Some(c) => {
                 c.close(now);
@@ -423,26 +468,30 @@ impl Conversations {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(secs: i64) -> crate::clock::Instant {
+        crate::clock::Instant::from_unix_secs(secs)
+    }
     use crate::platform::consumer_sessions::{ConsumerId, SessionId};
 
     #[test]
     fn tokens_expire_on_the_given_clock_and_closing_purges() {
         let convs = Conversations::default();
         let org = OrgId::parse("demo").unwrap();
-        let a = convs.open(org.clone(), "bot".into(), Some("alice".into()), None, 0);
-        let b = convs.open(org, "bot".into(), Some("alice".into()), None, 0);
-        assert!(convs.store_token(&a, AccessToken::new(Secret::new("at-1"), Some(100), 0)));
-        assert!(matches!(convs.token(&b, 50), TokenCheck::Absent));
-        assert!(matches!(convs.token(&a, 99), TokenCheck::Valid(t) if t.expose() == "at-1"));
-        assert!(matches!(convs.token(&a, 100), TokenCheck::Expired));
-        assert!(matches!(convs.token(&a, 100), TokenCheck::Absent));
-        convs.store_token(&a, AccessToken::new(Secret::new("at-2"), None, 0));
+        let a = convs.open(org.clone(), "bot".into(), Some("alice".into()), None, at(0));
+        let b = convs.open(org, "bot".into(), Some("alice".into()), None, at(0));
+        assert!(convs.store_token(&a, AccessToken::new(Secret::new("at-1"), Some(100), at(0))));
+        assert!(matches!(convs.token(&b, at(50)), TokenCheck::Absent));
+        assert!(matches!(convs.token(&a, at(99)), TokenCheck::Valid(t) if t.expose() == "at-1"));
+        assert!(matches!(convs.token(&a, at(100)), TokenCheck::Expired));
+        assert!(matches!(convs.token(&a, at(100)), TokenCheck::Absent));
+        convs.store_token(&a, AccessToken::new(Secret::new("at-2"), None, at(0)));
         let debug = convs.read(&a, |c| format!("{c:?}")).unwrap();
         assert!(!debug.contains("at-2"), "{debug}");
-        assert!(convs.close(&a, 1));
-        assert!(matches!(convs.token(&a, 1), TokenCheck::Absent));
+        assert!(convs.close(&a, at(1)));
+        assert!(matches!(convs.token(&a, at(1)), TokenCheck::Absent));
         assert!(!convs.context(&a).unwrap().access_token_present);
-        assert!(!convs.store_token(&a, AccessToken::new(Secret::new("late"), None, 0)));
+        assert!(!convs.store_token(&a, AccessToken::new(Secret::new("late"), None, at(0))));
     }
 
     fn limits(idle_secs: i64, closed_retain_secs: i64, max: usize) -> ConversationLimits {
@@ -453,27 +502,27 @@ mod tests {
         }
     }
 
-    fn open(convs: &Conversations, now: i64) -> String {
+    fn open(convs: &Conversations, now: Instant) -> ConversationId {
         convs.open(OrgId::parse("demo").unwrap(), "bot".into(), None, None, now)
     }
 
     #[test]
     fn idle_conversations_close_and_closed_ones_are_forgotten_on_the_clock() {
         let convs = Conversations::new(limits(100, 50, 10));
-        let quiet = open(&convs, 0);
-        let busy = open(&convs, 0);
-        assert!(convs.store_token(&quiet, AccessToken::new(Secret::new("t"), None, 0)));
-        convs.heard(&busy, 90, "still here");
-        convs.sweep(99);
+        let quiet = open(&convs, at(0));
+        let busy = open(&convs, at(0));
+        assert!(convs.store_token(&quiet, AccessToken::new(Secret::new("t"), None, at(0))));
+        convs.heard(&busy, at(90), "still here");
+        convs.sweep(at(99));
         assert!(!convs.info(&quiet).unwrap().closed);
-        convs.sweep(100);
+        convs.sweep(at(100));
         assert!(convs.info(&quiet).unwrap().closed, "idle for 100 s");
         assert!(!convs.context(&quiet).unwrap().access_token_present);
         assert!(!convs.info(&busy).unwrap().closed);
         // Closed at 100: readable until 150.
-        convs.sweep(149);
+        convs.sweep(at(149));
         assert!(convs.read(&quiet, |c| c.transcript.len()).is_some());
-        convs.sweep(150);
+        convs.sweep(at(150));
         assert!(convs.info(&quiet).is_none());
         assert!(convs.info(&busy).is_some());
         assert_eq!(convs.len(), 1);
@@ -482,25 +531,25 @@ mod tests {
     #[test]
     fn opening_sweeps_once_per_second() {
         let convs = Conversations::new(limits(100, 0, 10));
-        let a = open(&convs, 0);
-        convs.close(&a, 5);
+        let a = open(&convs, at(0));
+        convs.close(&a, at(5));
         assert_eq!(convs.len(), 1, "closing forgets nothing by itself");
-        open(&convs, 6);
+        open(&convs, at(6));
         assert!(convs.info(&a).is_none(), "the next open swept it");
     }
 
     #[test]
     fn at_the_cap_closed_conversations_go_first_then_the_idle_longest() {
         let convs = Conversations::new(limits(1000, 1000, 3));
-        let old_open = open(&convs, 0);
-        let closed = open(&convs, 1);
-        let recent = open(&convs, 2);
-        convs.close(&closed, 3);
-        convs.heard(&old_open, 4, "hello");
-        let fourth = open(&convs, 5);
+        let old_open = open(&convs, at(0));
+        let closed = open(&convs, at(1));
+        let recent = open(&convs, at(2));
+        convs.close(&closed, at(3));
+        convs.heard(&old_open, at(4), "hello");
+        let fourth = open(&convs, at(5));
         assert!(convs.info(&closed).is_none());
         assert_eq!(convs.len(), 3);
-        let fifth = open(&convs, 6);
+        let fifth = open(&convs, at(6));
         assert!(convs.info(&recent).is_none(), "idle since 2");
         for id in [&old_open, &fourth, &fifth] {
             assert!(convs.info(id).is_some());
@@ -515,8 +564,8 @@ mod tests {
             consumer: ConsumerId::parse("alice").unwrap(),
             session: SessionId::numbered(7),
         };
-        let labelled = convs.open(org.clone(), "bot".into(), Some("alice".into()), None, 0);
-        let signed_in = convs.open(org, "bot".into(), None, Some(alice.clone()), 0);
+        let labelled = convs.open(org.clone(), "bot".into(), Some("alice".into()), None, at(0));
+        let signed_in = convs.open(org, "bot".into(), None, Some(alice.clone()), at(0));
         let info = convs.info(&labelled).unwrap();
         assert_eq!(info.consumer_id.as_deref(), Some("alice"));
         assert_eq!(info.authenticated, None);

@@ -87,7 +87,7 @@ mod tests {
         let ctx = SaveContext {
             org: &org,
             platform_url: "http://127.0.0.1:8402",
-            now: 0,
+            now: crate::clock::Instant::UNIX_EPOCH,
         };
         let input = Input {
             token: token.map(Secret::new),

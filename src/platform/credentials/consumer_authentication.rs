@@ -139,7 +139,7 @@ fn check_url(
             "missing",
             "add client_id: the client id the brand registered for this platform",
         )),
-        Some(id) if id != org.provider.client_id => errors.push(err(
+        Some(id) if org.provider.client_id != id => errors.push(err(
             "client_id",
             "mismatch",
             format!(

@@ -60,7 +60,7 @@ mod tests {
         let ctx = SaveContext {
             org: &org,
             platform_url: "http://127.0.0.1:8402",
-            now: 0,
+            now: crate::clock::Instant::UNIX_EPOCH,
         };
         let errors = from_input(Input {}, &ctx).unwrap_err();
         assert_eq!((errors[0].field, errors[0].code), ("provider", "no_issuer"));
@@ -70,7 +70,7 @@ mod tests {
         let ctx = SaveContext {
             org: &org,
             platform_url: "http://127.0.0.1:8402",
-            now: 0,
+            now: crate::clock::Instant::UNIX_EPOCH,
         };
         assert_eq!(from_input(Input {}, &ctx), Ok(PreAuth {}));
     }

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::{Credential, FieldError, Kind, SaveContext, SaveError, err};
+use crate::clock::Instant;
 use crate::platform::PlatformState;
 use crate::platform::org::Org;
 
@@ -24,7 +25,7 @@ fn build(
     state: &PlatformState,
     org: &Org,
     mut map: Map<String, Value>,
-    created_at: Option<i64>,
+    created_at: Option<Instant>,
 ) -> Result<Credential, Vec<FieldError>> {
     let kind = take_string(&mut map, "type").map_err(|e| vec![e])?;
     let name = take_string(&mut map, "name").map_err(|e| vec![e])?;

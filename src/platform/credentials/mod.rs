@@ -46,6 +46,7 @@ use serde_json::Value;
 pub use consumer_authentication::ConsumerAuth;
 
 use super::org::{Org, OrgId};
+use crate::clock::Instant;
 use crate::secret::Secret;
 use cipher::VaultKey;
 use store::{Store, StoreError};
@@ -106,7 +107,7 @@ pub struct SaveContext<'a> {
     /// The platform's base URL (callbacks are built on it).
     pub platform_url: &'a str,
     /// Now, on the shared clock (certificate validity, ...).
-    pub now: i64,
+    pub now: Instant,
 }
 
 /// The kind of a credential and its kind-specific fields.
@@ -252,8 +253,8 @@ pub struct Credential {
     pub name: String,
     #[serde(flatten)]
     pub kind: Kind,
-    pub created_at: i64,
-    pub updated_at: i64,
+    pub created_at: Instant,
+    pub updated_at: Instant,
 }
 
 impl Credential {
@@ -647,8 +648,8 @@ mod tests {
                 username: "bot".into(),
                 password: Secret::new(password),
             }),
-            created_at: 1,
-            updated_at: 1,
+            created_at: crate::clock::Instant::from_unix_secs(1),
+            updated_at: crate::clock::Instant::from_unix_secs(1),
         }
     }
 
@@ -686,9 +687,9 @@ mod tests {
                     &StoredToken {
                         access_token: Secret::new("canary-at"),
                         refresh_token: Some(Secret::new("canary-rt")),
-                        expires_at: Some(10),
+                        expires_at: Some(crate::clock::Instant::from_unix_secs(10)),
                         scope: None,
-                        obtained_at: 1,
+                        obtained_at: crate::clock::Instant::from_unix_secs(1),
                     },
                 )
                 .unwrap();

@@ -67,6 +67,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde::{Deserialize, Serialize};
 
 use super::{FieldError, SaveContext, err};
+use crate::clock::Instant;
 use crate::secret::Secret;
 pub use client::Clients;
 use keystore::{CertificateFacts, OpenError, Sniffed, StoreFormat, TrustFormat};
@@ -799,7 +800,8 @@ fn trust_store(
 
 /// A date as people read it: `2027-01-04T12:00:00Z` (unix seconds when out
 /// of range).
-pub fn date(unix: i64) -> String {
+pub fn date(at: Instant) -> String {
+    let unix = at.unix_secs();
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()
         .and_then(|t| {
@@ -826,7 +828,7 @@ pub const EXPIRY_WARNING_SECS: i64 = 30 * 24 * 3600;
 /// certificate. Returns the facts reads show.
 fn check(
     m: &Material,
-    now: i64,
+    now: Instant,
     errors: &mut Vec<FieldError>,
     warnings: &mut Vec<Warning>,
 ) -> Option<(CertificateFacts, Vec<CertificateFacts>)> {
@@ -926,9 +928,9 @@ fn check(
                 date(facts.not_after)
             ),
         ));
-    } else if facts.not_after - now < EXPIRY_WARNING_SECS {
+    } else if facts.not_after.secs_since(now) < EXPIRY_WARNING_SECS {
         // Whole days, rounded up: 19 days and 23 hours is "in 20 days".
-        let days = (facts.not_after - now + 86_399) / 86_400;
+        let days = (facts.not_after.secs_since(now) + 86_399) / 86_400;
         warnings.push(Warning::new(
             "key_store",
             "expires_soon",

@@ -34,6 +34,7 @@ use url::Url;
 
 use super::oauth_tokens::{self, ClientAuth, TokenError};
 use super::{FieldError, Kind, SaveContext, StoredToken, err};
+use crate::clock::Instant;
 use crate::platform::PlatformState;
 use crate::platform::credentials::auth::Auth;
 use crate::platform::oauth::state_store::Refused;
@@ -41,6 +42,7 @@ use crate::platform::org::OrgId;
 use crate::platform::web::error;
 use crate::platform::web::{page, page_with_link};
 use crate::secret::{PkceVerifier, Secret, random_token};
+use crate::wire::ClientId;
 
 /// The platform's redirect URI path for this kind (one for every
 /// organisation and credential: the `state` says which).
@@ -61,7 +63,7 @@ const RESERVED: [&str; 7] = [
 /// A saved OAuth 2.0 Authorization Code credential.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OAuthCode {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub client_secret: Secret,
     #[serde(default)]
     pub scope: Option<String>,
@@ -126,7 +128,7 @@ pub fn from_input(input: Input, ctx: &SaveContext<'_>) -> Result<OAuthCode, Vec<
     );
     match (errors.is_empty(), input.client_secret, auth_url, token_url) {
         (true, Some(client_secret), Some(auth_url), Some(token_url)) => Ok(OAuthCode {
-            client_id: input.client_id,
+            client_id: ClientId::new(input.client_id),
             client_secret,
             scope,
             auth_url,
@@ -191,7 +193,7 @@ impl StateRejection {
 
 /// Claim `state` in one step under the lock: of two concurrent callbacks
 /// with the same `state`, exactly one gets it.
-fn claim(state: &PlatformState, value: &str, now: i64) -> Result<Pending, StateRejection> {
+fn claim(state: &PlatformState, value: &str, now: Instant) -> Result<Pending, StateRejection> {
     // The callback path names no organisation: any account's state.
     state
         .oauth_tokens
@@ -237,7 +239,7 @@ pub fn start(state: &PlatformState, org: &OrgId, name: &str, c: OAuthCode) -> Re
     {
         let mut q = url.query_pairs_mut();
         q.append_pair("response_type", "code")
-            .append_pair("client_id", &c.client_id)
+            .append_pair("client_id", c.client_id.as_str())
             .append_pair("redirect_uri", &c.redirect_uri);
         if let Some(scope) = &c.scope {
             q.append_pair("scope", scope);
@@ -255,7 +257,7 @@ pub fn start(state: &PlatformState, org: &OrgId, name: &str, c: OAuthCode) -> Re
             saved: c,
             verifier: PkceVerifier::new(verifier.secret().clone()),
         },
-        now + state.options.state_ttl_secs,
+        now + crate::clock::secs(state.options.state_ttl_secs),
         now,
     );
     tracing::info!("authorization started");
@@ -568,7 +570,7 @@ mod tests {
         let ctx = SaveContext {
             org: &org,
             platform_url: PLATFORM,
-            now: 0,
+            now: crate::clock::Instant::UNIX_EPOCH,
         };
         from_input(input, &ctx).map_err(|e| e.into_iter().map(|e| (e.field, e.code)).collect())
     }

@@ -30,11 +30,12 @@ use crate::platform::PlatformState;
 use crate::platform::credentials::auth::Auth;
 use crate::platform::org::OrgId;
 use crate::secret::Secret;
+use crate::wire::ClientId;
 
 /// A saved OAuth 2.0 Client Credentials credential.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientCredentials {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub client_secret: Secret,
     #[serde(default)]
     pub scope: Option<String>,
@@ -73,7 +74,7 @@ pub fn from_input(
     );
     match (errors.is_empty(), input.client_secret, token_url) {
         (true, Some(client_secret), Some(token_url)) => Ok(ClientCredentials {
-            client_id: input.client_id,
+            client_id: ClientId::new(input.client_id),
             client_secret,
             scope,
             token_url,
@@ -220,7 +221,7 @@ mod tests {
         let ctx = SaveContext {
             org: &org,
             platform_url: "http://127.0.0.1:8402",
-            now: 0,
+            now: crate::clock::Instant::UNIX_EPOCH,
         };
         from_input(input, &ctx).map_err(|e| e.into_iter().map(|e| (e.field, e.code)).collect())
     }

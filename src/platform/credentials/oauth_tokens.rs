@@ -31,7 +31,7 @@ use url::{Host, Url};
 
 use super::oauth2_authorization_code::Pending;
 use super::{FieldError, Kind, StoredToken, err};
-use crate::clock::Clock;
+use crate::clock::{Clock, Instant};
 use crate::platform::PlatformState;
 use crate::platform::oauth::outbound::OutboundLog;
 use crate::platform::oauth::single_flight::{Flight, SingleFlight};
@@ -41,15 +41,16 @@ pub use crate::platform::oauth::token_response::TokenError;
 use crate::platform::oauth::token_response::TokenResponse;
 use crate::platform::org::OrgId;
 use crate::secret::{PkceVerifier, Secret};
+use crate::wire::ClientId;
 
 /// A token is used until this many seconds before its expiry (or a
 /// quarter of its lifetime, when that is shorter), then obtained afresh
 /// ([`crate::platform::oauth::held_token`], `Margin::Early`).
-pub const EXPIRY_MARGIN_SECS: i64 = crate::platform::oauth::held_token::EARLY_SECS;
+pub const EXPIRY_MARGIN_SECS: u64 = crate::platform::oauth::held_token::EARLY_SECS;
 
 /// Whether `token` may still be presented at `now`; a token without
 /// `expires_in` never expires here (the API's 401 drops it).
-pub fn fresh(token: &StoredToken, now: i64) -> bool {
+pub fn fresh(token: &StoredToken, now: Instant) -> bool {
     use crate::platform::oauth::held_token::{Margin, usable};
     usable(token.expires_at, token.obtained_at, now, Margin::Early)
 }
@@ -189,7 +190,7 @@ pub fn scope(value: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String
 
 /// The client side of one credential: who it is and where it asks.
 pub struct ClientAuth<'a> {
-    pub client_id: &'a str,
+    pub client_id: &'a ClientId,
     pub client_secret: &'a Secret,
     pub token_url: &'a Url,
 }
@@ -206,7 +207,7 @@ impl ClientAuth<'_> {
 
 /// The token to keep from a 5.1 response obtained at `now`; the scope is
 /// the one asked for when the response names none (RFC 6749 5.1).
-fn stored(response: TokenResponse, now: i64, asked: Option<&str>) -> StoredToken {
+fn stored(response: TokenResponse, now: Instant, asked: Option<&str>) -> StoredToken {
     let mut token = StoredToken::new(response.access_token, response.expires_in, now);
     token.refresh_token = response.refresh_token;
     token.scope = response.scope.or_else(|| asked.map(str::to_string));
@@ -300,7 +301,7 @@ impl OAuthTokens {
         verifier: &PkceVerifier,
         redirect_uri: &str,
         asked: Option<&str>,
-        now: i64,
+        now: Instant,
     ) -> Result<StoredToken, TokenError> {
         let grant = Grant::AuthorizationCode {
             code,
@@ -317,7 +318,7 @@ impl OAuthTokens {
         client: &ClientAuth<'_>,
         refresh_token: &Secret,
         asked: Option<&str>,
-        now: i64,
+        now: Instant,
     ) -> Result<StoredToken, TokenError> {
         let grant = Grant::RefreshToken {
             refresh_token,
@@ -332,7 +333,7 @@ impl OAuthTokens {
         &self,
         client: &ClientAuth<'_>,
         scope: Option<&str>,
-        now: i64,
+        now: Instant,
     ) -> Result<StoredToken, TokenError> {
         let grant = Grant::ClientCredentials { scope };
         Ok(stored(self.request(client, &grant).await?, now, scope))
@@ -340,7 +341,7 @@ impl OAuthTokens {
 }
 
 /// What a status read shows of a stored token: never a value.
-pub fn status(token: Option<&StoredToken>, now: i64) -> serde_json::Value {
+pub fn status(token: Option<&StoredToken>, now: Instant) -> serde_json::Value {
     match token {
         None => json!({
             "authorized": false,
@@ -437,9 +438,9 @@ mod tests {
         StoredToken {
             access_token: Secret::new("at"),
             refresh_token: None,
-            expires_at,
+            expires_at: expires_at.map(Instant::from_unix_secs),
             scope: None,
-            obtained_at,
+            obtained_at: Instant::from_unix_secs(obtained_at),
         }
     }
 
@@ -477,13 +478,14 @@ mod tests {
     #[test]
     fn a_token_is_renewed_shortly_before_it_expires() {
         let t = token(1000, Some(1300));
-        assert!(fresh(&t, 1269));
-        assert!(!fresh(&t, 1270), "30 s margin");
+        let at = Instant::from_unix_secs;
+        assert!(fresh(&t, at(1269)));
+        assert!(!fresh(&t, at(1270)), "30 s margin");
         // A 40 s token: a quarter of its lifetime, 10 s.
         let short = token(1000, Some(1040));
-        assert!(fresh(&short, 1029));
-        assert!(!fresh(&short, 1030));
-        assert!(fresh(&token(0, None), i64::MAX));
+        assert!(fresh(&short, at(1029)));
+        assert!(!fresh(&short, at(1030)));
+        assert!(fresh(&token(0, None), Instant::MAX));
     }
 
     fn url_codes(value: &str) -> Vec<&'static str> {

@@ -589,7 +589,7 @@ pub(crate) mod tests {
         let ctx = SaveContext {
             org: &org,
             platform_url: "http://127.0.0.1:8402",
-            now: 0,
+            now: crate::clock::Instant::UNIX_EPOCH,
         };
         let input: Input = serde_json::from_value(body).unwrap();
         from_input(input, &ctx).map_err(|e| {

@@ -51,7 +51,7 @@ pub fn issue(
                 .any(|(k, v)| k == "scope" && v.split(' ').any(|w| w == "openid")),
             call,
         },
-        now + state.options.state_ttl_secs,
+        now + crate::clock::secs(state.options.state_ttl_secs),
         now,
     );
     if let Some(reason) = reason {

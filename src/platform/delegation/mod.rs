@@ -13,7 +13,7 @@ pub mod challenge;
 pub mod pages;
 
 use super::PlatformState;
-use super::conversations::{ConvInfo, Reply};
+use super::conversations::{ConvInfo, ConversationId, Reply};
 use super::events::StateRejection;
 use super::integrations::{PreparedCall, SignIn, Turn};
 use super::oauth::state_store::{Claimable, Refused, StateStore};
@@ -24,7 +24,7 @@ use crate::secret::{Nonce, PkceVerifier};
 /// expiring on the shared clock).
 #[derive(Debug, Clone)]
 pub struct Challenge {
-    pub conversation: String,
+    pub conversation: ConversationId,
     pub credential: String,
     /// The `redirect_uri` of the link, repeated in the code exchange.
     pub redirect_uri: String,
@@ -42,9 +42,9 @@ pub type Challenges = StateStore<Challenge>;
 
 impl Claimable for Challenge {
     /// A replayed link is reported in its conversation.
-    type Trace = String;
+    type Trace = ConversationId;
 
-    fn trace(&self) -> String {
+    fn trace(&self) -> ConversationId {
         self.conversation.clone()
     }
 }

@@ -297,8 +297,8 @@ mod tests {
                 url: None,
                 iam_url: None,
             }),
-            created_at: 0,
-            updated_at: 0,
+            created_at: crate::clock::Instant::UNIX_EPOCH,
+            updated_at: crate::clock::Instant::UNIX_EPOCH,
         }
     }
 

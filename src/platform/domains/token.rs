@@ -22,10 +22,13 @@
 //! replacing or deleting the credential drops it. A token the engine
 //! refuses is forgotten ([`forget`]).
 
+use std::time::Duration;
+
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 use tracing::instrument;
 
+use crate::clock::Instant;
 use crate::platform::PlatformState;
 use crate::platform::credentials::StoredToken;
 use crate::platform::credentials::third_party_nlu::{ProviderKey, ServiceAccount};
@@ -44,7 +47,7 @@ pub const ASSERTION_LIFETIME_SECS: i64 = 3600;
 
 /// A cached token is not used in its last minute: a training call must not
 /// reach the engine with a token that expires on the way.
-pub const EXPIRY_MARGIN_SECS: i64 = 60;
+pub const EXPIRY_MARGIN_SECS: u64 = 60;
 
 /// A token for the engine, and whether it came from the cache.
 pub struct NluToken {
@@ -65,7 +68,7 @@ pub enum TokenFailure {
 }
 
 /// The RFC 7523 assertion of `account` at `now` (shared clock).
-pub fn assertion(account: &ServiceAccount, now: i64) -> Result<Secret, String> {
+pub fn assertion(account: &ServiceAccount, now: Instant) -> Result<Secret, String> {
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(account.private_key_id.clone());
     let claims = json!({
@@ -73,7 +76,7 @@ pub fn assertion(account: &ServiceAccount, now: i64) -> Result<Secret, String> {
         "aud": account.token_uri,
         "scope": DIALOGFLOW_SCOPE,
         "iat": now,
-        "exp": now + ASSERTION_LIFETIME_SECS,
+        "exp": now + crate::clock::secs(ASSERTION_LIFETIME_SECS),
     });
     let key = EncodingKey::from_rsa_pem(account.private_key.expose().as_bytes())
         .map_err(|e| format!("the service account's private_key does not load: {e}"))?;
@@ -97,7 +100,10 @@ pub async fn obtain(
             .then(|| state.vault.token(org, credential))
             .flatten()
             // Only a token with a known lifetime is reused.
-            .filter(|t| t.expires_at.is_some() && t.usable(now, Margin::Fixed(EXPIRY_MARGIN_SECS)))
+            .filter(|t| {
+                t.expires_at.is_some()
+                    && t.usable(now, Margin::Fixed(Duration::from_secs(EXPIRY_MARGIN_SECS)))
+            })
             .map(|t| NluToken {
                 value: t.access_token,
                 cached: true,
@@ -146,7 +152,7 @@ pub async fn obtain(
     let expires_at = answer
         .expires_in
         .and_then(|s| i64::try_from(s).ok())
-        .map(|s| now.saturating_add(s));
+        .map(|s| now + Duration::from_secs(s.unsigned_abs()));
     if expires_at.is_some() {
         let stored = StoredToken {
             access_token: answer.access_token.clone(),
@@ -217,7 +223,7 @@ mod tests {
             client_email: "sa@p.iam.gserviceaccount.com".into(),
             token_uri: "http://127.0.0.1:1/token".into(),
         };
-        let jwt = assertion(&account, 1000).unwrap();
+        let jwt = assertion(&account, Instant::from_unix_secs(1000)).unwrap();
         let header = jsonwebtoken::decode_header(jwt.expose()).unwrap();
         assert_eq!(header.alg, Algorithm::RS256);
         assert_eq!(header.kid.as_deref(), Some("kid-1"));

@@ -58,7 +58,7 @@ pub fn prepare(
 ) -> Result<PreparedCall, PrepareError> {
     let mut vars = captures;
     vars.insert("idempotency_key".into(), crate::secret::random_token(16));
-    vars.insert("conversation_id".into(), conv.id.clone());
+    vars.insert("conversation_id".into(), conv.id.to_string());
     if let Some(c) = &conv.consumer_id {
         vars.insert("consumer_id".into(), c.clone());
     }

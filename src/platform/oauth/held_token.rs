@@ -19,8 +19,11 @@
 //! given). "One request for concurrent calls" is the platform's one single
 //! flight ([`super::single_flight`]).
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
+use crate::clock::Instant;
 use crate::secret::Secret;
 
 /// A token obtained from a brand's IdP, as the platform keeps it: in a
@@ -34,11 +37,11 @@ pub struct HeldToken {
     /// On the shared clock; `None` when the token endpoint gave no
     /// `expires_in`.
     #[serde(default)]
-    pub expires_at: Option<i64>,
+    pub expires_at: Option<Instant>,
     /// The scope granted (the one asked for when the response named none).
     #[serde(default)]
     pub scope: Option<String>,
-    pub obtained_at: i64,
+    pub obtained_at: Instant,
 }
 
 impl HeldToken {
@@ -54,19 +57,18 @@ impl HeldToken {
     }
 
     /// An access token obtained at `now` that lives `expires_in` seconds.
-    pub fn new(access_token: Secret, expires_in: Option<u64>, now: i64) -> Self {
+    pub fn new(access_token: Secret, expires_in: Option<u64>, now: Instant) -> Self {
         Self {
             access_token,
             refresh_token: None,
-            expires_at: expires_in
-                .map(|s| now.saturating_add(i64::try_from(s).unwrap_or(i64::MAX))),
+            expires_at: expires_in.map(|s| now + Duration::from_secs(s)),
             scope: None,
             obtained_at: now,
         }
     }
 
     /// Whether it may still be presented at `now`.
-    pub fn usable(&self, now: i64, margin: Margin) -> bool {
+    pub fn usable(&self, now: Instant, margin: Margin) -> bool {
         usable(self.expires_at, self.obtained_at, now, margin)
     }
 }
@@ -80,43 +82,62 @@ pub enum Margin {
     /// before it expires: a token that expires while its request travels is
     /// refused by the API.
     Early,
-    /// Renewed this many seconds before it expires.
-    Fixed(i64),
+    /// Renewed this long before it expires.
+    Fixed(Duration),
 }
 
-/// The margin of [`Margin::Early`], at most.
-pub const EARLY_SECS: i64 = 30;
+/// The margin of [`Margin::Early`], at most, in seconds.
+pub const EARLY_SECS: u64 = 30;
 
 /// Whether a token obtained at `obtained_at` that expires at `expires_at`
 /// (`None`: no `expires_in` was given) may still be presented at `now`.
-pub fn usable(expires_at: Option<i64>, obtained_at: i64, now: i64, margin: Margin) -> bool {
+pub fn usable(
+    expires_at: Option<Instant>,
+    obtained_at: Instant,
+    now: Instant,
+    margin: Margin,
+) -> bool {
     let Some(expires_at) = expires_at else {
         return true;
     };
     let margin = match margin {
-        Margin::None => 0,
-        Margin::Early => EARLY_SECS.min((expires_at - obtained_at).max(0) / 4),
-        Margin::Fixed(secs) => secs,
+        Margin::None => Duration::ZERO,
+        Margin::Early => {
+            Duration::from_secs(EARLY_SECS).min(expires_at.duration_since(obtained_at) / 4)
+        }
+        Margin::Fixed(d) => d,
     };
-    now < expires_at.saturating_sub(margin)
+    now < expires_at - margin
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn at(secs: i64) -> Instant {
+        Instant::from_unix_secs(secs)
+    }
+
     #[test]
     fn one_rule_with_a_margin_per_use() {
+        let t0 = at(0);
         // Used up to the last second, not at it.
-        assert!(usable(Some(300), 0, 299, Margin::None));
-        assert!(!usable(Some(300), 0, 300, Margin::None));
+        assert!(usable(Some(at(300)), t0, at(299), Margin::None));
+        assert!(!usable(Some(at(300)), t0, at(300), Margin::None));
         // 30 s early for long tokens, a quarter of short ones.
-        assert!(usable(Some(3600), 0, 3569, Margin::Early));
-        assert!(!usable(Some(3600), 0, 3570, Margin::Early));
-        assert!(usable(Some(40), 0, 29, Margin::Early));
-        assert!(!usable(Some(40), 0, 30, Margin::Early));
-        assert!(!usable(Some(100), 0, 40, Margin::Fixed(60)));
+        assert!(usable(Some(at(3600)), t0, at(3569), Margin::Early));
+        assert!(!usable(Some(at(3600)), t0, at(3570), Margin::Early));
+        assert!(usable(Some(at(40)), t0, at(29), Margin::Early));
+        assert!(!usable(Some(at(40)), t0, at(30), Margin::Early));
+        // A quarter of 41 s is 10 s, not 10.25.
+        assert!(usable(Some(at(41)), t0, at(30), Margin::Early));
+        let minute = Margin::Fixed(Duration::from_secs(60));
+        assert!(!usable(Some(at(100)), t0, at(40), minute));
+        assert!(usable(Some(at(100)), t0, at(39), minute));
         // No lifetime given: until the API says otherwise.
-        assert!(usable(None, 0, i64::MAX, Margin::Early));
+        assert!(usable(None, t0, Instant::MAX, Margin::Early));
+        // Expiring before it was obtained: no margin, just the expiry.
+        assert!(usable(Some(at(-5)), t0, at(-6), Margin::Early));
+        assert!(!usable(Some(at(-5)), t0, at(-5), Margin::Early));
     }
 }

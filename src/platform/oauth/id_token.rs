@@ -18,18 +18,19 @@ use openidconnect::core::{CoreClient, CoreIdToken};
 use openidconnect::{AccessToken, AccessTokenHash, ClientId, ClientSecret, JsonWebKey as _, Nonce};
 
 use super::Metadata;
+use crate::clock::Instant;
 use crate::secret::Secret;
 
 /// What the check needs beside the token.
 pub struct Expect<'a> {
-    pub client_id: &'a str,
+    pub client_id: &'a crate::wire::ClientId,
     pub client_secret: &'a Secret,
     /// The nonce sent in the authorization request, if one was.
     pub nonce: Option<&'a crate::secret::Nonce>,
     /// The access token of the same response (for `at_hash`).
     pub access_token: &'a Secret,
     /// Now on the shared clock, and the tolerated clock difference.
-    pub now: i64,
+    pub now: Instant,
     pub leeway_secs: i64,
 }
 
@@ -142,18 +143,18 @@ pub fn check(raw: &Secret, meta: &Metadata, expect: &Expect<'_>) -> Result<Strin
         .map_err(|e| e.to_string())?;
     // The crate reads system time; every time decision here reads the
     // shared clock.
-    let exp = claims.expiration().timestamp();
-    if exp <= expect.now - expect.leeway_secs {
+    let exp = Instant::from_unix_secs(claims.expiration().timestamp());
+    let expired_for = expect.now.secs_since(exp);
+    if expired_for >= expect.leeway_secs {
         return Err(format!(
-            "the ID token expired {} s ago on the shared clock (OIDC Core 3.1.3.7 9)",
-            expect.now - exp
+            "the ID token expired {expired_for} s ago on the shared clock (OIDC Core 3.1.3.7 9)"
         ));
     }
-    let iat = claims.issue_time().timestamp();
-    if iat > expect.now + expect.leeway_secs {
+    let iat = Instant::from_unix_secs(claims.issue_time().timestamp());
+    let ahead = iat.secs_since(expect.now);
+    if ahead > expect.leeway_secs {
         return Err(format!(
-            "the ID token's iat is {} s in the future, beyond the {} s leeway (OIDC Core 3.1.3.7 10): the IdP's clock is wrong, or the token is not fresh",
-            iat - expect.now,
+            "the ID token's iat is {ahead} s in the future, beyond the {} s leeway (OIDC Core 3.1.3.7 10): the IdP's clock is wrong, or the token is not fresh",
             expect.leeway_secs
         ));
     }

@@ -18,6 +18,7 @@ use axum::extract::State;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::clock::Instant;
 use crate::platform::PlatformState;
 
 /// How many entries are kept (the oldest go first).
@@ -27,7 +28,7 @@ pub const CAPACITY: usize = 1000;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct OutboundRequest {
     /// When it was sent, on the shared clock.
-    pub at: i64,
+    pub at: Instant,
     /// `token` or `revocation`.
     pub kind: &'static str,
     /// The endpoint, without query.
@@ -110,7 +111,7 @@ mod tests {
         let log = OutboundLog::default();
         for i in 0..(CAPACITY + 5) {
             log.record(OutboundRequest {
-                at: i as i64,
+                at: Instant::from_unix_secs(i as i64),
                 kind: "token",
                 endpoint: endpoint("https://user:pw@idp.example/token?x=1#f"),
                 grant_type: Some("authorization_code"),
@@ -125,7 +126,7 @@ mod tests {
         }
         let entries = log.entries();
         assert_eq!(entries.len(), CAPACITY);
-        assert_eq!(entries[0].at, 5);
+        assert_eq!(entries[0].at, Instant::from_unix_secs(5));
         assert_eq!(entries[0].endpoint, "https://idp.example/token");
     }
 }

@@ -115,7 +115,7 @@ impl OAuthClient {
             match at_token.method {
                 ClientAuthMethod::ClientSecretBasic => {
                     let mut value = header::HeaderValue::from_str(
-                        basic(&provider.client_id, &provider.client_secret).expose(),
+                        basic(provider.client_id.as_str(), &provider.client_secret).expose(),
                     )
                     .map_err(|_| {
                         RevokeError::Config("the client id cannot be sent in a header".into())
@@ -124,7 +124,7 @@ impl OAuthClient {
                     request = request.header(header::AUTHORIZATION, value);
                 }
                 ClientAuthMethod::ClientSecretPost => {
-                    form.append_pair("client_id", &provider.client_id)
+                    form.append_pair("client_id", provider.client_id.as_str())
                         .append_pair("client_secret", provider.client_secret.expose());
                 }
             }

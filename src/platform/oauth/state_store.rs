@@ -20,11 +20,13 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
+use crate::clock::Instant;
 use crate::platform::org::OrgId;
 
 /// How long a consumed or expired `state` is remembered.
-pub const REMEMBER_SECS: i64 = 3600;
+pub const REMEMBER_SECS: u64 = 3600;
 
 /// Why a `state` was not accepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,20 +68,20 @@ impl<T: Claimable> Held<T> {
 struct Entry<T: Claimable> {
     held: Held<T>,
     account: OrgId,
-    expires_at: i64,
+    expires_at: Instant,
 }
 
 struct Inner<T: Claimable> {
     entries: HashMap<String, Entry<T>>,
     /// The clock second of the last sweep.
-    swept_at: i64,
+    swept_at: Instant,
 }
 
 impl<T: Claimable> Default for Inner<T> {
     fn default() -> Self {
         Self {
             entries: HashMap::new(),
-            swept_at: i64::MIN,
+            swept_at: Instant::MIN,
         }
     }
 }
@@ -120,13 +122,20 @@ impl<T: Claimable> StateStore<T> {
     }
 
     /// Keep `value` under `state` for `account` until `expires_at`.
-    pub fn insert(&self, state: String, account: OrgId, value: T, expires_at: i64, now: i64) {
+    pub fn insert(
+        &self,
+        state: String,
+        account: OrgId,
+        value: T,
+        expires_at: Instant,
+        now: Instant,
+    ) {
         let mut inner = self.lock();
         if now > inner.swept_at {
             inner.swept_at = now;
             inner
                 .entries
-                .retain(|_, e| e.expires_at + REMEMBER_SECS > now);
+                .retain(|_, e| e.expires_at + Duration::from_secs(REMEMBER_SECS) > now);
         }
         inner.entries.insert(
             state,
@@ -145,7 +154,7 @@ impl<T: Claimable> StateStore<T> {
         &self,
         state: &str,
         account: Option<&str>,
-        now: i64,
+        now: Instant,
     ) -> Result<T, (Refused, Option<T::Trace>)> {
         let mut inner = self.lock();
         let Some(e) = inner.entries.get_mut(state) else {
@@ -179,6 +188,10 @@ impl<T: Claimable> StateStore<T> {
 mod tests {
     use super::*;
 
+    fn at(secs: u64) -> Instant {
+        Instant::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
     impl Claimable for &'static str {
         type Trace = &'static str;
 
@@ -189,7 +202,13 @@ mod tests {
 
     fn store() -> StateStore<&'static str> {
         let s = StateStore::default();
-        s.insert("s".into(), OrgId::parse("demo").unwrap(), "conv-1", 100, 0);
+        s.insert(
+            "s".into(),
+            OrgId::parse("demo").unwrap(),
+            "conv-1",
+            at(100),
+            at(0),
+        );
         s
     }
 
@@ -197,22 +216,22 @@ mod tests {
     fn a_state_is_used_once_on_its_account_while_it_lives() {
         let s = store();
         assert_eq!(
-            s.claim("s", Some("other"), 10),
+            s.claim("s", Some("other"), at(10)),
             Err((Refused::WrongAccount, Some("conv-1")))
         );
-        assert_eq!(s.claim("s", Some("demo"), 10), Ok("conv-1"));
+        assert_eq!(s.claim("s", Some("demo"), at(10)), Ok("conv-1"));
         assert_eq!(
-            s.claim("s", Some("demo"), 11),
+            s.claim("s", Some("demo"), at(11)),
             Err((Refused::Reused, Some("conv-1")))
         );
-        assert_eq!(s.claim("nope", None, 10), Err((Refused::Unknown, None)));
+        assert_eq!(s.claim("nope", None, at(10)), Err((Refused::Unknown, None)));
         let s = store();
         assert_eq!(
-            s.claim("s", None, 100),
+            s.claim("s", None, at(100)),
             Err((Refused::Expired, Some("conv-1")))
         );
         assert_eq!(
-            s.claim("s", None, 101),
+            s.claim("s", None, at(101)),
             Err((Refused::Reused, Some("conv-1")))
         );
     }
@@ -224,19 +243,19 @@ mod tests {
             "t".into(),
             OrgId::parse("demo").unwrap(),
             "conv-2",
-            200,
-            100 + REMEMBER_SECS - 1,
+            at(200),
+            at(100 + REMEMBER_SECS - 1),
         );
         assert_eq!(s.peek("s", "demo"), Some("conv-1"));
         s.insert(
             "u".into(),
             OrgId::parse("demo").unwrap(),
             "conv-3",
-            300,
-            100 + REMEMBER_SECS,
+            at(300),
+            at(100 + REMEMBER_SECS),
         );
         assert_eq!(s.peek("s", "demo"), None);
-        assert_eq!(s.claim("s", None, 0), Err((Refused::Unknown, None)));
+        assert_eq!(s.claim("s", None, at(0)), Err((Refused::Unknown, None)));
     }
 
     /// A consumed value leaves only its trace behind (the whole value is
@@ -253,13 +272,19 @@ mod tests {
         }
         let s = StateStore::default();
         let demo = OrgId::parse("demo").unwrap();
-        s.insert("s".into(), demo, Heavy(vec![0; 1 << 20], "conv-1"), 100, 0);
-        assert_eq!(s.claim("s", None, 1).unwrap().0.len(), 1 << 20);
+        s.insert(
+            "s".into(),
+            demo,
+            Heavy(vec![0; 1 << 20], "conv-1"),
+            at(100),
+            at(0),
+        );
+        assert_eq!(s.claim("s", None, at(1)).unwrap().0.len(), 1 << 20);
         let inner = s.lock();
         assert!(matches!(inner.entries["s"].held, Held::Spent("conv-1")));
         drop(inner);
         assert_eq!(
-            s.claim("s", None, 2),
+            s.claim("s", None, at(2)),
             Err((Refused::Reused, Some("conv-1")))
         );
     }

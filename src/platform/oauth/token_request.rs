@@ -27,10 +27,11 @@ use crate::clock::Clock;
 use crate::secret::{PkceVerifier, Secret};
 
 pub use crate::platform::org::ClientAuthMethod;
+use crate::wire::ClientId;
 
 /// The client: its id, its secret, how it authenticates.
 pub struct Client<'a> {
-    pub id: &'a str,
+    pub id: &'a ClientId,
     pub secret: &'a Secret,
     pub method: ClientAuthMethod,
 }
@@ -120,9 +121,9 @@ fn build(client: Option<&Client<'_>>, grant: &Grant<'_>) -> (Secret, Option<Secr
     }
     let authorization = match client.map(|c| (c, c.method)) {
         None => None,
-        Some((c, ClientAuthMethod::ClientSecretBasic)) => Some(basic(c.id, c.secret)),
+        Some((c, ClientAuthMethod::ClientSecretBasic)) => Some(basic(c.id.as_str(), c.secret)),
         Some((c, ClientAuthMethod::ClientSecretPost)) => {
-            form.append_pair("client_id", c.id);
+            form.append_pair("client_id", c.id.as_str());
             form.append_pair("client_secret", c.secret.expose());
             None
         }
@@ -400,7 +401,7 @@ mod tests {
             .await;
         let secret = Secret::new("s3cret");
         let client = Client {
-            id: "c",
+            id: &ClientId::new("c"),
             secret: &secret,
             method: ClientAuthMethod::ClientSecretPost,
         };
@@ -486,7 +487,7 @@ mod tests {
             .await;
         let secret = Secret::new("s");
         let client = Client {
-            id: "c",
+            id: &ClientId::new("c"),
             secret: &secret,
             method: ClientAuthMethod::ClientSecretBasic,
         };

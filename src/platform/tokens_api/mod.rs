@@ -24,7 +24,9 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::org::OrgId;
+use crate::clock::Instant;
 use crate::secret::Secret;
+use crate::wire::ClientId;
 
 /// The scope the Get Tokens API wants.
 pub const GET_TOKENS_SCOPE: &str = "delegated.token.read.external";
@@ -43,7 +45,7 @@ pub const MAX_TOKEN_TTL_SECS: i64 = 86_400;
 #[serde(deny_unknown_fields)]
 pub struct BrandServiceConfig {
     /// 1 to 100 characters of `A-Z a-z 0-9 - . _ ~`.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// At least 16 visible ASCII characters.
     pub client_secret: Secret,
     /// The account (organisation) whose consumers it may read.
@@ -70,10 +72,11 @@ pub fn is_scope_token(s: &str) -> bool {
 impl BrandServiceConfig {
     /// Check the registration itself; the error names the field.
     pub fn validate(&self) -> Result<(), String> {
-        let id_ok = !self.client_id.is_empty()
-            && self.client_id.len() <= 100
+        let id_ok = !self.client_id.as_str().is_empty()
+            && self.client_id.as_str().len() <= 100
             && self
                 .client_id
+                .as_str()
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c));
         if !id_ok {
@@ -111,10 +114,10 @@ impl BrandServiceConfig {
 /// What an issued token grants.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Grant {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub account: OrgId,
     pub scope: Vec<String>,
-    pub expires_at: i64,
+    pub expires_at: Instant,
 }
 
 impl Grant {
@@ -133,7 +136,7 @@ pub enum Refusal {
 /// The registered brand services and the tokens issued to them.
 #[derive(Clone, Default)]
 pub struct BrandTokens {
-    services: Arc<BTreeMap<String, BrandServiceConfig>>,
+    services: Arc<BTreeMap<ClientId, BrandServiceConfig>>,
     issued: Arc<Mutex<HashMap<[u8; 32], Grant>>>,
 }
 
@@ -183,7 +186,7 @@ impl BrandTokens {
         self.issued.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn service(&self, client_id: &str) -> Option<&BrandServiceConfig> {
+    pub fn service(&self, client_id: &ClientId) -> Option<&BrandServiceConfig> {
         self.services.get(client_id)
     }
 
@@ -193,7 +196,7 @@ impl BrandTokens {
         &self,
         service: &BrandServiceConfig,
         scope: Vec<String>,
-        now: i64,
+        now: Instant,
     ) -> (Secret, i64) {
         let token = crate::secret::random_token(32);
         let ttl = service.token_ttl_secs;
@@ -201,7 +204,7 @@ impl BrandTokens {
             client_id: service.client_id.clone(),
             account: service.account.clone(),
             scope,
-            expires_at: now.saturating_add(ttl),
+            expires_at: now + crate::clock::secs(ttl),
         };
         let mut issued = self.lock();
         issued.retain(|_, g| now < g.expires_at);
@@ -210,7 +213,7 @@ impl BrandTokens {
     }
 
     /// What a presented token grants now.
-    pub fn check(&self, token: &str, now: i64) -> Result<Grant, Refusal> {
+    pub fn check(&self, token: &str, now: Instant) -> Result<Grant, Refusal> {
         let key = digest(token);
         // An expired grant is remembered until the next issue sweeps it,
         // so a late use is told "expired" rather than "unknown".
@@ -219,7 +222,7 @@ impl BrandTokens {
             Some(g)
                 if !crate::platform::oauth::held_token::usable(
                     Some(g.expires_at),
-                    0,
+                    Instant::MIN,
                     now,
                     crate::platform::oauth::held_token::Margin::None,
                 ) =>
@@ -234,6 +237,10 @@ impl BrandTokens {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(secs: i64) -> crate::clock::Instant {
+        crate::clock::Instant::from_unix_secs(secs)
+    }
 
     fn service(scopes: &[&str]) -> BrandServiceConfig {
         BrandServiceConfig {
@@ -307,16 +314,16 @@ mod tests {
     #[test]
     fn tokens_are_kept_as_hashes_and_expire_on_the_clock() {
         let tokens = BrandTokens::new(vec![service(&[GET_TOKENS_SCOPE])]);
-        let s = tokens.service("orders-service").unwrap().clone();
-        let (token, ttl) = tokens.issue(&s, vec![GET_TOKENS_SCOPE.into()], 100);
+        let s = tokens.service(&"orders-service".into()).unwrap().clone();
+        let (token, ttl) = tokens.issue(&s, vec![GET_TOKENS_SCOPE.into()], at(100));
         assert_eq!(ttl, 60);
-        let grant = tokens.check(token.expose(), 159).unwrap();
+        let grant = tokens.check(token.expose(), at(159)).unwrap();
         assert!(grant.has_scope(GET_TOKENS_SCOPE));
-        assert_eq!(tokens.check(token.expose(), 160), Err(Refusal::Expired));
-        assert_eq!(tokens.check("not-issued", 100), Err(Refusal::Unknown));
+        assert_eq!(tokens.check(token.expose(), at(160)), Err(Refusal::Expired));
+        assert_eq!(tokens.check("not-issued", at(100)), Err(Refusal::Unknown));
         assert!(!format!("{tokens:?}").contains(token.expose()));
         // A later issue sweeps the expired grant.
-        tokens.issue(&s, vec![], 200);
-        assert_eq!(tokens.check(token.expose(), 200), Err(Refusal::Unknown));
+        tokens.issue(&s, vec![], at(200));
+        assert_eq!(tokens.check(token.expose(), at(200)), Err(Refusal::Unknown));
     }
 }

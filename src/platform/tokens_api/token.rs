@@ -29,6 +29,7 @@ use tracing::instrument;
 use super::{BrandServiceConfig, REALM, is_scope_token};
 use crate::platform::PlatformState;
 use crate::secret::Secret;
+use crate::wire::ClientId;
 
 /// A refused token request (RFC 6749 5.2); `Display` is the error code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,7 +94,7 @@ fn no_store(headers: &mut HeaderMap) {
 struct Params {
     grant_type: Option<String>,
     scope: Option<String>,
-    client_id: Option<String>,
+    client_id: Option<ClientId>,
     client_secret: Option<Secret>,
 }
 
@@ -119,7 +120,7 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Params, TokenError> {
         match k.as_ref() {
             "grant_type" => p.grant_type = Some(v.into_owned()),
             "scope" => p.scope = Some(v.into_owned()),
-            "client_id" => p.client_id = Some(v.into_owned()),
+            "client_id" => p.client_id = Some(ClientId::new(v.into_owned())),
             "client_secret" => p.client_secret = Some(Secret::new(v)),
             _ => {}
         }
@@ -134,7 +135,7 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Params, TokenError> {
 
 /// The id and secret of an `Authorization: Basic` header (RFC 6749
 /// 2.3.1: each form-urlencoded before base64), if there is one.
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, Secret)>, TokenError> {
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(ClientId, Secret)>, TokenError> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -170,7 +171,10 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, Secret)>, To
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default()
     };
-    Ok(Some((unform(id), Secret::new(unform(secret)))))
+    Ok(Some((
+        ClientId::new(unform(id)),
+        Secret::new(unform(secret)),
+    )))
 }
 
 /// Authenticate the client by exactly one method.

@@ -112,7 +112,8 @@ fn session_started(world: &mut DelegationWorld, username: String) -> anyhow::Res
         answer.body["consumer_id"]
     );
     let ttl = world.platform.state().options.consumer_session_ttl_secs;
-    let ends = answer.body["expires_at"].as_i64().unwrap_or_default() - world.clock.now();
+    let ends =
+        answer.body["expires_at"].as_i64().unwrap_or_default() - world.clock.now().unix_secs();
     ensure!(
         (ttl - 1..=ttl).contains(&ends),
         "the session ends in {ends} seconds, expected {ttl}"

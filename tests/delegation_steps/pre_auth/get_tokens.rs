@@ -245,7 +245,9 @@ fn tokens_of(world: &mut DelegationWorld, username: String) -> anyhow::Result<()
         b["token_type"]
     );
     ensure!(
-        b["expires_at"].as_i64().is_some_and(|e| e > now),
+        b["expires_at"]
+            .as_i64()
+            .is_some_and(|e| e > now.unix_secs()),
         "the access token is not current: expires_at {} at {now}",
         b["expires_at"]
     );

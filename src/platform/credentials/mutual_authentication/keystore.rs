@@ -8,6 +8,7 @@
 //! an [`OpenError`] that says which of wrong password, damaged file or
 //! unsupported algorithm it is, as far as the format lets one tell.
 
+use crate::clock::Instant;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject as _;
 use sha2::Digest as _;
@@ -335,10 +336,10 @@ pub struct CertificateFacts {
     /// RFC 4514, e.g. `CN=bot-1,O=Brand`.
     pub subject: String,
     pub issuer: String,
-    /// Unix seconds.
-    pub not_before: i64,
-    /// Unix seconds.
-    pub not_after: i64,
+    /// Unix seconds in JSON.
+    pub not_before: Instant,
+    /// Unix seconds in JSON.
+    pub not_after: Instant,
     /// `RSA 2048`, `EC P-256`, `Ed25519`, ...
     pub key_type: String,
     /// Colon-separated upper-case hex of the SHA-256 of the DER, as
@@ -351,9 +352,7 @@ pub fn facts(der: &[u8]) -> Result<CertificateFacts, String> {
     let cert = x509_cert::Certificate::from_der(der)
         .map_err(|e| format!("not a DER X.509 certificate ({e})"))?;
     let tbs = cert.tbs_certificate();
-    let unix = |t: x509_cert::time::Time| {
-        i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
-    };
+    let unix = |t: x509_cert::time::Time| Instant::UNIX_EPOCH + t.to_unix_duration();
     Ok(CertificateFacts {
         subject: tbs.subject().to_string(),
         issuer: tbs.issuer().to_string(),

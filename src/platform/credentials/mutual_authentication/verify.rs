@@ -18,6 +18,7 @@
 use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{ResolvesClientCert, WebPkiServerVerifier};
@@ -32,7 +33,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
 use super::keystore::{self, CertificateFacts};
 use super::{Material, TlsVersion, date};
-use crate::clock::Clock;
+use crate::clock::{Clock, Instant};
 
 /// Why the server's certificate was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -117,7 +118,7 @@ impl ServerVerifier {
         server_name: &ServerName<'_>,
         now: UnixTime,
     ) -> Result<(), rustls::Error> {
-        let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+        let now = Instant::UNIX_EPOCH + Duration::from_secs(now.as_secs());
         if now > facts.not_after {
             return Err(refuse(
                 "server_certificate_expired",
@@ -578,11 +579,11 @@ mod tests {
         keystore::pem_certificates(&text).unwrap().remove(0)
     }
 
-    fn at(unix: i64) -> UnixTime {
-        UnixTime::since_unix_epoch(std::time::Duration::from_secs(unix as u64))
+    fn at(t: Instant) -> UnixTime {
+        UnixTime::since_unix_epoch(Duration::from_secs(t.unix_secs() as u64))
     }
 
-    fn judge(anchors: &[&str], presented: &str, host: &str, now: i64) -> Result<(), Refusal> {
+    fn judge(anchors: &[&str], presented: &str, host: &str, now: Instant) -> Result<(), Refusal> {
         let anchors: Vec<_> = anchors.iter().map(|a| fixture_cert(a)).collect();
         let verifier = ServerVerifier::new(
             &anchors,
@@ -599,7 +600,7 @@ mod tests {
     #[test]
     fn a_pinned_server_certificate_is_trusted_for_its_names_while_in_date() {
         let facts = keystore::facts(&fixture_cert("brand-server.pem")).unwrap();
-        let now = facts.not_before + 86_400;
+        let now = facts.not_before + Duration::from_secs(86_400);
         assert_eq!(
             judge(&["brand-server.pem"], "brand-server.pem", "localhost", now),
             Ok(())
@@ -626,7 +627,7 @@ mod tests {
             &["brand-server.pem"],
             "brand-server.pem",
             "localhost",
-            facts.not_after + 1,
+            facts.not_after + Duration::from_secs(1),
         )
         .unwrap_err();
         assert_eq!(expired.code, "server_certificate_expired");
@@ -647,7 +648,7 @@ mod tests {
             &["chain-root.pem"],
             "brand-server.pem",
             "localhost",
-            facts.not_before + 60,
+            facts.not_before + Duration::from_secs(60),
         )
         .unwrap_err();
         assert_eq!(refusal.code, "server_not_trusted");
