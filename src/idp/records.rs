@@ -38,6 +38,15 @@
 //!    and `Retry-After` (the token endpoint and revocation) or the
 //!    authorization error of the same name (RFC 6749 4.1.2.1), and a log
 //!    line says which limit was hit and how to raise it.
+//!
+//! # Single use, replay and refresh families
+//!
+//! What presenting a code or a refresh token does to the records (used
+//! once; a replayed code revokes what it produced; a reused rotated
+//! refresh token revokes its family) is decided here, under the store's
+//! lock, by [`Records::redeem_code`], [`Records::complete_code_exchange`]
+//! and [`Records::redeem_refresh`] (module `redeem`); the token endpoint
+//! only checks the request against the record and words the answer.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::num::{NonZeroU32, NonZeroU64};
@@ -48,6 +57,9 @@ use super::fixtures::TokenFormat;
 use super::state::{Grant, Pkce, Scope};
 use crate::clock::Instant;
 pub use crate::wire::TokenId;
+pub use redeem::{RedeemedCode, RedeemedRefresh, Refusal, Rotation};
+
+mod redeem;
 
 /// How much the IdP holds at most, and how much inspection lists.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -530,7 +542,7 @@ impl Records {
     }
 
     /// A new refresh family.
-    pub fn new_family(&mut self) -> FamilyId {
+    fn new_family(&mut self) -> FamilyId {
         self.last_family += 1;
         FamilyId(NonZeroU64::new(self.last_family).expect("counts from 1"))
     }
@@ -591,10 +603,6 @@ impl Records {
 
     pub fn code(&self, id: &TokenId) -> Option<&CodeRecord> {
         self.codes.get(id)
-    }
-
-    pub fn code_mut(&mut self, id: &TokenId) -> Option<&mut CodeRecord> {
-        self.codes.get_mut(id)
     }
 
     pub fn access(&self, id: &TokenId) -> Option<&AccessRecord> {
@@ -665,7 +673,7 @@ impl Records {
 
     /// Set the family a code started (after its exchange), so a replay
     /// revokes it.
-    pub fn set_code_family(&mut self, id: &TokenId, family: FamilyId) {
+    fn set_code_family(&mut self, id: &TokenId, family: FamilyId) {
         let previous = match self.codes.get_mut(id) {
             Some(code) => code.family.replace(family),
             None => return,

@@ -22,7 +22,7 @@ use super::error::TokenError;
 use super::fixtures::{ClientConfig, GrantType};
 use super::http::{Params, RawBody, Repeated, no_store_json, request_params};
 use super::quirks::Quirk;
-use super::records::{FamilyId, TokenId};
+use super::records::{CodeRecord, FamilyId, Refusal, Rotation, TokenId};
 use super::state::{Grant, IdpState, PkceMethod, Scope};
 use super::tokens::{AccessGrant, IdTokenFor, mint_access, mint_id_token, mint_refresh};
 use crate::clock::Instant;
@@ -180,14 +180,6 @@ pub fn exchange(
     }
 }
 
-/// What a code grants, read from its record once it has been checked.
-struct CodeGrant {
-    sub: String,
-    scope: Scope,
-    nonce: Option<String>,
-    auth_time: Instant,
-}
-
 fn authorization_code(
     state: &IdpState,
     client: &ClientConfig,
@@ -197,115 +189,60 @@ fn authorization_code(
 ) -> Result<TokenResponse, TokenError> {
     let now = state.now();
     let id = TokenId::of(code);
-    let (grant, user, family) = {
+    let (grant, user) = {
         let mut store = state.store();
-        let records = &mut store.records;
-        let client_sym = records.find(client.id.as_str());
-        let Some(record) = records.code_mut(&id) else {
-            return Err(TokenError::invalid_grant("unknown authorization code"));
-        };
-        record.presented += 1;
-        if Some(record.client) != client_sym {
-            return Err(TokenError::invalid_grant(
-                "the code was issued to another client",
-            ));
-        }
-        if record.used && !state.quirk(Quirk::CodeReusable) {
-            // RFC 6749 4.1.2: a replayed code revokes what the first use produced.
-            let (access, family) = (record.access_tokens.clone(), record.family);
-            record.replayed = true;
-            for a in access {
-                if let Some(a) = records.access_mut(&a) {
-                    a.revoked = true;
+        let grant = store
+            .records
+            .redeem_code(
+                &id,
+                client.id.as_str(),
+                now,
+                state.quirk(Quirk::CodeReusable),
+                client.allows_grant(GrantType::RefreshToken),
+                |record| code_request_matches(state, client, record, redirect_uri, verifier),
+            )
+            .map_err(|refusal| match refusal {
+                Refusal::Unknown => TokenError::invalid_grant("unknown authorization code"),
+                Refusal::OtherClient => {
+                    TokenError::invalid_grant("the code was issued to another client")
                 }
-            }
-            if let Some(family) = family {
-                records.revoke_family(family);
-            }
-            return Err(TokenError::invalid_grant(
-                "the code was already used; the tokens issued from it are now revoked",
-            ));
-        }
-        if now >= record.expires_at {
-            return Err(TokenError::invalid_grant("the code has expired"));
-        }
-        match (&record.redirect_uri_param, redirect_uri) {
-            (Some(expected), Some(given)) if expected != given => {
-                return Err(TokenError::invalid_grant(
-                    "redirect_uri differs from the one in the authorization request",
-                ));
-            }
-            (Some(_), None) => {
-                return Err(TokenError::invalid_grant(
-                    "redirect_uri is required: the authorization request carried one",
-                ));
-            }
-            (None, Some(given)) if !client.redirect_uris.iter().any(|r| r == given) => {
-                return Err(TokenError::invalid_grant(
-                    "redirect_uri is not registered for this client",
-                ));
-            }
-            _ => {}
-        }
-        match (&record.pkce, verifier) {
-            _ if state.quirk(Quirk::PkceNotEnforced) => {}
-            (Some(pkce), Some(v)) => {
-                if !valid_verifier(v) || !pkce_matches(pkce.method, &pkce.challenge, v) {
-                    return Err(TokenError::invalid_grant(
-                        "code_verifier does not match the code_challenge",
-                    ));
+                Refusal::CodeReplayed => TokenError::invalid_grant(
+                    "the code was already used; the tokens issued from it are now revoked",
+                ),
+                Refusal::Expired => TokenError::invalid_grant("the code has expired"),
+                Refusal::Check(e) => e,
+                Refusal::Revoked | Refusal::RefreshReused { .. } => {
+                    TokenError::invalid_grant("the code cannot be used")
                 }
-            }
-            (Some(_), None) => {
-                return Err(TokenError::invalid_grant(
-                    "code_verifier is required: the authorization request carried a code_challenge",
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(TokenError::invalid_grant(
-                    "code_verifier sent but the authorization request carried no code_challenge",
-                ));
-            }
-            (None, None) => {}
-        }
-        record.used = true;
-        let (sub, scope) = (record.sub, record.scope);
-        let (nonce, auth_time) = (record.nonce.clone(), record.auth_time);
-        let grant = CodeGrant {
-            sub: records.text(sub).to_string(),
-            scope: Scope::parse(records.text(scope)),
-            nonce,
-            auth_time,
-        };
-        let family = client
-            .allows_grant(GrantType::RefreshToken)
-            .then(|| records.new_family());
+            })?;
         let user = store.user_by_sub(&grant.sub).cloned();
-        (grant, user, family)
+        (grant, user)
     };
     let user =
         user.ok_or_else(|| TokenError::invalid_grant("the user of this code no longer exists"))?;
+    let scope = Scope::parse(&grant.scope);
 
     let (access_token, access) = mint_access(
         state,
         AccessGrant {
             client,
             sub: Some(&grant.sub),
-            scope: &grant.scope,
+            scope: &scope,
             grant: Grant::AuthorizationCode,
-            family,
+            family: grant.family,
             auth_time: Some(grant.auth_time),
         },
     );
-    let refresh =
-        family.map(|f| mint_refresh(state, client, &grant.sub, &grant.scope, f, grant.auth_time));
-    let id_token = grant.scope.contains("openid").then(|| {
+    let refresh = grant
+        .family
+        .map(|f| mint_refresh(state, client, &grant.sub, &scope, f, grant.auth_time));
+    let id_token = scope.contains("openid").then(|| {
         mint_id_token(
             state,
             IdTokenFor {
                 client,
                 user: &user,
-                scope: &grant.scope,
+                scope: &scope,
                 nonce: grant.nonce.as_deref(),
                 auth_time: grant.auth_time,
                 access_token: &access_token,
@@ -313,45 +250,72 @@ fn authorization_code(
         )
     });
 
-    let mut store = state.store();
-    let records = &mut store.records;
-    // A replay may have arrived while the tokens were being signed.
-    let replayed = records.code(&id).is_some_and(|c| c.replayed);
-    let mut access = access;
-    access.revoked = replayed;
-    let access_id = access.id;
     let expires_in = access.expires_at.secs_since(access.issued_at);
     let (refresh_token, refresh) = match refresh {
         Some((value, draft)) => (Some(value), Some(draft)),
         None => (None, None),
     };
-    if let Err(full) = records.insert_tokens(access, refresh, now) {
-        // Not exchanged after all: the client may try again once there is
-        // room (unless a replay meanwhile burnt the code).
-        if let Some(code) = records.code_mut(&id)
-            && !code.replayed
-        {
-            code.used = false;
-        }
-        return Err(full.into());
-    }
-    if let Some(code) = records.code_mut(&id) {
-        code.access_tokens.push(access_id);
-    }
-    if let Some(family) = family {
-        records.set_code_family(&id, family);
-        if replayed {
-            records.revoke_family(family);
-        }
-    }
+    state
+        .store()
+        .records
+        .complete_code_exchange(&id, access, refresh, grant.family, now)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
         expires_in,
-        scope: grant.scope.to_string(),
+        scope: scope.to_string(),
         refresh_token,
         id_token,
     })
+}
+
+/// The token request's own checks of a code's record: the same
+/// `redirect_uri` as the authorization request (RFC 6749 4.1.3), and the
+/// PKCE verifier of its challenge (RFC 7636 4.6).
+fn code_request_matches(
+    state: &IdpState,
+    client: &ClientConfig,
+    record: &CodeRecord,
+    redirect_uri: Option<&str>,
+    verifier: Option<&str>,
+) -> Result<(), TokenError> {
+    match (&record.redirect_uri_param, redirect_uri) {
+        (Some(expected), Some(given)) if expected != given => {
+            return Err(TokenError::invalid_grant(
+                "redirect_uri differs from the one in the authorization request",
+            ));
+        }
+        (Some(_), None) => {
+            return Err(TokenError::invalid_grant(
+                "redirect_uri is required: the authorization request carried one",
+            ));
+        }
+        (None, Some(given)) if !client.redirect_uris.iter().any(|r| r == given) => {
+            return Err(TokenError::invalid_grant(
+                "redirect_uri is not registered for this client",
+            ));
+        }
+        _ => {}
+    }
+    match (&record.pkce, verifier) {
+        _ if state.quirk(Quirk::PkceNotEnforced) => Ok(()),
+        (Some(pkce), Some(v)) => {
+            if valid_verifier(v) && pkce_matches(pkce.method, &pkce.challenge, v) {
+                Ok(())
+            } else {
+                Err(TokenError::invalid_grant(
+                    "code_verifier does not match the code_challenge",
+                ))
+            }
+        }
+        (Some(_), None) => Err(TokenError::invalid_grant(
+            "code_verifier is required: the authorization request carried a code_challenge",
+        )),
+        (None, Some(_)) => Err(TokenError::invalid_grant(
+            "code_verifier sent but the authorization request carried no code_challenge",
+        )),
+        (None, None) => Ok(()),
+    }
 }
 
 fn client_credentials(
@@ -394,7 +358,7 @@ fn client_credentials(
     })
 }
 
-/// What a refresh token grants, read from its record once checked.
+/// What a refresh token grants, its scope parsed.
 struct RefreshGrant {
     sub: String,
     scope: Scope,
@@ -409,69 +373,58 @@ fn refresh(
     scope: Option<Scope>,
 ) -> Result<TokenResponse, TokenError> {
     let now = state.now();
-    let (grant, user) = {
-        let mut store = state.store();
-        let records = &mut store.records;
-        let client_sym = records.find(client.id.as_str());
-        let id = TokenId::of(token);
-        let family_revoked = records
-            .refresh(&id)
-            .is_some_and(|r| records.family_revoked(r.family));
-        let Some(record) = records.refresh_mut(&id) else {
-            return Err(TokenError::invalid_grant("unknown refresh token"));
-        };
-        record.presented += 1;
-        if Some(record.client) != client_sym {
-            return Err(TokenError::invalid_grant(
-                "the refresh token was issued to another client",
-            ));
-        }
-        if record.revoked || family_revoked {
-            return Err(TokenError::invalid_grant(
-                "the refresh token has been revoked",
-            ));
-        }
-        if record.rotated {
-            // RFC 9700 4.14.2: reuse of a rotated refresh token.
-            let family = record.family;
-            if client.refresh_reuse_revokes_family {
-                records.revoke_family(family);
-                return Err(TokenError::invalid_grant(
-                    "the refresh token was already used; every token of its family is now revoked",
-                ));
-            }
-            return Err(TokenError::invalid_grant(
-                "the refresh token was already used",
-            ));
-        }
-        if now >= record.expires_at {
-            return Err(TokenError::invalid_grant("the refresh token has expired"));
-        }
-        let (sub, scope_sym, family, auth_time) =
-            (record.sub, record.scope, record.family, record.auth_time);
-        let granted = Scope::parse(records.text(scope_sym));
-        if let Some(scope) = &scope {
-            let outside = scope.outside(&granted);
-            if !outside.is_empty() {
-                return Err(TokenError::InvalidScope(format!(
-                    "wider than the original grant: {}",
-                    outside.join(" ")
-                )));
-            }
-        }
-        if client.refresh_rotation
-            && let Some(record) = records.refresh_mut(&id)
+    let (grant, user) =
         {
-            record.rotated = true;
-        }
-        let grant = RefreshGrant {
-            sub: records.text(sub).to_string(),
-            scope: granted,
-            family,
-            auth_time,
+            let mut store = state.store();
+            let rotation = Rotation {
+                rotate: client.refresh_rotation,
+                reuse_revokes_family: client.refresh_reuse_revokes_family,
+            };
+            let grant = store
+            .records
+            .redeem_refresh(&TokenId::of(token), client.id.as_str(), now, rotation, |granted| {
+                // RFC 6749 6: the scope may narrow, never widen.
+                let outside = scope
+                    .as_ref()
+                    .map(|s| s.outside(&Scope::parse(granted)))
+                    .unwrap_or_default();
+                if outside.is_empty() {
+                    Ok(())
+                } else {
+                    Err(TokenError::InvalidScope(format!(
+                        "wider than the original grant: {}",
+                        outside.join(" ")
+                    )))
+                }
+            })
+            .map_err(|refusal| match refusal {
+                Refusal::Unknown => TokenError::invalid_grant("unknown refresh token"),
+                Refusal::OtherClient => {
+                    TokenError::invalid_grant("the refresh token was issued to another client")
+                }
+                Refusal::Revoked => TokenError::invalid_grant("the refresh token has been revoked"),
+                Refusal::RefreshReused {
+                    family_revoked: true,
+                } => TokenError::invalid_grant(
+                    "the refresh token was already used; every token of its family is now revoked",
+                ),
+                Refusal::RefreshReused {
+                    family_revoked: false,
+                } => TokenError::invalid_grant("the refresh token was already used"),
+                Refusal::Expired => TokenError::invalid_grant("the refresh token has expired"),
+                Refusal::Check(e) => e,
+                Refusal::CodeReplayed => {
+                    TokenError::invalid_grant("the refresh token cannot be used")
+                }
+            })?;
+            let user = store.user_by_sub(&grant.sub).cloned();
+            (grant, user)
         };
-        let user = store.user_by_sub(&grant.sub).cloned();
-        (grant, user)
+    let grant = RefreshGrant {
+        scope: Scope::parse(&grant.scope),
+        sub: grant.sub,
+        family: grant.family,
+        auth_time: grant.auth_time,
     };
     let user =
         user.ok_or_else(|| TokenError::invalid_grant("the user of this grant no longer exists"))?;
