@@ -9,7 +9,7 @@
 //!   platform, the consumer's browser)
 //! - [`steps`]: the vocabulary (`--list-steps`)
 //! - [`features`]: the built-in checks, or a directory of the brand's own
-//! - [`run`]: choosing and running the checks
+//! - [`run`](mod@run): choosing and running the checks
 //! - [`report`]: verdicts, the terminal table, JUnit XML, JSON
 //! - [`init`]: the commented profile `--init` writes
 

@@ -154,7 +154,7 @@ pub struct AuthRequest {
     pub client_id: ClientId,
     /// The redirect URI the response goes to (registered, exact).
     pub redirect_uri: String,
-    /// Whether `redirect_uri` was in the request (see [`CodeRecord`]).
+    /// Whether `redirect_uri` was in the request (see [`super::records::CodeRecord`]).
     pub redirect_uri_param: bool,
     pub scope: Scope,
     pub state: Option<String>,

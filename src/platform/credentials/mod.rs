@@ -7,7 +7,7 @@
 //!   Each has an `Input` (the saved JSON, minus `type` and `name`), a
 //!   validating constructor returning every fault as its own
 //!   [`FieldError`], and the saved struct whose secret fields are
-//!   [`Secret`](crate::secret::Secret)s.
+//!   [`Secret`]s.
 //! - [`store`]: the SQLite file (or an in-memory database), one sealed JSON
 //!   document per credential and per persisted token; [`cipher`]: the AEAD
 //!   and its key.

@@ -98,7 +98,7 @@ const HIDDEN_CLAIMS: [(&str, &str); 3] = [
 
 /// The payload of `raw`, an ID token [`check`] accepted, as people may see
 /// it (a conversation's timeline): every claim, with the values of
-/// [`HIDDEN_CLAIMS`] replaced by what was checked. `None` when the payload
+/// `HIDDEN_CLAIMS` replaced by what was checked. `None` when the payload
 /// is not a JSON object.
 pub fn shown_claims(raw: &Secret) -> Option<serde_json::Value> {
     use base64::Engine as _;
