@@ -65,6 +65,7 @@
 //! | `GET /api/account/{account}/consumer/{consumerId}/brand/tokens` | Get Tokens: the consumer's current tokens, for a bearer with `delegated.token.read.external` |
 
 pub mod bots;
+pub mod capped;
 pub mod chat;
 pub mod console;
 pub mod consumer_sessions;
