@@ -456,6 +456,29 @@ mod tests {
         assert!(html.contains(&format!("<dt>endpoint</dt><dd>{}/token</dd>", server.uri())));
     }
 
+    /// Rows are numbered by the events' sequence numbers, and a line says
+    /// how many earlier ones the log no longer keeps.
+    #[test]
+    fn ids_stay_put_when_earlier_events_are_dropped() {
+        let events = [
+            at(100, EventKind::ConsumerMessage),
+            at(105, EventKind::NoDialog),
+        ];
+        let html = render((7..).zip(&events), 7);
+        assert!(
+            html.starts_with(
+                "<p class=\"dropped\"><i>7 earlier events are no longer kept.</i></p>"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("<tr id=\"row-7\">") && html.contains("<details id=\"step-8\">"),
+            "{html}"
+        );
+        assert!(!html.contains("row-0") && html.contains("+5 s"), "{html}");
+        assert!(!render_all(&events).contains("no longer kept"));
+    }
+
     #[test]
     fn values_are_escaped() {
         let html = render_all(&[at(

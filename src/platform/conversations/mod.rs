@@ -38,15 +38,21 @@
 //! conversations, transcripts and events take at most `max_bytes`: past
 //! it, whole conversations are forgotten as at `max`.
 //!
-//! Worst cases at the defaults, in bytes of text (UTF-8, at most 4 bytes a
+//! Worst cases at the defaults, in bytes (UTF-8, at most 4 bytes a
 //! character): a consumer message 8,000, a bot message 16,000 plus its
-//! link, so a conversation's 500 messages (one bot message per consumer
-//! message) about 6 MB, and its 2,000 events, mostly a few hundred bytes
-//! each, about 1 MB more. 50,000 such conversations would take about
-//! 350 GB, hence `max_bytes` (256 MiB): about 40 conversations at that
-//! worst, or some 20,000 ordinary ones (a delegation flow's conversation
-//! takes about 12 KB; the test `an_ordinary_conversation_takes_a_few_kilobytes`
-//! measures one).
+//! link, so a conversation's 500 messages, one bot message per consumer
+//! message and 1 KB links, take about 6.3 MB (the unit test
+//! `a_conversation_at_its_caps_takes_about_six_megabytes` measures it).
+//! Its 2,000 events take from about 0.1 MB (consumer messages only) to
+//! about 0.5 MB (a sign-in link asked for at every turn, each recording
+//! its authorization request in about 500 bytes); an event that records
+//! what a peer sent (ID token claims, say) may be larger, and counts as
+//! much. 50,000 conversations at that worst would take some 350 GB,
+//! hence `max_bytes`: 256 MiB holds about 40 of them,
+//! or some 45,000 ordinary ones (a sign-in and two answers take about
+//! 6 KB, measured by the platform test
+//! `an_ordinary_conversation_takes_a_few_kilobytes`), so under an ordinary
+//! load the conversation cap and the budget bind at about the same point.
 
 pub mod http;
 
