@@ -21,8 +21,8 @@ use tokio::sync::broadcast::error::TryRecvError;
 
 use super::PlatformState;
 use super::conversations::http::{OpenBody, open};
-use super::conversations::{ConversationId, Party};
-use super::dialog::handle_message;
+use super::conversations::{ConversationId, MAX_MESSAGE_CHARS, Party};
+use super::dialog::{handle_message, refusal};
 use super::web::page;
 
 #[derive(Deserialize)]
@@ -64,7 +64,14 @@ pub async fn start(State(state): State<PlatformState>, Query(q): Query<StartQuer
 /// The transcript as HTML: each message, the sign-in link as a button.
 fn transcript(c: &super::conversations::Conversation) -> String {
     let mut lines = String::new();
-    for (i, m) in c.transcript.iter().enumerate() {
+    let dropped = c.transcript.dropped();
+    if dropped > 0 {
+        lines.push_str(&format!(
+            "<p class=\"dropped\"><i>{} no longer kept.</i></p>\n",
+            super::capped::earlier(dropped, "message")
+        ));
+    }
+    for (seq, m) in c.transcript.numbered() {
         let who = match m.from {
             Party::Consumer => "You",
             Party::Bot => "Bot",
@@ -75,10 +82,11 @@ fn transcript(c: &super::conversations::Conversation) -> String {
             class = if who == "You" { "you" } else { "bot" }
         ));
         if let Some(link) = &m.link {
-            // An id stable across updates (the transcript only grows), so
-            // /chat.js can give the focus back to it.
+            // An id from the message's sequence number, stable across
+            // updates (while earlier messages are dropped), so /chat.js
+            // can give the focus back to it.
             lines.push_str(&format!(
-                " <a id=\"signin-{i}\" class=\"signin\" role=\"button\" href=\"{}\" target=\"_blank\" rel=\"noopener noreferrer\">Sign in</a>",
+                " <a id=\"signin-{seq}\" class=\"signin\" role=\"button\" href=\"{}\" target=\"_blank\" rel=\"noopener noreferrer\">Sign in</a>",
                 html_escape::encode_double_quoted_attribute(link)
             ));
         }
@@ -97,7 +105,7 @@ fn live(c: &super::conversations::Conversation) -> String {
         "<div id=\"transcript\" aria-live=\"polite\">{}</div>\
          <section id=\"timeline\"><h2>Timeline</h2>{}</section>",
         transcript(c),
-        super::timeline::render(c.events.events())
+        super::timeline::render(c.events.events().numbered(), c.events.dropped())
     )
 }
 
@@ -136,7 +144,8 @@ pub async fn show(State(state): State<PlatformState>, Path(id): Path<Conversatio
         } else {
             format!(
                 "<form method=\"post\" action=\"/chat/{id}\"><label for=\"text\">Message</label>\
-                 <input id=\"text\" name=\"text\" autofocus placeholder=\"my orders\" size=\"40\"> \
+                 <input id=\"text\" name=\"text\" autofocus placeholder=\"my orders\" size=\"40\" \
+                 maxlength=\"{MAX_MESSAGE_CHARS}\"> \
                  <button>Send</button></form>{clock}\
                  <noscript><p><a href=\"/chat/{id}\">Reload</a> after signing in to see the answer.</p></noscript>"
             )
@@ -250,7 +259,9 @@ pub async fn say(
 ) -> Response {
     if let Some(conv) = state.conversations.info(&id).filter(|c| !c.closed) {
         let text = form.text.trim();
-        if !text.is_empty() && text.len() <= 2000 && !text.chars().any(char::is_control) {
+        // The form's maxlength keeps a browser within the limit; anything
+        // else refused is dropped, and the page shows the transcript as is.
+        if refusal(text).is_none() {
             handle_message(&state, &conv, text).await;
         }
     }

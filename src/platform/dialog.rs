@@ -18,20 +18,37 @@ use serde_json::json;
 
 use super::PlatformState;
 use super::conversations::http::{bad_json, unknown};
-use super::conversations::{ConvInfo, ConversationId, Reply};
+use super::conversations::{
+    ConvInfo, ConversationId, MAX_MESSAGE_CHARS, MAX_REPLY_CHARS, Reply, cut,
+};
 use super::events::EventKind;
 use super::web::error;
 use super::{delegation, integrations};
-
-/// Longest consumer message accepted.
-const MAX_TEXT: usize = 2000;
 
 #[derive(Deserialize)]
 pub struct MessageBody {
     pub text: String,
 }
 
-/// Handle one consumer message; the replies are also in the transcript.
+/// Why a consumer message is refused, if it is: empty (once trimmed), on
+/// more than one line, or longer than [`MAX_MESSAGE_CHARS`] characters.
+pub fn refusal(text: &str) -> Option<String> {
+    let chars = text.chars().count();
+    if chars > MAX_MESSAGE_CHARS {
+        Some(format!(
+            "text is {chars} characters long; a message is at most {MAX_MESSAGE_CHARS} characters"
+        ))
+    } else if text.is_empty() || text.chars().any(char::is_control) {
+        Some(format!(
+            "text is 1 to {MAX_MESSAGE_CHARS} characters on one line"
+        ))
+    } else {
+        None
+    }
+}
+
+/// Handle one consumer message; the replies are also in the transcript,
+/// as they are returned (cut to [`MAX_REPLY_CHARS`] characters).
 pub async fn handle_message(state: &PlatformState, conv: &ConvInfo, text: &str) -> Vec<Reply> {
     let now = state.clock.now();
     state.conversations.heard(&conv.id, now, text);
@@ -57,6 +74,10 @@ pub async fn handle_message(state: &PlatformState, conv: &ConvInfo, text: &str) 
             delegation::reply(state, conv, turn)
         }
     };
+    let reply = Reply {
+        text: cut(&reply.text, MAX_REPLY_CHARS),
+        ..reply
+    };
     state.conversations.say(&conv.id, state.clock.now(), &reply);
     vec![reply]
 }
@@ -81,12 +102,8 @@ pub async fn post_message(
         );
     }
     let text = body.text.trim();
-    if text.is_empty() || text.len() > MAX_TEXT || text.chars().any(char::is_control) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            format!("text is 1 to {MAX_TEXT} characters on one line"),
-        );
+    if let Some(why) = refusal(text) {
+        return error(StatusCode::BAD_REQUEST, "invalid_request", why);
     }
     let replies = handle_message(&state, &conv, text).await;
     Json(json!({ "replies": replies })).into_response()

@@ -9,11 +9,16 @@
 //! verifier or a `state` value: what would is replaced when the event is
 //! built ([`AuthorizationRequest::of`],
 //! [`crate::platform::oauth::id_token::shown_claims`]).
+//!
+//! A log keeps the newest events only
+//! ([`crate::platform::conversations::ConversationLimits::max_events`]) and
+//! counts those it dropped.
 
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::clock::Instant;
+use crate::platform::capped::{Capped, Weigh, json_len};
 use crate::platform::oauth::outbound::{self, OutboundRequest};
 
 /// Why a callback's `state` was refused.
@@ -216,18 +221,39 @@ pub struct Event {
     pub kind: EventKind,
 }
 
-/// The events of one conversation, in order.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct EventLog(Vec<Event>);
+/// Its JSON's length, about what its strings and values take.
+impl Weigh for Event {
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Event>() + json_len(&self.kind)
+    }
+}
+
+/// The events of one conversation, in order: the newest
+/// [`crate::platform::conversations::ConversationLimits::max_events`], and
+/// how many earlier ones were dropped.
+#[derive(Clone, Debug, Serialize)]
+#[serde(transparent)]
+pub struct EventLog(Capped<Event>);
 
 impl EventLog {
+    /// An empty log keeping the newest `cap` events.
+    pub fn new(cap: usize) -> Self {
+        Self(Capped::new(cap))
+    }
+
     pub fn push(&mut self, at: Instant, kind: EventKind) {
         tracing::debug!(event = ?kind, "conversation event");
         self.0.push(Event { at, kind });
     }
 
-    pub fn events(&self) -> &[Event] {
+    /// The events kept, oldest first, with their sequence numbers.
+    pub fn events(&self) -> &Capped<Event> {
         &self.0
+    }
+
+    /// Earlier events no longer kept.
+    pub fn dropped(&self) -> u64 {
+        self.0.dropped()
     }
 }
 
@@ -237,7 +263,7 @@ mod tests {
 
     #[test]
     fn events_serialise_with_their_kind_flat() {
-        let mut log = EventLog::default();
+        let mut log = EventLog::new(10);
         log.push(
             Instant::from_unix_secs(7),
             EventKind::StateRejected {

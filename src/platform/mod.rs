@@ -43,8 +43,8 @@
 //! |---|---|
 //! | `POST /api/conversations` | open: `{"org","bot","consumer_id"?,"consumer_session"?}` → 201 `{"id","authenticated"}`; a consumer session handle authenticates the conversation for its consumer (403 `invalid_consumer_session` otherwise) |
 //! | `POST /api/conversations/{id}/messages` | `{"text"}` → `{"replies":[{"text","link"?}]}` |
-//! | `GET /api/conversations/{id}/transcript` | the messages, with links |
-//! | `GET /api/conversations/{id}/events` | the event log |
+//! | `GET /api/conversations/{id}/transcript` | the newest messages, with links, and how many earlier ones are no longer kept |
+//! | `GET /api/conversations/{id}/events` | the newest events, and how many earlier ones are no longer kept |
 //! | `GET /api/conversations/{id}/context` | whether a token is held, its expiry |
 //! | `DELETE /api/conversations/{id}` | close; purges the token |
 //! | `GET /api/orgs/{org}/credentials` | the organisation's credentials |
@@ -65,6 +65,7 @@
 //! | `GET /api/account/{account}/consumer/{consumerId}/brand/tokens` | Get Tokens: the consumer's current tokens, for a bearer with `delegated.token.read.external` |
 
 pub mod bots;
+pub mod capped;
 pub mod chat;
 pub mod console;
 pub mod consumer_sessions;
@@ -135,7 +136,7 @@ pub struct PlatformOptions {
     /// seconds on the shared clock: its tokens are purged, and no longer
     /// refreshed, once it has passed.
     pub consumer_session_ttl_secs: i64,
-    /// How long conversations are kept, and how many.
+    /// How long conversations are kept, how many, and how much of each.
     pub conversations: conversations::ConversationLimits,
     /// Consumer sessions kept at most; at the cap the one closest to its
     /// end is ended (and its tokens revoked) to make room.

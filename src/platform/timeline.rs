@@ -9,9 +9,11 @@
 //! HTML-escaped here.
 //!
 //! Each row, its `<details>` and its `<summary>` have ids from the event's
-//! index (`step-3`, `step-3-summary`): the log only grows, so an id names
-//! the same step in every rendering, and `/chat.js` reopens what was open
-//! and puts the focus back after each update.
+//! sequence number in the log (`step-3`, `step-3-summary`), which stays
+//! the same while earlier events are dropped, so an id names the same step
+//! in every rendering, and `/chat.js` reopens what was open and puts the
+//! focus back after each update. When the log has dropped earlier events,
+//! a line above the table says how many.
 
 use serde_json::Value;
 
@@ -202,17 +204,26 @@ fn facts_html((title, rows): &Facts) -> String {
     out
 }
 
-/// The timeline of `events` as an HTML table; times are seconds after the
-/// first event.
-pub fn render(events: &[Event]) -> String {
+/// The timeline of `events` (each with its sequence number) as an HTML
+/// table, after a line saying how many earlier events were `dropped`, if
+/// any; times are seconds after the first event shown.
+pub fn render<'a>(events: impl IntoIterator<Item = (u64, &'a Event)>, dropped: u64) -> String {
     let e = |t: &str| html_escape::encode_text(t).into_owned();
-    let start = events.first().map_or(Instant::UNIX_EPOCH, |ev| ev.at);
-    let mut out = String::from("<table class=\"timeline\"><thead><tr><th>time</th>");
+    let mut events = events.into_iter().peekable();
+    let start = events.peek().map_or(Instant::UNIX_EPOCH, |(_, ev)| ev.at);
+    let mut out = String::new();
+    if dropped > 0 {
+        out.push_str(&format!(
+            "<p class=\"dropped\"><i>{} no longer kept.</i></p>",
+            super::capped::earlier(dropped, "event")
+        ));
+    }
+    out.push_str("<table class=\"timeline\"><thead><tr><th>time</th>");
     for p in PARTIES {
         out.push_str(&format!("<th>{p}</th>"));
     }
     out.push_str("</tr></thead><tbody>");
-    for (i, ev) in events.iter().enumerate() {
+    for (i, ev) in events {
         let (from, to) = lanes(&ev.kind);
         let (lo, hi) = (from.min(to), from.max(to));
         out.push_str(&format!(
@@ -266,6 +277,11 @@ mod tests {
         }
     }
 
+    /// A whole log, nothing dropped.
+    fn render_all(events: &[Event]) -> String {
+        render((0..).zip(events), 0)
+    }
+
     #[test]
     fn each_event_is_a_row_in_its_lanes() {
         let events = vec![
@@ -281,7 +297,7 @@ mod tests {
                 },
             ),
         ];
-        let html = render(&events);
+        let html = render_all(&events);
         assert_eq!(html.matches("<tr id=\"row-").count(), 3, "{html}");
         assert!(
             html.contains("+2 s")
@@ -315,7 +331,7 @@ mod tests {
              &state={state}&code_challenge={challenge}&code_challenge_method=S256&nonce={nonce}"
         ))
         .unwrap();
-        let html = render(&[at(
+        let html = render_all(&[at(
             1,
             EventKind::ChallengeSent {
                 credential: "brand-login".into(),
@@ -393,7 +409,7 @@ mod tests {
         .await;
         let tokens = tokens.unwrap();
         let claims = id_token::shown_claims(tokens.id_token.as_ref().unwrap());
-        let html = render(&[
+        let html = render_all(&[
             at(
                 1000,
                 EventKind::ExchangeDone {
@@ -440,9 +456,32 @@ mod tests {
         assert!(html.contains(&format!("<dt>endpoint</dt><dd>{}/token</dd>", server.uri())));
     }
 
+    /// Rows are numbered by the events' sequence numbers, and a line says
+    /// how many earlier ones the log no longer keeps.
+    #[test]
+    fn ids_stay_put_when_earlier_events_are_dropped() {
+        let events = [
+            at(100, EventKind::ConsumerMessage),
+            at(105, EventKind::NoDialog),
+        ];
+        let html = render((7..).zip(&events), 7);
+        assert!(
+            html.starts_with(
+                "<p class=\"dropped\"><i>7 earlier events are no longer kept.</i></p>"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("<tr id=\"row-7\">") && html.contains("<details id=\"step-8\">"),
+            "{html}"
+        );
+        assert!(!html.contains("row-0") && html.contains("+5 s"), "{html}");
+        assert!(!render_all(&events).contains("no longer kept"));
+    }
+
     #[test]
     fn values_are_escaped() {
-        let html = render(&[at(
+        let html = render_all(&[at(
             1,
             EventKind::ExchangeFailed {
                 reason: "<script>alert(1)</script>".into(),

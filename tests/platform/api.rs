@@ -5,6 +5,8 @@
 use crate::platform_support::World;
 use serde_json::{Value, json};
 use standin::conformance::{ConsumerAgent, FormHints};
+use standin::platform::PlatformOptions;
+use standin::platform::conversations::ConversationLimits;
 use url::Url;
 
 #[tokio::test]
@@ -441,4 +443,142 @@ client_secret = "s"
         assert!(taken.contains("exists in this organisation"), "{taken}");
         assert!(!taken.contains("third-password-canary"), "{taken}");
     }
+}
+
+/// A platform keeping 4 messages and 5 events per conversation.
+async fn small_caps() -> World {
+    World::start_with(PlatformOptions {
+        conversations: ConversationLimits {
+            max_messages: 4,
+            max_events: 5,
+            ..ConversationLimits::default()
+        },
+        ..PlatformOptions::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_conversation_keeps_its_newest_messages_and_events_and_counts_the_rest() {
+    let w = small_caps().await;
+    let chat = w.chat();
+    let conv = chat.open("demo", None).await.unwrap();
+    let transcript = format!("/api/conversations/{conv}/transcript");
+    let events = format!("/api/conversations/{conv}/events");
+    let t = chat.get_json(&transcript).await.unwrap();
+    assert_eq!(t["earlier_messages_dropped"], 0, "always present: {t}");
+    assert_eq!(
+        chat.get_json(&events).await.unwrap()["earlier_events_dropped"],
+        0
+    );
+
+    // Two turns (messages 0 to 3), then a sign-in link (messages 4 and 5).
+    for i in 0..2 {
+        chat.say(&conv, &format!("hello {i}")).await.unwrap();
+    }
+    chat.ask_for_link(&conv, "my orders").await.unwrap();
+    let t = chat.get_json(&transcript).await.unwrap();
+    assert_eq!(t["earlier_messages_dropped"], 2, "{t}");
+    let texts: Vec<&str> = t["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts[..3], ["hello 1", "Say my orders.", "my orders"]);
+    assert!(t["messages"][3]["link"].is_string(), "{t}");
+    // Opened, two turns of consumer_message and no_dialog, then at least
+    // consumer_message, dialog_matched and challenge_sent.
+    let e = chat.get_json(&events).await.unwrap();
+    let kept = e["events"].as_array().unwrap().len();
+    assert_eq!(kept, 5, "{e}");
+    let dropped = e["earlier_events_dropped"].as_u64().unwrap();
+    assert!(dropped >= 3, "{e}");
+    assert_eq!(e["events"][4]["kind"], "challenge_sent", "{e}");
+
+    // The page says so, and the link's id is its message's sequence
+    // number (5), not its index among the messages kept (3).
+    let page = w
+        .http
+        .get(w.url(&format!("/chat/{conv}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("2 earlier messages are no longer kept."),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("{dropped} earlier events are no longer kept.")),
+        "{page}"
+    );
+    assert!(page.contains("id=\"signin-5\""), "{page}");
+    assert!(!page.contains("id=\"signin-3\""), "{page}");
+    assert!(
+        page.contains(&format!("id=\"step-{}\"", dropped + 4)),
+        "{page}"
+    );
+    assert!(page.contains("maxlength=\"2000\""), "{page}");
+}
+
+#[tokio::test]
+async fn a_message_too_long_is_refused_and_nothing_is_appended() {
+    let w = small_caps().await;
+    let chat = w.chat();
+    let conv = chat.open("demo", None).await.unwrap();
+    chat.say(&conv, "hello").await.unwrap();
+    let before = chat.transcript(&conv).await.unwrap();
+    let events_before = chat.events(&conv).await.unwrap();
+
+    let r = w
+        .http
+        .post(w.url(&format!("/api/conversations/{conv}/messages")))
+        .json(&json!({ "text": "a".repeat(2001) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request", "{body}");
+    let why = body["error_description"].as_str().unwrap();
+    assert!(
+        why.contains("2001 characters") && why.contains("at most 2000 characters"),
+        "{why}"
+    );
+    assert_eq!(chat.transcript(&conv).await.unwrap(), before);
+    assert_eq!(chat.events(&conv).await.unwrap(), events_before);
+
+    // The limit is in characters, not bytes: 2,000 two-byte characters pass.
+    let reply = chat.say(&conv, &"é".repeat(2000)).await.unwrap();
+    assert_eq!(reply.text, "Say my orders.");
+}
+
+/// What an ordinary conversation takes: a sign-in and an answer. The
+/// figure behind the default byte budget (`ConversationLimits::max_bytes`).
+#[tokio::test]
+async fn an_ordinary_conversation_takes_a_few_kilobytes() {
+    let w = World::start().await;
+    let chat = w.chat();
+    let conv = chat.open("demo", None).await.unwrap();
+    let link = chat.ask_for_link(&conv, "my orders").await.unwrap();
+    let mut consumer = w.consumer();
+    let back = consumer
+        .sign_in_through(&link.0, "alice", "alice-password", true)
+        .await
+        .unwrap();
+    let page = consumer.return_to(back.as_str()).await.unwrap();
+    assert_eq!(page.status, 200, "{page:?}");
+    chat.say(&conv, "my orders").await.unwrap();
+    let convs = &w.platform.state().conversations;
+    let bytes = convs.bytes();
+    let id = serde_json::from_value(json!(conv)).unwrap();
+    let (messages, events) = convs
+        .read(&id, |c| (c.transcript.len(), c.events.events().len()))
+        .unwrap();
+    eprintln!("{messages} messages, {events} events: {bytes} bytes");
+    assert!(messages >= 4 && events >= 10, "{messages}, {events}");
+    assert!(bytes > 2_000 && bytes < 32_000, "{bytes}");
 }

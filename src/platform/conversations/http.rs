@@ -3,9 +3,9 @@
 //! | call | answer |
 //! |---|---|
 //! | `POST /api/conversations {"org","bot","consumer_id"?,"consumer_session"?}` | 201 `{"id","authenticated"}` |
-//! | `POST /api/conversations/{id}/messages {"text"}` | 200 `{"replies":[{"text","link"?}]}` ([`crate::platform::dialog`]) |
-//! | `GET /api/conversations/{id}/transcript` | `{"id","org","bot","consumer_id","authenticated","closed","messages":[{"from","at","text","link"?}]}` |
-//! | `GET /api/conversations/{id}/events` | `{"events":[{"at","kind",...}]}` |
+//! | `POST /api/conversations/{id}/messages {"text"}` | 200 `{"replies":[{"text","link"?}]}` ([`crate::platform::dialog`]); 400 when `text` is empty, on more than one line or longer than 2,000 characters ([`super::MAX_MESSAGE_CHARS`]), and nothing is appended |
+//! | `GET /api/conversations/{id}/transcript` | `{"id","org","bot","consumer_id","authenticated","closed","earlier_messages_dropped","messages":[{"from","at","text","link"?}]}` |
+//! | `GET /api/conversations/{id}/events` | `{"earlier_events_dropped","events":[{"at","kind",...}]}` |
 //! | `GET /api/conversations/{id}/context` | `{"access_token_present","access_token_expires_at","refresh_token_present"}` |
 //! | `DELETE /api/conversations/{id}` | 204 (the context is purged) |
 //!
@@ -23,6 +23,14 @@
 //! organisation than `org` (or given with another `consumer_id` than its
 //! consumer's) is refused with 403 `invalid_consumer_session`, the same
 //! answer whatever the reason. The handle is never kept, logged or shown.
+//!
+//! A conversation keeps its newest messages and events only
+//! ([`super::ConversationLimits`]): `earlier_messages_dropped` and
+//! `earlier_events_dropped` say how many earlier ones are no longer kept,
+//! always present (0 when none were dropped). A message's place among all
+//! the conversation's messages (counting from 0) is
+//! `earlier_messages_dropped` plus its index in `messages`; likewise for
+//! events.
 //!
 //! Errors are `{"error","error_description"}` with 400, 403, 404 or 409.
 
@@ -166,6 +174,7 @@ pub async fn transcript(
                 "consumer_id": c.consumer_id,
                 "authenticated": c.authenticated.is_some(),
                 "closed": c.closed,
+                "earlier_messages_dropped": c.transcript.dropped(),
                 "messages": c.transcript,
             }))
             .into_response()
@@ -180,7 +189,11 @@ pub async fn events(
     state
         .conversations
         .read(&id, |c| {
-            Json(json!({ "events": c.events.events() })).into_response()
+            Json(json!({
+                "earlier_events_dropped": c.events.dropped(),
+                "events": c.events.events(),
+            }))
+            .into_response()
         })
         .unwrap_or_else(|| unknown(&id))
 }
