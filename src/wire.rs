@@ -4,13 +4,51 @@
 //! credentials (RFC 6749 2.3.1), a client's id ([`ClientId`]), and the
 //! public id of a code or token.
 
-use std::borrow::Borrow;
-use std::fmt;
-
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 use url::form_urlencoded::byte_serialize;
+
+/// The common face of an id that is text, a tuple struct around a
+/// `String`: `as_str`; `Display` and `Debug` as the text (messages that
+/// quote an id read as they would with a string); `AsRef<str>`; and
+/// `Borrow<str>`, so a map keyed by the id is looked up by the text a
+/// request presents.
+macro_rules! text_id {
+    ($name:ident) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Debug::fmt(&self.0, f)
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl ::std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+#[cfg_attr(not(feature = "platform"), allow(unused_imports))]
+pub(crate) use text_id;
 
 /// An OAuth 2.0 client's id (RFC 6749 2.2): the string an authorization
 /// server registered the client under, at the mock IdP and in the
@@ -21,13 +59,11 @@ use url::form_urlencoded::byte_serialize;
 #[serde(transparent)]
 pub struct ClientId(String);
 
+text_id!(ClientId);
+
 impl ClientId {
     pub fn new(id: impl Into<String>) -> Self {
         Self(id.into())
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 
@@ -40,32 +76,6 @@ impl From<String> for ClientId {
 impl From<&str> for ClientId {
     fn from(id: &str) -> Self {
         Self(id.to_string())
-    }
-}
-
-/// As the text: messages that quote an id read as they did with a string.
-impl fmt::Debug for ClientId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
-    }
-}
-
-impl fmt::Display for ClientId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl AsRef<str> for ClientId {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-/// Registries are keyed by it and looked up by the presented text.
-impl Borrow<str> for ClientId {
-    fn borrow(&self) -> &str {
-        &self.0
     }
 }
 

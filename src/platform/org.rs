@@ -5,8 +5,6 @@
 //! An organisation's id is the account id in the callback path
 //! `/callback/{account}/redirectCode`.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -15,9 +13,11 @@ use crate::wire::ClientId;
 
 /// An organisation (account) id: 1 to 64 of `A-Z a-z 0-9 - _`, so it can
 /// sit in a URL path unencoded.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct OrgId(String);
+
+crate::wire::text_id!(OrgId);
 
 impl OrgId {
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -33,16 +33,6 @@ impl OrgId {
                 "organisation id {text:?} must be 1 to 64 characters of A-Z, a-z, 0-9, '-' or '_'"
             ))
         }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for OrgId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

@@ -56,9 +56,7 @@
 
 pub mod http;
 
-use std::borrow::Borrow;
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -79,38 +77,11 @@ use crate::secret::Secret;
 #[serde(transparent)]
 pub struct ConversationId(String);
 
+crate::wire::text_id!(ConversationId);
+
 impl ConversationId {
     fn generate() -> Self {
         Self(crate::secret::random_token(16))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// As the text, like the string it replaced.
-impl fmt::Debug for ConversationId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
-    }
-}
-
-impl fmt::Display for ConversationId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl AsRef<str> for ConversationId {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Borrow<str> for ConversationId {
-    fn borrow(&self) -> &str {
-        &self.0
     }
 }
 
