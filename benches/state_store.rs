@@ -8,15 +8,19 @@
 //! characters; 50 links a second, each living 300 s, the platform's
 //! default):
 //!
-//! - bytes per live entry in `standin::platform::delegation::Challenges`
-//!   (the platform's `StateStore<Challenge>`), everything the store holds
-//!   for it: the map, any index, the challenge's own strings;
-//! - bytes per remembered entry once each has been claimed (the consumed
-//!   `state` of a completed sign-in, kept for `REMEMBER_SECS` so that a
-//!   replay is reported as reused) and, separately, once each has expired
-//!   unclaimed (an abandoned link) and the store has swept;
-//! - nanoseconds per insert, per claim, and per entry forgotten by the
-//!   sweep once the hour has passed.
+//! - live: N links issued in the same second, then all claimed: bytes per
+//!   live entry in `standin::platform::delegation::Challenges` (the
+//!   platform's `StateStore<Challenge>`), everything the store holds for
+//!   it (the map, any index, the challenge's own strings); nanoseconds per
+//!   insert and per claim;
+//! - remembered: N completed sign-ins as a steady stream (each link
+//!   claimed 5 s after it was issued): bytes per entry once all are
+//!   claimed (a consumed `state`, kept for `REMEMBER_SECS` after its
+//!   expiry so that a replay is reported as reused), nanoseconds per
+//!   sign-in (its insert and its claim, sweeps included), and nanoseconds
+//!   per entry forgotten by the sweep once the hour has passed;
+//! - expired: the same stream abandoned (no link claimed): bytes per entry
+//!   once all have expired and the store has swept.
 //!
 //! A hash map's memory per entry depends on how full it is (it doubles
 //! when 7/8 full), so each figure is given at several N. The counting
@@ -130,36 +134,36 @@ struct Figures {
     expired_bytes: f64,
     insert_ns: f64,
     claim_ns: f64,
+    flow_ns: f64,
     sweep_ns: f64,
 }
 
-/// A store holding `n` links, one per `state`, issued at `RATE` a second;
-/// and the nanoseconds per insert.
-fn fill(n: usize, states: &[String], demo: &OrgId) -> (Challenges, f64) {
-    let inputs: Vec<(String, Challenge)> = states
+/// Claims lag their link by 5 s (a consumer signing in).
+const LAG: usize = 5 * RATE;
+
+/// Bytes allocated and not freed since `base`, per entry.
+fn per(base: isize, n: usize) -> f64 {
+    (live() - base) as f64 / n as f64
+}
+
+fn inputs(states: &[String]) -> Vec<(String, Challenge)> {
+    states
         .iter()
         .enumerate()
         .map(|(i, s)| (s.clone(), challenge(i)))
-        .collect();
-    let store = Challenges::default();
-    let t = std::time::Instant::now();
-    for (i, (state, ch)) in inputs.into_iter().enumerate() {
-        let at = issued(i);
-        store.insert(state, demo.clone(), ch, at + Duration::from_secs(TTL), at);
-    }
-    let insert_ns = t.elapsed().as_nanos() as f64 / n as f64;
-    (store, insert_ns)
+        .collect()
 }
 
 /// One entry more, long after the others are forgotten: the sweep it
-/// triggers forgets all of them.
+/// triggers forgets all of them. Nanoseconds per entry forgotten.
 fn sweep(store: &Challenges, n: usize, demo: &OrgId) -> f64 {
     let late = issued(n) + Duration::from_secs(TTL + REMEMBER_SECS + 1);
+    let ch = challenge(n);
     let t = std::time::Instant::now();
     store.insert(
         "late".into(),
         demo.clone(),
-        challenge(n),
+        ch,
         late + Duration::from_secs(TTL),
         late,
     );
@@ -170,24 +174,55 @@ fn measure(n: usize) -> Figures {
     let demo = OrgId::parse("demo").expect("an org");
     let states: Vec<String> = (0..n).map(|i| token(i, 43)).collect();
 
-    // Live, then claimed: a completed sign-in each.
+    // All live at once (issued in the same second), then all claimed.
     let base = live();
-    let (store, insert_ns) = fill(n, &states, &demo);
-    let live_bytes = (live() - base) as f64 / n as f64;
+    let store = Challenges::default();
+    let input = inputs(&states);
     let t = std::time::Instant::now();
-    for (i, state) in states.iter().enumerate() {
-        let at = issued(i) + Duration::from_secs(5);
-        black_box(store.claim(state, Some("demo"), at).is_ok());
+    for (state, ch) in input {
+        store.insert(state, demo.clone(), ch, NOW + Duration::from_secs(TTL), NOW);
+    }
+    let insert_ns = t.elapsed().as_nanos() as f64 / n as f64;
+    let live_bytes = per(base, n);
+    let later = NOW + Duration::from_secs(5);
+    let t = std::time::Instant::now();
+    for state in &states {
+        black_box(store.claim(state, Some("demo"), later).is_ok());
     }
     let claim_ns = t.elapsed().as_nanos() as f64 / n as f64;
-    let spent_bytes = (live() - base) as f64 / n as f64;
+    drop(store);
+
+    // A steady stream of completed sign-ins: `RATE` links a second, each
+    // claimed 5 s after it was issued. Then every entry is a remembered
+    // one (nothing is forgotten yet: n / RATE <= TTL + REMEMBER_SECS).
+    let base = live();
+    let store = Challenges::default();
+    let input = inputs(&states);
+    let t = std::time::Instant::now();
+    for (i, (state, ch)) in input.into_iter().enumerate() {
+        let at = issued(i);
+        store.insert(state, demo.clone(), ch, at + Duration::from_secs(TTL), at);
+        if i >= LAG {
+            black_box(store.claim(&states[i - LAG], Some("demo"), at).is_ok());
+        }
+    }
+    let at = issued(n) + Duration::from_secs(5);
+    for state in &states[n.saturating_sub(LAG)..] {
+        black_box(store.claim(state, Some("demo"), at).is_ok());
+    }
+    let flow_ns = t.elapsed().as_nanos() as f64 / n as f64;
+    let spent_bytes = per(base, n);
     let sweep_ns = sweep(&store, n, &demo);
     drop(store);
 
-    // Live, then expired unclaimed: an abandoned link each. One insert
-    // after the last expiry lets the store sweep.
+    // The same stream, abandoned: no link claimed. One insert after the
+    // last expiry lets the store sweep.
     let base = live();
-    let (store, _) = fill(n, &states, &demo);
+    let store = Challenges::default();
+    for (i, (state, ch)) in inputs(&states).into_iter().enumerate() {
+        let at = issued(i);
+        store.insert(state, demo.clone(), ch, at + Duration::from_secs(TTL), at);
+    }
     let after = issued(n) + Duration::from_secs(TTL + 1);
     store.insert(
         "after".into(),
@@ -196,7 +231,7 @@ fn measure(n: usize) -> Figures {
         after + Duration::from_secs(TTL),
         after,
     );
-    let expired_bytes = (live() - base) as f64 / n as f64;
+    let expired_bytes = per(base, n);
     drop(store);
 
     Figures {
@@ -205,6 +240,7 @@ fn measure(n: usize) -> Figures {
         expired_bytes,
         insert_ns,
         claim_ns,
+        flow_ns,
         sweep_ns,
     }
 }
@@ -216,21 +252,35 @@ fn main() {
     let sizes: &[usize] = if quick {
         &[1_000]
     } else {
-        &[10_000, 100_000, 180_000, 200_000]
+        // 195,000 is the steady state at 50 a second: (300 + 3600) s.
+        &[10_000, 100_000, 180_000, 195_000]
     };
     println!(
         "state store: delegation challenges (size_of::<Challenge>() = {} bytes), one organisation",
         std::mem::size_of::<Challenge>()
     );
     println!(
-        "{:>8} | {:>10} | {:>11} | {:>13} | {:>9} | {:>8} | {:>12}",
-        "N", "bytes/live", "bytes/spent", "bytes/expired", "ns/insert", "ns/claim", "ns/forgotten"
+        "{:>8} | {:>10} | {:>11} | {:>13} | {:>9} | {:>8} | {:>7} | {:>12}",
+        "N",
+        "bytes/live",
+        "bytes/spent",
+        "bytes/expired",
+        "ns/insert",
+        "ns/claim",
+        "ns/flow",
+        "ns/forgotten"
     );
     for &n in sizes {
         let f = measure(n);
         println!(
-            "{n:>8} | {:>10.1} | {:>11.1} | {:>13.1} | {:>9.0} | {:>8.0} | {:>12.0}",
-            f.live_bytes, f.spent_bytes, f.expired_bytes, f.insert_ns, f.claim_ns, f.sweep_ns
+            "{n:>8} | {:>10.1} | {:>11.1} | {:>13.1} | {:>9.0} | {:>8.0} | {:>7.0} | {:>12.0}",
+            f.live_bytes,
+            f.spent_bytes,
+            f.expired_bytes,
+            f.insert_ns,
+            f.claim_ns,
+            f.flow_ns,
+            f.sweep_ns
         );
     }
 }
