@@ -14,8 +14,9 @@
 //! Consumed and expired entries are remembered until [`REMEMBER_SECS`]
 //! after their expiry, so a late replay is reported as reused or expired
 //! rather than unknown; from then on it is unknown. At 50 sign-ins a
-//! second that is some 180,000 remembered entries, so a remembered one is
-//! kept small (`benches/state_store.rs` measures it):
+//! second that is close to 200,000 remembered entries (the hour and the
+//! life of a link), so a remembered one is kept small: about 120 bytes
+//! (`benches/state_store.rs` measures it; see `benches/README.md`):
 //!
 //! - Live values and remembered ones are kept apart. Of a consumed value
 //!   only its [`Claimable::Trace`] is kept (whose it was: a conversation
@@ -182,7 +183,8 @@ impl<T: Claimable> Inner<T> {
         }
         let expired = (Bound::Excluded(since), Bound::Included(now));
         for (&at, keys) in self.by_expiry.range_mut(expired) {
-            // Past seconds take no more keys, bar a clock moved back.
+            // A second past takes few keys more (a link dead on arrival,
+            // a clock moved back): give back the spare room.
             keys.shrink_to_fit();
             for key in keys.iter() {
                 let Entry::Occupied(e) = self.live.entry(*key) else {
