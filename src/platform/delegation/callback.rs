@@ -93,7 +93,7 @@ pub async fn handler(
     };
     if let Some(reason) = rejection {
         tracing::info!(?reason, "callback refused");
-        if let Some(conv) = state.challenges.peek(state_value, &account) {
+        if let Some(conv) = state.challenges.peek(state_value, &account, now) {
             convs.event(&conv, now, EventKind::CallbackReceived);
             convs.event(&conv, now, EventKind::StateRejected { reason });
         }
