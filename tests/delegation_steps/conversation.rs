@@ -2,6 +2,8 @@
 //! the consumer says, what the bot answers (and the link in it), the
 //! conversation's context and its event log.
 
+use std::collections::BTreeSet;
+
 use anyhow::{anyhow, ensure};
 use cucumber::gherkin::Step;
 use cucumber::{given, then, when};
@@ -523,27 +525,48 @@ async fn token_expires_in(world: &mut DelegationWorld, secs: i64) -> anyhow::Res
 }
 
 /// Every run of token characters in the conversation's transcript, events
-/// and context is looked up among what the IdP issued (by value, as its
-/// inspection allows): none may be a code, an access or a refresh token.
+/// and context is compared with what was issued: none may be the code the
+/// consumer's browser brought back, nor an access token the brand API
+/// received (by its id in the brand API's log), nor, against the mock, any
+/// code, access or refresh token the IdP lists (by value, as its
+/// inspection allows). An external IdP cannot be asked what it issued; the
+/// first two hold in both modes.
 #[then("no read of the conversation holds a code or token the IdP issued")]
 async fn reads_hold_no_token(world: &mut DelegationWorld) -> anyhow::Result<()> {
     let id = world.conversation(world.current)?.id.clone();
     let reads = world.chat.reads(&id).await?;
-    let grants = world.idp.control()?.grants();
+    let code = world
+        .callback
+        .as_ref()
+        .and_then(|(_, callback)| callback.get("code").map(str::to_string))
+        .ok_or_else(|| anyhow!("no code came back to the platform: the check proves nothing"))?;
+    let received: BTreeSet<String> = world
+        .api
+        .control()
+        .requests()
+        .into_iter()
+        .filter_map(|entry| entry.token_id)
+        .collect();
     ensure!(
-        !grants.access_tokens.is_empty(),
-        "the IdP issued no access token: the check proves nothing"
+        !received.is_empty(),
+        "the brand API received no token: the check proves nothing"
     );
+    let grants = world.idp.control().ok().map(|control| control.grants());
     let token_char = |c: char| c.is_ascii_alphanumeric() || "-._~+/=".contains(c);
     for read in &reads {
         for word in read
             .split(|c: char| !token_char(c))
             .filter(|w| w.len() >= 16)
         {
+            let issued = word == code
+                || received.contains(&standin::wire::token_id(word))
+                || grants.as_ref().is_some_and(|g| {
+                    g.access_token(word).is_some()
+                        || g.refresh_token(word).is_some()
+                        || g.code(word).is_some()
+                });
             ensure!(
-                grants.access_token(word).is_none()
-                    && grants.refresh_token(word).is_none()
-                    && grants.code(word).is_none(),
+                !issued,
                 "a read of the conversation holds a code or token the IdP issued"
             );
         }
