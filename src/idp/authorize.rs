@@ -538,7 +538,10 @@ pub fn respond(state: &IdpState, outcome: Outcome) -> Response {
             };
             let mut response = html(status, page);
             if state.quirk(Quirk::LoginNeedsJavascript) {
-                let policy = format!("{}; script-src 'nonce-{nonce}'", super::http::page_policy());
+                let policy = format!(
+                    "{}; script-src 'nonce-{nonce}'",
+                    super::http::PAGE_POLICY.get()
+                );
                 if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
                     response
                         .headers_mut()

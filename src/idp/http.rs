@@ -129,12 +129,11 @@ pub fn request_params(headers: &HeaderMap, body: &RawBody) -> Result<Params, Str
 }
 
 /// The policy of the IdP's pages: nothing but their one stylesheet.
-pub(super) fn page_policy() -> String {
-    format!(
-        "default-src 'none'; style-src {}; frame-ancestors 'none'; base-uri 'none'",
-        crate::server::page_policy::style_hash(super::pages::STYLE)
-    )
-}
+pub(super) static PAGE_POLICY: crate::server::page_policy::Policy =
+    crate::server::page_policy::Policy::new(
+        "default-src 'none'; style-src {style}; frame-ancestors 'none'; base-uri 'none'",
+        super::pages::STYLE,
+    );
 
 /// Headers for every HTML page: no framing (clickjacking), no caching, a
 /// strict content security policy (no scripts anywhere, no style but the
@@ -148,7 +147,7 @@ pub fn html(status: StatusCode, body: String) -> Response {
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     static POLICY: std::sync::LazyLock<HeaderValue> = std::sync::LazyLock::new(|| {
-        HeaderValue::from_str(&page_policy()).expect("a hash source is a valid header value")
+        HeaderValue::from_str(PAGE_POLICY.get()).expect("a hash source is a valid header value")
     });
     h.insert(header::CONTENT_SECURITY_POLICY, POLICY.clone());
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

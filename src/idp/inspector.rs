@@ -18,17 +18,16 @@ use super::faults::{Endpoint, Fault, IdTokenDefect};
 use super::quirks::{Quirk, Quirks};
 use super::state::IdpState;
 use crate::clock::Instant;
+use crate::server::page_policy::Policy;
 
 const STYLE: &str = "body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}\
 td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}fieldset{margin:1em 0}";
 
 /// Nothing but the page's own stylesheet, and its forms posting here.
-fn policy() -> String {
-    format!(
-        "default-src 'none'; style-src {}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        crate::server::page_policy::style_hash(STYLE)
-    )
-}
+static POLICY: Policy = Policy::new(
+    "default-src 'none'; style-src {style}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    STYLE,
+);
 
 fn e(text: &str) -> String {
     html_escape::encode_text(text).into_owned()
@@ -137,13 +136,12 @@ pub async fn page(State(state): State<IdpState>) -> Response {
         offset = state.clock.offset(),
         store = e(&store_line(&grants.store)),
     );
-    let policy = policy();
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
             (header::X_FRAME_OPTIONS, "DENY"),
-            (header::CONTENT_SECURITY_POLICY, policy.as_str()),
+            (header::CONTENT_SECURITY_POLICY, POLICY.get()),
         ],
         html,
     )

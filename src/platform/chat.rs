@@ -24,6 +24,7 @@ use super::conversations::http::{OpenBody, open};
 use super::conversations::{ConversationId, MAX_MESSAGE_CHARS, Party};
 use super::dialog::{handle_message, refusal};
 use super::web::page;
+use crate::server::page_policy::Policy;
 
 #[derive(Deserialize)]
 pub struct StartQuery {
@@ -111,12 +112,10 @@ fn live(c: &super::conversations::Conversation) -> String {
 
 /// The page's policy: its own script, and its own stylesheet by hash;
 /// nothing else inline.
-fn policy() -> String {
-    format!(
-        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src {}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        crate::server::page_policy::style_hash(STYLE)
-    )
-}
+static POLICY: Policy = Policy::new(
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src {style}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    STYLE,
+);
 
 const STYLE: &str = "body{font-family:sans-serif;max-width:60em;margin:2em auto}\
 .timeline{border-collapse:collapse;font-size:.85em;margin:1em 0}.timeline td,.timeline th{padding:.1em .4em;text-align:left;vertical-align:top}\
@@ -165,13 +164,12 @@ pub async fn show(State(state): State<PlatformState>, Path(id): Path<Conversatio
             "Start a new one at /chat.",
         );
     };
-    let policy = policy();
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
             (header::X_FRAME_OPTIONS, "DENY"),
-            (header::CONTENT_SECURITY_POLICY, policy.as_str()),
+            (header::CONTENT_SECURITY_POLICY, POLICY.get()),
         ],
         html,
     )

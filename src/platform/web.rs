@@ -21,6 +21,11 @@ pub fn error(status: StatusCode, error: &str, description: impl Into<String>) ->
 /// The small page's stylesheet, allowed by its hash (no `'unsafe-inline'`).
 const STYLE: &str = "body{font-family:sans-serif;max-width:36em;margin:3em auto}";
 
+static POLICY: crate::server::page_policy::Policy = crate::server::page_policy::Policy::new(
+    "default-src 'none'; style-src {style}; frame-ancestors 'none'; base-uri 'none'",
+    STYLE,
+);
+
 /// A small page with a title and a sentence or two.
 pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
     page_with_link(status, title, body, None)
@@ -49,17 +54,13 @@ pub fn page_with_link(
         t = html_escape::encode_text(title),
         b = html_escape::encode_text(body),
     );
-    let policy = format!(
-        "default-src 'none'; style-src {}; frame-ancestors 'none'; base-uri 'none'",
-        crate::server::page_policy::style_hash(STYLE)
-    );
     (
         status,
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
             (header::X_FRAME_OPTIONS, "DENY"),
-            (header::CONTENT_SECURITY_POLICY, policy.as_str()),
+            (header::CONTENT_SECURITY_POLICY, POLICY.get()),
             (header::REFERRER_POLICY, "no-referrer"),
         ],
         html,
