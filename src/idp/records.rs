@@ -57,7 +57,7 @@ use super::fixtures::TokenFormat;
 use super::state::{Grant, Pkce, Scope};
 use crate::clock::Instant;
 pub use crate::wire::TokenId;
-pub use redeem::{RedeemedCode, RedeemedRefresh, Refusal, Rotation};
+pub use redeem::{CodeRefusal, RedeemedCode, RedeemedRefresh, RefreshRefusal, Rotation};
 
 mod redeem;
 

@@ -22,7 +22,7 @@ use super::error::TokenError;
 use super::fixtures::{ClientConfig, GrantType};
 use super::http::{Params, RawBody, Repeated, no_store_json, request_params};
 use super::quirks::Quirk;
-use super::records::{CodeRecord, FamilyId, Refusal, Rotation, TokenId};
+use super::records::{CodeRecord, CodeRefusal, FamilyId, RefreshRefusal, Rotation, TokenId};
 use super::state::{Grant, IdpState, PkceMethod, Scope};
 use super::tokens::{AccessGrant, IdTokenFor, mint_access, mint_id_token, mint_refresh};
 use crate::clock::Instant;
@@ -202,18 +202,15 @@ fn authorization_code(
                 |record| code_request_matches(state, client, record, redirect_uri, verifier),
             )
             .map_err(|refusal| match refusal {
-                Refusal::Unknown => TokenError::invalid_grant("unknown authorization code"),
-                Refusal::OtherClient => {
+                CodeRefusal::Unknown => TokenError::invalid_grant("unknown authorization code"),
+                CodeRefusal::OtherClient => {
                     TokenError::invalid_grant("the code was issued to another client")
                 }
-                Refusal::CodeReplayed => TokenError::invalid_grant(
+                CodeRefusal::Replayed => TokenError::invalid_grant(
                     "the code was already used; the tokens issued from it are now revoked",
                 ),
-                Refusal::Expired => TokenError::invalid_grant("the code has expired"),
-                Refusal::Check(e) => e,
-                Refusal::Revoked | Refusal::RefreshReused { .. } => {
-                    TokenError::invalid_grant("the code cannot be used")
-                }
+                CodeRefusal::Expired => TokenError::invalid_grant("the code has expired"),
+                CodeRefusal::Check(e) => e,
             })?;
         let user = store.user_by_sub(&grant.sub).cloned();
         (grant, user)
@@ -373,53 +370,59 @@ fn refresh(
     scope: Option<Scope>,
 ) -> Result<TokenResponse, TokenError> {
     let now = state.now();
-    let (grant, user) =
-        {
-            let mut store = state.store();
-            let rotation = Rotation {
-                rotate: client.refresh_rotation,
-                reuse_revokes_family: client.refresh_reuse_revokes_family,
-            };
-            let grant = store
+    let (grant, user) = {
+        let mut store = state.store();
+        let rotation = Rotation {
+            rotate: client.refresh_rotation,
+            reuse_revokes_family: client.refresh_reuse_revokes_family,
+        };
+        let grant = store
             .records
-            .redeem_refresh(&TokenId::of(token), client.id.as_str(), now, rotation, |granted| {
-                // RFC 6749 6: the scope may narrow, never widen.
-                let outside = scope
-                    .as_ref()
-                    .map(|s| s.outside(&Scope::parse(granted)))
-                    .unwrap_or_default();
-                if outside.is_empty() {
-                    Ok(())
-                } else {
-                    Err(TokenError::InvalidScope(format!(
-                        "wider than the original grant: {}",
-                        outside.join(" ")
-                    )))
-                }
-            })
+            .redeem_refresh(
+                &TokenId::of(token),
+                client.id.as_str(),
+                now,
+                rotation,
+                |granted| {
+                    // RFC 6749 6: the scope may narrow, never widen.
+                    let outside = scope
+                        .as_ref()
+                        .map(|s| s.outside(&Scope::parse(granted)))
+                        .unwrap_or_default();
+                    if outside.is_empty() {
+                        Ok(())
+                    } else {
+                        Err(TokenError::InvalidScope(format!(
+                            "wider than the original grant: {}",
+                            outside.join(" ")
+                        )))
+                    }
+                },
+            )
             .map_err(|refusal| match refusal {
-                Refusal::Unknown => TokenError::invalid_grant("unknown refresh token"),
-                Refusal::OtherClient => {
+                RefreshRefusal::Unknown => TokenError::invalid_grant("unknown refresh token"),
+                RefreshRefusal::OtherClient => {
                     TokenError::invalid_grant("the refresh token was issued to another client")
                 }
-                Refusal::Revoked => TokenError::invalid_grant("the refresh token has been revoked"),
-                Refusal::RefreshReused {
+                RefreshRefusal::Revoked => {
+                    TokenError::invalid_grant("the refresh token has been revoked")
+                }
+                RefreshRefusal::Reused {
                     family_revoked: true,
                 } => TokenError::invalid_grant(
                     "the refresh token was already used; every token of its family is now revoked",
                 ),
-                Refusal::RefreshReused {
+                RefreshRefusal::Reused {
                     family_revoked: false,
                 } => TokenError::invalid_grant("the refresh token was already used"),
-                Refusal::Expired => TokenError::invalid_grant("the refresh token has expired"),
-                Refusal::Check(e) => e,
-                Refusal::CodeReplayed => {
-                    TokenError::invalid_grant("the refresh token cannot be used")
+                RefreshRefusal::Expired => {
+                    TokenError::invalid_grant("the refresh token has expired")
                 }
+                RefreshRefusal::Check(e) => e,
             })?;
-            let user = store.user_by_sub(&grant.sub).cloned();
-            (grant, user)
-        };
+        let user = store.user_by_sub(&grant.sub).cloned();
+        (grant, user)
+    };
     let grant = RefreshGrant {
         scope: Scope::parse(&grant.scope),
         sub: grant.sub,

@@ -17,22 +17,36 @@
 use super::{AccessDraft, CodeRecord, FamilyId, Full, Records, RefreshDraft, TokenId};
 use crate::clock::Instant;
 
-/// Why a presented code or refresh token is refused. `E` is what the
-/// endpoint's own check of the request found.
+/// Why a presented code is refused. `E` is what the endpoint's own check
+/// of the request found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal<E> {
+pub enum CodeRefusal<E> {
     /// Never issued, or forgotten.
     Unknown,
     /// Issued to another client.
     OtherClient,
-    /// A code presented again after its use: what it produced is now
-    /// revoked.
-    CodeReplayed,
-    /// A refresh token revoked, itself or with its family.
+    /// Presented again after its use: what it produced is now revoked.
+    Replayed,
+    /// Past its lifetime.
+    Expired,
+    /// The endpoint's check of the request refused it; nothing changed
+    /// but the presentation count.
+    Check(E),
+}
+
+/// Why a presented refresh token is refused. `E` is what the endpoint's
+/// own check of the request found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshRefusal<E> {
+    /// Never issued, or forgotten.
+    Unknown,
+    /// Issued to another client.
+    OtherClient,
+    /// Revoked, itself or with its family.
     Revoked,
-    /// A rotated refresh token presented again; `family_revoked` when the
-    /// client's registration made that revoke its whole family.
-    RefreshReused { family_revoked: bool },
+    /// Rotated, and presented again; `family_revoked` when the client's
+    /// registration made that revoke its whole family.
+    Reused { family_revoked: bool },
     /// Past its lifetime.
     Expired,
     /// The endpoint's check of the request refused it; nothing changed
@@ -86,14 +100,14 @@ impl Records {
         reusable: bool,
         refresh: bool,
         check: impl FnOnce(&CodeRecord) -> Result<(), E>,
-    ) -> Result<RedeemedCode, Refusal<E>> {
+    ) -> Result<RedeemedCode, CodeRefusal<E>> {
         let client = self.find(client_id);
         let Some(record) = self.codes.get_mut(id) else {
-            return Err(Refusal::Unknown);
+            return Err(CodeRefusal::Unknown);
         };
         record.presented = record.presented.saturating_add(1);
         if Some(record.client) != client {
-            return Err(Refusal::OtherClient);
+            return Err(CodeRefusal::OtherClient);
         }
         if record.used && !reusable {
             record.replayed = true;
@@ -106,12 +120,12 @@ impl Records {
             if let Some(family) = family {
                 self.revoke_family(family);
             }
-            return Err(Refusal::CodeReplayed);
+            return Err(CodeRefusal::Replayed);
         }
         if now >= record.expires_at {
-            return Err(Refusal::Expired);
+            return Err(CodeRefusal::Expired);
         }
-        check(record).map_err(Refusal::Check)?;
+        check(record).map_err(CodeRefusal::Check)?;
         record.used = true;
         let (sub, scope) = (record.sub, record.scope);
         let (nonce, auth_time) = (record.nonce.clone(), record.auth_time);
@@ -173,37 +187,37 @@ impl Records {
         now: Instant,
         rotation: Rotation,
         check: impl FnOnce(&str) -> Result<(), E>,
-    ) -> Result<RedeemedRefresh, Refusal<E>> {
+    ) -> Result<RedeemedRefresh, RefreshRefusal<E>> {
         let client = self.find(client_id);
         let family_revoked = self
             .refresh
             .get(id)
             .is_some_and(|r| self.family_revoked(r.family));
         let Some(record) = self.refresh.get_mut(id) else {
-            return Err(Refusal::Unknown);
+            return Err(RefreshRefusal::Unknown);
         };
         record.presented = record.presented.saturating_add(1);
         if Some(record.client) != client {
-            return Err(Refusal::OtherClient);
+            return Err(RefreshRefusal::OtherClient);
         }
         if record.revoked || family_revoked {
-            return Err(Refusal::Revoked);
+            return Err(RefreshRefusal::Revoked);
         }
         if record.rotated {
             let family = record.family;
             if rotation.reuse_revokes_family {
                 self.revoke_family(family);
             }
-            return Err(Refusal::RefreshReused {
+            return Err(RefreshRefusal::Reused {
                 family_revoked: rotation.reuse_revokes_family,
             });
         }
         if now >= record.expires_at {
-            return Err(Refusal::Expired);
+            return Err(RefreshRefusal::Expired);
         }
         let (sub, scope, family, auth_time) =
             (record.sub, record.scope, record.family, record.auth_time);
-        check(self.symbols.text(scope)).map_err(Refusal::Check)?;
+        check(self.symbols.text(scope)).map_err(RefreshRefusal::Check)?;
         if rotation.rotate
             && let Some(record) = self.refresh.get_mut(id)
         {
@@ -298,7 +312,7 @@ mod tests {
         r: &mut Records,
         client: &str,
         now: i64,
-    ) -> Result<RedeemedCode, Refusal<&'static str>> {
+    ) -> Result<RedeemedCode, CodeRefusal<&'static str>> {
         r.redeem_code(&TokenId::of("code"), client, at(now), false, true, ok)
     }
 
@@ -326,7 +340,7 @@ mod tests {
     fn a_replayed_code_revokes_its_tokens_and_their_family() {
         let (mut r, _) = exchanged();
         assert!(!r.access_revoked(r.access(&TokenId::of("a1")).unwrap()));
-        assert_eq!(redeem(&mut r, "bot", 2).unwrap_err(), Refusal::CodeReplayed);
+        assert_eq!(redeem(&mut r, "bot", 2).unwrap_err(), CodeRefusal::Replayed);
         assert!(r.access_revoked(r.access(&TokenId::of("a1")).unwrap()));
         assert!(r.refresh_revoked(r.refresh(&TokenId::of("r1")).unwrap()));
         assert_eq!(r.code(&TokenId::of("code")).unwrap().presented, 2);
@@ -337,7 +351,7 @@ mod tests {
         let mut r = with_code(100);
         let family = redeem(&mut r, "bot", 1).unwrap().family.unwrap();
         // The replay arrives before the first exchange has recorded its tokens.
-        assert_eq!(redeem(&mut r, "bot", 1).unwrap_err(), Refusal::CodeReplayed);
+        assert_eq!(redeem(&mut r, "bot", 1).unwrap_err(), CodeRefusal::Replayed);
         r.complete_code_exchange(
             &TokenId::of("code"),
             access("a1", Some(family)),
@@ -355,19 +369,22 @@ mod tests {
         let mut r = with_code(100);
         assert_eq!(
             redeem(&mut r, "other", 1).unwrap_err(),
-            Refusal::OtherClient
+            CodeRefusal::OtherClient
         );
-        assert_eq!(redeem(&mut r, "bot", 60).unwrap_err(), Refusal::Expired);
+        assert_eq!(redeem(&mut r, "bot", 60).unwrap_err(), CodeRefusal::Expired);
         let refused = r.redeem_code(&TokenId::of("code"), "bot", at(1), false, false, |_| {
             Err("redirect_uri differs")
         });
-        assert_eq!(refused.unwrap_err(), Refusal::Check("redirect_uri differs"));
+        assert_eq!(
+            refused.unwrap_err(),
+            CodeRefusal::Check("redirect_uri differs")
+        );
         // None of these used it up.
         assert!(redeem(&mut r, "bot", 1).is_ok());
         assert_eq!(
             r.redeem_code(&TokenId::of("nope"), "bot", at(1), false, false, ok)
                 .unwrap_err(),
-            Refusal::Unknown
+            CodeRefusal::Unknown
         );
     }
 
@@ -392,7 +409,7 @@ mod tests {
         r: &mut Records,
         value: &str,
         rotation: Rotation,
-    ) -> Result<RedeemedRefresh, Refusal<()>> {
+    ) -> Result<RedeemedRefresh, RefreshRefusal<()>> {
         r.redeem_refresh(&TokenId::of(value), "bot", at(10), rotation, |granted| {
             assert_eq!(granted, "openid orders:read");
             Ok(())
@@ -412,14 +429,14 @@ mod tests {
         r.insert_refresh(refresh("r2", family), at(10)).unwrap();
         assert_eq!(
             use_refresh(&mut r, "r1", ROTATE).unwrap_err(),
-            Refusal::RefreshReused {
+            RefreshRefusal::Reused {
                 family_revoked: true
             }
         );
         // The successor and the first access token went with the family.
         assert_eq!(
             use_refresh(&mut r, "r2", ROTATE).unwrap_err(),
-            Refusal::Revoked
+            RefreshRefusal::Revoked
         );
         assert!(r.access_revoked(r.access(&TokenId::of("a1")).unwrap()));
     }
@@ -435,7 +452,7 @@ mod tests {
         r.insert_refresh(refresh("r2", family), at(10)).unwrap();
         assert_eq!(
             use_refresh(&mut r, "r1", keep).unwrap_err(),
-            Refusal::RefreshReused {
+            RefreshRefusal::Reused {
                 family_revoked: false
             }
         );
@@ -454,10 +471,10 @@ mod tests {
         let late = r.redeem_refresh(&TokenId::of("r1"), "bot", at(3601), once, |_| {
             Ok::<(), ()>(())
         });
-        assert_eq!(late.unwrap_err(), Refusal::Expired);
+        assert_eq!(late.unwrap_err(), RefreshRefusal::Expired);
         let other = r.redeem_refresh(&TokenId::of("r1"), "other", at(10), once, |_| {
             Ok::<(), ()>(())
         });
-        assert_eq!(other.unwrap_err(), Refusal::OtherClient);
+        assert_eq!(other.unwrap_err(), RefreshRefusal::OtherClient);
     }
 }
