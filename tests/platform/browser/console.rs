@@ -128,6 +128,16 @@ async fn enter_admin_token(client: &Client, console: &Console) {
     }
 }
 
+/// Chromium signed in to the console, on the form of a new OAuth 2.0 code
+/// credential `brand-oauth` (the driver must outlive the client).
+async fn add_code_credential_form(console: &Console) -> (Driver, Client) {
+    let driver = Driver::start().await.expect("chromedriver");
+    let client = browser(&driver).await;
+    enter_admin_token(&client, console).await;
+    choose(&client, console, "brand-oauth", "oauth2_authorization_code").await;
+    (driver, client)
+}
+
 /// The fields of the OAuth 2.0 code credential `brand-oauth` at the brand
 /// whose endpoints these are (client `console-code`).
 async fn fill_code_credential(client: &Client, auth_url: &str, token_url: &str) {
@@ -473,16 +483,7 @@ async fn each_credential_type_through_its_form_and_a_credential_in_use_deleted_b
 #[tokio::test]
 async fn an_oauth_code_credential_is_authorized_in_the_browser() {
     let console = Console::start().await;
-    let driver = Driver::start().await.expect("chromedriver");
-    let client = browser(&driver).await;
-    enter_admin_token(&client, &console).await;
-    choose(
-        &client,
-        &console,
-        "brand-oauth",
-        "oauth2_authorization_code",
-    )
-    .await;
+    let (_driver, client) = add_code_credential_form(&console).await;
 
     // The redirect URI to register at the brand, with its Copy button.
     let shown = client.find(Locator::Css("#shown-uri")).await.unwrap();
@@ -563,16 +564,7 @@ async fn an_oauth_code_credential_is_authorized_at_oidc_provider() {
         "scope": "openid orders:read",
     }))
     .await;
-    let driver = Driver::start().await.expect("chromedriver");
-    let client = browser(&driver).await;
-    enter_admin_token(&client, &console).await;
-    choose(
-        &client,
-        &console,
-        "brand-oauth",
-        "oauth2_authorization_code",
-    )
-    .await;
+    let (_driver, client) = add_code_credential_form(&console).await;
     let issuer = &peer.issuer;
     fill_code_credential(
         &client,
